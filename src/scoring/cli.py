@@ -1,0 +1,132 @@
+"""The `leadscore` command line. Heavy libraries are imported inside commands so --help is fast."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="leadscore: funnel audit, lead-scoring models against your rules, MQL thresholds.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+ParamsOption = Annotated[Path, typer.Option("--params", "-p", help="Path to params.yaml.")]
+SetOption = Annotated[list[str] | None, typer.Option(
+    "--set", "-s", help="Override a parameter for this run: section.key=value (repeatable).")]
+RunNameOption = Annotated[str | None, typer.Option(
+    "--run-name", help="A name appended to the run id (reports/<run_id>/).")]
+
+EXIT_INVALID_INPUT = 2
+EXIT_FAILED = 1
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.secho(message, err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+def _load(params_path: Path, overrides: list[str] | None):
+    from scoring.config import ParamsError, load_params
+
+    try:
+        return load_params(params_path, overrides or [])
+    except ParamsError as err:
+        raise _fail(str(err), EXIT_INVALID_INPUT) from None
+
+
+@app.command()
+def generate(
+    params_path: ParamsOption = Path("params.yaml"),
+    overrides: SetOption = None,
+    n_leads: Annotated[int | None, typer.Option(help="Leads to generate (default: params).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default: params).")] = None,
+) -> None:
+    """Generate the synthetic CRM (leads, activities, truth, flat export) into data/raw/."""
+    _setup_logging()
+    extra = [*(overrides or [])]
+    if n_leads is not None:
+        extra.append(f"generator.n_leads={n_leads}")
+    if seed is not None:
+        extra.append(f"seed={seed}")
+    params = _load(params_path, extra)
+    from scoring.pipeline import generate_synthetic
+
+    generate_synthetic(params)
+    typer.echo(f"wrote synthetic CRM to {params.data.raw_dir}")
+
+
+def _run(params_path: Path, overrides: list[str] | None, run_name: str | None,
+         notebooks: tuple[str, ...]) -> None:
+    _setup_logging()
+    params = _load(params_path, overrides)
+    from scoring.pipeline import NotebookError, ensure_synthetic_data, run_notebooks
+
+    ensure_synthetic_data(params)
+    try:
+        result = run_notebooks(params, params_path, overrides or [], notebooks, run_name)
+    except NotebookError as err:
+        bad_input = err.error_name in ("DataContractError", "ParamsError")
+        raise _fail(str(err), EXIT_INVALID_INPUT if bad_input else EXIT_FAILED) from None
+    typer.echo(f"run {result.run_id}: {result.run_dir}")
+    for page in result.html:
+        typer.echo(f"  report: {page}")
+
+
+@app.command()
+def run(params_path: ParamsOption = Path("params.yaml"), overrides: SetOption = None,
+        run_name: RunNameOption = None) -> None:
+    """Run the whole pipeline (generating synthetic data first if needed)."""
+    from scoring.pipeline import PIPELINE_NOTEBOOKS
+
+    _run(params_path, overrides, run_name, PIPELINE_NOTEBOOKS)
+
+
+@app.command()
+def audit(params_path: ParamsOption = Path("params.yaml"), overrides: SetOption = None,
+          run_name: RunNameOption = None) -> None:
+    """Run the funnel audit notebook only."""
+    from scoring.pipeline import AUDIT_NOTEBOOK
+
+    _run(params_path, overrides, run_name, (AUDIT_NOTEBOOK,))
+
+
+@app.command("check-data")
+def check_data(params_path: ParamsOption = Path("params.yaml"),
+               overrides: SetOption = None) -> None:
+    """Validate the input tables against the data contract (data/README.md)."""
+    _setup_logging()
+    params = _load(params_path, overrides)
+    from scoring.data import DataContractError, load_tables
+
+    try:
+        tables = load_tables(params.data.leads_path, params.data.activities_path)
+    except DataContractError as err:
+        raise _fail(str(err), EXIT_INVALID_INPUT) from None
+    typer.echo(f"ok: {len(tables.leads):,} leads and {len(tables.activities):,} activities "
+               "meet the contract")
+
+
+@app.command()
+def params(params_path: ParamsOption = Path("params.yaml"), overrides: SetOption = None,
+           schema: Annotated[bool, typer.Option(help="Print the JSON schema instead.")] = False
+           ) -> None:
+    """Validate params.yaml and print the resolved parameters (or their schema)."""
+    from scoring.config import Params, dump_params
+
+    if schema:
+        typer.echo(json.dumps(Params.model_json_schema(), indent=2))
+        return
+    typer.echo(dump_params(_load(params_path, overrides)))
+
+
+if __name__ == "__main__":
+    app()

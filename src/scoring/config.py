@@ -1,0 +1,307 @@
+"""Typed parameters: params.yaml validated by one pydantic model that rejects unknown keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+STAGES = ("lead", "mql", "sal", "sql", "opportunity", "won")
+
+
+class ParamsError(ValueError):
+    """Raised when params.yaml or an override is invalid; the message is meant for people."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class DataParams(_Section):
+    """Where the input tables live and where results go (paths relative to params.yaml)."""
+
+    source: Literal["synthetic", "tables"] = "synthetic"
+    raw_dir: str = "data/raw"
+    leads_file: str = "leads.parquet"
+    activities_file: str = "activities.parquet"
+    truth_file: str = "truth.parquet"
+    export_file: str = "crm_export.csv"
+    reports_dir: str = "reports"
+
+    @property
+    def leads_path(self) -> Path:
+        return Path(self.raw_dir) / self.leads_file
+
+    @property
+    def activities_path(self) -> Path:
+        return Path(self.raw_dir) / self.activities_file
+
+    @property
+    def truth_path(self) -> Path:
+        return Path(self.raw_dir) / self.truth_file
+
+    @property
+    def export_path(self) -> Path:
+        return Path(self.raw_dir) / self.export_file
+
+
+class ChannelDrop(_Section):
+    """A channel whose lead quality drops at the end of the data window."""
+
+    source: str = "paid_social"
+    last_months: int = Field(3, ge=0)
+    quality_shift: float = -1.0
+
+
+class GeneratorParams(_Section):
+    """Settings of the synthetic CRM generator (scoring.synth)."""
+
+    n_leads: int = Field(50_000, ge=100)
+    start_date: dt.date = dt.date(2024, 10, 1)
+    months: int = Field(24, ge=3, le=120)
+    monthly_growth: float = Field(0.03, ge=-0.2, le=0.5)
+    seasonality: Fraction = 0.15
+    n_reps: int = Field(12, ge=1)
+    duplicate_rate: Fraction = 0.02
+    missing_rate: Fraction = 0.08
+    placeholder_rate: Fraction = 0.03
+    out_of_order_rate: Fraction = 0.005
+    late_campaign_months: int = Field(5, ge=0)
+    channel_drop: ChannelDrop = ChannelDrop()
+
+
+class BusinessHours(_Section):
+    start_hour: int = Field(9, ge=0, le=23)
+    end_hour: int = Field(17, ge=1, le=24)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BusinessHours:
+        if self.end_hour <= self.start_hour:
+            raise ValueError("end_hour must be after start_hour")
+        return self
+
+
+class SlaTargets(_Section):
+    """Service-level targets the audit marks as met or missed."""
+
+    mql_to_sql_min: Fraction = 0.25
+    first_touch_max_business_hours: float = Field(2.0, gt=0)
+    first_touch_share_min: Fraction = 0.8
+
+
+class FunnelParams(_Section):
+    """Funnel definition used by the audit (scoring.funnel)."""
+
+    stages: list[Literal[STAGES]] = list(STAGES)  # type: ignore[valid-type]
+    business_hours: BusinessHours = BusinessHours()
+    sla: SlaTargets = SlaTargets()
+    segments: list[str] = ["company_size_band", "region", "industry"]
+    response_time_buckets_hours: list[float] = [1.0, 2.0, 8.0, 24.0]
+    min_segment_size: int = Field(30, ge=1)
+
+    @field_validator("stages")
+    @classmethod
+    def _stages_in_order(cls, stages: list[str]) -> list[str]:
+        order = [STAGES.index(s) for s in stages]
+        if not stages or order != sorted(set(order)) or stages[0] != "lead":
+            raise ValueError(f"stages must start with 'lead' and follow the order {list(STAGES)}")
+        return stages
+
+
+class LabelParams(_Section):
+    """What counts as a conversion and when a lead is scored (models issue)."""
+
+    outcome: Literal["sql", "opportunity", "won"] = "sql"
+    window_days: int = Field(90, ge=1)
+    scoring_moment: Literal["created_plus_days", "mql"] = "created_plus_days"
+    days_after_created: int = Field(7, ge=0)
+
+
+class FeatureParams(_Section):
+    """Point-in-time feature windows and leakage guards (models issue)."""
+
+    windows_days: list[int] = [7, 30, 90]
+    leakage_auc_max: Fraction = 0.9
+    pure_category_rate: Fraction = 0.98
+    pure_category_min_support: int = Field(50, ge=1)
+    allow_columns: list[str] = []
+
+
+class Rule(_Section):
+    """One points rule: `field op value` earns `points`."""
+
+    name: str
+    kind: Literal["fit", "behaviour"]
+    field: str
+    op: Literal["==", "!=", ">=", ">", "<=", "<", "in", "not_in"]
+    value: Any
+    points: float
+
+
+class BaselineParams(_Section):
+    """Today's hand-made points model, the baseline to beat (models issue)."""
+
+    mql_threshold: float = 85.0
+    rules: list[Rule] = []
+
+
+class ModelParams(_Section):
+    """Model families to train and their budgets (models issue)."""
+
+    families: list[Literal["logistic", "lightgbm"]] = ["logistic", "lightgbm"]
+    valid_months: int = Field(3, ge=1)
+    test_months: int = Field(3, ge=1)
+    backtest_folds: int = Field(3, ge=0)
+    bootstrap_samples: int = Field(1000, ge=0)
+    search_seconds: float = Field(0.0, ge=0)
+
+
+class ThresholdParams(_Section):
+    """MQL threshold policies (thresholds issue)."""
+
+    policies: list[Literal["volume_matched", "conversion_target", "sales_capacity",
+                            "expected_value"]] = [
+        "volume_matched", "conversion_target", "sales_capacity", "expected_value"]
+    min_conversion: Fraction = 0.25
+    reps: int = Field(12, ge=1)
+    mqls_per_rep_per_week: float = Field(25.0, gt=0)
+    deal_value: float = Field(20_000.0, ge=0)
+    cost_per_worked_lead: float = Field(150.0, ge=0)
+
+
+class MlflowParams(_Section):
+    """Tracking location; MLFLOW_TRACKING_URI in the environment takes precedence."""
+
+    tracking_uri: str = "sqlite:///mlruns/mlflow.db"
+    artifact_dir: str = "mlruns/artifacts"
+    experiment: str = "leadscore"
+
+
+class ExportParams(_Section):
+    """Where the portable scoring artifact goes (export issue)."""
+
+    dir: str = "artifacts"
+    model_name: str = "leadscore"
+
+
+class Params(_Section):
+    """Every parameter of a leadscore run. params.yaml is its only source."""
+
+    seed: int = 7
+    data: DataParams = DataParams()
+    generator: GeneratorParams = GeneratorParams()
+    funnel: FunnelParams = FunnelParams()
+    label: LabelParams = LabelParams()
+    features: FeatureParams = FeatureParams()
+    baseline: BaselineParams = BaselineParams()
+    models: ModelParams = ModelParams()
+    thresholds: ThresholdParams = ThresholdParams()
+    mlflow: MlflowParams = MlflowParams()
+    export: ExportParams = ExportParams()
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """Return a copy of `raw` with `section.key=value` overrides set (values parsed as YAML)."""
+    result = yaml.safe_load(yaml.safe_dump(raw)) or {}
+    for item in overrides:
+        if "=" not in item:
+            raise ParamsError(f"override {item!r} is not of the form section.key=value")
+        dotted, text = item.split("=", 1)
+        keys = [k for k in dotted.strip().split(".") if k]
+        if not keys:
+            raise ParamsError(f"override {item!r} names no key")
+        node = result
+        for key in keys[:-1]:
+            child = node.setdefault(key, {})
+            if not isinstance(child, dict):
+                raise ParamsError(f"override {item!r}: {key!r} holds a value, not a section")
+            node = child
+        node[keys[-1]] = yaml.safe_load(text) if text.strip() else ""
+    return result
+
+
+def _allowed(loc: tuple[Any, ...]) -> str:
+    """Describe the keys allowed at the section holding `loc`."""
+    model: type[BaseModel] = Params
+    for key in loc[:-1]:
+        field = model.model_fields.get(str(key))
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return ""
+        model = annotation
+    return ", ".join(model.model_fields)
+
+
+def _format_validation_error(err: ValidationError, source: str) -> str:
+    lines = [f"invalid parameters in {source}:"]
+    for item in err.errors():
+        path = ".".join(str(p) for p in item["loc"]) or "(top level)"
+        value = item.get("input")
+        if item["type"] == "extra_forbidden":
+            lines.append(f"  - {path}: unknown key (found value {value!r}); "
+                         f"allowed keys here: {_allowed(item['loc'])}")
+        else:
+            lines.append(f"  - {path}: {item['msg']} (found {value!r})")
+    return "\n".join(lines)
+
+
+def validate_params(raw: dict[str, Any], source: str = "params") -> Params:
+    """Validate a raw mapping into Params, raising ParamsError with readable messages."""
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as err:
+        raise ParamsError(_format_validation_error(err, source)) from None
+
+
+def _resolve_paths(params: Params, base: Path) -> Params:
+    """Make relative paths absolute against the params file's folder."""
+    def absolute(path: str) -> str:
+        return str(path if Path(path).is_absolute() else (base / path).resolve())
+
+    data = params.data.model_copy(update={"raw_dir": absolute(params.data.raw_dir),
+                                          "reports_dir": absolute(params.data.reports_dir)})
+    mlflow = params.mlflow.model_copy(update={"artifact_dir": absolute(params.mlflow.artifact_dir)})
+    export = params.export.model_copy(update={"dir": absolute(params.export.dir)})
+    return params.model_copy(update={"data": data, "mlflow": mlflow, "export": export})
+
+
+def read_raw_params(path: Path | str) -> dict[str, Any]:
+    """Read params.yaml as a plain mapping."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"params file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ParamsError(f"{path} is not valid YAML: {err}") from None
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path} must hold a mapping of sections, found {type(raw).__name__}")
+    return raw
+
+
+def load_params(path: Path | str = "params.yaml",
+                overrides: list[str] | tuple[str, ...] = ()) -> Params:
+    """Load, override and validate params; relative paths resolve against the file's folder."""
+    path = Path(path)
+    raw = apply_overrides(read_raw_params(path), list(overrides))
+    params = validate_params(raw, source=f"{path}" + (f" with overrides {list(overrides)}"
+                                                      if overrides else ""))
+    return _resolve_paths(params, path.resolve().parent)
+
+
+def dump_params(params: Params) -> str:
+    """Resolved params as YAML, for saving with every run."""
+    return yaml.safe_dump(params.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,258 @@
+"""The data contract: load the leads and activities tables and validate them.
+
+Loading never drops or coerces rows away: a value that does not fit the contract raises
+DataContractError naming the file, table, column, check, how many rows fail and examples.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+ACTIVITY_TYPES = (
+    "page_view", "form_submit", "content_download", "webinar_registered", "webinar_attended",
+    "email_open", "email_click", "event_attended", "trial_signup", "unsubscribe",
+)
+PAGE_CATEGORIES = ("pricing", "product", "docs", "blog", "careers", "case_study", "home")
+FORM_TYPES = ("demo_request", "contact_sales", "newsletter", "content_gate", "webinar_signup")
+PLACEHOLDERS = ("", "select", "n/a", "na", "none", "null", "-", "--", "unknown", "?")
+
+LEAD_TIMESTAMPS = ("created_at", "mql_at", "first_touch_at", "sal_at", "sql_at",
+                   "opportunity_at", "won_at", "lost_at")
+LEAD_TEXT = ("lead_id", "company_name", "industry", "country", "region", "job_title",
+             "lead_source", "campaign", "disqualification_reason", "owner_id", "email",
+             "first_name", "last_name", "lead_status", "lead_rating")
+LEAD_NUMBERS = ("employee_count", "annual_revenue")
+LEAD_COLUMNS = ("lead_id", "created_at", "company_name", "industry", "employee_count",
+                "annual_revenue", "country", "region", "job_title", "lead_source", "campaign",
+                "mql_at", "first_touch_at", "sal_at", "sql_at", "opportunity_at", "won_at",
+                "lost_at", "disqualification_reason", "owner_id", "email", "first_name",
+                "last_name", "lead_status", "lead_rating")
+ACTIVITY_COLUMNS = ("lead_id", "occurred_at", "activity_type", "page_category", "form_type")
+PERSONAL_COLUMNS = ("email", "first_name", "last_name", "company_name")
+# Filled by sales after contact: they encode the outcome and must never become features.
+LEAKY_COLUMNS = ("lead_status", "lead_rating", "disqualification_reason")
+
+MAX_EXAMPLES = 5
+
+
+class DataContractError(ValueError):
+    """Input data breaks the contract; the message says where and how."""
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The two validated input tables."""
+
+    leads: pd.DataFrame
+    activities: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One failed check: where, what, how many, and a few examples."""
+
+    table: str
+    column: str
+    check: str
+    n_failing: int
+    examples: list[str]
+
+    def describe(self) -> str:
+        return (f"table '{self.table}', column '{self.column}': check '{self.check}' failed "
+                f"for {self.n_failing} row(s); e.g. {'; '.join(self.examples)}")
+
+
+def _examples(frame: pd.DataFrame, mask: pd.Series, column: str, id_column: str) -> list[str]:
+    rows = frame.loc[mask].head(MAX_EXAMPLES)
+    out = []
+    for index, row in rows.iterrows():
+        ident = row[id_column] if id_column in frame.columns else index
+        value = row[column] if column in frame.columns else None
+        out.append(f"row {index} ({id_column}={ident!r}): {value!r}")
+    return out
+
+
+def _raise(violations: list[Violation], source: str) -> None:
+    if violations:
+        body = "\n".join(f"  - {v.describe()}" for v in violations)
+        raise DataContractError(f"{source} breaks the data contract (see data/README.md):\n{body}")
+
+
+def read_table(path: Path | str) -> pd.DataFrame:
+    """Read a CSV or Parquet file as it is (CSV values stay text until validated)."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataContractError(f"input file not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    if suffix in (".csv", ".txt", ".tsv"):
+        # keep_default_na=False: blanks and placeholders stay visible to the checks
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+                           encoding="utf-8-sig", sep=None, engine="python")
+    raise DataContractError(f"{path}: unsupported file type {suffix!r}; use .csv or .parquet")
+
+
+def _coerce_timestamps(frame: pd.DataFrame, table: str, columns: tuple[str, ...],
+                       id_column: str, violations: list[Violation]) -> pd.DataFrame:
+    for column in columns:
+        if column not in frame.columns:
+            continue
+        raw = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(raw):
+            if getattr(raw.dt, "tz", None) is not None:
+                frame[column] = raw.dt.tz_convert("UTC").dt.tz_localize(None)
+            continue
+        parsed = pd.to_datetime(raw, errors="coerce", format="mixed", utc=True)
+        bad = raw.notna() & parsed.isna()
+        if bad.any():
+            violations.append(Violation(table, column, "parseable timestamp", int(bad.sum()),
+                                        _examples(frame, bad, column, id_column)))
+        frame[column] = parsed.dt.tz_localize(None)
+    return frame
+
+
+def _coerce_numbers(frame: pd.DataFrame, table: str, columns: tuple[str, ...],
+                    id_column: str, violations: list[Violation]) -> pd.DataFrame:
+    for column in columns:
+        if column not in frame.columns or pd.api.types.is_numeric_dtype(frame[column]):
+            continue
+        raw = frame[column]
+        parsed = pd.to_numeric(raw, errors="coerce")
+        bad = raw.notna() & parsed.isna()
+        if bad.any():
+            violations.append(Violation(table, column, "numeric", int(bad.sum()),
+                                        _examples(frame, bad, column, id_column)))
+        frame[column] = parsed.astype("float64")
+    return frame
+
+
+def _missing_columns(frame: pd.DataFrame, table: str, required: tuple[str, ...]) -> list[Violation]:
+    missing = [c for c in required if c not in frame.columns]
+    return [Violation(table, c, "column present", len(frame),
+                      [f"columns found: {', '.join(map(str, frame.columns[:12]))}"])
+            for c in missing]
+
+
+def _pandera_violations(frame: pd.DataFrame, table: str, schema, id_column: str) -> list[Violation]:
+    import pandera.pandas as pa
+
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases
+        violations = []
+        for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=False):
+            index = group["index"].dropna()
+            mask = frame.index.isin(index)
+            examples = _examples(frame, mask, column, id_column) if len(index) else [
+                str(v) for v in group["failure_case"].head(MAX_EXAMPLES)]
+            violations.append(Violation(table, str(column), str(check),
+                                        max(len(index), len(group)), examples))
+        return violations
+    return []
+
+
+def _leads_schema():
+    import pandera.pandas as pa
+
+    text = {c: pa.Column(None, nullable=True) for c in LEAD_TEXT}
+    text["lead_id"] = pa.Column(None, nullable=False, unique=True)
+    stamps = {c: pa.Column("datetime64[ns]", nullable=True, coerce=True) for c in LEAD_TIMESTAMPS}
+    stamps["created_at"] = pa.Column("datetime64[ns]", nullable=False, coerce=True)
+    numbers = {c: pa.Column(float, pa.Check.ge(0), nullable=True) for c in LEAD_NUMBERS}
+    return pa.DataFrameSchema(
+        {**text, **stamps, **numbers},
+        checks=[pa.Check(lambda df: ~(df["won_at"].notna() & df["lost_at"].notna()),
+                         name="not both won_at and lost_at", element_wise=False)],
+        strict=False)
+
+
+def _activities_schema():
+    import pandera.pandas as pa
+
+    return pa.DataFrameSchema({
+        "lead_id": pa.Column(None, nullable=False),
+        "occurred_at": pa.Column("datetime64[ns]", nullable=False, coerce=True),
+        "activity_type": pa.Column(None, pa.Check.isin(ACTIVITY_TYPES), nullable=False),
+        "page_category": pa.Column(None, pa.Check.isin(PAGE_CATEGORIES), nullable=True),
+        "form_type": pa.Column(None, pa.Check.isin(FORM_TYPES), nullable=True),
+    }, strict=False)
+
+
+def _as_text(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    # One text dtype (pandas' str, missing as NaN) whether the file was CSV or Parquet.
+    for column in columns:
+        if column in frame.columns:
+            frame[column] = frame[column].astype("str")
+    return frame
+
+
+def validate_leads(frame: pd.DataFrame, source: str = "leads") -> pd.DataFrame:
+    """Validate and type the leads table; raise DataContractError listing every violation."""
+    frame = frame.copy()
+    violations = _missing_columns(frame, "leads", LEAD_COLUMNS)
+    _raise(violations, source)
+    frame = _as_text(frame, LEAD_TEXT)
+    frame = _coerce_timestamps(frame, "leads", LEAD_TIMESTAMPS, "lead_id", violations)
+    frame = _coerce_numbers(frame, "leads", LEAD_NUMBERS, "lead_id", violations)
+    _raise(violations, source)
+    for column in LEAD_TIMESTAMPS:
+        frame[column] = frame[column].astype("datetime64[ns]")
+    _raise(_pandera_violations(frame, "leads", _leads_schema(), "lead_id"), source)
+    return frame
+
+
+def validate_activities(frame: pd.DataFrame, lead_ids: pd.Series | None = None,
+                        source: str = "activities") -> pd.DataFrame:
+    """Validate and type the activities table (and, given lead ids, that every lead exists)."""
+    frame = frame.copy()
+    violations = _missing_columns(frame, "activities", ACTIVITY_COLUMNS)
+    _raise(violations, source)
+    frame = _as_text(frame, ("lead_id", "activity_type", "page_category", "form_type"))
+    frame = _coerce_timestamps(frame, "activities", ("occurred_at",), "lead_id", violations)
+    _raise(violations, source)
+    frame["occurred_at"] = frame["occurred_at"].astype("datetime64[ns]")
+    violations = _pandera_violations(frame, "activities", _activities_schema(), "lead_id")
+    if lead_ids is not None:
+        orphan = ~frame["lead_id"].isin(set(lead_ids))
+        if orphan.any():
+            violations.append(Violation("activities", "lead_id", "lead exists in leads",
+                                        int(orphan.sum()),
+                                        _examples(frame, orphan, "lead_id", "lead_id")))
+    _raise(violations, source)
+    for column in ("activity_type", "page_category", "form_type"):
+        frame[column] = frame[column].astype("category")
+    return frame
+
+
+def load_tables(leads_path: Path | str, activities_path: Path | str) -> Tables:
+    """Load and validate both tables from CSV or Parquet."""
+    leads = validate_leads(read_table(leads_path), source=f"{leads_path}")
+    activities = validate_activities(read_table(activities_path), leads["lead_id"],
+                                     source=f"{activities_path}")
+    log.info("loaded %d leads and %d activities", len(leads), len(activities))
+    return Tables(leads=leads, activities=activities)
+
+
+def clean_category(values: pd.Series) -> pd.Series:
+    """Trim, lower-case and turn placeholders ("Select", "N/A", "") into missing."""
+    text = values.astype("string").str.strip().str.lower()
+    return text.mask(text.isin(PLACEHOLDERS)).astype(object).where(lambda s: s.notna(), None)
+
+
+SIZE_BANDS = ("1-49", "50-199", "200-999", "1000-4999", "5000+")
+
+
+def company_size_band(employee_count: pd.Series) -> pd.Series:
+    """Employee count as the size bands sales uses; missing stays missing ('unknown')."""
+    bins = np.array([0, 50, 200, 1000, 5000, np.inf])
+    banded = pd.cut(employee_count, bins=bins, right=False, labels=list(SIZE_BANDS))
+    return banded.astype(object).where(banded.notna(), "unknown")

@@ -1,0 +1,159 @@
+"""Charts for the reports: each function takes a result table and returns a matplotlib Figure.
+
+Figures are built with the object API (no pyplot state), so nothing is shown or kept globally.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
+
+from scoring.funnel import FunnelAudit
+
+TARGET_COLOR = "#c0392b"
+BAR_COLOR = "#2e86c1"
+
+
+def _figure(width: float = 8.0, height: float = 3.6) -> tuple[Figure, Axes]:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    ax = fig.subplots()
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig, ax
+
+
+def stage_funnel(audit: FunnelAudit) -> Figure:
+    """Leads reaching each stage, labelled with conversion from the previous stage."""
+    table = audit.stage_conversion
+    fig, ax = _figure()
+    bars = ax.barh(table["stage"][::-1], table["leads"][::-1], color=BAR_COLOR)
+    labels = [f"{n:,}  ({c:.0%} of previous)" if i else f"{n:,}"
+              for i, (n, c) in enumerate(zip(table["leads"], table["conversion_from_previous"],
+                                             strict=True))][::-1]
+    ax.bar_label(bars, labels=labels, padding=4, fontsize=9)
+    ax.set_xlim(0, table["leads"].max() * 1.45)
+    ax.set_xlabel("leads")
+    ax.set_title("Funnel: leads reaching each stage")
+    return fig
+
+
+def mql_volume(audit: FunnelAudit) -> Figure:
+    """MQLs per month, stacked by source."""
+    table = audit.mql_volume
+    fig, ax = _figure(9, 4)
+    if table.empty:
+        ax.text(0.5, 0.5, "no MQLs", ha="center", transform=ax.transAxes)
+        return fig
+    order = table.sum().sort_values(ascending=False).index
+    table[order].plot.area(ax=ax, linewidth=0, alpha=0.85, cmap="tab20")
+    ax.set_ylabel("MQLs per month")
+    ax.set_xlabel("")
+    ax.legend(loc="upper left", fontsize=8, ncols=3, frameon=False)
+    ax.set_title("MQL volume by source and month")
+    return fig
+
+
+def conversion_bars(table: pd.DataFrame, column: str, target: float, title: str) -> Figure:
+    """MQL-to-SQL conversion per group with the SLA target line; small groups hatched."""
+    table = table.sort_values("conversion")
+    fig, ax = _figure(8, max(2.5, 0.32 * len(table) + 1))
+    colors = np.where(table["conversion"] >= target, BAR_COLOR, "#95a5a6")
+    bars = ax.barh(table[column].astype(str), table["conversion"], color=colors)
+    for bar, small in zip(bars, table["small_sample"], strict=True):
+        if small:
+            bar.set_hatch("//")
+    ax.bar_label(bars, labels=[f"{c:.0%} of {n:,}" for c, n in zip(
+        table["conversion"], table["mqls"], strict=True)], padding=3, fontsize=8)
+    ax.axvline(target, color=TARGET_COLOR, linestyle="--", label=f"target {target:.0%}")
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlim(0, max(target, float(np.nanmax(table["conversion"]) if len(table) else 0)) * 1.35)
+    ax.legend(loc="lower right", frameon=False)
+    ax.set_title(title)
+    return fig
+
+
+def response_by_rep(audit: FunnelAudit, sla_hours: float) -> Figure:
+    """Median response time per rep, with the SLA line."""
+    table = audit.response_time_by_rep.sort_values("median_business_hours", ascending=False)
+    fig, ax = _figure(8, max(2.5, 0.3 * len(table) + 1))
+    bars = ax.barh(table["owner_id"], table["median_business_hours"], color=BAR_COLOR)
+    ax.bar_label(bars, labels=[f"{s:.0%} within SLA" for s in table["share_within_sla"]],
+                 padding=3, fontsize=8)
+    ax.axvline(sla_hours, color=TARGET_COLOR, linestyle="--", label=f"SLA {sla_hours:g}h")
+    ax.set_xlabel("median business hours from MQL to first touch")
+    ax.set_xlim(0, max(sla_hours, table["median_business_hours"].max()) * 1.5)
+    ax.legend(loc="lower right", frameon=False)
+    ax.set_title("Lead response time by rep")
+    return fig
+
+
+def conversion_by_response(audit: FunnelAudit) -> Figure:
+    """MQL-to-SQL conversion by response-time bucket."""
+    table = audit.conversion_by_response
+    fig, ax = _figure()
+    bars = ax.bar(table["bucket"], table["conversion"], color=BAR_COLOR)
+    ax.bar_label(bars, labels=[f"{c:.0%}\n(n={n:,})" for c, n in zip(
+        table["conversion"], table["mqls"], strict=True)], fontsize=8)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylim(0, max(0.05, table["conversion"].max()) * 1.3)
+    ax.set_xlabel("business hours from MQL to first touch")
+    ax.set_title("Faster touches convert more: MQL-to-SQL by response time")
+    ax.tick_params(axis="x", labelsize=8)
+    return fig
+
+
+def sales_cycle(table: pd.DataFrame, column: str) -> Figure:
+    """Median days from opportunity to close per group."""
+    table = table.sort_values("median_days")
+    fig, ax = _figure(8, max(2.5, 0.3 * len(table) + 1))
+    bars = ax.barh(table[column].astype(str), table["median_days"], color=BAR_COLOR)
+    ax.bar_label(bars, labels=[f"{d:.0f} d (n={n:,})" for d, n in zip(
+        table["median_days"], table["closed"], strict=True)], padding=3, fontsize=8)
+    ax.set_xlabel("median days from opportunity to close")
+    ax.set_xlim(0, max(1.0, table["median_days"].max()) * 1.35)
+    ax.set_title(f"Sales cycle by {column.replace('_', ' ')}")
+    return fig
+
+
+def win_rate(audit: FunnelAudit) -> Figure:
+    """Win rate (won / closed opportunities) per source."""
+    table = audit.win_rate_by_source.sort_values("win_rate")
+    fig, ax = _figure(8, max(2.5, 0.3 * len(table) + 1))
+    bars = ax.barh(table["lead_source"], table["win_rate"], color=BAR_COLOR)
+    ax.bar_label(bars, labels=[f"{w:.0%} of {c:,} closed" for w, c in zip(
+        table["win_rate"], table["won"] + table["lost"], strict=True)], padding=3, fontsize=8)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlim(0, max(0.05, table["win_rate"].max()) * 1.4)
+    ax.set_title("Win rate by source")
+    return fig
+
+
+def share_bars(table: pd.DataFrame, label: str, value: str, title: str) -> Figure:
+    """Horizontal bars of a share column (disqualification reasons, field completeness)."""
+    table = table.sort_values(value)
+    fig, ax = _figure(8, max(2.5, 0.3 * len(table) + 1))
+    bars = ax.barh(table[label].astype(str), table[value], color=BAR_COLOR)
+    ax.bar_label(bars, labels=[f"{v:.0%}" for v in table[value]], padding=3, fontsize=8)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlim(0, max(0.05, table[value].max()) * 1.2)
+    ax.set_title(title)
+    return fig
+
+
+PERCENT_WORDS = ("share", "conversion", "rate", "filled", "mql_to_sql")
+
+
+def styled(table: pd.DataFrame):
+    """A table for display: shares as percentages, counts with separators, hours rounded."""
+    formats = {}
+    for column in table.columns:
+        name = str(column)
+        if any(word in name for word in PERCENT_WORDS) or name == "actual":
+            formats[column] = "{:.1%}"
+        elif pd.api.types.is_float_dtype(table[column]):
+            formats[column] = "{:,.1f}"
+        elif pd.api.types.is_integer_dtype(table[column]):
+            formats[column] = "{:,}"
+    return table.style.format(formats, na_rep="–").hide(axis="index")
