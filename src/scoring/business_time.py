@@ -8,8 +8,9 @@ import pandas as pd
 _EPOCH = np.datetime64("2000-01-03", "D")  # a Monday
 
 
-def business_hours_index(timestamps: pd.Series | np.ndarray, start_hour: int = 9,
-                         end_hour: int = 17) -> np.ndarray:
+def business_hours_index(
+    timestamps: pd.Series | np.ndarray, start_hour: int = 9, end_hour: int = 17
+) -> np.ndarray:
     """Business hours elapsed since a fixed Monday, for each timestamp (NaN for missing)."""
     values = pd.to_datetime(pd.Series(timestamps)).to_numpy("datetime64[ns]")
     missing = np.isnat(values)
@@ -25,15 +26,18 @@ def business_hours_index(timestamps: pd.Series | np.ndarray, start_hour: int = 9
     return result
 
 
-def business_hours_between(start: pd.Series, end: pd.Series, start_hour: int = 9,
-                           end_hour: int = 17) -> np.ndarray:
+def business_hours_between(
+    start: pd.Series, end: pd.Series, start_hour: int = 9, end_hour: int = 17
+) -> np.ndarray:
     """Business hours from start to end (negative when end is earlier; NaN if either missing)."""
-    return (business_hours_index(end, start_hour, end_hour)
-            - business_hours_index(start, start_hour, end_hour))
+    return business_hours_index(end, start_hour, end_hour) - business_hours_index(
+        start, start_hour, end_hour
+    )
 
 
-def timestamp_at_business_hours(index: np.ndarray, start_hour: int = 9,
-                                end_hour: int = 17) -> np.ndarray:
+def timestamp_at_business_hours(
+    index: np.ndarray, start_hour: int = 9, end_hour: int = 17
+) -> np.ndarray:
     """Inverse of business_hours_index: the moment when that many business hours have passed."""
     length = end_hour - start_hour
     index = np.asarray(index, dtype=float)

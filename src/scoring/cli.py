@@ -12,21 +12,31 @@ import typer
 
 app = typer.Typer(
     help="leadscore: funnel audit, lead-scoring models against your rules, MQL thresholds.",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 
 ParamsOption = Annotated[Path, typer.Option("--params", "-p", help="Path to params.yaml.")]
-SetOption = Annotated[list[str] | None, typer.Option(
-    "--set", "-s", help="Override a parameter for this run: section.key=value (repeatable).")]
-RunNameOption = Annotated[str | None, typer.Option(
-    "--run-name", help="A name appended to the run id (reports/<run_id>/).")]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set", "-s", help="Override a parameter for this run: section.key=value (repeatable)."
+    ),
+]
+RunNameOption = Annotated[
+    str | None,
+    typer.Option("--run-name", help="A name appended to the run id (reports/<run_id>/)."),
+]
 
 EXIT_INVALID_INPUT = 2
 EXIT_FAILED = 1
 
 
 def _setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -47,7 +57,7 @@ def _load(params_path: Path, overrides: list[str] | None):
 def generate(
     params_path: ParamsOption = Path("params.yaml"),
     overrides: SetOption = None,
-    n_leads: Annotated[int | None, typer.Option(help="Leads to generate (default: params).")] = None,
+    n_leads: Annotated[int | None, typer.Option(help="Leads to generate (default: params)")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default: params).")] = None,
 ) -> None:
     """Generate the synthetic CRM (leads, activities, truth, flat export) into data/raw/."""
@@ -64,8 +74,9 @@ def generate(
     typer.echo(f"wrote synthetic CRM to {params.data.raw_dir}")
 
 
-def _run(params_path: Path, overrides: list[str] | None, run_name: str | None,
-         notebooks: tuple[str, ...]) -> None:
+def _run(
+    params_path: Path, overrides: list[str] | None, run_name: str | None, notebooks: tuple[str, ...]
+) -> None:
     _setup_logging()
     params = _load(params_path, overrides)
     from scoring.pipeline import NotebookError, ensure_synthetic_data, run_notebooks
@@ -82,8 +93,11 @@ def _run(params_path: Path, overrides: list[str] | None, run_name: str | None,
 
 
 @app.command()
-def run(params_path: ParamsOption = Path("params.yaml"), overrides: SetOption = None,
-        run_name: RunNameOption = None) -> None:
+def run(
+    params_path: ParamsOption = Path("params.yaml"),
+    overrides: SetOption = None,
+    run_name: RunNameOption = None,
+) -> None:
     """Run the whole pipeline (generating synthetic data first if needed)."""
     from scoring.pipeline import PIPELINE_NOTEBOOKS
 
@@ -91,8 +105,11 @@ def run(params_path: ParamsOption = Path("params.yaml"), overrides: SetOption = 
 
 
 @app.command()
-def audit(params_path: ParamsOption = Path("params.yaml"), overrides: SetOption = None,
-          run_name: RunNameOption = None) -> None:
+def audit(
+    params_path: ParamsOption = Path("params.yaml"),
+    overrides: SetOption = None,
+    run_name: RunNameOption = None,
+) -> None:
     """Run the funnel audit notebook only."""
     from scoring.pipeline import AUDIT_NOTEBOOK
 
@@ -100,8 +117,9 @@ def audit(params_path: ParamsOption = Path("params.yaml"), overrides: SetOption 
 
 
 @app.command("check-data")
-def check_data(params_path: ParamsOption = Path("params.yaml"),
-               overrides: SetOption = None) -> None:
+def check_data(
+    params_path: ParamsOption = Path("params.yaml"), overrides: SetOption = None
+) -> None:
     """Validate the input tables against the data contract (data/README.md)."""
     _setup_logging()
     params = _load(params_path, overrides)
@@ -111,14 +129,18 @@ def check_data(params_path: ParamsOption = Path("params.yaml"),
         tables = load_tables(params.data.leads_path, params.data.activities_path)
     except DataContractError as err:
         raise _fail(str(err), EXIT_INVALID_INPUT) from None
-    typer.echo(f"ok: {len(tables.leads):,} leads and {len(tables.activities):,} activities "
-               "meet the contract")
+    typer.echo(
+        f"ok: {len(tables.leads):,} leads and {len(tables.activities):,} activities "
+        "meet the contract"
+    )
 
 
 @app.command()
-def params(params_path: ParamsOption = Path("params.yaml"), overrides: SetOption = None,
-           schema: Annotated[bool, typer.Option(help="Print the JSON schema instead.")] = False
-           ) -> None:
+def params(
+    params_path: ParamsOption = Path("params.yaml"),
+    overrides: SetOption = None,
+    schema: Annotated[bool, typer.Option(help="Print the JSON schema instead.")] = False,
+) -> None:
     """Validate params.yaml and print the resolved parameters (or their schema)."""
     from scoring.config import Params, dump_params
 

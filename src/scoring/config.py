@@ -172,9 +172,9 @@ class ModelParams(_Section):
 class ThresholdParams(_Section):
     """MQL threshold policies (thresholds issue)."""
 
-    policies: list[Literal["volume_matched", "conversion_target", "sales_capacity",
-                            "expected_value"]] = [
-        "volume_matched", "conversion_target", "sales_capacity", "expected_value"]
+    policies: list[
+        Literal["volume_matched", "conversion_target", "sales_capacity", "expected_value"]
+    ] = ["volume_matched", "conversion_target", "sales_capacity", "expected_value"]
     min_conversion: Fraction = 0.25
     reps: int = Field(12, ge=1)
     mqls_per_rep_per_week: float = Field(25.0, gt=0)
@@ -251,8 +251,10 @@ def _format_validation_error(err: ValidationError, source: str) -> str:
         path = ".".join(str(p) for p in item["loc"]) or "(top level)"
         value = item.get("input")
         if item["type"] == "extra_forbidden":
-            lines.append(f"  - {path}: unknown key (found value {value!r}); "
-                         f"allowed keys here: {_allowed(item['loc'])}")
+            lines.append(
+                f"  - {path}: unknown key (found value {value!r}); "
+                f"allowed keys here: {_allowed(item['loc'])}"
+            )
         else:
             lines.append(f"  - {path}: {item['msg']} (found {value!r})")
     return "\n".join(lines)
@@ -268,11 +270,16 @@ def validate_params(raw: dict[str, Any], source: str = "params") -> Params:
 
 def _resolve_paths(params: Params, base: Path) -> Params:
     """Make relative paths absolute against the params file's folder."""
+
     def absolute(path: str) -> str:
         return str(path if Path(path).is_absolute() else (base / path).resolve())
 
-    data = params.data.model_copy(update={"raw_dir": absolute(params.data.raw_dir),
-                                          "reports_dir": absolute(params.data.reports_dir)})
+    data = params.data.model_copy(
+        update={
+            "raw_dir": absolute(params.data.raw_dir),
+            "reports_dir": absolute(params.data.reports_dir),
+        }
+    )
     mlflow = params.mlflow.model_copy(update={"artifact_dir": absolute(params.mlflow.artifact_dir)})
     export = params.export.model_copy(update={"dir": absolute(params.export.dir)})
     return params.model_copy(update={"data": data, "mlflow": mlflow, "export": export})
@@ -292,16 +299,18 @@ def read_raw_params(path: Path | str) -> dict[str, Any]:
     return raw
 
 
-def load_params(path: Path | str = "params.yaml",
-                overrides: list[str] | tuple[str, ...] = ()) -> Params:
+def load_params(
+    path: Path | str = "params.yaml", overrides: list[str] | tuple[str, ...] = ()
+) -> Params:
     """Load, override and validate params; relative paths resolve against the file's folder."""
     path = Path(path)
     raw = apply_overrides(read_raw_params(path), list(overrides))
-    params = validate_params(raw, source=f"{path}" + (f" with overrides {list(overrides)}"
-                                                      if overrides else ""))
+    params = validate_params(
+        raw, source=f"{path}" + (f" with overrides {list(overrides)}" if overrides else "")
+    )
     return _resolve_paths(params, path.resolve().parent)
 
 
 def dump_params(params: Params) -> str:
     """Resolved params as YAML, for saving with every run."""
-    return yaml.safe_dump(params.model_dump(mode="json"), sort_keys=False)
+    return yaml.safe_dump(params.model_dump(), sort_keys=False)

@@ -16,24 +16,76 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 ACTIVITY_TYPES = (
-    "page_view", "form_submit", "content_download", "webinar_registered", "webinar_attended",
-    "email_open", "email_click", "event_attended", "trial_signup", "unsubscribe",
+    "page_view",
+    "form_submit",
+    "content_download",
+    "webinar_registered",
+    "webinar_attended",
+    "email_open",
+    "email_click",
+    "event_attended",
+    "trial_signup",
+    "unsubscribe",
 )
 PAGE_CATEGORIES = ("pricing", "product", "docs", "blog", "careers", "case_study", "home")
 FORM_TYPES = ("demo_request", "contact_sales", "newsletter", "content_gate", "webinar_signup")
 PLACEHOLDERS = ("", "select", "n/a", "na", "none", "null", "-", "--", "unknown", "?")
 
-LEAD_TIMESTAMPS = ("created_at", "mql_at", "first_touch_at", "sal_at", "sql_at",
-                   "opportunity_at", "won_at", "lost_at")
-LEAD_TEXT = ("lead_id", "company_name", "industry", "country", "region", "job_title",
-             "lead_source", "campaign", "disqualification_reason", "owner_id", "email",
-             "first_name", "last_name", "lead_status", "lead_rating")
+LEAD_TIMESTAMPS = (
+    "created_at",
+    "mql_at",
+    "first_touch_at",
+    "sal_at",
+    "sql_at",
+    "opportunity_at",
+    "won_at",
+    "lost_at",
+)
+LEAD_TEXT = (
+    "lead_id",
+    "company_name",
+    "industry",
+    "country",
+    "region",
+    "job_title",
+    "lead_source",
+    "campaign",
+    "disqualification_reason",
+    "owner_id",
+    "email",
+    "first_name",
+    "last_name",
+    "lead_status",
+    "lead_rating",
+)
 LEAD_NUMBERS = ("employee_count", "annual_revenue")
-LEAD_COLUMNS = ("lead_id", "created_at", "company_name", "industry", "employee_count",
-                "annual_revenue", "country", "region", "job_title", "lead_source", "campaign",
-                "mql_at", "first_touch_at", "sal_at", "sql_at", "opportunity_at", "won_at",
-                "lost_at", "disqualification_reason", "owner_id", "email", "first_name",
-                "last_name", "lead_status", "lead_rating")
+LEAD_COLUMNS = (
+    "lead_id",
+    "created_at",
+    "company_name",
+    "industry",
+    "employee_count",
+    "annual_revenue",
+    "country",
+    "region",
+    "job_title",
+    "lead_source",
+    "campaign",
+    "mql_at",
+    "first_touch_at",
+    "sal_at",
+    "sql_at",
+    "opportunity_at",
+    "won_at",
+    "lost_at",
+    "disqualification_reason",
+    "owner_id",
+    "email",
+    "first_name",
+    "last_name",
+    "lead_status",
+    "lead_rating",
+)
 ACTIVITY_COLUMNS = ("lead_id", "occurred_at", "activity_type", "page_category", "form_type")
 PERSONAL_COLUMNS = ("email", "first_name", "last_name", "company_name")
 # Filled by sales after contact: they encode the outcome and must never become features.
@@ -65,8 +117,10 @@ class Violation:
     examples: list[str]
 
     def describe(self) -> str:
-        return (f"table '{self.table}', column '{self.column}': check '{self.check}' failed "
-                f"for {self.n_failing} row(s); e.g. {'; '.join(self.examples)}")
+        return (
+            f"table '{self.table}', column '{self.column}': check '{self.check}' failed "
+            f"for {self.n_failing} row(s); e.g. {'; '.join(self.examples)}"
+        )
 
 
 def _examples(frame: pd.DataFrame, mask: pd.Series, column: str, id_column: str) -> list[str]:
@@ -95,13 +149,25 @@ def read_table(path: Path | str) -> pd.DataFrame:
         return pd.read_parquet(path)
     if suffix in (".csv", ".txt", ".tsv"):
         # keep_default_na=False: blanks and placeholders stay visible to the checks
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
-                           encoding="utf-8-sig", sep=None, engine="python")
+        return pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            encoding="utf-8-sig",
+            sep=None,
+            engine="python",
+        )
     raise DataContractError(f"{path}: unsupported file type {suffix!r}; use .csv or .parquet")
 
 
-def _coerce_timestamps(frame: pd.DataFrame, table: str, columns: tuple[str, ...],
-                       id_column: str, violations: list[Violation]) -> pd.DataFrame:
+def _coerce_timestamps(
+    frame: pd.DataFrame,
+    table: str,
+    columns: tuple[str, ...],
+    id_column: str,
+    violations: list[Violation],
+) -> pd.DataFrame:
     for column in columns:
         if column not in frame.columns:
             continue
@@ -113,14 +179,26 @@ def _coerce_timestamps(frame: pd.DataFrame, table: str, columns: tuple[str, ...]
         parsed = pd.to_datetime(raw, errors="coerce", format="mixed", utc=True)
         bad = raw.notna() & parsed.isna()
         if bad.any():
-            violations.append(Violation(table, column, "parseable timestamp", int(bad.sum()),
-                                        _examples(frame, bad, column, id_column)))
+            violations.append(
+                Violation(
+                    table,
+                    column,
+                    "parseable timestamp",
+                    int(bad.sum()),
+                    _examples(frame, bad, column, id_column),
+                )
+            )
         frame[column] = parsed.dt.tz_localize(None)
     return frame
 
 
-def _coerce_numbers(frame: pd.DataFrame, table: str, columns: tuple[str, ...],
-                    id_column: str, violations: list[Violation]) -> pd.DataFrame:
+def _coerce_numbers(
+    frame: pd.DataFrame,
+    table: str,
+    columns: tuple[str, ...],
+    id_column: str,
+    violations: list[Violation],
+) -> pd.DataFrame:
     for column in columns:
         if column not in frame.columns or pd.api.types.is_numeric_dtype(frame[column]):
             continue
@@ -128,17 +206,31 @@ def _coerce_numbers(frame: pd.DataFrame, table: str, columns: tuple[str, ...],
         parsed = pd.to_numeric(raw, errors="coerce")
         bad = raw.notna() & parsed.isna()
         if bad.any():
-            violations.append(Violation(table, column, "numeric", int(bad.sum()),
-                                        _examples(frame, bad, column, id_column)))
+            violations.append(
+                Violation(
+                    table,
+                    column,
+                    "numeric",
+                    int(bad.sum()),
+                    _examples(frame, bad, column, id_column),
+                )
+            )
         frame[column] = parsed.astype("float64")
     return frame
 
 
 def _missing_columns(frame: pd.DataFrame, table: str, required: tuple[str, ...]) -> list[Violation]:
     missing = [c for c in required if c not in frame.columns]
-    return [Violation(table, c, "column present", len(frame),
-                      [f"columns found: {', '.join(map(str, frame.columns[:12]))}"])
-            for c in missing]
+    return [
+        Violation(
+            table,
+            c,
+            "column present",
+            len(frame),
+            [f"columns found: {', '.join(map(str, frame.columns[:12]))}"],
+        )
+        for c in missing
+    ]
 
 
 def _pandera_violations(frame: pd.DataFrame, table: str, schema, id_column: str) -> list[Violation]:
@@ -152,10 +244,14 @@ def _pandera_violations(frame: pd.DataFrame, table: str, schema, id_column: str)
         for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=False):
             index = group["index"].dropna()
             mask = frame.index.isin(index)
-            examples = _examples(frame, mask, column, id_column) if len(index) else [
-                str(v) for v in group["failure_case"].head(MAX_EXAMPLES)]
-            violations.append(Violation(table, str(column), str(check),
-                                        max(len(index), len(group)), examples))
+            examples = (
+                _examples(frame, mask, column, id_column)
+                if len(index)
+                else [str(v) for v in group["failure_case"].head(MAX_EXAMPLES)]
+            )
+            violations.append(
+                Violation(table, str(column), str(check), max(len(index), len(group)), examples)
+            )
         return violations
     return []
 
@@ -168,23 +264,22 @@ def _leads_schema():
     stamps = {c: pa.Column("datetime64[ns]", nullable=True, coerce=True) for c in LEAD_TIMESTAMPS}
     stamps["created_at"] = pa.Column("datetime64[ns]", nullable=False, coerce=True)
     numbers = {c: pa.Column(float, pa.Check.ge(0), nullable=True) for c in LEAD_NUMBERS}
-    return pa.DataFrameSchema(
-        {**text, **stamps, **numbers},
-        checks=[pa.Check(lambda df: ~(df["won_at"].notna() & df["lost_at"].notna()),
-                         name="not both won_at and lost_at", element_wise=False)],
-        strict=False)
+    return pa.DataFrameSchema({**text, **stamps, **numbers}, strict=False)
 
 
 def _activities_schema():
     import pandera.pandas as pa
 
-    return pa.DataFrameSchema({
-        "lead_id": pa.Column(None, nullable=False),
-        "occurred_at": pa.Column("datetime64[ns]", nullable=False, coerce=True),
-        "activity_type": pa.Column(None, pa.Check.isin(ACTIVITY_TYPES), nullable=False),
-        "page_category": pa.Column(None, pa.Check.isin(PAGE_CATEGORIES), nullable=True),
-        "form_type": pa.Column(None, pa.Check.isin(FORM_TYPES), nullable=True),
-    }, strict=False)
+    return pa.DataFrameSchema(
+        {
+            "lead_id": pa.Column(None, nullable=False),
+            "occurred_at": pa.Column("datetime64[ns]", nullable=False, coerce=True),
+            "activity_type": pa.Column(None, pa.Check.isin(ACTIVITY_TYPES), nullable=False),
+            "page_category": pa.Column(None, pa.Check.isin(PAGE_CATEGORIES), nullable=True),
+            "form_type": pa.Column(None, pa.Check.isin(FORM_TYPES), nullable=True),
+        },
+        strict=False,
+    )
 
 
 def _as_text(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -206,12 +301,25 @@ def validate_leads(frame: pd.DataFrame, source: str = "leads") -> pd.DataFrame:
     _raise(violations, source)
     for column in LEAD_TIMESTAMPS:
         frame[column] = frame[column].astype("datetime64[ns]")
-    _raise(_pandera_violations(frame, "leads", _leads_schema(), "lead_id"), source)
+    violations = _pandera_violations(frame, "leads", _leads_schema(), "lead_id")
+    both = frame["won_at"].notna() & frame["lost_at"].notna()
+    if both.any():
+        violations.append(
+            Violation(
+                "leads",
+                "lost_at",
+                "not both won_at and lost_at",
+                int(both.sum()),
+                _examples(frame, both, "lost_at", "lead_id"),
+            )
+        )
+    _raise(violations, source)
     return frame
 
 
-def validate_activities(frame: pd.DataFrame, lead_ids: pd.Series | None = None,
-                        source: str = "activities") -> pd.DataFrame:
+def validate_activities(
+    frame: pd.DataFrame, lead_ids: pd.Series | None = None, source: str = "activities"
+) -> pd.DataFrame:
     """Validate and type the activities table (and, given lead ids, that every lead exists)."""
     frame = frame.copy()
     violations = _missing_columns(frame, "activities", ACTIVITY_COLUMNS)
@@ -224,9 +332,15 @@ def validate_activities(frame: pd.DataFrame, lead_ids: pd.Series | None = None,
     if lead_ids is not None:
         orphan = ~frame["lead_id"].isin(set(lead_ids))
         if orphan.any():
-            violations.append(Violation("activities", "lead_id", "lead exists in leads",
-                                        int(orphan.sum()),
-                                        _examples(frame, orphan, "lead_id", "lead_id")))
+            violations.append(
+                Violation(
+                    "activities",
+                    "lead_id",
+                    "lead exists in leads",
+                    int(orphan.sum()),
+                    _examples(frame, orphan, "lead_id", "lead_id"),
+                )
+            )
     _raise(violations, source)
     for column in ("activity_type", "page_category", "form_type"):
         frame[column] = frame[column].astype("category")
@@ -236,8 +350,9 @@ def validate_activities(frame: pd.DataFrame, lead_ids: pd.Series | None = None,
 def load_tables(leads_path: Path | str, activities_path: Path | str) -> Tables:
     """Load and validate both tables from CSV or Parquet."""
     leads = validate_leads(read_table(leads_path), source=f"{leads_path}")
-    activities = validate_activities(read_table(activities_path), leads["lead_id"],
-                                     source=f"{activities_path}")
+    activities = validate_activities(
+        read_table(activities_path), leads["lead_id"], source=f"{activities_path}"
+    )
     log.info("loaded %d leads and %d activities", len(leads), len(activities))
     return Tables(leads=leads, activities=activities)
 

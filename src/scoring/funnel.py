@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import dataclass, field
@@ -15,14 +16,34 @@ from scoring.business_time import business_hours_between
 from scoring.config import FunnelParams
 from scoring.data import PLACEHOLDERS, clean_category, company_size_band
 
-STAGE_COLUMNS = {"lead": "created_at", "mql": "mql_at", "sal": "sal_at", "sql": "sql_at",
-                 "opportunity": "opportunity_at", "won": "won_at"}
-KEY_FIELDS = ("industry", "employee_count", "annual_revenue", "country", "region", "job_title",
-              "lead_source", "campaign", "email")
+STAGE_COLUMNS = {
+    "lead": "created_at",
+    "mql": "mql_at",
+    "sal": "sal_at",
+    "sql": "sql_at",
+    "opportunity": "opportunity_at",
+    "won": "won_at",
+}
+KEY_FIELDS = (
+    "industry",
+    "employee_count",
+    "annual_revenue",
+    "country",
+    "region",
+    "job_title",
+    "lead_source",
+    "campaign",
+    "email",
+)
 # Pairs of stage timestamps that must not go backwards.
-ORDER_CHECKS = (("created_at", "mql_at"), ("mql_at", "first_touch_at"), ("mql_at", "sql_at"),
-                ("sql_at", "opportunity_at"), ("opportunity_at", "won_at"),
-                ("opportunity_at", "lost_at"))
+ORDER_CHECKS = (
+    ("created_at", "mql_at"),
+    ("mql_at", "first_touch_at"),
+    ("mql_at", "sql_at"),
+    ("sql_at", "opportunity_at"),
+    ("opportunity_at", "won_at"),
+    ("opportunity_at", "lost_at"),
+)
 
 
 @dataclass(frozen=True)
@@ -48,25 +69,28 @@ class FunnelAudit:
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready dict of every table."""
-        return _jsonable({
-            "window": self.window,
-            "stage_conversion": _records(self.stage_conversion),
-            "mql_volume_by_source_month": _records(self.mql_volume.reset_index()),
-            "mql_to_sql_by_source": _records(self.mql_to_sql_by_source),
-            "mql_to_sql_by_segment": {k: _records(v) for k, v in
-                                      self.mql_to_sql_by_segment.items()},
-            "response_time": _records(self.response_time),
-            "response_time_by_rep": _records(self.response_time_by_rep),
-            "conversion_by_response": _records(self.conversion_by_response),
-            "sales_cycle": {k: _records(v) for k, v in self.sales_cycle.items()},
-            "win_rate_by_source": _records(self.win_rate_by_source),
-            "disqualification": _records(self.disqualification),
-            "completeness": _records(self.completeness),
-            "duplicates": _records(self.duplicates),
-            "timestamp_order": _records(self.timestamp_order),
-            "sla": _records(self.sla),
-            "notes": self.notes,
-        })
+        return _jsonable(
+            {
+                "window": self.window,
+                "stage_conversion": _records(self.stage_conversion),
+                "mql_volume_by_source_month": _records(self.mql_volume.reset_index()),
+                "mql_to_sql_by_source": _records(self.mql_to_sql_by_source),
+                "mql_to_sql_by_segment": {
+                    k: _records(v) for k, v in self.mql_to_sql_by_segment.items()
+                },
+                "response_time": _records(self.response_time),
+                "response_time_by_rep": _records(self.response_time_by_rep),
+                "conversion_by_response": _records(self.conversion_by_response),
+                "sales_cycle": {k: _records(v) for k, v in self.sales_cycle.items()},
+                "win_rate_by_source": _records(self.win_rate_by_source),
+                "disqualification": _records(self.disqualification),
+                "completeness": _records(self.completeness),
+                "duplicates": _records(self.duplicates),
+                "timestamp_order": _records(self.timestamp_order),
+                "sla": _records(self.sla),
+                "notes": self.notes,
+            }
+        )
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -93,32 +117,40 @@ def _jsonable(value: Any) -> Any:
 
 def _rate(numerator: pd.Series | float, denominator: pd.Series | float):
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(np.asarray(denominator) > 0,
-                        np.asarray(numerator, float) / np.asarray(denominator, float), np.nan)
+        return np.where(
+            np.asarray(denominator) > 0,
+            np.asarray(numerator, float) / np.asarray(denominator, float),
+            np.nan,
+        )
 
 
 def segment_columns(leads: pd.DataFrame) -> pd.DataFrame:
     """Cleaned segment columns: size band, region, industry, source (placeholders -> unknown)."""
-    return pd.DataFrame({
-        "company_size_band": company_size_band(leads["employee_count"]),
-        "region": clean_category(leads["region"]),
-        "industry": clean_category(leads["industry"]),
-        "lead_source": clean_category(leads["lead_source"]),
-        "campaign": clean_category(leads["campaign"]),
-        "owner_id": leads["owner_id"],
-    }, index=leads.index).fillna("unknown")
+    return pd.DataFrame(
+        {
+            "company_size_band": company_size_band(leads["employee_count"]),
+            "region": clean_category(leads["region"]),
+            "industry": clean_category(leads["industry"]),
+            "lead_source": clean_category(leads["lead_source"]),
+            "campaign": clean_category(leads["campaign"]),
+            "owner_id": leads["owner_id"],
+        },
+        index=leads.index,
+    ).fillna("unknown")
 
 
 def stage_conversion(leads: pd.DataFrame, stages: list[str]) -> pd.DataFrame:
     """Leads reaching each stage, share of all leads, and conversion from the previous stage."""
     reached = [int(leads[STAGE_COLUMNS[s]].notna().sum()) for s in stages]
     previous = [reached[0], *reached[:-1]]
-    return pd.DataFrame({
-        "stage": stages,
-        "leads": reached,
-        "share_of_leads": _rate(np.array(reached), len(leads)),
-        "conversion_from_previous": _rate(np.array(reached), np.array(previous)),
-    })
+    return pd.DataFrame(
+        {
+            "stage": stages,
+            "leads": reached,
+            "share_of_leads": _rate(np.array(reached), len(leads)),
+            "conversion_from_previous": _rate(np.array(reached), np.array(previous)),
+        }
+    )
 
 
 def mql_volume_by_source_month(leads: pd.DataFrame, segments: pd.DataFrame) -> pd.DataFrame:
@@ -133,8 +165,9 @@ def mql_volume_by_source_month(leads: pd.DataFrame, segments: pd.DataFrame) -> p
 def mql_to_sql(leads: pd.DataFrame, by: pd.Series, target: float, min_size: int) -> pd.DataFrame:
     """MQL-to-SQL conversion per group, against the target, with small groups marked."""
     mql = leads["mql_at"].notna()
-    frame = pd.DataFrame({"group": by[mql].to_numpy(),
-                          "sql": leads.loc[mql, "sql_at"].notna().to_numpy()})
+    frame = pd.DataFrame(
+        {"group": by[mql].to_numpy(), "sql": leads.loc[mql, "sql_at"].notna().to_numpy()}
+    )
     out = frame.groupby("group", sort=True).agg(mqls=("sql", "size"), sqls=("sql", "sum"))
     out = out.reset_index().rename(columns={"group": by.name or "group"})
     out["conversion"] = _rate(out["sqls"], out["mqls"])
@@ -146,9 +179,13 @@ def mql_to_sql(leads: pd.DataFrame, by: pd.Series, target: float, min_size: int)
 def response_hours(leads: pd.DataFrame, params: FunnelParams) -> pd.Series:
     """Business hours from MQL to first touch (NaN where either is missing)."""
     hours = params.business_hours
-    return pd.Series(business_hours_between(leads["mql_at"], leads["first_touch_at"],
-                                            hours.start_hour, hours.end_hour),
-                     index=leads.index, name="response_business_hours")
+    return pd.Series(
+        business_hours_between(
+            leads["mql_at"], leads["first_touch_at"], hours.start_hour, hours.end_hour
+        ),
+        index=leads.index,
+        name="response_business_hours",
+    )
 
 
 def response_time_summary(leads: pd.DataFrame, hours: pd.Series, sla_hours: float) -> pd.DataFrame:
@@ -156,38 +193,49 @@ def response_time_summary(leads: pd.DataFrame, hours: pd.Series, sla_hours: floa
     mql = leads["mql_at"].notna()
     touched = hours[mql].dropna()
     valid = touched[touched >= 0]
-    return pd.DataFrame([{
-        "mqls": int(mql.sum()),
-        "touched": int(len(touched)),
-        "untouched": int(mql.sum() - len(touched)),
-        "touch_before_mql": int((touched < 0).sum()),
-        "median_business_hours": float(valid.median()) if len(valid) else np.nan,
-        "p90_business_hours": float(valid.quantile(0.9)) if len(valid) else np.nan,
-        "share_within_sla": float((valid <= sla_hours).mean()) if len(valid) else np.nan,
-    }])
+    return pd.DataFrame(
+        [
+            {
+                "mqls": int(mql.sum()),
+                "touched": len(touched),
+                "untouched": int(mql.sum() - len(touched)),
+                "touch_before_mql": int((touched < 0).sum()),
+                "median_business_hours": float(valid.median()) if len(valid) else np.nan,
+                "p90_business_hours": float(valid.quantile(0.9)) if len(valid) else np.nan,
+                "share_within_sla": float((valid <= sla_hours).mean()) if len(valid) else np.nan,
+            }
+        ]
+    )
 
 
 def response_time_by_rep(leads: pd.DataFrame, hours: pd.Series, sla_hours: float) -> pd.DataFrame:
     """Response time and SLA share per rep (owner)."""
     valid = leads["mql_at"].notna() & hours.notna() & (hours >= 0)
-    frame = pd.DataFrame({"owner_id": leads.loc[valid, "owner_id"].fillna("unassigned"),
-                          "hours": hours[valid],
-                          "in_sla": hours[valid] <= sla_hours,
-                          "sql": leads.loc[valid, "sql_at"].notna()})
+    frame = pd.DataFrame(
+        {
+            "owner_id": leads.loc[valid, "owner_id"].fillna("unassigned"),
+            "hours": hours[valid],
+            "in_sla": hours[valid] <= sla_hours,
+            "sql": leads.loc[valid, "sql_at"].notna(),
+        }
+    )
     out = frame.groupby("owner_id").agg(
-        touched=("hours", "size"), median_business_hours=("hours", "median"),
+        touched=("hours", "size"),
+        median_business_hours=("hours", "median"),
         p90_business_hours=("hours", lambda h: h.quantile(0.9)),
-        share_within_sla=("in_sla", "mean"), mql_to_sql=("sql", "mean"))
+        share_within_sla=("in_sla", "mean"),
+        mql_to_sql=("sql", "mean"),
+    )
     return out.reset_index().sort_values("median_business_hours", ignore_index=True)
 
 
-def conversion_by_response(leads: pd.DataFrame, hours: pd.Series,
-                           edges: list[float]) -> pd.DataFrame:
+def conversion_by_response(
+    leads: pd.DataFrame, hours: pd.Series, edges: list[float]
+) -> pd.DataFrame:
     """MQL-to-SQL conversion by response-time bucket: does speed pay off?"""
     mql = leads["mql_at"].notna()
     bounds = [0.0, *edges, np.inf]
-    labels = [f"<= {edges[0]:g}h"] + [f"{a:g}-{b:g}h" for a, b in zip(edges[:-1], edges[1:],
-                                                                      strict=True)]
+    labels = [f"<= {edges[0]:g}h"] + [f"{a:g}-{b:g}h" for a, b in itertools.pairwise(edges)]
     labels.append(f"> {edges[-1]:g}h")
     bucket = pd.cut(hours[mql], bins=bounds, labels=labels, include_lowest=True).astype(object)
     bucket = bucket.where(hours[mql].notna(), "not touched")
@@ -205,22 +253,35 @@ def sales_cycle(leads: pd.DataFrame, by: pd.Series) -> pd.DataFrame:
     closed_at = leads["won_at"].fillna(leads["lost_at"])
     closed = leads["opportunity_at"].notna() & closed_at.notna()
     days = (closed_at - leads["opportunity_at"])[closed].dt.total_seconds() / 86400
-    frame = pd.DataFrame({"group": by[closed], "days": days,
-                          "won": leads.loc[closed, "won_at"].notna()})
-    out = frame.groupby("group").agg(closed=("days", "size"), median_days=("days", "median"),
-                                     mean_days=("days", "mean"), won=("won", "sum"))
-    return out.reset_index().rename(columns={"group": by.name}).sort_values(
-        "closed", ascending=False, ignore_index=True)
+    frame = pd.DataFrame(
+        {"group": by[closed], "days": days, "won": leads.loc[closed, "won_at"].notna()}
+    )
+    out = frame.groupby("group").agg(
+        closed=("days", "size"),
+        median_days=("days", "median"),
+        mean_days=("days", "mean"),
+        won=("won", "sum"),
+    )
+    return (
+        out.reset_index()
+        .rename(columns={"group": by.name})
+        .sort_values("closed", ascending=False, ignore_index=True)
+    )
 
 
 def win_rate_by_source(leads: pd.DataFrame, source: pd.Series) -> pd.DataFrame:
     """Opportunities, won, lost, still open, and win rate (won / closed) per source."""
     opp = leads["opportunity_at"].notna()
-    frame = pd.DataFrame({"lead_source": source[opp],
-                          "won": leads.loc[opp, "won_at"].notna(),
-                          "lost": leads.loc[opp, "lost_at"].notna()})
-    out = frame.groupby("lead_source").agg(opportunities=("won", "size"), won=("won", "sum"),
-                                           lost=("lost", "sum"))
+    frame = pd.DataFrame(
+        {
+            "lead_source": source[opp],
+            "won": leads.loc[opp, "won_at"].notna(),
+            "lost": leads.loc[opp, "lost_at"].notna(),
+        }
+    )
+    out = frame.groupby("lead_source").agg(
+        opportunities=("won", "size"), won=("won", "sum"), lost=("lost", "sum")
+    )
     out["open"] = out["opportunities"] - out["won"] - out["lost"]
     out["win_rate"] = _rate(out["won"], out["won"] + out["lost"])
     return out.reset_index().sort_values("opportunities", ascending=False, ignore_index=True)
@@ -245,8 +306,14 @@ def completeness(leads: pd.DataFrame) -> pd.DataFrame:
         else:
             placeholder = pd.Series(False, index=values.index)
         missing = values.isna()
-        rows.append({"field": column, "filled": float(1 - (missing | placeholder).mean()),
-                     "missing": int(missing.sum()), "placeholder": int(placeholder.sum())})
+        rows.append(
+            {
+                "field": column,
+                "filled": float(1 - (missing | placeholder).mean()),
+                "missing": int(missing.sum()),
+                "placeholder": int(placeholder.sum()),
+            }
+        )
     return pd.DataFrame(rows).sort_values("filled", ignore_index=True)
 
 
@@ -254,12 +321,20 @@ def duplicates(leads: pd.DataFrame) -> pd.DataFrame:
     """Duplicate lead ids and duplicate people (same e-mail, case and spaces ignored)."""
     email = leads["email"].astype("string").str.strip().str.lower()
     email_dup = email.notna() & email.duplicated(keep=False)
-    return pd.DataFrame([
-        {"check": "duplicate lead_id", "rows": int(leads["lead_id"].duplicated(keep=False).sum()),
-         "extra_records": int(leads["lead_id"].duplicated().sum())},
-        {"check": "same e-mail on several leads", "rows": int(email_dup.sum()),
-         "extra_records": int((email.notna() & email.duplicated()).sum())},
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "check": "duplicate lead_id",
+                "rows": int(leads["lead_id"].duplicated(keep=False).sum()),
+                "extra_records": int(leads["lead_id"].duplicated().sum()),
+            },
+            {
+                "check": "same e-mail on several leads",
+                "rows": int(email_dup.sum()),
+                "extra_records": int((email.notna() & email.duplicated()).sum()),
+            },
+        ]
+    )
 
 
 def timestamp_order(leads: pd.DataFrame) -> pd.DataFrame:
@@ -269,8 +344,14 @@ def timestamp_order(leads: pd.DataFrame) -> pd.DataFrame:
         both = leads[earlier].notna() & leads[later].notna()
         backwards = both & (leads[later] < leads[earlier])
         examples = leads.loc[backwards, "lead_id"].head(5).tolist()
-        rows.append({"check": f"{later} before {earlier}", "leads_checked": int(both.sum()),
-                     "out_of_order": int(backwards.sum()), "examples": ", ".join(examples)})
+        rows.append(
+            {
+                "check": f"{later} before {earlier}",
+                "leads_checked": int(both.sum()),
+                "out_of_order": int(backwards.sum()),
+                "examples": ", ".join(examples),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -284,14 +365,25 @@ def sla_status(leads: pd.DataFrame, response: pd.DataFrame, params: FunnelParams
     def met(actual: float, goal: float) -> bool | None:
         return None if math.isnan(actual) else bool(actual >= goal)
 
-    return pd.DataFrame([
-        {"target": "MQL-to-SQL conversion", "goal": f">= {sla.mql_to_sql_min:.0%}",
-         "actual": mql_to_sql_rate, "met": met(mql_to_sql_rate, sla.mql_to_sql_min)},
-        {"target": (f"first touch within {sla.first_touch_max_business_hours:g} business hours "
-                    "of MQL"),
-         "goal": f">= {sla.first_touch_share_min:.0%} of touched MQLs", "actual": in_sla,
-         "met": met(in_sla, sla.first_touch_share_min)},
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "target": "MQL-to-SQL conversion",
+                "goal": f">= {sla.mql_to_sql_min:.0%}",
+                "actual": mql_to_sql_rate,
+                "met": met(mql_to_sql_rate, sla.mql_to_sql_min),
+            },
+            {
+                "target": (
+                    f"first touch within {sla.first_touch_max_business_hours:g} business hours "
+                    "of MQL"
+                ),
+                "goal": f">= {sla.first_touch_share_min:.0%} of touched MQLs",
+                "actual": in_sla,
+                "met": met(in_sla, sla.first_touch_share_min),
+            },
+        ]
+    )
 
 
 def audit_funnel(leads: pd.DataFrame, params: FunnelParams) -> FunnelAudit:
@@ -306,33 +398,40 @@ def audit_funnel(leads: pd.DataFrame, params: FunnelParams) -> FunnelAudit:
     notes = []
     unknown = [s for s in params.segments if s not in segments.columns]
     if unknown:
-        raise ValueError(f"funnel.segments names unknown segment(s) {unknown}; "
-                         f"allowed: {list(segments.columns)}")
+        raise ValueError(
+            f"funnel.segments names unknown segment(s) {unknown}; allowed: {list(segments.columns)}"
+        )
     if not leads["opportunity_at"].notna().any():
         notes.append("No opportunities in the data: sales cycle and win rate are empty.")
     touched = response["touched"].iloc[0]
     if touched == 0:
         notes.append("No MQL has a first touch: response time cannot be measured.")
     window = {
-        "first_lead": leads["created_at"].min(), "last_lead": leads["created_at"].max(),
-        "last_event": leads[list(STAGE_COLUMNS.values()) + ["lost_at"]].max().max(),
+        "first_lead": leads["created_at"].min(),
+        "last_lead": leads["created_at"].max(),
+        "last_event": leads[[*STAGE_COLUMNS.values(), "lost_at"]].max().max(),
         "leads": len(leads),
     }
     return FunnelAudit(
         window=window,
         stage_conversion=stages,
         mql_volume=mql_volume_by_source_month(leads, segments),
-        mql_to_sql_by_source=mql_to_sql(leads, segments["lead_source"], params.sla.mql_to_sql_min,
-                                        params.min_segment_size),
-        mql_to_sql_by_segment={s: mql_to_sql(leads, segments[s], params.sla.mql_to_sql_min,
-                                             params.min_segment_size)
-                               for s in params.segments},
+        mql_to_sql_by_source=mql_to_sql(
+            leads, segments["lead_source"], params.sla.mql_to_sql_min, params.min_segment_size
+        ),
+        mql_to_sql_by_segment={
+            s: mql_to_sql(leads, segments[s], params.sla.mql_to_sql_min, params.min_segment_size)
+            for s in params.segments
+        },
         response_time=response,
         response_time_by_rep=response_time_by_rep(leads, hours, sla_hours),
-        conversion_by_response=conversion_by_response(leads, hours,
-                                                      list(params.response_time_buckets_hours)),
-        sales_cycle={s: sales_cycle(leads, segments[s]) for s in
-                     ("company_size_band", "industry", "lead_source")},
+        conversion_by_response=conversion_by_response(
+            leads, hours, list(params.response_time_buckets_hours)
+        ),
+        sales_cycle={
+            s: sales_cycle(leads, segments[s])
+            for s in ("company_size_band", "industry", "lead_source")
+        },
         win_rate_by_source=win_rate_by_source(leads, segments["lead_source"]),
         disqualification=disqualification(leads),
         completeness=completeness(leads),
@@ -361,16 +460,20 @@ def headline_markdown(audit: FunnelAudit) -> str:
         f"{pd.Timestamp(window['last_lead']):%d %b %Y}.",
     ]
     if "mql" in stages.index:
-        lines.append(f"**{stages.loc['mql', 'share_of_leads']:.0%} of leads became MQLs** "
-                     f"({stages.loc['mql', 'leads']:,}).")
+        lines.append(
+            f"**{stages.loc['mql', 'share_of_leads']:.0%} of leads became MQLs** "
+            f"({stages.loc['mql', 'leads']:,})."
+        )
     for _, row in audit.sla.iterrows():
         verdict = {True: "met", False: "**missed**", None: "cannot be measured"}[row["met"]]
         actual = "n/a" if pd.isna(row["actual"]) else f"{row['actual']:.0%}"
         lines.append(f"SLA *{row['target']}* (goal {row['goal']}): {actual}, {verdict}.")
     broken = audit.timestamp_order["out_of_order"].sum()
     dup = audit.duplicates.set_index("check")["extra_records"]
-    lines.append(f"Data quality: {dup.sum():,} duplicate records, {broken:,} out-of-order stage "
-                 f"timestamps, least complete field *{audit.completeness['field'].iloc[0]}* "
-                 f"({audit.completeness['filled'].iloc[0]:.0%} filled).")
+    lines.append(
+        f"Data quality: {dup.sum():,} duplicate records, {broken:,} out-of-order stage "
+        f"timestamps, least complete field *{audit.completeness['field'].iloc[0]}* "
+        f"({audit.completeness['filled'].iloc[0]:.0%} filled)."
+    )
     lines.extend(f"Note: {note}" for note in audit.notes)
     return "\n\n".join(lines)

@@ -80,16 +80,18 @@ def export_html(notebook_path: Path) -> Path:
     from nbconvert import HTMLExporter
 
     notebook = nbformat.read(notebook_path, as_version=4)
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
     body, _ = exporter.from_notebook_node(notebook)
     html_path = notebook_path.with_suffix(".html")
     html_path.write_text(body, encoding="utf-8")
     return html_path
 
 
-def execute_notebook(name: str, params_path: Path, overrides: list[str], run_id: str,
-                     output_dir: Path) -> Path:
+def execute_notebook(
+    name: str, params_path: Path, overrides: list[str], run_id: str, output_dir: Path
+) -> Path:
     """Execute one notebook with papermill into the run folder; raise NotebookError on failure."""
     import papermill
 
@@ -100,18 +102,32 @@ def execute_notebook(name: str, params_path: Path, overrides: list[str], run_id:
     log.info("executing %s -> %s", name, output)
     try:
         papermill.execute_notebook(
-            str(source), str(output), kernel_name="python3", progress_bar=False,
-            parameters={"params_path": str(params_path), "overrides": list(overrides),
-                        "run_name": run_id})
+            str(source),
+            str(output),
+            kernel_name="python3",
+            progress_bar=False,
+            parameters={
+                "params_path": str(params_path),
+                "overrides": list(overrides),
+                "run_name": run_id,
+            },
+        )
     except papermill.PapermillExecutionError as err:
         raise NotebookError(
             f"notebook {name} failed in cell {err.exec_count}: {err.ename}: {err.evalue}\n"
-            f"The partly executed notebook is at {output}", err.ename) from None
+            f"The partly executed notebook is at {output}",
+            err.ename,
+        ) from None
     return output
 
 
-def run_notebooks(params: Params, params_path: Path, overrides: list[str],
-                  notebooks: tuple[str, ...], run_name: str | None = None) -> RunResult:
+def run_notebooks(
+    params: Params,
+    params_path: Path,
+    overrides: list[str],
+    notebooks: tuple[str, ...],
+    run_name: str | None = None,
+) -> RunResult:
     """Create a run folder, save the resolved params, execute the notebooks, point latest."""
     reports_dir = Path(params.data.reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
@@ -128,8 +144,9 @@ def run_notebooks(params: Params, params_path: Path, overrides: list[str],
 
 
 def _generator_stamp(params: Params) -> str:
-    return json.dumps({"seed": params.seed, "generator": params.generator.model_dump(mode="json")},
-                      sort_keys=True)
+    return json.dumps(
+        {"seed": params.seed, "generator": params.generator.model_dump(mode="json")}, sort_keys=True
+    )
 
 
 def ensure_synthetic_data(params: Params) -> bool:
@@ -151,10 +168,20 @@ def generate_synthetic(params: Params) -> None:
     """Generate the synthetic CRM for params and write it to data.raw_dir."""
     from scoring import synth
 
-    log.info("generating %d synthetic leads (seed %d) into %s", params.generator.n_leads,
-             params.seed, params.data.raw_dir)
+    log.info(
+        "generating %d synthetic leads (seed %d) into %s",
+        params.generator.n_leads,
+        params.seed,
+        params.data.raw_dir,
+    )
     crm = synth.generate(params.generator, params.seed)
-    synth.write(crm, params.data.leads_path, params.data.activities_path, params.data.truth_path,
-                params.data.export_path)
-    (Path(params.data.raw_dir) / SYNTHETIC_STAMP).write_text(_generator_stamp(params),
-                                                             encoding="utf-8")
+    synth.write(
+        crm,
+        params.data.leads_path,
+        params.data.activities_path,
+        params.data.truth_path,
+        params.data.export_path,
+    )
+    (Path(params.data.raw_dir) / SYNTHETIC_STAMP).write_text(
+        _generator_stamp(params), encoding="utf-8"
+    )

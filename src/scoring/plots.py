@@ -29,9 +29,12 @@ def stage_funnel(audit: FunnelAudit) -> Figure:
     table = audit.stage_conversion
     fig, ax = _figure()
     bars = ax.barh(table["stage"][::-1], table["leads"][::-1], color=BAR_COLOR)
-    labels = [f"{n:,}  ({c:.0%} of previous)" if i else f"{n:,}"
-              for i, (n, c) in enumerate(zip(table["leads"], table["conversion_from_previous"],
-                                             strict=True))][::-1]
+    labels = [
+        f"{n:,}  ({c:.0%} of previous)" if i else f"{n:,}"
+        for i, (n, c) in enumerate(
+            zip(table["leads"], table["conversion_from_previous"], strict=True)
+        )
+    ][::-1]
     ax.bar_label(bars, labels=labels, padding=4, fontsize=9)
     ax.set_xlim(0, table["leads"].max() * 1.45)
     ax.set_xlabel("leads")
@@ -64,8 +67,14 @@ def conversion_bars(table: pd.DataFrame, column: str, target: float, title: str)
     for bar, small in zip(bars, table["small_sample"], strict=True):
         if small:
             bar.set_hatch("//")
-    ax.bar_label(bars, labels=[f"{c:.0%} of {n:,}" for c, n in zip(
-        table["conversion"], table["mqls"], strict=True)], padding=3, fontsize=8)
+    ax.bar_label(
+        bars,
+        labels=[
+            f"{c:.0%} of {n:,}" for c, n in zip(table["conversion"], table["mqls"], strict=True)
+        ],
+        padding=3,
+        fontsize=8,
+    )
     ax.axvline(target, color=TARGET_COLOR, linestyle="--", label=f"target {target:.0%}")
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlim(0, max(target, float(np.nanmax(table["conversion"]) if len(table) else 0)) * 1.35)
@@ -79,8 +88,12 @@ def response_by_rep(audit: FunnelAudit, sla_hours: float) -> Figure:
     table = audit.response_time_by_rep.sort_values("median_business_hours", ascending=False)
     fig, ax = _figure(8, max(2.5, 0.3 * len(table) + 1))
     bars = ax.barh(table["owner_id"], table["median_business_hours"], color=BAR_COLOR)
-    ax.bar_label(bars, labels=[f"{s:.0%} within SLA" for s in table["share_within_sla"]],
-                 padding=3, fontsize=8)
+    ax.bar_label(
+        bars,
+        labels=[f"{s:.0%} within SLA" for s in table["share_within_sla"]],
+        padding=3,
+        fontsize=8,
+    )
     ax.axvline(sla_hours, color=TARGET_COLOR, linestyle="--", label=f"SLA {sla_hours:g}h")
     ax.set_xlabel("median business hours from MQL to first touch")
     ax.set_xlim(0, max(sla_hours, table["median_business_hours"].max()) * 1.5)
@@ -94,8 +107,13 @@ def conversion_by_response(audit: FunnelAudit) -> Figure:
     table = audit.conversion_by_response
     fig, ax = _figure()
     bars = ax.bar(table["bucket"], table["conversion"], color=BAR_COLOR)
-    ax.bar_label(bars, labels=[f"{c:.0%}\n(n={n:,})" for c, n in zip(
-        table["conversion"], table["mqls"], strict=True)], fontsize=8)
+    ax.bar_label(
+        bars,
+        labels=[
+            f"{c:.0%}\n(n={n:,})" for c, n in zip(table["conversion"], table["mqls"], strict=True)
+        ],
+        fontsize=8,
+    )
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(0, max(0.05, table["conversion"].max()) * 1.3)
     ax.set_xlabel("business hours from MQL to first touch")
@@ -109,8 +127,15 @@ def sales_cycle(table: pd.DataFrame, column: str) -> Figure:
     table = table.sort_values("median_days")
     fig, ax = _figure(8, max(2.5, 0.3 * len(table) + 1))
     bars = ax.barh(table[column].astype(str), table["median_days"], color=BAR_COLOR)
-    ax.bar_label(bars, labels=[f"{d:.0f} d (n={n:,})" for d, n in zip(
-        table["median_days"], table["closed"], strict=True)], padding=3, fontsize=8)
+    ax.bar_label(
+        bars,
+        labels=[
+            f"{d:.0f} d (n={n:,})"
+            for d, n in zip(table["median_days"], table["closed"], strict=True)
+        ],
+        padding=3,
+        fontsize=8,
+    )
     ax.set_xlabel("median days from opportunity to close")
     ax.set_xlim(0, max(1.0, table["median_days"].max()) * 1.35)
     ax.set_title(f"Sales cycle by {column.replace('_', ' ')}")
@@ -122,8 +147,15 @@ def win_rate(audit: FunnelAudit) -> Figure:
     table = audit.win_rate_by_source.sort_values("win_rate")
     fig, ax = _figure(8, max(2.5, 0.3 * len(table) + 1))
     bars = ax.barh(table["lead_source"], table["win_rate"], color=BAR_COLOR)
-    ax.bar_label(bars, labels=[f"{w:.0%} of {c:,} closed" for w, c in zip(
-        table["win_rate"], table["won"] + table["lost"], strict=True)], padding=3, fontsize=8)
+    ax.bar_label(
+        bars,
+        labels=[
+            f"{w:.0%} of {c:,} closed"
+            for w, c in zip(table["win_rate"], table["won"] + table["lost"], strict=True)
+        ],
+        padding=3,
+        fontsize=8,
+    )
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlim(0, max(0.05, table["win_rate"].max()) * 1.4)
     ax.set_title("Win rate by source")

@@ -1,0 +1,48 @@
+# leadscore: the front door. `make run` and `make test` set everything up on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PARAMS ?= params.yaml
+
+.PHONY: help setup run audit data lab test lint format bench clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)  ## Create .venv and install the project with its dev extras (pinned)
+
+run: $(STAMP)  ## Make the default synthetic data if needed and run the whole pipeline
+	$(BIN)/leadscore run --params $(PARAMS)
+
+audit: $(STAMP)  ## Run the funnel audit only
+	$(BIN)/leadscore audit --params $(PARAMS)
+
+data: $(STAMP)  ## (Re)generate the default synthetic data into data/raw/
+	$(BIN)/leadscore generate --params $(PARAMS)
+
+lab: $(STAMP)  ## Open JupyterLab on the notebooks with the project's kernel
+	$(BIN)/jupyter lab notebooks/
+
+test: $(STAMP)  ## Lint and run the test suite
+	$(BIN)/ruff check src tests bench notebooks
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)  ## Ruff lint and format check
+	$(BIN)/ruff check src tests bench notebooks
+	$(BIN)/ruff format --check src tests bench
+
+format: $(STAMP)  ## Format the code
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench notebooks
+
+bench: $(STAMP)  ## Speed and memory figures (prints them; not part of the tests)
+	$(BIN)/python bench/bench_generate.py
+
+clean:  ## Remove generated data, reports and caches (keeps .venv)
+	rm -rf reports data/raw/*.parquet data/raw/*.csv data/raw/*.json .pytest_cache .ruff_cache

@@ -1,0 +1,100 @@
+"""Shared fixtures: tiny hand-built tables, small generated data, params pointing at tmp_path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from scoring import synth
+from scoring.config import GeneratorParams, Params
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def lead_row(lead_id: str, created: str, **values) -> dict:
+    """One complete leads row with sensible defaults; timestamps given as strings."""
+    row = {
+        column: None
+        for column in (
+            "company_name",
+            "industry",
+            "country",
+            "region",
+            "job_title",
+            "lead_source",
+            "campaign",
+            "disqualification_reason",
+            "owner_id",
+            "email",
+            "first_name",
+            "last_name",
+            "lead_status",
+            "lead_rating",
+            "mql_at",
+            "first_touch_at",
+            "sal_at",
+            "sql_at",
+            "opportunity_at",
+            "won_at",
+            "lost_at",
+        )
+    }
+    row.update(
+        {
+            "lead_id": lead_id,
+            "created_at": created,
+            "employee_count": 300.0,
+            "annual_revenue": 5e7,
+            "industry": "Software",
+            "region": "EMEA",
+            "country": "Germany",
+            "job_title": "CFO",
+            "lead_source": "web",
+            "campaign": "seo",
+            "email": f"{lead_id.lower()}@example.com",
+        }
+    )
+    row.update(values)
+    return row
+
+
+def leads_frame(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    for column in (
+        "created_at",
+        "mql_at",
+        "first_touch_at",
+        "sal_at",
+        "sql_at",
+        "opportunity_at",
+        "won_at",
+        "lost_at",
+    ):
+        frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+@pytest.fixture(scope="session")
+def small_crm() -> synth.SyntheticCrm:
+    """A generated CRM big enough for base rates, small enough to be quick."""
+    return synth.generate(GeneratorParams(n_leads=20_000), seed=7)
+
+
+@pytest.fixture
+def tmp_params(tmp_path: Path) -> Path:
+    """A params file in tmp_path: the project's defaults with small data and local folders."""
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["generator"]["n_leads"] = 2_000
+    raw["data"]["raw_dir"] = "data/raw"
+    raw["data"]["reports_dir"] = "reports"
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+@pytest.fixture
+def default_params() -> Params:
+    return Params()

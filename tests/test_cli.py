@@ -1,0 +1,111 @@
+"""The command line: fast help, clear errors, and a whole run on small data."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import yaml
+from typer.testing import CliRunner
+
+from scoring.cli import app
+
+runner = CliRunner()
+
+
+def test_help_lists_commands_without_importing_heavy_libraries():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("run", "audit", "generate", "check-data", "params"):
+        assert command in result.output
+    code = (
+        "import sys, scoring.cli; heavy = {'pandas', 'numpy', 'papermill', 'sklearn', "
+        "'lightgbm', 'shap', 'mlflow', 'matplotlib'} & set(sys.modules); print(sorted(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_params_command_shows_overrides_and_refuses_bad_ones(tmp_params):
+    ok = runner.invoke(app, ["params", "--params", str(tmp_params), "--set", "seed=99"])
+    assert ok.exit_code == 0 and yaml.safe_load(ok.output)["seed"] == 99
+    bad = runner.invoke(app, ["params", "--params", str(tmp_params), "--set", "sed=1"])
+    assert bad.exit_code == 2 and "sed: unknown key" in bad.output
+    schema = runner.invoke(app, ["params", "--schema"])
+    assert schema.exit_code == 0 and "GeneratorParams" in schema.output
+
+
+def test_generate_then_check_data(tmp_params):
+    result = runner.invoke(
+        app, ["generate", "--params", str(tmp_params), "--n-leads", "500", "--seed", "3"]
+    )
+    assert result.exit_code == 0, result.output
+    raw = tmp_params.parent / "data" / "raw"
+    leads = pd.read_parquet(raw / "leads.parquet")
+    assert len(leads) == 500
+    assert {"truth.parquet", "activities.parquet", "crm_export.csv"} <= {
+        p.name for p in raw.iterdir()
+    }
+    assert "true_probability" not in leads.columns
+    checked = runner.invoke(app, ["check-data", "--params", str(tmp_params)])
+    assert checked.exit_code == 0 and "meet the contract" in checked.output
+
+
+def test_check_data_reports_contract_violations(tmp_params):
+    runner.invoke(app, ["generate", "--params", str(tmp_params), "--n-leads", "300"])
+    path = tmp_params.parent / "data" / "raw" / "leads.parquet"
+    leads = pd.read_parquet(path)
+    leads.loc[[3, 4], "lead_id"] = leads.loc[2, "lead_id"]
+    leads.to_parquet(path)
+    result = runner.invoke(app, ["check-data", "--params", str(tmp_params)])
+    assert result.exit_code == 2
+    assert "column 'lead_id'" in result.output and "3 row(s)" in result.output
+
+
+def test_run_generates_data_runs_the_audit_and_records_the_run(tmp_params):
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "--params",
+            str(tmp_params),
+            "--set",
+            "funnel.sla.mql_to_sql_min=0.3",
+            "--run-name",
+            "smoke",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    reports = tmp_params.parent / "reports"
+    latest = reports / "latest"
+    assert latest.is_symlink() and latest.resolve().name.endswith("-smoke")
+    summary = json.loads((latest / "funnel.json").read_text())
+    assert summary["window"]["leads"] == 2_000
+    assert [s["stage"] for s in summary["stage_conversion"]] == [
+        "lead",
+        "mql",
+        "sal",
+        "sql",
+        "opportunity",
+        "won",
+    ]
+    assert summary["sla"][0]["goal"] == ">= 30%"  # the override reached the notebook
+    resolved = yaml.safe_load((latest / "params.yaml").read_text())
+    assert resolved["funnel"]["sla"]["mql_to_sql_min"] == 0.3
+    html = (latest / "00_funnel_audit.html").read_text()
+    assert "Funnel audit" in html and "<img" in html
+    assert "load_params(" not in html  # no code in the report
+    executed = json.loads((latest / "00_funnel_audit.ipynb").read_text())
+    assert all(c.get("outputs") is not None for c in executed["cells"] if c["cell_type"] == "code")
+
+
+def test_run_on_bad_data_fails_with_the_contract_message(tmp_params):
+    runner.invoke(app, ["generate", "--params", str(tmp_params), "--n-leads", "2000"])
+    path = tmp_params.parent / "data" / "raw" / "leads.parquet"
+    leads = pd.read_parquet(path)
+    leads["created_at"] = leads["created_at"].astype(str)
+    leads.loc[5, "created_at"] = "not a date"
+    leads.to_parquet(path)
+    result = runner.invoke(app, ["run", "--params", str(tmp_params)])
+    assert result.exit_code == 2
+    assert "created_at" in result.output and "not a date" in result.output
