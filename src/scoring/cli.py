@@ -37,6 +37,9 @@ def _setup_logging() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    # papermill logs every step at INFO and nbconvert warns about image alt text: noise here.
+    logging.getLogger("papermill").setLevel(logging.WARNING)
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
 
 
 def _fail(message: str, code: int) -> typer.Exit:
