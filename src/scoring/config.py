@@ -280,7 +280,12 @@ def _resolve_paths(params: Params, base: Path) -> Params:
             "reports_dir": absolute(params.data.reports_dir),
         }
     )
-    mlflow = params.mlflow.model_copy(update={"artifact_dir": absolute(params.mlflow.artifact_dir)})
+    uri = params.mlflow.tracking_uri
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        uri = "sqlite:///" + absolute(uri.removeprefix("sqlite:///"))
+    mlflow = params.mlflow.model_copy(
+        update={"artifact_dir": absolute(params.mlflow.artifact_dir), "tracking_uri": uri}
+    )
     export = params.export.model_copy(update={"dir": absolute(params.export.dir)})
     return params.model_copy(update={"data": data, "mlflow": mlflow, "export": export})
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scoring.config import DataParams
+
 log = logging.getLogger(__name__)
 
 ACTIVITY_TYPES = (
@@ -371,3 +373,23 @@ def company_size_band(employee_count: pd.Series) -> pd.Series:
     bins = np.array([0, 50, 200, 1000, 5000, np.inf])
     banded = pd.cut(employee_count, bins=bins, right=False, labels=list(SIZE_BANDS))
     return banded.astype(object).where(banded.notna(), "unknown")
+
+
+def fingerprint(tables: Tables) -> str:
+    """A sha256 of both tables' contents: the same data always gives the same fingerprint."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for frame in (tables.leads, tables.activities):
+        digest.update(",".join(map(str, frame.columns)).encode())
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def load_truth(params: DataParams, lead_ids: pd.Series) -> pd.Series | None:
+    """The synthetic true probability for these leads (None unless the source is synthetic)."""
+    path = params.truth_path
+    if params.source != "synthetic" or not path.is_file():
+        return None
+    truth = pd.read_parquet(path, columns=["lead_id", "true_probability"])
+    return truth.set_index("lead_id")["true_probability"].reindex(lead_ids.astype(str))

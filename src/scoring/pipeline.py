@@ -15,8 +15,10 @@ from scoring.config import Params, dump_params
 log = logging.getLogger(__name__)
 
 AUDIT_NOTEBOOK = "00_funnel_audit.ipynb"
+TRAIN_NOTEBOOK = "01_train.ipynb"
+EVALUATE_NOTEBOOK = "02_evaluate.ipynb"
 # The notebooks `leadscore run` executes, in order.
-PIPELINE_NOTEBOOKS = (AUDIT_NOTEBOOK,)
+PIPELINE_NOTEBOOKS = (AUDIT_NOTEBOOK, TRAIN_NOTEBOOK, EVALUATE_NOTEBOOK)
 # Written beside generated data: the settings it was made with.
 SYNTHETIC_STAMP = "synthetic.json"
 
@@ -135,12 +137,43 @@ def run_notebooks(
     folder = run_dir(params, run_id)
     (folder / "params.yaml").write_text(dump_params(params), encoding="utf-8")
     executed, pages = [], []
-    for name in notebooks:
-        path = execute_notebook(name, params_path.resolve(), overrides, run_id, folder)
-        executed.append(path)
-        pages.append(export_html(path))
+    try:
+        for name in notebooks:
+            path = execute_notebook(name, params_path.resolve(), overrides, run_id, folder)
+            executed.append(path)
+            pages.append(export_html(path))
+    except NotebookError:
+        _close_tracking(params, run_id, folder, "FAILED")
+        raise
+    _close_tracking(params, run_id, folder, "FINISHED")
     point_latest(reports_dir, run_id)
     return RunResult(run_id=run_id, run_dir=folder, notebooks=executed, html=pages)
+
+
+def _close_tracking(params: Params, run_id: str, folder: Path, status: str) -> None:
+    """Attach the run's records to its MLflow run (if a stage made one) and close it."""
+    if not any((folder / name).exists() for name in (TRAIN_NOTEBOOK, EVALUATE_NOTEBOOK)):
+        return
+    from scoring import tracking
+
+    if tracking.find_run(params, run_id) is None:
+        return
+    records = (
+        sorted(folder.glob("*.ipynb"))
+        + sorted(folder.glob("*.html"))
+        + [
+            p
+            for p in (
+                folder / "metrics.json",
+                folder / "funnel.json",
+                folder / "params.yaml",
+                folder / "training.json",
+            )
+            if p.is_file()
+        ]
+    )
+    tracking.log_artifacts(params, run_id, records, folder="run")
+    tracking.finish(params, run_id, status)
 
 
 def _generator_stamp(params: Params) -> str:

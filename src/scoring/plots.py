@@ -189,3 +189,161 @@ def styled(table: pd.DataFrame):
         elif pd.api.types.is_integer_dtype(table[column]):
             formats[column] = "{:,}"
     return table.style.format(formats, na_rep="–").hide(axis="index")
+
+
+MODEL_COLORS = {
+    "baseline": "#7f8c8d",
+    "logistic": "#27ae60",
+    "lightgbm": "#2e86c1",
+    "oracle": "#8e44ad",
+}
+
+
+def _test_scorers(predictions: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    from scoring.evaluate import scorers
+
+    test = predictions[predictions["split"] == "test"]
+    return test, scorers(test)
+
+
+def roc_curves(predictions: pd.DataFrame) -> Figure:
+    """ROC curve per scorer on test."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    test, named = _test_scorers(predictions)
+    fig, ax = _figure(5.5, 4.5)
+    for name, (rank, _) in named.items():
+        fpr, tpr, _ = roc_curve(test["label"], test[rank])
+        auc = roc_auc_score(test["label"], test[rank])
+        ax.plot(
+            fpr,
+            tpr,
+            color=MODEL_COLORS[name],
+            label=f"{name} (AUC {auc:.3f})",
+            linestyle="--" if name == "oracle" else "-",
+        )
+    ax.plot([0, 1], [0, 1], color="#bbbbbb", linewidth=0.8)
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.legend(frameon=False, fontsize=8)
+    ax.set_title("ROC on test")
+    return fig
+
+
+def pr_curves(predictions: pd.DataFrame) -> Figure:
+    """Precision-recall curve per scorer on test."""
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
+    test, named = _test_scorers(predictions)
+    fig, ax = _figure(5.5, 4.5)
+    for name, (rank, _) in named.items():
+        precision, recall, _ = precision_recall_curve(test["label"], test[rank])
+        ap = average_precision_score(test["label"], test[rank])
+        ax.plot(
+            recall,
+            precision,
+            color=MODEL_COLORS[name],
+            label=f"{name} (PR-AUC {ap:.3f})",
+            linestyle="--" if name == "oracle" else "-",
+        )
+    ax.axhline(test["label"].mean(), color="#bbbbbb", linewidth=0.8, label="base rate")
+    ax.set_xlabel("recall (share of conversions found)")
+    ax.set_ylabel("precision (conversion among selected)")
+    ax.legend(frameon=False, fontsize=8)
+    ax.set_title("Precision-recall on test")
+    return fig
+
+
+def reliability(predictions: pd.DataFrame, bins: int = 10) -> Figure:
+    """Observed conversion against predicted probability, in quantile bins."""
+    test, named = _test_scorers(predictions)
+    fig, ax = _figure(5.5, 4.5)
+    top = 0.0
+    for name, (_, prob) in named.items():
+        frame = pd.DataFrame({"p": test[prob], "y": test["label"]})
+        frame["bin"] = pd.qcut(frame["p"].rank(method="first"), bins, labels=False)
+        grouped = frame.groupby("bin").agg(p=("p", "mean"), y=("y", "mean"))
+        top = max(top, grouped.max().max())
+        ax.plot(grouped["p"], grouped["y"], marker="o", color=MODEL_COLORS[name], label=name)
+    ax.plot([0, top], [0, top], color="#bbbbbb", linewidth=0.8, label="perfect calibration")
+    ax.set_xlabel("predicted probability")
+    ax.set_ylabel("observed conversion")
+    ax.legend(frameon=False, fontsize=8)
+    ax.set_title("Calibration on test")
+    return fig
+
+
+def gains_and_lift(predictions: pd.DataFrame) -> Figure:
+    """Cumulative gains (share of conversions found) and lift by share of leads worked."""
+    test, named = _test_scorers(predictions)
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    gains_ax, lift_ax = fig.subplots(1, 2)
+    share = np.arange(1, len(test) + 1) / len(test)
+    total = test["label"].sum()
+    for name, (rank, _) in named.items():
+        ordered = test["label"].to_numpy()[np.argsort(-test[rank].to_numpy(), kind="stable")]
+        found = np.cumsum(ordered) / total
+        gains_ax.plot(share, found, color=MODEL_COLORS[name], label=name)
+        lift_ax.plot(share[50:], (found / share)[50:], color=MODEL_COLORS[name], label=name)
+    gains_ax.plot([0, 1], [0, 1], color="#bbbbbb", linewidth=0.8)
+    for ax, title, ylabel in (
+        (gains_ax, "Cumulative gains", "share of conversions found"),
+        (lift_ax, "Lift", "conversion vs. random"),
+    ):
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.set_xlabel("share of leads worked, best scores first")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.legend(frameon=False, fontsize=8)
+    return fig
+
+
+def score_distributions(predictions: pd.DataFrame, model: str) -> Figure:
+    """The model's probability for converting and non-converting test leads."""
+    test = predictions[predictions["split"] == "test"]
+    fig, ax = _figure(7, 3.6)
+    bins = np.linspace(0, test[model].quantile(0.995), 40)
+    for outcome, color, label in ((0, "#95a5a6", "did not convert"), (1, BAR_COLOR, "converted")):
+        ax.hist(
+            test.loc[test["label"] == outcome, model],
+            bins=bins,
+            density=True,
+            alpha=0.6,
+            color=color,
+            label=label,
+        )
+    ax.set_xlabel(f"{model} probability")
+    ax.set_ylabel("density")
+    ax.legend(frameon=False)
+    ax.set_title(f"Score distributions by outcome ({model}, test)")
+    return fig
+
+
+def backtest(table: pd.DataFrame) -> Figure:
+    """PR-AUC per backtest fold for each scorer: stability over time."""
+    fig, ax = _figure(7, 3.6)
+    for name, group in table.groupby("model"):
+        group = group.sort_values("test_start")
+        ax.plot(
+            group["test_start"], group["pr_auc"], marker="o", color=MODEL_COLORS[name], label=name
+        )
+    ax.set_xlabel("test window start")
+    ax.set_ylabel("PR-AUC")
+    ax.legend(frameon=False)
+    ax.set_title("Rolling-origin backtest")
+    return fig
+
+
+def save_figures(figures: dict[str, Figure], folder) -> list:
+    """Save figures as PNG files named by their keys; returns the paths."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, figure in figures.items():
+        path = folder / f"{name}.png"
+        figure.savefig(path, dpi=110)
+        paths.append(path)
+    return paths

@@ -1,0 +1,267 @@
+"""Label and point-in-time features: what was known about each lead at its scoring moment.
+
+Only activities strictly before the scoring moment are read, so a feature computed from later
+data is impossible by construction. Personal data never becomes a feature.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from scoring.config import FeatureParams, LabelParams
+from scoring.data import (
+    ACTIVITY_TYPES,
+    FORM_TYPES,
+    PAGE_CATEGORIES,
+    Tables,
+    clean_category,
+    company_size_band,
+)
+
+log = logging.getLogger(__name__)
+
+OUTCOME_COLUMNS = {"sql": "sql_at", "opportunity": "opportunity_at", "won": "won_at"}
+FREE_MAIL_DOMAINS = (
+    "gmail.com",
+    "yahoo.com",
+    "outlook.com",
+    "hotmail.com",
+    "icloud.com",
+    "aol.com",
+    "gmx.de",
+    "web.de",
+    "proton.me",
+    "protonmail.com",
+    "live.com",
+)
+REVENUE_BANDS = ("<1M", "1M-10M", "10M-100M", "100M-1B", "1B+")
+REVENUE_EDGES = (0, 1e6, 1e7, 1e8, 1e9, np.inf)
+# Title keywords, most specific first: (pattern, value).
+SENIORITY_PATTERNS = (
+    (r"\bc[efiortm]o\b|\bchief\b|\bfounder\b", "c_level"),
+    (r"\bvp\b|\bvice president\b|\bsvp\b|\bevp\b", "vp"),
+    (r"\bdirector\b|\bhead of\b", "director"),
+    (r"\bmanager\b|\blead\b", "manager"),
+    (r"\bstudent\b|\bintern\b", "student"),
+    (r"\bconsultant\b|\bowner\b|\bfreelanc", "other"),
+)
+FUNCTION_PATTERNS = (
+    (r"financ|\bcfo\b|account(?:ing|ant)|controller|treasur", "finance"),
+    (r"\bit\b|\bcio\b|information|system", "it"),
+    (r"operat|\bcoo\b", "operations"),
+    (r"engineer|\bcto\b|developer|technolog", "engineering"),
+    (r"\bsales\b|\bcro\b|account exec|revenue", "sales"),
+    (r"market|\bcmo\b", "marketing"),
+    (r"human|\bhr\b|\bchro\b|people|talent", "hr"),
+)
+# Activity items counted per window: (name, column, value).
+ITEMS = (
+    *((f"page_{c}", "page_category", c) for c in PAGE_CATEGORIES),
+    *((f"form_{f}", "form_type", f) for f in FORM_TYPES),
+    *((t, "activity_type", t) for t in ACTIVITY_TYPES if t not in ("page_view", "form_submit")),
+)
+CATEGORICAL = (
+    "seniority",
+    "function",
+    "company_size_band",
+    "revenue_band",
+    "industry",
+    "region",
+    "lead_source",
+    "campaign",
+)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Eligible leads with their features, label, scoring moment and exclusions."""
+
+    features: pd.DataFrame
+    label: pd.Series
+    moment: pd.Series
+    lead_ids: pd.Series
+    exclusions: pd.DataFrame
+    snapshot: pd.Timestamp
+
+
+def snapshot_date(tables: Tables) -> pd.Timestamp:
+    """The latest moment the data knows about: its latest timestamp anywhere."""
+    stamps = tables.leads.select_dtypes("datetime").max()
+    return max(stamps.max(), tables.activities["occurred_at"].max())
+
+
+def scoring_moment(leads: pd.DataFrame, params: LabelParams) -> pd.Series:
+    """When each lead would be scored in production (NaT if it never reaches that moment)."""
+    if params.scoring_moment == "mql":
+        return leads["mql_at"]
+    return leads["created_at"] + pd.Timedelta(days=params.days_after_created)
+
+
+def label_and_exclusions(
+    leads: pd.DataFrame, params: LabelParams, snapshot: pd.Timestamp
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(label, moment, reason excluded or None) per lead."""
+    moment = scoring_moment(leads, params)
+    outcome = leads[OUTCOME_COLUMNS[params.outcome]]
+    window = pd.Timedelta(days=params.window_days)
+    label = outcome.notna() & (outcome >= moment) & (outcome < moment + window)
+    reason = pd.Series(None, index=leads.index, dtype=object)
+    reason[moment.isna()] = "never reached the scoring moment (no MQL)"
+    reason[reason.isna() & outcome.notna() & (outcome < moment)] = (
+        f"reached {params.outcome} before the scoring moment"
+    )
+    reason[reason.isna() & (moment + window > snapshot)] = (
+        f"immature: {params.window_days}-day window not over by the snapshot"
+    )
+    return label.astype(int), moment, reason
+
+
+def normalise_title(titles: pd.Series) -> pd.DataFrame:
+    """Job title as seniority and function ("unknown" when missing or unrecognised)."""
+    text = clean_category(titles).fillna("")
+    seniority = pd.Series("individual", index=titles.index, dtype=object)
+    function = pd.Series("other", index=titles.index, dtype=object)
+    for pattern, value in reversed(SENIORITY_PATTERNS):
+        seniority[text.str.contains(pattern, regex=True)] = value
+    for pattern, value in reversed(FUNCTION_PATTERNS):
+        function[text.str.contains(pattern, regex=True)] = value
+    seniority[text == ""] = "unknown"
+    function[text == ""] = "unknown"
+    return pd.DataFrame({"seniority": seniority, "function": function})
+
+
+def lead_features(leads: pd.DataFrame) -> pd.DataFrame:
+    """Firmographic and source features from the leads table (no personal data)."""
+    title = normalise_title(leads["job_title"])
+    revenue = pd.cut(
+        leads["annual_revenue"], bins=list(REVENUE_EDGES), right=False, labels=list(REVENUE_BANDS)
+    ).astype(object)
+    domain = leads["email"].astype("string").str.strip().str.lower().str.split("@").str[-1]
+    industry = clean_category(leads["industry"])
+    country = clean_category(leads["country"])
+    frame = pd.DataFrame(
+        {
+            "seniority": title["seniority"],
+            "function": title["function"],
+            "company_size_band": company_size_band(leads["employee_count"]),
+            "revenue_band": revenue.where(revenue.notna(), "unknown"),
+            "industry": industry.fillna("unknown"),
+            "region": clean_category(leads["region"]).fillna("unknown"),
+            "lead_source": clean_category(leads["lead_source"]).fillna("unknown"),
+            "campaign": clean_category(leads["campaign"]).fillna("unknown"),
+            "log_employees": np.log1p(leads["employee_count"]),
+            "log_revenue": np.log1p(leads["annual_revenue"]),
+            "free_mail": domain.isin(FREE_MAIL_DOMAINS).fillna(False).astype(int),
+            "industry_missing": industry.isna().astype(int),
+            "size_missing": leads["employee_count"].isna().astype(int),
+            "title_missing": clean_category(leads["job_title"]).isna().astype(int),
+            "country_missing": country.isna().astype(int),
+        },
+        index=leads.index,
+    )
+    return frame
+
+
+def activity_features(
+    activities: pd.DataFrame, lead_ids: pd.Series, moment: pd.Series, windows: list[int]
+) -> pd.DataFrame:
+    """Counts per item and window, recency and active days, from activities before `moment`."""
+    n = len(lead_ids)
+    position = pd.Series(np.arange(n), index=pd.Index(lead_ids.astype(str)))
+    lead_pos = position.reindex(activities["lead_id"].astype(str)).to_numpy()
+    known = ~np.isnan(lead_pos)
+    lead_pos = lead_pos[known].astype(np.int64)
+    occurred = activities["occurred_at"].to_numpy("datetime64[ns]")[known]
+    moments = moment.to_numpy("datetime64[ns]")[lead_pos]
+    age_days = (moments - occurred) / np.timedelta64(1, "D")
+    # Strictly before the scoring moment; NaT moments compare False and drop out.
+    before = age_days > 0
+    lead_pos, age_days, occurred = lead_pos[before], age_days[before], occurred[before]
+    item_code = np.full(len(lead_pos), -1, dtype=np.int64)
+    for code, (_, column, value) in enumerate(ITEMS):
+        values = activities[column].to_numpy(dtype=object)[known][before]
+        item_code[values == value] = code
+    columns: dict[str, np.ndarray] = {}
+    k = len(ITEMS)
+    for window in windows:
+        inside = (age_days <= window) & (item_code >= 0)
+        counts = np.bincount(lead_pos[inside] * k + item_code[inside], minlength=n * k)
+        counts = counts.reshape(n, k)
+        for code, (name, _, _) in enumerate(ITEMS):
+            columns[f"{name}_{window}d"] = counts[:, code]
+        columns[f"activities_{window}d"] = np.bincount(lead_pos[age_days <= window], minlength=n)
+    last_age = np.full(n, np.inf)
+    np.minimum.at(last_age, lead_pos, age_days)
+    columns["days_since_last_activity"] = np.where(np.isinf(last_age), np.nan, last_age)
+    day = occurred.astype("datetime64[D]").astype(np.int64)
+    recent = age_days <= 30
+    pairs = np.unique(np.stack([lead_pos[recent], day[recent]]), axis=1)
+    columns["active_days_30d"] = np.bincount(pairs[0], minlength=n) if pairs.size else np.zeros(n)
+    frame = pd.DataFrame(columns, index=moment.index)
+    longest = max(windows)
+    # Named signals the rule baseline and the reason wording refer to.
+    frame["pricing_views_7d"] = _window_count(frame, "page_pricing", 7, windows)
+    frame["demo_requests"] = frame[f"form_demo_request_{longest}d"]
+    frame["contact_sales_requests"] = frame[f"form_contact_sales_{longest}d"]
+    frame["trial_signups"] = frame[f"trial_signup_{longest}d"]
+    frame["webinars_attended"] = frame[f"webinar_attended_{longest}d"]
+    frame["content_downloads"] = frame[f"content_download_{longest}d"]
+    frame["unsubscribes"] = frame[f"unsubscribe_{longest}d"]
+    opens, clicks = frame[f"email_open_{longest}d"], frame[f"email_click_{longest}d"]
+    frame["email_click_rate"] = np.where(opens > 0, clicks / np.maximum(opens, 1), np.nan)
+    return frame
+
+
+def _window_count(frame: pd.DataFrame, item: str, days: int, windows: list[int]) -> pd.Series:
+    if days not in windows:
+        raise ValueError(f"features.windows_days must include {days} (found {windows})")
+    return frame[f"{item}_{days}d"]
+
+
+def build_dataset(
+    tables: Tables, label_params: LabelParams, feature_params: FeatureParams
+) -> Dataset:
+    """Eligible leads with point-in-time features and label (sections `label`, `features`)."""
+    leads = tables.leads
+    snapshot = snapshot_date(tables)
+    label, moment, reason = label_and_exclusions(leads, label_params, snapshot)
+    eligible = reason.isna()
+    exclusions = reason[~eligible].value_counts().rename_axis("reason").reset_index(name="leads")
+    kept = leads.loc[eligible]
+    features = pd.concat(
+        [
+            lead_features(kept),
+            activity_features(
+                tables.activities,
+                kept["lead_id"],
+                moment[eligible],
+                list(feature_params.windows_days),
+            ),
+        ],
+        axis=1,
+    )
+    for column in CATEGORICAL:
+        features[column] = features[column].astype(str)
+    log.info(
+        "dataset: %d eligible leads, %d excluded, %d features",
+        int(eligible.sum()),
+        int((~eligible).sum()),
+        features.shape[1],
+    )
+    return Dataset(
+        features=features.reset_index(drop=True),
+        label=label[eligible].reset_index(drop=True),
+        moment=moment[eligible].reset_index(drop=True),
+        lead_ids=kept["lead_id"].reset_index(drop=True),
+        exclusions=exclusions,
+        snapshot=snapshot,
+    )
+
+
+def categorical_columns(features: pd.DataFrame) -> list[str]:
+    """Columns treated as categories (text columns)."""
+    return [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]

@@ -1,0 +1,117 @@
+"""Leakage guards: columns that separate the outcome too well to be honest, with evidence.
+
+Two signatures of a field filled in after the fact (a status, a rep's rating, activity counted
+after conversion): a single column that alone ranks leads almost perfectly, and categories
+that convert almost always, or that almost never convert while covering most leads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from scoring.config import FeatureParams
+
+
+@dataclass(frozen=True)
+class LeakFlag:
+    """One flagged column and why."""
+
+    column: str
+    reason: str
+    evidence: float
+    detail: str
+    allowed: bool
+
+    def as_dict(self) -> dict:
+        return {
+            "column": self.column,
+            "reason": self.reason,
+            "evidence": round(self.evidence, 4),
+            "detail": self.detail,
+            "allowed": self.allowed,
+        }
+
+
+def single_feature_auc(values: pd.Series, label: pd.Series) -> float:
+    """ROC-AUC of one column alone, in its better direction (categories by their rate)."""
+    if label.nunique() < 2:
+        return float("nan")
+    if pd.api.types.is_numeric_dtype(values):
+        score = values.astype(float).fillna(values.astype(float).median())
+        if score.isna().all():
+            return 0.5
+    else:
+        key = values.astype(str).fillna("missing")
+        rate = label.groupby(key).mean()
+        score = key.map(rate).astype(float)
+    auc = roc_auc_score(label, score)
+    return float(max(auc, 1 - auc))
+
+
+def pure_categories(
+    values: pd.Series, label: pd.Series, rate: float, min_support: int
+) -> pd.DataFrame:
+    """Categories with enough support whose conversion is near 0 or near 1."""
+    key = values.astype(str)
+    stats = (
+        label.groupby(key)
+        .agg(["size", "mean"])
+        .rename(columns={"size": "support", "mean": "conversion"})
+    )
+    stats = stats[stats["support"] >= min_support]
+    pure = stats[(stats["conversion"] >= rate) | (stats["conversion"] <= 1 - rate)]
+    return pure.reset_index(names="category")
+
+
+def detect_leakage(
+    features: pd.DataFrame, label: pd.Series, params: FeatureParams
+) -> list[LeakFlag]:
+    """Flag leaky columns on training data (section `features` of params.yaml)."""
+    flags: list[LeakFlag] = []
+    allowed = set(params.allow_columns)
+    label = label.reset_index(drop=True)
+    for column in features.columns:
+        values = features[column].reset_index(drop=True)
+        auc = single_feature_auc(values, label)
+        if auc > params.leakage_auc_max:
+            flags.append(
+                LeakFlag(
+                    column,
+                    f"single-feature ROC-AUC above {params.leakage_auc_max:g}",
+                    auc,
+                    f"ROC-AUC {auc:.3f} on its own",
+                    column in allowed,
+                )
+            )
+            continue
+        if pd.api.types.is_numeric_dtype(values):
+            continue
+        pure = pure_categories(
+            values, label, params.pure_category_rate, params.pure_category_min_support
+        )
+        always = pure[pure["conversion"] >= params.pure_category_rate]
+        never = pure[pure["conversion"] <= 1 - params.pure_category_rate]
+        # Near-zero categories are often real signals (students, competitors); only when
+        # they cover most leads do they look like a status field.
+        never_share = never["support"].sum() / max(len(values), 1)
+        if len(always) or never_share >= 0.5:
+            shown = pd.concat([always, never]).head(5)
+            detail = "; ".join(
+                f"{r.category!r}: {r.conversion:.1%} of {r.support:,}" for r in shown.itertuples()
+            )
+            evidence = float(always["conversion"].max()) if len(always) else float(never_share)
+            reason = (
+                "categories that almost always convert"
+                if len(always)
+                else "categories that almost never convert cover most leads"
+            )
+            flags.append(LeakFlag(column, reason, evidence, detail, column in allowed))
+    return flags
+
+
+def excluded_columns(flags: list[LeakFlag]) -> list[str]:
+    """Flagged columns not allowed by name in params."""
+    return [f.column for f in flags if not f.allowed]

@@ -1,0 +1,145 @@
+"""MLflow at the edge: one MLflow run per pipeline run, found again by its leadscore run id.
+
+The tracking URI comes from MLFLOW_TRACKING_URI when set, else from params (default a sqlite
+file under mlruns/, never MLflow's own default: see shared STACK_NOTES).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from scoring.config import MlflowParams, Params
+
+log = logging.getLogger(__name__)
+
+RUN_TAG = "leadscore.run_id"
+
+
+def tracking_uri(params: MlflowParams) -> str:
+    """The URI in force: the environment's, else the one in params."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or params.tracking_uri
+
+
+def _client(params: MlflowParams):
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    uri = tracking_uri(params)
+    mlflow.set_tracking_uri(uri)
+    return MlflowClient(tracking_uri=uri)
+
+
+def _experiment_id(client, params: MlflowParams) -> str:
+    experiment = client.get_experiment_by_name(params.experiment)
+    if experiment is not None:
+        return experiment.experiment_id
+    artifacts = Path(params.artifact_dir)
+    artifacts.mkdir(parents=True, exist_ok=True)
+    return client.create_experiment(params.experiment, artifact_location=artifacts.as_uri())
+
+
+def git_commit() -> str:
+    """The project's current commit (or 'unknown' outside a git checkout)."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parent,
+            check=True,
+            timeout=10,
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def find_run(params: Params, run_id: str) -> str | None:
+    """The MLflow run of this pipeline run, if a stage has created one."""
+    client = _client(params.mlflow)
+    experiment = client.get_experiment_by_name(params.mlflow.experiment)
+    if experiment is None:
+        return None
+    found = client.search_runs(
+        [experiment.experiment_id], filter_string=f"tags.`{RUN_TAG}` = '{run_id}'", max_results=1
+    )
+    return found[0].info.run_id if found else None
+
+
+def run_for(params: Params, run_id: str) -> str:
+    """The MLflow run of this pipeline run, created with the resolved params on first use."""
+    existing = find_run(params, run_id)
+    if existing:
+        return existing
+    client = _client(params.mlflow)
+    experiment_id = _experiment_id(client, params.mlflow)
+    run = client.create_run(
+        experiment_id, run_name=run_id, tags={RUN_TAG: run_id, "git_commit": git_commit()}
+    )
+    flat = flatten(params.model_dump(mode="json"))
+    client.log_batch(run.info.run_id, params=[_param(k, v) for k, v in flat.items()])
+    log.info("MLflow run %s at %s", run.info.run_id, tracking_uri(params.mlflow))
+    return run.info.run_id
+
+
+def _param(key: str, value: Any):
+    from mlflow.entities import Param
+
+    return Param(key, str(value)[:6000])
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as dotted keys; lists stay whole values."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{name}."))
+        else:
+            out[name] = value
+    return out
+
+
+def log_metrics(params: Params, run_id: str, metrics: dict[str, float]) -> None:
+    """Numeric metrics (None and NaN skipped) on the pipeline's MLflow run."""
+    from mlflow.entities import Metric
+
+    client = _client(params.mlflow)
+    mlflow_run = run_for(params, run_id)
+    clean = [
+        Metric(k.replace("@", "_at_"), float(v), 0, 0)
+        for k, v in metrics.items()
+        if isinstance(v, int | float) and v == v
+    ]
+    for start in range(0, len(clean), 900):
+        client.log_batch(mlflow_run, metrics=clean[start : start + 900])
+
+
+def log_tags(params: Params, run_id: str, tags: dict[str, str]) -> None:
+    client = _client(params.mlflow)
+    mlflow_run = run_for(params, run_id)
+    for key, value in tags.items():
+        client.set_tag(mlflow_run, key, value)
+
+
+def log_artifacts(
+    params: Params, run_id: str, paths: list[Path | str], folder: str | None = None
+) -> None:
+    """Files to the MLflow run's artifacts (missing files are skipped with a warning)."""
+    client = _client(params.mlflow)
+    mlflow_run = run_for(params, run_id)
+    for path in map(Path, paths):
+        if path.is_file():
+            client.log_artifact(mlflow_run, str(path), artifact_path=folder)
+        else:
+            log.warning("not logged to MLflow, missing: %s", path)
+
+
+def finish(params: Params, run_id: str, status: str = "FINISHED") -> None:
+    """Mark the pipeline's MLflow run finished (or FAILED)."""
+    client = _client(params.mlflow)
+    client.set_terminated(run_for(params, run_id), status=status)

@@ -1,0 +1,508 @@
+"""Models against the rule baseline: out-of-time split, leakage guard, fit, calibrate, backtest."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.frozen import FrozenEstimator
+from sklearn.impute import SimpleImputer
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score
+from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+from scoring import baseline, leakage
+from scoring.config import BaselineParams, FeatureParams, ModelParams
+from scoring.features import Dataset, categorical_columns
+
+log = logging.getLogger(__name__)
+
+SPLITS = ("train", "valid", "test")
+LIGHTGBM_DEFAULTS = {
+    "n_estimators": 2000,
+    "learning_rate": 0.03,
+    "num_leaves": 15,
+    "min_child_samples": 50,
+    "subsample": 0.8,
+    "subsample_freq": 1,
+    "colsample_bytree": 0.8,
+    "reg_lambda": 1.0,
+}
+SEARCH_SPACE = {
+    "num_leaves": [7, 15, 31, 63],
+    "learning_rate": [0.02, 0.03, 0.05, 0.1],
+    "min_child_samples": [20, 50, 100, 200],
+    "colsample_bytree": [0.5, 0.8, 1.0],
+    "reg_lambda": [0.0, 1.0, 5.0],
+}
+EARLY_STOPPING_ROUNDS = 100
+
+
+@dataclass(frozen=True)
+class Split:
+    """Which rows are train, valid and test, and how the split was made."""
+
+    assignment: pd.Series
+    method: str
+    periods: dict[str, list[str]]
+    warning: str | None = None
+
+
+@dataclass
+class TrainingResult:
+    """Fitted models, the baseline, the leakage report and everything evaluation needs."""
+
+    models: dict[str, CalibratedClassifierCV]
+    calibration: dict[str, str]
+    lightgbm_params: dict
+    best_iteration: int
+    feature_columns: list[str]
+    leakage: list[leakage.LeakFlag]
+    split: Split
+    predictions: pd.DataFrame
+    validation_pr_auc: dict[str, float]
+    chosen_model: str
+    baseline_calibrator: IsotonicRegression
+    backtest: pd.DataFrame = field(default_factory=pd.DataFrame)
+    search_trials: int = 0
+
+
+class CategoryEncoder(BaseEstimator, TransformerMixin):
+    """Text columns as pandas categories with the levels seen in training (unseen -> missing)."""
+
+    def fit(self, X: pd.DataFrame, y=None) -> CategoryEncoder:
+        self.columns_ = categorical_columns(X)
+        self.levels_ = {c: sorted(X[c].dropna().astype(str).unique()) for c in self.columns_}
+        self.feature_names_in_ = np.array(X.columns)
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        X = X.copy()
+        for column in self.columns_:
+            X[column] = pd.Categorical(X[column].astype(str), categories=self.levels_[column])
+        return X
+
+
+def _signed_log1p(values: np.ndarray) -> np.ndarray:
+    return np.sign(values) * np.log1p(np.abs(values))
+
+
+def split_by_time(moment: pd.Series, label: pd.Series, params: ModelParams, seed: int) -> Split:
+    """Train on the oldest leads, validate on the next months, test on the newest."""
+    usable = moment.notna().all() and moment.nunique() > 1
+    if not usable:
+        warning = (
+            "No usable date: the split is random and stratified, so the test set is NOT "
+            "out of time; expect optimistic figures."
+        )
+        log.warning(warning)
+        index = np.arange(len(label))
+        rest, test = train_test_split(index, test_size=0.2, stratify=label, random_state=seed)
+        train, valid = train_test_split(
+            rest, test_size=0.25, stratify=label.iloc[rest], random_state=seed
+        )
+        assignment = pd.Series("train", index=label.index, dtype=object)
+        assignment.iloc[valid] = "valid"
+        assignment.iloc[test] = "test"
+        return Split(assignment, "random stratified", {}, warning)
+    end = moment.max()
+    test_start = end - pd.DateOffset(months=params.test_months)
+    valid_start = test_start - pd.DateOffset(months=params.valid_months)
+    assignment = pd.Series("train", index=moment.index, dtype=object)
+    assignment[moment >= valid_start] = "valid"
+    assignment[moment > test_start] = "test"
+    periods = {}
+    for name in SPLITS:
+        rows = moment[assignment == name]
+        if rows.empty or label[assignment == name].nunique() < 2:
+            raise ValueError(
+                f"the {name} period has no leads or only one outcome; use fewer "
+                "models.valid_months / models.test_months or more data"
+            )
+        periods[name] = [f"{rows.min():%Y-%m-%d}", f"{rows.max():%Y-%m-%d}"]
+    return Split(assignment, "out of time", periods)
+
+
+def logistic_pipeline(features: pd.DataFrame, seed: int) -> Pipeline:
+    """Scaled numeric + one-hot categories + L2-regularised logistic regression."""
+    categorical = categorical_columns(features)
+    numeric = [c for c in features.columns if c not in categorical]
+    prep = ColumnTransformer(
+        [
+            (
+                "numeric",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="median")),
+                        ("log", FunctionTransformer(_signed_log1p, feature_names_out="one-to-one")),
+                        ("scale", StandardScaler()),
+                    ]
+                ),
+                numeric,
+            ),
+            (
+                "categorical",
+                OneHotEncoder(
+                    handle_unknown="infrequent_if_exist", min_frequency=20, sparse_output=False
+                ),
+                categorical,
+            ),
+        ]
+    )
+    model = LogisticRegression(C=0.3, max_iter=5000, random_state=seed)
+    return Pipeline([("prep", prep), ("model", model)])
+
+
+def _lightgbm(params: dict, seed: int) -> lgb.LGBMClassifier:
+    return lgb.LGBMClassifier(
+        **params, random_state=seed, deterministic=True, force_row_wise=True, n_jobs=2, verbose=-1
+    )
+
+
+def fit_lightgbm(
+    X_train: pd.DataFrame,
+    y_train: pd.Series,
+    X_valid: pd.DataFrame,
+    y_valid: pd.Series,
+    params: dict,
+    seed: int,
+) -> tuple[Pipeline, int]:
+    """LightGBM with native categoricals, early-stopped on validation log loss."""
+    encoder = CategoryEncoder().fit(X_train)
+    model = _lightgbm(params, seed)
+    model.fit(
+        encoder.transform(X_train),
+        y_train,
+        eval_X=(encoder.transform(X_valid),),
+        eval_y=(y_valid,),
+        callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
+    )
+    best = int(model.best_iteration_ or params["n_estimators"])
+    return Pipeline([("prep", encoder), ("model", model)]), best
+
+
+def calibrate(
+    model: Pipeline, X_valid: pd.DataFrame, y_valid: pd.Series, seed: int
+) -> tuple[CalibratedClassifierCV, str]:
+    """Isotonic or sigmoid calibration, whichever has the lower cross-validated log loss on
+    validation; then fitted on all of validation."""
+    folds = StratifiedKFold(5, shuffle=True, random_state=seed)
+    scores = {}
+    for method in ("isotonic", "sigmoid"):
+        candidate = CalibratedClassifierCV(FrozenEstimator(model), method=method)
+        scores[method] = cross_val_score(
+            candidate, X_valid, y_valid, cv=folds, scoring="neg_log_loss"
+        ).mean()
+    method = max(scores, key=scores.get)
+    calibrated = CalibratedClassifierCV(FrozenEstimator(model), method=method)
+    return calibrated.fit(X_valid, y_valid), method
+
+
+def search_lightgbm(
+    X_train, y_train, X_valid, y_valid, seconds: float, seed: int
+) -> tuple[dict, int]:
+    """Random search within a time budget, judged on validation PR-AUC; returns (params, n)."""
+    rng = np.random.default_rng(seed)
+    best_params, best_score, trials = dict(LIGHTGBM_DEFAULTS), -np.inf, 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        candidate = dict(LIGHTGBM_DEFAULTS)
+        candidate.update({k: v[rng.integers(len(v))] for k, v in SEARCH_SPACE.items()})
+        model, _ = fit_lightgbm(X_train, y_train, X_valid, y_valid, candidate, seed)
+        score = average_precision_score(y_valid, model.predict_proba(X_valid)[:, 1])
+        trials += 1
+        if score > best_score:
+            best_params, best_score = candidate, score
+    log.info("hyperparameter search: %d trials, best validation PR-AUC %.4f", trials, best_score)
+    return best_params, trials
+
+
+def fit_models(
+    X_train, y_train, X_valid, y_valid, families: list[str], lgb_params: dict, seed: int
+) -> tuple[dict, dict, int]:
+    """Fit and calibrate each model family; returns (models, calibration methods, best iter)."""
+    models, methods, best_iteration = {}, {}, 0
+    for family in families:
+        if family == "lightgbm":
+            raw, best_iteration = fit_lightgbm(X_train, y_train, X_valid, y_valid, lgb_params, seed)
+        else:
+            raw = logistic_pipeline(X_train, seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # infrequent-category notices
+                raw.fit(X_train, y_train)
+        models[family], methods[family] = calibrate(raw, X_valid, y_valid, seed)
+    return models, methods, best_iteration
+
+
+def train_all(
+    dataset: Dataset,
+    model_params: ModelParams,
+    feature_params: FeatureParams,
+    baseline_params: BaselineParams,
+    seed: int,
+    oracle: pd.Series | None = None,
+) -> TrainingResult:
+    """The whole training stage: leakage guard, split, models, baseline, backtest."""
+    features, label = dataset.features, dataset.label
+    points = baseline.points(features, baseline_params)
+    split = split_by_time(dataset.moment, label, model_params, seed)
+    is_train = split.assignment == "train"
+    flags = leakage.detect_leakage(features[is_train], label[is_train], feature_params)
+    dropped = set(leakage.excluded_columns(flags))
+    columns = [c for c in features.columns if c not in dropped]
+    if not columns:
+        raise ValueError("no usable feature left after leakage exclusions")
+    X = features[columns]
+    parts = {
+        name: (X[split.assignment == name], label[split.assignment == name]) for name in SPLITS
+    }
+    (X_train, y_train), (X_valid, y_valid) = parts["train"], parts["valid"]
+    lgb_params, trials = dict(LIGHTGBM_DEFAULTS), 0
+    if "lightgbm" in model_params.families and model_params.search_seconds > 0:
+        lgb_params, trials = search_lightgbm(
+            X_train, y_train, X_valid, y_valid, model_params.search_seconds, seed
+        )
+    models, methods, best_iteration = fit_models(
+        X_train, y_train, X_valid, y_valid, list(model_params.families), lgb_params, seed
+    )
+    valid_points = points[split.assignment == "valid"]
+    baseline_calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(
+        valid_points, y_valid
+    )
+    predictions = pd.DataFrame(
+        {
+            "lead_id": dataset.lead_ids,
+            "moment": dataset.moment,
+            "split": split.assignment,
+            "label": label,
+            "baseline_points": points,
+            "baseline": baseline_calibrator.predict(points),
+        }
+    )
+    for name, model in models.items():
+        predictions[name] = model.predict_proba(X)[:, 1]
+    if oracle is not None:
+        predictions["oracle"] = oracle.to_numpy()
+    for column in ("segment_lead_source", "segment_region", "segment_company_size_band"):
+        predictions[column] = features[column.removeprefix("segment_")].to_numpy()
+    is_valid = split.assignment == "valid"
+    validation = {
+        name: float(average_precision_score(y_valid, predictions.loc[is_valid, name]))
+        for name in [*models, "baseline"]
+    }
+    chosen = max(models, key=validation.get)
+    log.info("validation PR-AUC %s; chosen model: %s", validation, chosen)
+    result = TrainingResult(
+        models=models,
+        calibration=methods,
+        lightgbm_params=lgb_params,
+        best_iteration=best_iteration,
+        feature_columns=columns,
+        leakage=flags,
+        split=split,
+        predictions=predictions,
+        validation_pr_auc=validation,
+        chosen_model=chosen,
+        baseline_calibrator=baseline_calibrator,
+        search_trials=trials,
+    )
+    if split.method == "out of time" and model_params.backtest_folds > 0:
+        result.backtest = rolling_backtest(
+            X, label, points, dataset.moment, model_params, lgb_params, seed
+        )
+    return result
+
+
+def rolling_backtest(
+    X: pd.DataFrame,
+    label: pd.Series,
+    points: pd.Series,
+    moment: pd.Series,
+    params: ModelParams,
+    lgb_params: dict,
+    seed: int,
+) -> pd.DataFrame:
+    """Rolling-origin backtest: the test window steps back one test period per fold."""
+    from sklearn.metrics import roc_auc_score
+
+    rows = []
+    end = moment.max()
+    for fold in range(1, params.backtest_folds + 1):
+        test_end = end - pd.DateOffset(months=params.test_months * (fold - 1))
+        test_start = test_end - pd.DateOffset(months=params.test_months)
+        valid_start = test_start - pd.DateOffset(months=params.valid_months)
+        test = (moment > test_start) & (moment <= test_end)
+        valid = (moment >= valid_start) & (moment <= test_start)
+        train = moment < valid_start
+        if min(label[m].nunique() for m in (train, valid, test)) < 2:
+            log.warning("backtest fold %d skipped: a period has one outcome only", fold)
+            continue
+        families = {"baseline": points[test]}
+        model, _ = fit_lightgbm(X[train], label[train], X[valid], label[valid], lgb_params, seed)
+        families["lightgbm"] = pd.Series(model.predict_proba(X[test])[:, 1], index=X[test].index)
+        for name, score in families.items():
+            rows.append(
+                {
+                    "fold": fold,
+                    "test_start": f"{test_start:%Y-%m-%d}",
+                    "test_end": f"{test_end:%Y-%m-%d}",
+                    "model": name,
+                    "n_train": int(train.sum()),
+                    "n_test": int(test.sum()),
+                    "positives": int(label[test].sum()),
+                    "roc_auc": float(roc_auc_score(label[test], score)),
+                    "pr_auc": float(average_precision_score(label[test], score)),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def training_summary(
+    result: TrainingResult, dataset: Dataset, data_fingerprint: str, label_params
+) -> dict:
+    """What the evaluation and metrics.json need to know about training (JSON-ready)."""
+    counts = result.split.assignment.value_counts()
+    return {
+        "data": {
+            "fingerprint": data_fingerprint,
+            "n_train": int(counts.get("train", 0)),
+            "n_valid": int(counts.get("valid", 0)),
+            "n_test": int(counts.get("test", 0)),
+            "test_period": result.split.periods.get("test"),
+            "snapshot": f"{dataset.snapshot:%Y-%m-%d}",
+            "positives": {
+                s: int(dataset.label[result.split.assignment == s].sum()) for s in SPLITS
+            },
+        },
+        "label": {
+            **label_params.model_dump(),
+            "excluded": dataset.exclusions.to_dict(orient="records"),
+        },
+        "split": {
+            "method": result.split.method,
+            "periods": result.split.periods,
+            "warning": result.split.warning,
+        },
+        "chosen_model": result.chosen_model,
+        "calibration": result.calibration,
+        "validation_pr_auc": {k: round(v, 6) for k, v in result.validation_pr_auc.items()},
+        "lightgbm": {
+            "params": result.lightgbm_params,
+            "best_iteration": result.best_iteration,
+            "search_trials": result.search_trials,
+        },
+        "features": result.feature_columns,
+        "backtest": result.backtest.round(6).to_dict(orient="records"),
+        "leakage": {
+            "flagged": [f.as_dict() for f in result.leakage],
+            "excluded": leakage.excluded_columns(result.leakage),
+        },
+    }
+
+
+def save_outputs(result: TrainingResult, summary: dict, folder) -> dict[str, str]:
+    """Write predictions, the training summary and the models (no pickles) into the run."""
+    import json
+    from pathlib import Path
+
+    folder = Path(folder)
+    paths = {"predictions": folder / "predictions.parquet", "training": folder / "training.json"}
+    result.predictions.to_parquet(paths["predictions"], index=False)
+    paths["training"].write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    if "lightgbm" in result.models:
+        booster = result.models["lightgbm"].estimator.estimator.named_steps["model"].booster_
+        paths["lightgbm_model"] = folder / "lightgbm_model.txt"
+        booster.save_model(paths["lightgbm_model"])
+    if "logistic" in result.models:
+        pipe = result.models["logistic"].estimator.estimator
+        names = pipe.named_steps["prep"].get_feature_names_out()
+        model = pipe.named_steps["model"]
+        paths["logistic_model"] = folder / "logistic_coefficients.json"
+        paths["logistic_model"].write_text(
+            json.dumps(
+                {
+                    "intercept": float(model.intercept_[0]),
+                    "coefficients": dict(zip(names, model.coef_[0].round(8).tolist(), strict=True)),
+                },
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
+    return {k: str(v) for k, v in paths.items()}
+
+
+def load_outputs(folder) -> tuple[pd.DataFrame, dict]:
+    """The predictions and training summary a training run wrote."""
+    import json
+    from pathlib import Path
+
+    folder = Path(folder)
+    missing = [
+        p.name
+        for p in (folder / "predictions.parquet", folder / "training.json")
+        if not p.is_file()
+    ]
+    if missing:
+        raise FileNotFoundError(
+            f"{folder} has no {', '.join(missing)}: run 01_train first (leadscore run does both)"
+        )
+    summary = json.loads((folder / "training.json").read_text(encoding="utf-8"))
+    return pd.read_parquet(folder / "predictions.parquet"), summary
+
+
+def summary_markdown(summary: dict) -> str:
+    """Training in a few sentences: data, exclusions, split, leakage, choice."""
+    data, split = summary["data"], summary["split"]
+    excluded = ", ".join(f"{e['leads']:,} {e['reason']}" for e in summary["label"]["excluded"])
+    periods = "; ".join(f"{name} {p[0]} to {p[1]}" for name, p in split["periods"].items())
+    lines = [
+        f"**{data['n_train'] + data['n_valid'] + data['n_test']:,} leads scored "
+        f"{summary['label']['days_after_created']} days after creation** "
+        f"(label: {summary['label']['outcome']} within {summary['label']['window_days']} "
+        f"days). Left out: {excluded or 'none'}.",
+        f"**Split ({split['method']}):** {periods or 'random'}.",
+        f"Positives: {data['positives']}.",
+        f"Chosen on validation PR-AUC: **{summary['chosen_model']}** "
+        f"({summary['validation_pr_auc']}); calibration {summary['calibration']}.",
+    ]
+    if split.get("warning"):
+        lines.append(f"**Warning:** {split['warning']}")
+    excluded_cols = summary["leakage"]["excluded"]
+    lines.append(
+        "Leakage guard: "
+        + (f"excluded {', '.join(excluded_cols)}." if excluded_cols else "no column flagged.")
+    )
+    return "\n\n".join(lines)
+
+
+def leakage_table(result: TrainingResult) -> pd.DataFrame:
+    """Flagged columns with their evidence and whether they were excluded."""
+    rows = [{**flag.as_dict(), "excluded": not flag.allowed} for flag in result.leakage]
+    columns = ["column", "reason", "evidence", "detail", "allowed", "excluded"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def validation_table(result: TrainingResult) -> pd.DataFrame:
+    """Validation PR-AUC per scorer, the calibration chosen, and which model was chosen."""
+    return pd.DataFrame(
+        [
+            {
+                "scorer": name,
+                "validation_pr_auc": value,
+                "calibration": result.calibration.get(name, "isotonic (points)"),
+                "chosen": name == result.chosen_model,
+            }
+            for name, value in result.validation_pr_auc.items()
+        ]
+    )
