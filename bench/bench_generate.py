@@ -19,8 +19,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("n_leads", nargs="?", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--write", type=Path, default=None,
-                        help="folder to write Parquet files to (default: a temporary folder)")
+    parser.add_argument(
+        "--write",
+        type=Path,
+        default=None,
+        help="folder to write Parquet files to (default: a temporary folder)",
+    )
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -29,8 +33,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.write or Path(tmp)
         write_start = time.perf_counter()
-        synth.write(crm, folder / "leads.parquet", folder / "activities.parquet",
-                    folder / "truth.parquet")
+        synth.write(
+            crm, folder / "leads.parquet", folder / "activities.parquet", folder / "truth.parquet"
+        )
         written = time.perf_counter() - write_start
     peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     total = generated + written

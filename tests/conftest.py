@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from scoring import synth
-from scoring.config import GeneratorParams, Params
+from scoring.config import GeneratorParams
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,6 +88,7 @@ def tmp_params(tmp_path: Path) -> Path:
     """A params file in tmp_path: the project's defaults with small data and local folders."""
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     raw["generator"]["n_leads"] = 2_000
+    raw["models"]["bootstrap_samples"] = 50
     raw["data"]["raw_dir"] = "data/raw"
     raw["data"]["reports_dir"] = "reports"
     path = tmp_path / "params.yaml"
@@ -95,6 +96,20 @@ def tmp_params(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def default_params() -> Params:
-    return Params()
+@pytest.fixture(autouse=True)
+def _no_outside_mlflow(monkeypatch):
+    """Tests track into their own folders, never a server from the environment."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
+@pytest.fixture(scope="session")
+def small_dataset(small_crm):
+    """Features and label of the small generated CRM with the project's params."""
+    from scoring import data, features
+    from scoring.config import load_params
+
+    params = load_params(ROOT / "params.yaml")
+    tables = data.Tables(
+        data.validate_leads(small_crm.leads), data.validate_activities(small_crm.activities)
+    )
+    return params, tables, features.build_dataset(tables, params.label, params.features)

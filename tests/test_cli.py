@@ -1,6 +1,5 @@
-"""The command line: fast help, clear errors, and a whole run on small data."""
+"""The command line: fast help, clear errors, generation and data checks."""
 
-import json
 import subprocess
 import sys
 
@@ -60,43 +59,6 @@ def test_check_data_reports_contract_violations(tmp_params):
     result = runner.invoke(app, ["check-data", "--params", str(tmp_params)])
     assert result.exit_code == 2
     assert "column 'lead_id'" in result.output and "3 row(s)" in result.output
-
-
-def test_run_generates_data_runs_the_audit_and_records_the_run(tmp_params):
-    result = runner.invoke(
-        app,
-        [
-            "run",
-            "--params",
-            str(tmp_params),
-            "--set",
-            "funnel.sla.mql_to_sql_min=0.3",
-            "--run-name",
-            "smoke",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    reports = tmp_params.parent / "reports"
-    latest = reports / "latest"
-    assert latest.is_symlink() and latest.resolve().name.endswith("-smoke")
-    summary = json.loads((latest / "funnel.json").read_text())
-    assert summary["window"]["leads"] == 2_000
-    assert [s["stage"] for s in summary["stage_conversion"]] == [
-        "lead",
-        "mql",
-        "sal",
-        "sql",
-        "opportunity",
-        "won",
-    ]
-    assert summary["sla"][0]["goal"] == ">= 30%"  # the override reached the notebook
-    resolved = yaml.safe_load((latest / "params.yaml").read_text())
-    assert resolved["funnel"]["sla"]["mql_to_sql_min"] == 0.3
-    html = (latest / "00_funnel_audit.html").read_text()
-    assert "Funnel audit" in html and "<img" in html
-    assert "load_params(" not in html  # no code in the report
-    executed = json.loads((latest / "00_funnel_audit.ipynb").read_text())
-    assert all(c.get("outputs") is not None for c in executed["cells"] if c["cell_type"] == "code")
 
 
 def test_run_on_bad_data_fails_with_the_contract_message(tmp_params):

@@ -45,7 +45,6 @@ def expected_calibration_error(
     """Mean |observed rate - mean probability| over equal-width bins, weighted by bin size."""
     edges = np.linspace(0, 1, bins + 1)
     which = np.clip(np.digitize(probability, edges[1:-1]), 0, bins - 1)
-    count = np.bincount(which, minlength=bins)
     observed = np.bincount(which, weights=label, minlength=bins)
     predicted = np.bincount(which, weights=probability, minlength=bins)
     return float(np.abs(observed - predicted).sum() / max(len(label), 1))
@@ -68,7 +67,7 @@ def top_share_metrics(
     total, n = sorted_label.sum(), len(label)
     out = {}
     for share in shares:
-        k = max(1, int(round(share * n)))
+        k = max(1, round(share * n))
         hits = sorted_label[:k].sum()
         name = int(share * 100)
         out[f"lift_at_{name}"] = float((hits / k) / (total / n)) if total else np.nan

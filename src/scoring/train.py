@@ -90,7 +90,9 @@ class CategoryEncoder(BaseEstimator, TransformerMixin):
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         X = X.copy()
         for column in self.columns_:
-            X[column] = pd.Categorical(X[column].astype(str), categories=self.levels_[column])
+            values = X[column].astype(str)
+            known = values.where(values.isin(self.levels_[column]))
+            X[column] = pd.Categorical(known, categories=self.levels_[column])
         return X
 
 
@@ -109,7 +111,7 @@ def split_by_time(moment: pd.Series, label: pd.Series, params: ModelParams, seed
         log.warning(warning)
         index = np.arange(len(label))
         rest, test = train_test_split(index, test_size=0.2, stratify=label, random_state=seed)
-        train, valid = train_test_split(
+        _, valid = train_test_split(
             rest, test_size=0.25, stratify=label.iloc[rest], random_state=seed
         )
         assignment = pd.Series("train", index=label.index, dtype=object)

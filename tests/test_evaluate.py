@@ -1,0 +1,82 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from scoring import evaluate
+
+
+def test_top_share_metrics_by_hand():
+    label = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 0])
+    score = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0])
+    out = evaluate.top_share_metrics(label, score, np.zeros(10))
+    assert out["capture_at_10"] == 0.5 and out["lift_at_10"] == pytest.approx(5.0)
+    assert out["capture_at_30"] == 1.0 and out["lift_at_30"] == pytest.approx((2 / 3) / 0.2)
+
+
+def test_expected_calibration_error():
+    label = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1, 1])
+    assert evaluate.expected_calibration_error(label, np.full(10, 0.7)) == pytest.approx(0.0)
+    assert evaluate.expected_calibration_error(label, np.full(10, 0.2)) == pytest.approx(0.5)
+
+
+def _predictions(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    signal = rng.normal(size=n)
+    label = (rng.random(n) < 1 / (1 + np.exp(-(2 * signal - 2)))).astype(int)
+    good = 1 / (1 + np.exp(-(2 * signal - 2)))
+    return pd.DataFrame(
+        {
+            "split": "test",
+            "label": label,
+            "lightgbm": good,
+            "baseline_points": np.round(signal + rng.normal(0, 1.5, n)) * 10,
+            "baseline": np.full(n, label.mean()),
+            "segment_lead_source": rng.choice(["web", "event"], n),
+        }
+    )
+
+
+def test_evaluate_intervals_paired_differences_and_document():
+    predictions = _predictions()
+    result = evaluate.evaluate(predictions, n_bootstrap=100, seed=3)
+    metrics = result.metrics.set_index(["scorer", "metric"])
+    roc = metrics.loc[("lightgbm", "roc_auc")]
+    assert roc["low"] <= roc["value"] <= roc["high"]
+    diff = result.versus_baseline.set_index(["scorer", "metric"]).loc[("lightgbm", "pr_auc")]
+    assert diff["low"] > 0  # the informative model beats the noisy points
+    assert set(result.segments["value"]) == {"web", "event"}
+    assert result.deciles.groupby("scorer")["leads"].sum().eq(len(predictions)).all()
+    document = evaluate.metrics_document(
+        result,
+        {
+            "data": {"n_test": 600},
+            "label": {},
+            "split": {"warning": None},
+            "chosen_model": "lightgbm",
+            "calibration": {},
+            "validation_pr_auc": {},
+            "backtest": [],
+            "leakage": {"flagged": [], "excluded": []},
+        },
+        "run-1",
+        "abc",
+    )
+    entry = document["models"]["lightgbm"]
+    assert set(entry["test"]["roc_auc"]) == {"value", "ci"}
+    assert entry["vs_baseline"]["pr_auc_diff"]["ci"][0] > 0
+    assert document["run_id"] == "run-1" and document["mlflow_run_id"] == "abc"
+
+
+def test_evaluate_is_deterministic_for_a_seed():
+    predictions = _predictions()
+    a = evaluate.evaluate(predictions, 30, seed=5).metrics
+    b = evaluate.evaluate(predictions, 30, seed=5).metrics
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_oracle_ratio():
+    predictions = _predictions().assign(oracle=lambda d: d["lightgbm"])
+    result = evaluate.evaluate(predictions, 10, seed=1)
+    ratio = result.oracle_ratio.set_index("scorer")
+    assert ratio.loc["lightgbm", "roc_auc"] == pytest.approx(1.0)
+    assert ratio.loc["baseline", "roc_auc"] < 1.0

@@ -1,0 +1,137 @@
+"""Point-in-time features and labels on hand-built leads."""
+
+import pandas as pd
+import pytest
+
+from scoring.config import FeatureParams, LabelParams
+from scoring.data import Tables, validate_activities, validate_leads
+from scoring.features import (
+    build_dataset,
+    label_and_exclusions,
+    lead_features,
+    normalise_title,
+)
+from tests.conftest import lead_row, leads_frame
+
+SNAPSHOT_FILLER = "2025-12-31"
+
+
+def _tables(activity_rows: list[tuple]) -> Tables:
+    leads = validate_leads(
+        leads_frame(
+            [
+                lead_row("L1", "2025-01-01 10:00", sql_at="2025-02-01"),
+                lead_row("L2", "2025-01-01 10:00", email="x@gmail.com", job_title="VP, Finance"),
+                lead_row("L3", "2025-01-01 10:00", sql_at="2025-01-03"),  # converted before day 7
+                lead_row("L4", "2025-11-20 10:00"),  # window not over by the snapshot
+                lead_row("L5", "2025-12-31 10:00"),  # sets the snapshot
+            ]
+        )
+    )
+    activities = pd.DataFrame(
+        activity_rows,
+        columns=["lead_id", "occurred_at", "activity_type", "page_category", "form_type"],
+    )
+    activities["occurred_at"] = pd.to_datetime(activities["occurred_at"])
+    return Tables(leads, validate_activities(activities, leads["lead_id"]))
+
+
+BASE_ACTIVITY = [
+    ("L1", "2024-12-20 10:00", "page_view", "pricing", None),  # 12 days before the moment
+    ("L1", "2025-01-05 10:00", "page_view", "pricing", None),  # 3 days before
+    ("L1", "2025-01-06 10:00", "form_submit", None, "demo_request"),
+    ("L2", "2025-01-02 10:00", "email_open", None, None),
+]
+
+
+def test_label_and_exclusions():
+    tables = _tables(BASE_ACTIVITY)
+    label, moment, reason = label_and_exclusions(
+        tables.leads, LabelParams(), pd.Timestamp("2025-12-31 10:00")
+    )
+    assert moment[0] == pd.Timestamp("2025-01-08 10:00")
+    assert label.tolist()[:2] == [1, 0]
+    assert "before the scoring moment" in reason[2]
+    assert "immature" in reason[3]
+    assert reason[:2].isna().all()
+
+
+def test_features_count_only_what_happened_before_the_moment():
+    dataset = build_dataset(_tables(BASE_ACTIVITY), LabelParams(), FeatureParams())
+    assert dataset.lead_ids.tolist() == ["L1", "L2"]
+    row = dataset.features.iloc[0]
+    assert row["page_pricing_7d"] == 1 and row["page_pricing_30d"] == 2
+    assert row["pricing_views_7d"] == 1 and row["demo_requests"] == 1
+    assert row["days_since_last_activity"] == pytest.approx(2.0)
+    assert dataset.exclusions["leads"].sum() == 3
+
+
+def test_activity_after_the_scoring_moment_changes_nothing():
+    before = build_dataset(_tables(BASE_ACTIVITY), LabelParams(), FeatureParams())
+    later = [
+        *BASE_ACTIVITY,
+        ("L1", "2025-01-08 10:00", "form_submit", None, "contact_sales"),  # at the moment
+        ("L1", "2025-01-20 10:00", "trial_signup", None, None),
+        ("L2", "2025-03-01 10:00", "page_view", "pricing", None),
+    ]
+    after = build_dataset(_tables(later), LabelParams(), FeatureParams())
+    pd.testing.assert_frame_equal(before.features, after.features)
+
+
+def test_no_personal_data_in_features():
+    dataset = build_dataset(_tables(BASE_ACTIVITY), LabelParams(), FeatureParams())
+    assert not {
+        "email",
+        "first_name",
+        "last_name",
+        "company_name",
+        "lead_status",
+        "lead_rating",
+        "disqualification_reason",
+    } & set(dataset.features.columns)
+    assert dataset.features.loc[1, "free_mail"] == 1
+
+
+def test_title_normalisation():
+    titles = pd.Series(
+        [
+            "CFO",
+            "VP, Finance",
+            "Director of IT",
+            "Senior Marketing Manager",
+            "Software Engineer",
+            "MBA Student",
+            "Select",
+            None,
+            "Chief Information Officer",
+        ]
+    )
+    out = normalise_title(titles)
+    assert out["seniority"].tolist() == [
+        "c_level",
+        "vp",
+        "director",
+        "manager",
+        "individual",
+        "student",
+        "unknown",
+        "unknown",
+        "c_level",
+    ]
+    assert out["function"].tolist()[:5] == ["finance", "finance", "it", "marketing", "engineering"]
+    assert out["function"].iloc[-1] == "it"
+
+
+def test_lead_features_clean_placeholders_and_bands():
+    leads = validate_leads(
+        leads_frame(
+            [
+                lead_row("L1", "2025-01-01", industry=" SOFTWARE"),
+                lead_row("L2", "2025-01-01", industry="N/A", employee_count=None),
+            ]
+        )
+    )
+    out = lead_features(leads)
+    assert out["industry"].tolist() == ["software", "unknown"]
+    assert out["industry_missing"].tolist() == [0, 1]
+    assert out["company_size_band"].tolist() == ["200-999", "unknown"]

@@ -1,0 +1,69 @@
+import numpy as np
+import pandas as pd
+
+from scoring.config import FeatureParams
+from scoring.leakage import detect_leakage, excluded_columns, single_feature_auc
+
+
+def _frame(n: int = 2000, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(seed)
+    label = pd.Series((rng.random(n) < 0.2).astype(int))
+    frame = pd.DataFrame(
+        {
+            "honest": label * 0.5 + rng.normal(0, 1, n),
+            "activity_after_conversion": label * 5 + rng.normal(0, 0.5, n),
+            "status": np.where(label == 1, "Converted", rng.choice(["Open", "Nurture"], n)),
+            "industry": rng.choice(["software", "retail", "education"], n),
+        }
+    )
+    return frame, label
+
+
+def test_planted_leaks_are_flagged_with_evidence():
+    frame, label = _frame()
+    flags = {f.column: f for f in detect_leakage(frame, label, FeatureParams())}
+    assert set(flags) == {"activity_after_conversion", "status"}
+    assert flags["activity_after_conversion"].evidence > 0.9
+    assert "ROC-AUC" in flags["activity_after_conversion"].reason
+    assert excluded_columns(list(flags.values())) == ["activity_after_conversion", "status"]
+
+
+def test_allowed_columns_are_reported_but_kept():
+    frame, label = _frame()
+    flags = detect_leakage(frame, label, FeatureParams(allow_columns=["status"]))
+    status = next(f for f in flags if f.column == "status")
+    assert status.allowed
+    assert "status" not in excluded_columns(flags)
+
+
+def test_near_pure_category_without_high_auc():
+    rng = np.random.default_rng(1)
+    n = 3000
+    label = pd.Series((rng.random(n) < 0.1).astype(int))
+    rating = np.where(rng.random(n) < 0.5, "none", "cold").astype(object)
+    hot = (label == 1) & (rng.random(n) < 0.3)
+    rating[hot] = "hot"
+    frame = pd.DataFrame({"rating": rating})
+    params = FeatureParams(leakage_auc_max=0.99)
+    flags = detect_leakage(frame, label, params)
+    assert [f.column for f in flags] == ["rating"]
+    assert "almost always convert" in flags[0].reason and "'hot'" in flags[0].detail
+
+
+def test_real_signal_with_zero_conversion_category_is_not_flagged():
+    rng = np.random.default_rng(2)
+    n = 3000
+    seniority = rng.choice(["student", "manager", "director"], n, p=[0.05, 0.55, 0.4])
+    label = pd.Series(((seniority != "student") & (rng.random(n) < 0.15)).astype(int))
+    assert detect_leakage(pd.DataFrame({"seniority": seniority}), label, FeatureParams()) == []
+
+
+def test_single_feature_auc_takes_the_better_direction():
+    label = pd.Series([0, 0, 1, 1])
+    assert single_feature_auc(pd.Series([4.0, 3.0, 2.0, 1.0]), label) == 1.0
+    assert single_feature_auc(pd.Series(["a", "a", "b", "b"]), label) == 1.0
+
+
+def test_generated_features_are_not_flagged(small_dataset):
+    params, _, dataset = small_dataset
+    assert detect_leakage(dataset.features, dataset.label, params.features) == []

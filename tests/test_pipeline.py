@@ -1,0 +1,119 @@
+"""A whole `leadscore run` on small data, twice: outputs, records, MLflow and determinism."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from scoring.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+IDS = ("run_id", "mlflow_run_id")
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pipeline")
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["generator"]["n_leads"] = 2_000
+    raw["models"]["bootstrap_samples"] = 50
+    raw["models"]["backtest_folds"] = 2
+    params = folder / "params.yaml"
+    params.write_text(yaml.safe_dump(raw))
+    runner = CliRunner()
+    args = ["run", "--params", str(params), "--set", "funnel.sla.mql_to_sql_min=0.3"]
+    first = runner.invoke(app, [*args, "--run-name", "first"])
+    assert first.exit_code == 0, first.output
+    first_dir = (folder / "reports" / "latest").resolve()
+    second = runner.invoke(app, [*args, "--run-name", "second"])
+    assert second.exit_code == 0, second.output
+    second_dir = (folder / "reports" / "latest").resolve()
+    yield folder, first_dir, second_dir
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_run_writes_every_record(two_runs):
+    _, first, second = two_runs
+    assert first.name.endswith("-first") and second.name.endswith("-second")
+    for name in ("00_funnel_audit", "01_train", "02_evaluate"):
+        assert (first / f"{name}.ipynb").is_file() and (first / f"{name}.html").is_file()
+    for name in (
+        "funnel.json",
+        "metrics.json",
+        "training.json",
+        "params.yaml",
+        "predictions.parquet",
+        "lightgbm_model.txt",
+        "logistic_coefficients.json",
+    ):
+        assert (first / name).is_file(), name
+    for plot in ("roc", "precision_recall", "calibration", "gains_lift", "score_distributions"):
+        assert (first / "plots" / f"{plot}.png").is_file()
+    html = (first / "02_evaluate.html").read_text()
+    assert "Chosen model" in html and "load_params(" not in html
+
+
+def test_overrides_reach_the_notebooks_and_are_saved(two_runs):
+    _, first, _ = two_runs
+    summary = json.loads((first / "funnel.json").read_text())
+    assert summary["window"]["leads"] == 2_000
+    assert summary["sla"][0]["goal"] == ">= 30%"
+    resolved = yaml.safe_load((first / "params.yaml").read_text())
+    assert resolved["funnel"]["sla"]["mql_to_sql_min"] == 0.3
+
+
+def test_metrics_json_has_the_documented_shape(two_runs):
+    _, first, _ = two_runs
+    metrics = json.loads((first / "metrics.json").read_text())
+    assert metrics["run_id"] == first.name and metrics["mlflow_run_id"]
+    data = metrics["data"]
+    assert data["n_train"] > data["n_test"] > 0 and len(data["test_period"]) == 2
+    assert len(data["fingerprint"]) == 64
+    for name in ("lightgbm", "logistic", "baseline", "oracle"):
+        test = metrics["models"][name]["test"]
+        for metric in ("roc_auc", "pr_auc", "brier", "ece", "lift_at_10"):
+            assert set(test[metric]) == {"value", "ci"}, (name, metric)
+    assert set(metrics["models"]["lightgbm"]["vs_baseline"]) >= {"pr_auc_diff", "roc_auc_diff"}
+    assert "oracle_ratio" in metrics["models"]["lightgbm"]
+    assert metrics["chosen_model"] in ("lightgbm", "logistic")
+    assert metrics["leakage"] == {"flagged": [], "excluded": []}
+    assert {row["fold"] for row in metrics["backtest"]} == {1, 2}
+
+
+def test_same_params_and_data_give_identical_metrics(two_runs):
+    _, first, second = two_runs
+    a = json.loads((first / "metrics.json").read_text())
+    b = json.loads((second / "metrics.json").read_text())
+    assert a["mlflow_run_id"] != b["mlflow_run_id"]
+    assert {k: v for k, v in a.items() if k not in IDS} == {
+        k: v for k, v in b.items() if k not in IDS
+    }
+
+
+def test_each_run_is_one_finished_mlflow_run(two_runs):
+    import mlflow
+
+    folder, first, _ = two_runs
+    metrics = json.loads((first / "metrics.json").read_text())
+    client = mlflow.tracking.MlflowClient(f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}")
+    run = client.get_run(metrics["mlflow_run_id"])
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["leadscore.run_id"] == first.name
+    assert run.data.tags["data_fingerprint"] == metrics["data"]["fingerprint"]
+    assert run.data.metrics["lightgbm.test.roc_auc"] == pytest.approx(
+        metrics["models"]["lightgbm"]["test"]["roc_auc"]["value"], abs=1e-6
+    )
+    logged = {
+        a.path
+        for folder_ in ("run", "models", "evaluation")
+        for a in client.list_artifacts(run.info.run_id, folder_)
+    }
+    assert {
+        "run/02_evaluate.ipynb",
+        "run/metrics.json",
+        "models/lightgbm_model.txt",
+        "evaluation/roc.png",
+    } <= logged

@@ -1,0 +1,25 @@
+from scoring import tracking
+from scoring.config import load_params
+
+
+def test_run_is_created_once_and_found_again(tmp_params, monkeypatch):
+    params = load_params(tmp_params)
+    assert params.mlflow.tracking_uri == f"sqlite:///{tmp_params.parent / 'mlruns' / 'mlflow.db'}"
+    assert tracking.find_run(params, "run-a") is None
+    first = tracking.run_for(params, "run-a")
+    assert tracking.run_for(params, "run-a") == first
+    assert tracking.run_for(params, "run-b") != first
+    tracking.log_metrics(params, "run-a", {"lightgbm.test.roc_auc": 0.8, "skipped": float("nan")})
+    tracking.finish(params, "run-a")
+    import mlflow
+
+    run = mlflow.tracking.MlflowClient(params.mlflow.tracking_uri).get_run(first)
+    assert run.data.metrics == {"lightgbm.test.roc_auc": 0.8}
+    assert run.data.params["generator.n_leads"] == "2000"
+    assert run.data.tags["leadscore.run_id"] == "run-a" and run.info.status == "FINISHED"
+
+
+def test_environment_uri_wins(tmp_params, monkeypatch, tmp_path):
+    uri = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    assert tracking.tracking_uri(load_params(tmp_params).mlflow) == uri
