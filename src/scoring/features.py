@@ -181,10 +181,7 @@ def activity_features(
     # Strictly before the scoring moment; NaT moments compare False and drop out.
     before = age_days > 0
     lead_pos, age_days, occurred = lead_pos[before], age_days[before], occurred[before]
-    item_code = np.full(len(lead_pos), -1, dtype=np.int64)
-    for code, (_, column, value) in enumerate(ITEMS):
-        values = activities[column].to_numpy(dtype=object)[known][before]
-        item_code[values == value] = code
+    item_code = _item_codes(activities)[known][before]
     columns: dict[str, np.ndarray] = {}
     k = len(ITEMS)
     for window in windows:
@@ -214,6 +211,26 @@ def activity_features(
     opens, clicks = frame[f"email_open_{longest}d"], frame[f"email_click_{longest}d"]
     frame["email_click_rate"] = np.where(opens > 0, clicks / np.maximum(opens, 1), np.nan)
     return frame
+
+
+def _item_codes(activities: pd.DataFrame) -> np.ndarray:
+    """Index into ITEMS for every activity (-1 if it matches none), via category codes so that
+    millions of rows never become Python strings."""
+    def lookup(column: str) -> tuple[np.ndarray, np.ndarray]:
+        values = pd.Categorical(activities[column])
+        table = np.full(len(values.categories) + 1, -1, dtype=np.int64)  # last slot: missing
+        for code, (_, item_column, value) in enumerate(ITEMS):
+            if item_column == column and value in values.categories:
+                table[values.categories.get_loc(value)] = code
+        return table[values.codes], values.codes
+
+    by_type, type_codes = lookup("activity_type")
+    by_page, _ = lookup("page_category")
+    by_form, _ = lookup("form_type")
+    kinds = pd.Categorical(activities["activity_type"]).categories
+    page_view = type_codes == (kinds.get_loc("page_view") if "page_view" in kinds else -2)
+    form_submit = type_codes == (kinds.get_loc("form_submit") if "form_submit" in kinds else -2)
+    return np.where(page_view, by_page, np.where(form_submit, by_form, by_type))
 
 
 def _window_count(frame: pd.DataFrame, item: str, days: int, windows: list[int]) -> pd.Series:

@@ -1,0 +1,63 @@
+"""Training at scale: load + validate, point-in-time features and LightGBM on 1M synthetic leads.
+
+Targets (2 cores): under 5 minutes and under 6 GB. Prints its figures; not a test.
+Usage: python bench/bench_train.py [n_leads] [--data DIR]
+The data is generated first in a separate process, so its memory is not counted here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from scoring import data, features, train
+from scoring.config import load_params
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _peak_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("n_leads", nargs="?", type=int, default=1_000_000)
+    parser.add_argument("--data", type=Path, default=Path("/tmp/leadscore-bench"))
+    args = parser.parse_args()
+    folder = args.data / str(args.n_leads)
+    if not (folder / "activities.parquet").is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, str(ROOT / "bench" / "bench_generate.py"),
+                        str(args.n_leads), "--write", str(folder)], check=True)
+    params = load_params(ROOT / "params.yaml")
+    timings = {}
+    start = time.perf_counter()
+    tables = data.load_tables(folder / "leads.parquet", folder / "activities.parquet")
+    timings["load + validate"] = time.perf_counter() - start
+    step = time.perf_counter()
+    dataset = features.build_dataset(tables, params.label, params.features)
+    timings["features"] = time.perf_counter() - step
+    step = time.perf_counter()
+    split = train.split_by_time(dataset.moment, dataset.label, params.models, params.seed)
+    parts = {name: (dataset.features[split.assignment == name],
+                    dataset.label[split.assignment == name]) for name in train.SPLITS}
+    model, best = train.fit_lightgbm(*parts["train"], *parts["valid"], train.LIGHTGBM_DEFAULTS,
+                                     params.seed)
+    timings["LightGBM (early stopping)"] = time.perf_counter() - step
+    total = time.perf_counter() - start
+    print(f"leads: {len(tables.leads):,}  activities: {len(tables.activities):,}")
+    print(f"eligible: {len(dataset.label):,}  features: {dataset.features.shape[1]}  "
+          f"train rows: {len(parts['train'][1]):,}  best iteration: {best}")
+    for name, seconds in timings.items():
+        print(f"{name:<28}{seconds:7.1f} s")
+    print(f"{'total':<28}{total:7.1f} s (target < 300 s)")
+    print(f"peak memory (RSS): {_peak_gib():.2f} GiB (target < 6 GB)")
+
+
+if __name__ == "__main__":
+    main()
