@@ -82,6 +82,11 @@ def export_html(notebook_path: Path) -> Path:
     from nbconvert import HTMLExporter
 
     notebook = nbformat.read(notebook_path, as_version=4)
+    # Library warnings on stderr belong in the executed notebook, not in the people's report.
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs
+                            if not (o.output_type == "stream" and o.get("name") == "stderr")]
     exporter = HTMLExporter(
         exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
     )

@@ -182,12 +182,15 @@ def styled(table: pd.DataFrame):
     formats = {}
     for column in table.columns:
         name = str(column)
-        if any(word in name for word in PERCENT_WORDS) or name == "actual":
-            formats[column] = "{:.1%}"
-        elif pd.api.types.is_float_dtype(table[column]):
-            formats[column] = "{:,.1f}"
-        elif pd.api.types.is_integer_dtype(table[column]):
+        if pd.api.types.is_integer_dtype(table[column]):
             formats[column] = "{:,}"
+        elif not pd.api.types.is_float_dtype(table[column]):
+            continue
+        elif name == "actual" or any(word in name for word in PERCENT_WORDS):
+            formats[column] = "{:.1%}"
+        else:
+            small = table[column].abs().max() < 10
+            formats[column] = "{:,.3f}" if small else "{:,.1f}"
     return table.style.format(formats, na_rep="–").hide(axis="index")
 
 
