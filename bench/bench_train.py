@@ -32,8 +32,16 @@ def main() -> None:
     folder = args.data / str(args.n_leads)
     if not (folder / "activities.parquet").is_file():
         folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, str(ROOT / "bench" / "bench_generate.py"),
-                        str(args.n_leads), "--write", str(folder)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "bench_generate.py"),
+                str(args.n_leads),
+                "--write",
+                str(folder),
+            ],
+            check=True,
+        )
     params = load_params(ROOT / "params.yaml")
     timings = {}
     start = time.perf_counter()
@@ -44,15 +52,20 @@ def main() -> None:
     timings["features"] = time.perf_counter() - step
     step = time.perf_counter()
     split = train.split_by_time(dataset.moment, dataset.label, params.models, params.seed)
-    parts = {name: (dataset.features[split.assignment == name],
-                    dataset.label[split.assignment == name]) for name in train.SPLITS}
-    model, best = train.fit_lightgbm(*parts["train"], *parts["valid"], train.LIGHTGBM_DEFAULTS,
-                                     params.seed)
+    parts = {
+        name: (dataset.features[split.assignment == name], dataset.label[split.assignment == name])
+        for name in train.SPLITS
+    }
+    _, best = train.fit_lightgbm(
+        *parts["train"], *parts["valid"], train.LIGHTGBM_DEFAULTS, params.seed
+    )
     timings["LightGBM (early stopping)"] = time.perf_counter() - step
     total = time.perf_counter() - start
     print(f"leads: {len(tables.leads):,}  activities: {len(tables.activities):,}")
-    print(f"eligible: {len(dataset.label):,}  features: {dataset.features.shape[1]}  "
-          f"train rows: {len(parts['train'][1]):,}  best iteration: {best}")
+    print(
+        f"eligible: {len(dataset.label):,}  features: {dataset.features.shape[1]}  "
+        f"train rows: {len(parts['train'][1]):,}  best iteration: {best}"
+    )
     for name, seconds in timings.items():
         print(f"{name:<28}{seconds:7.1f} s")
     print(f"{'total':<28}{total:7.1f} s (target < 300 s)")

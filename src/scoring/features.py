@@ -216,6 +216,7 @@ def activity_features(
 def _item_codes(activities: pd.DataFrame) -> np.ndarray:
     """Index into ITEMS for every activity (-1 if it matches none), via category codes so that
     millions of rows never become Python strings."""
+
     def lookup(column: str) -> tuple[np.ndarray, np.ndarray]:
         values = pd.Categorical(activities[column])
         table = np.full(len(values.categories) + 1, -1, dtype=np.int64)  # last slot: missing
