@@ -52,6 +52,8 @@ def test_evaluate_intervals_paired_differences_and_document():
             "data": {"n_test": 600},
             "label": {},
             "split": {"warning": None},
+            "baseline": "points rules",
+            "columns": [],
             "chosen_model": "lightgbm",
             "calibration": {},
             "validation_pr_auc": {},

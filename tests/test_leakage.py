@@ -67,3 +67,33 @@ def test_single_feature_auc_takes_the_better_direction():
 def test_generated_features_are_not_flagged(small_dataset):
     params, _, dataset = small_dataset
     assert detect_leakage(dataset.features, dataset.label, params.features) == []
+
+
+def test_blank_when_not_converted_is_flagged():
+    rng = np.random.default_rng(3)
+    n = 2000
+    label = pd.Series((rng.random(n) < 0.2).astype(int))
+    days = pd.Series(np.where(label == 1, rng.uniform(1, 90, n), np.nan))
+    flags = detect_leakage(pd.DataFrame({"converted_days_ago": days}), label, FeatureParams())
+    assert [f.reason for f in flags] == ["whether it is filled reveals the outcome"]
+
+
+def test_a_total_that_includes_a_leaky_count_is_flagged_as_its_proxy():
+    rng = np.random.default_rng(4)
+    n = 3000
+    label = pd.Series((rng.random(n) < 0.2).astype(int))
+    opens = rng.poisson(4, n) + label * rng.poisson(10, n)
+    visits = rng.poisson(3, n)
+    frame = pd.DataFrame({"opens": opens, "visits": visits, "total": opens + visits})
+    # the total ranks leads a little less well than the count it includes
+    params = FeatureParams(leakage_auc_max=0.985)
+    assert (
+        single_feature_auc(frame["total"], label)
+        < 0.985
+        < single_feature_auc(frame["opens"], label)
+    )
+    flags = {f.column: f for f in detect_leakage(frame, label, params)}
+    assert set(flags) == {"opens", "total"}
+    assert flags["total"].reason == "moves with leaky column 'opens'"
+    no_proxies = params.model_copy(update={"leakage_proxy_corr": 1.0})
+    assert {f.column for f in detect_leakage(frame, label, no_proxies)} == {"opens"}

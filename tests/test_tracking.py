@@ -23,3 +23,10 @@ def test_environment_uri_wins(tmp_params, monkeypatch, tmp_path):
     uri = f"sqlite:///{tmp_path / 'elsewhere.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     assert tracking.tracking_uri(load_params(tmp_params).mlflow) == uri
+
+
+def test_tracking_leaves_the_environment_alone(tmp_params):
+    import os
+
+    tracking.run_for(load_params(tmp_params), "run-env")
+    assert "MLFLOW_TRACKING_URI" not in os.environ

@@ -75,7 +75,8 @@ def test_no_usable_date_falls_back_to_a_random_split_with_a_warning():
     moment = pd.Series(pd.NaT, index=label.index)
     split = train.split_by_time(moment, label, ModelParams(), seed=1)
     assert split.method == "random stratified" and "NOT out of time" in split.warning
-    assert split.assignment.value_counts().to_dict() == {"train": 60, "test": 20, "valid": 20}
+    counts = split.assignment.value_counts()
+    assert counts["test"] == 15 and counts["valid"] in (15, 16)  # 15% each by default
 
 
 def test_too_short_history_is_a_clear_error():

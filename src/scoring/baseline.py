@@ -31,6 +31,10 @@ def rule_matches(rule: Rule, features: pd.DataFrame) -> pd.Series:
             f"available: {', '.join(sorted(features.columns))}"
         )
     values = features[rule.field]
+    if not pd.api.types.is_numeric_dtype(values):
+        # Text compares case-insensitively, as exports spell the same value many ways.
+        values = values.astype("string").str.strip().str.lower()
+        rule = rule.model_copy(update={"value": _lower(rule.value)})
     if rule.op in ("in", "not_in"):
         if not isinstance(rule.value, list):
             raise BaselineError(
@@ -48,6 +52,12 @@ def rule_matches(rule: Rule, features: pd.DataFrame) -> pd.Series:
                 f"with {rule.value!r}: {err}"
             ) from None
     return (hit & values.notna()).astype(bool)
+
+
+def _lower(value):
+    if isinstance(value, list):
+        return [_lower(v) for v in value]
+    return value.strip().lower() if isinstance(value, str) else value
 
 
 def points(features: pd.DataFrame, params: BaselineParams) -> pd.Series:

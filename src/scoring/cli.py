@@ -77,18 +77,29 @@ def generate(
     typer.echo(f"wrote synthetic CRM to {params.data.raw_dir}")
 
 
+# Errors raised by bad input rather than by a failing stage (exit code 2).
+INPUT_ERRORS = ("DataContractError", "FlatDataError", "ParamsError", "BaselineError")
+
+
 def _run(
-    params_path: Path, overrides: list[str] | None, run_name: str | None, notebooks: tuple[str, ...]
+    params_path: Path, overrides: list[str] | None, run_name: str | None, audit_only: bool
 ) -> None:
     _setup_logging()
     params = _load(params_path, overrides)
-    from scoring.pipeline import NotebookError, ensure_synthetic_data, run_notebooks
+    from scoring.pipeline import (
+        NotebookError,
+        audit_notebook,
+        ensure_synthetic_data,
+        pipeline_notebooks,
+        run_notebooks,
+    )
 
     ensure_synthetic_data(params)
+    notebooks = (audit_notebook(params),) if audit_only else pipeline_notebooks(params)
     try:
         result = run_notebooks(params, params_path, overrides or [], notebooks, run_name)
     except NotebookError as err:
-        bad_input = err.error_name in ("DataContractError", "ParamsError")
+        bad_input = err.error_name in INPUT_ERRORS
         raise _fail(str(err), EXIT_INVALID_INPUT if bad_input else EXIT_FAILED) from None
     typer.echo(f"run {result.run_id}: {result.run_dir}")
     for page in result.html:
@@ -102,9 +113,7 @@ def run(
     run_name: RunNameOption = None,
 ) -> None:
     """Run the whole pipeline (generating synthetic data first if needed)."""
-    from scoring.pipeline import PIPELINE_NOTEBOOKS
-
-    _run(params_path, overrides, run_name, PIPELINE_NOTEBOOKS)
+    _run(params_path, overrides, run_name, audit_only=False)
 
 
 @app.command()
@@ -113,10 +122,8 @@ def audit(
     overrides: SetOption = None,
     run_name: RunNameOption = None,
 ) -> None:
-    """Run the funnel audit notebook only."""
-    from scoring.pipeline import AUDIT_NOTEBOOK
-
-    _run(params_path, overrides, run_name, (AUDIT_NOTEBOOK,))
+    """Run the funnel audit notebook only (for a flat export: what its fields allow)."""
+    _run(params_path, overrides, run_name, audit_only=True)
 
 
 @app.command("check-data")

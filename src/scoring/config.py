@@ -30,16 +30,47 @@ class _Section(BaseModel):
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
+DEFAULT_MISSING = ["", "NA", "N/A", "null", "none", "-", "Select"]
+
+
+class FlatParams(_Section):
+    """A flat CRM export: one row per lead with a conversion flag (bring your own data)."""
+
+    path: str
+    id_column: str
+    target_column: str
+    positive_values: list[Any] = [1, "yes", "true", "converted", "closed won"]
+    date_column: str | None = None
+    order_column: str | None = None
+    drop_columns: list[str] = []
+    allow_columns: list[str] = []
+    missing_values: list[str] = DEFAULT_MISSING
+    duplicate_ids: Literal["keep_first", "error"] = "error"
+    min_positives: int = Field(50, ge=1)
+    max_categories: int = Field(50, ge=2)
+    min_category_size: int = Field(20, ge=1)
+
+
 class DataParams(_Section):
     """Where the input tables live and where results go (paths relative to params.yaml)."""
 
-    source: Literal["synthetic", "tables"] = "synthetic"
+    source: Literal["synthetic", "tables", "flat"] = "synthetic"
     raw_dir: str = "data/raw"
     leads_file: str = "leads.parquet"
     activities_file: str = "activities.parquet"
     truth_file: str = "truth.parquet"
     export_file: str = "crm_export.csv"
     reports_dir: str = "reports"
+    flat: FlatParams | None = None
+
+    @model_validator(mode="after")
+    def _flat_needs_its_section(self) -> DataParams:
+        if self.source == "flat" and self.flat is None:
+            raise ValueError(
+                "data.source is 'flat' but there is no data.flat section "
+                "(path, id_column, target_column, ...)"
+            )
+        return self
 
     @property
     def leads_path(self) -> Path:
@@ -137,6 +168,7 @@ class FeatureParams(_Section):
     leakage_auc_max: Fraction = 0.9
     pure_category_rate: Fraction = 0.98
     pure_category_min_support: int = Field(50, ge=1)
+    leakage_proxy_corr: Fraction = 0.8
     allow_columns: list[str] = []
 
 
@@ -167,6 +199,9 @@ class ModelParams(_Section):
     backtest_folds: int = Field(3, ge=0)
     bootstrap_samples: int = Field(1000, ge=0)
     search_seconds: float = Field(0.0, ge=0)
+    # Used when there are no dates: a split by row order, or random.
+    valid_fraction: float = Field(0.15, gt=0, lt=0.5)
+    test_fraction: float = Field(0.15, gt=0, lt=0.5)
 
 
 class ThresholdParams(_Section):
@@ -274,10 +309,14 @@ def _resolve_paths(params: Params, base: Path) -> Params:
     def absolute(path: str) -> str:
         return str(path if Path(path).is_absolute() else (base / path).resolve())
 
+    flat = params.data.flat
+    if flat is not None:
+        flat = flat.model_copy(update={"path": absolute(flat.path)})
     data = params.data.model_copy(
         update={
             "raw_dir": absolute(params.data.raw_dir),
             "reports_dir": absolute(params.data.reports_dir),
+            "flat": flat,
         }
     )
     uri = params.mlflow.tracking_uri

@@ -23,7 +23,6 @@ PROBABILITY_METRICS = ("brier", "log_loss", "ece")
 METRICS = RANK_METRICS + PROBABILITY_METRICS
 # Differences against the baseline reported with paired intervals.
 PAIRED = ("roc_auc", "pr_auc", "lift_at_10", "capture_at_20")
-SEGMENTS = ("lead_source", "region", "company_size_band")
 ECE_BINS = 10
 
 
@@ -208,10 +207,8 @@ def conversion_by_decile(test: pd.DataFrame, named: dict, tiebreak: np.ndarray) 
 def segment_metrics(test: pd.DataFrame, named: dict) -> pd.DataFrame:
     """ROC-AUC and PR-AUC per segment value for each scorer."""
     rows = []
-    for segment in SEGMENTS:
-        column = f"segment_{segment}"
-        if column not in test.columns:
-            continue
+    for column in [c for c in test.columns if c.startswith("segment_")]:
+        segment = column.removeprefix("segment_")
         for value, group in test.groupby(column):
             label = group["label"].to_numpy()
             row = {
@@ -271,6 +268,8 @@ def metrics_document(
         "data": training["data"],
         "label": training["label"],
         "split": training["split"],
+        "baseline": training["baseline"],
+        "columns": training["columns"],
         "models": models,
         "chosen_model": training["chosen_model"],
         "calibration": training["calibration"],

@@ -7,7 +7,7 @@ data is impossible by construction. Personal data never becomes a feature.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -64,6 +64,7 @@ ITEMS = (
     *((f"form_{f}", "form_type", f) for f in FORM_TYPES),
     *((t, "activity_type", t) for t in ACTIVITY_TYPES if t not in ("page_view", "form_submit")),
 )
+SEGMENTS = ("lead_source", "region", "company_size_band")
 CATEGORICAL = (
     "seniority",
     "function",
@@ -86,6 +87,11 @@ class Dataset:
     lead_ids: pd.Series
     exclusions: pd.DataFrame
     snapshot: pd.Timestamp
+    order: pd.Series | None = None  # time order when there is no usable date
+    segments: pd.DataFrame | None = None  # columns to break metrics down by
+    columns: pd.DataFrame | None = None  # inferred column types (flat exports)
+    notes: list[str] = field(default_factory=list)
+    description: dict = field(default_factory=dict)  # what the label means, for the reports
 
 
 def snapshot_date(tables: Tables) -> pd.Timestamp:
@@ -270,13 +276,26 @@ def build_dataset(
         int((~eligible).sum()),
         features.shape[1],
     )
+    features = features.reset_index(drop=True)
     return Dataset(
-        features=features.reset_index(drop=True),
+        features=features,
         label=label[eligible].reset_index(drop=True),
         moment=moment[eligible].reset_index(drop=True),
         lead_ids=kept["lead_id"].reset_index(drop=True),
         exclusions=exclusions,
         snapshot=snapshot,
+        segments=features[list(SEGMENTS)],
+        description={
+            **label_params.model_dump(),
+            "meaning": (
+                f"reached {label_params.outcome} within {label_params.window_days} days of the "
+                + (
+                    "MQL"
+                    if label_params.scoring_moment == "mql"
+                    else f"scoring moment, {label_params.days_after_created} days after creation"
+                )
+            ),
+        },
     )
 
 

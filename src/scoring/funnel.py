@@ -442,8 +442,8 @@ def audit_funnel(leads: pd.DataFrame, params: FunnelParams) -> FunnelAudit:
     )
 
 
-def write_summary(audit: FunnelAudit, path: Path | str) -> Path:
-    """Write funnel.json."""
+def write_summary(audit: Any, path: Path | str) -> Path:
+    """Write funnel.json from an audit's summary() (funnel or flat-export audit)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(audit.summary(), indent=2), encoding="utf-8")

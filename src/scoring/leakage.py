@@ -76,6 +76,21 @@ def detect_leakage(
     for column in features.columns:
         values = features[column].reset_index(drop=True)
         auc = single_feature_auc(values, label)
+        missing = values.isna()
+        if pd.api.types.is_numeric_dtype(values) and missing.any() and not missing.all():
+            # A date or count filled only once the lead converted leaks through its blanks.
+            blank_auc = single_feature_auc(missing.astype(float), label)
+            if blank_auc > params.leakage_auc_max and blank_auc > auc:
+                flags.append(
+                    LeakFlag(
+                        column,
+                        "whether it is filled reveals the outcome",
+                        blank_auc,
+                        f"ROC-AUC {blank_auc:.3f} of 'is missing'",
+                        column in allowed,
+                    )
+                )
+                continue
         if auc > params.leakage_auc_max:
             flags.append(
                 LeakFlag(
@@ -109,7 +124,38 @@ def detect_leakage(
                 else "categories that almost never convert cover most leads"
             )
             flags.append(LeakFlag(column, reason, evidence, detail, column in allowed))
-    return flags
+    return flags + proxy_flags(features, flags, params)
+
+
+def proxy_flags(
+    features: pd.DataFrame, flags: list[LeakFlag], params: FeatureParams
+) -> list[LeakFlag]:
+    """Numeric columns that move with a flagged numeric column (a total that includes a leaky
+    count carries its leak even when its own ROC-AUC stays under the threshold)."""
+    numeric = features.select_dtypes("number")
+    leaky = [f.column for f in flags if f.column in numeric.columns]
+    others = [c for c in numeric.columns if c not in {f.column for f in flags}]
+    if not leaky or not others:
+        return []
+    ranks = numeric[leaky + others].rank()
+    correlation = ranks.corr().loc[others, leaky]
+    out = []
+    for column in others:
+        if correlation.loc[column].isna().all():  # constant in training: nothing to compare
+            continue
+        strongest = correlation.loc[column].abs().idxmax()
+        rho = float(correlation.loc[column, strongest])
+        if abs(rho) >= params.leakage_proxy_corr:
+            out.append(
+                LeakFlag(
+                    column,
+                    f"moves with leaky column {strongest!r}",
+                    abs(rho),
+                    f"Spearman correlation {rho:+.2f} with {strongest!r}",
+                    column in set(params.allow_columns),
+                )
+            )
+    return out
 
 
 def excluded_columns(flags: list[LeakFlag]) -> list[str]:

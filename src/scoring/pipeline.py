@@ -15,10 +15,21 @@ from scoring.config import Params, dump_params
 log = logging.getLogger(__name__)
 
 AUDIT_NOTEBOOK = "00_funnel_audit.ipynb"
+EXPORT_AUDIT_NOTEBOOK = "00_export_audit.ipynb"
 TRAIN_NOTEBOOK = "01_train.ipynb"
 EVALUATE_NOTEBOOK = "02_evaluate.ipynb"
-# The notebooks `leadscore run` executes, in order.
-PIPELINE_NOTEBOOKS = (AUDIT_NOTEBOOK, TRAIN_NOTEBOOK, EVALUATE_NOTEBOOK)
+
+
+def audit_notebook(params: Params) -> str:
+    """The audit notebook that fits the input: the full funnel, or what a flat export allows."""
+    return EXPORT_AUDIT_NOTEBOOK if params.data.source == "flat" else AUDIT_NOTEBOOK
+
+
+def pipeline_notebooks(params: Params) -> tuple[str, ...]:
+    """The notebooks `leadscore run` executes for these params, in order."""
+    return (audit_notebook(params), TRAIN_NOTEBOOK, EVALUATE_NOTEBOOK)
+
+
 # Written beside generated data: the settings it was made with.
 SYNTHETIC_STAMP = "synthetic.json"
 

@@ -58,8 +58,15 @@ def mql_volume(audit: FunnelAudit) -> Figure:
     return fig
 
 
-def conversion_bars(table: pd.DataFrame, column: str, target: float, title: str) -> Figure:
-    """MQL-to-SQL conversion per group with the SLA target line; small groups hatched."""
+def conversion_bars(
+    table: pd.DataFrame,
+    column: str,
+    target: float,
+    title: str,
+    count: str = "mqls",
+    target_label: str = "target",
+) -> Figure:
+    """Conversion per group with a target line; small groups hatched; `count` labels bars."""
     table = table.sort_values("conversion")
     fig, ax = _figure(8, max(2.5, 0.32 * len(table) + 1))
     colors = np.where(table["conversion"] >= target, BAR_COLOR, "#95a5a6")
@@ -70,12 +77,12 @@ def conversion_bars(table: pd.DataFrame, column: str, target: float, title: str)
     ax.bar_label(
         bars,
         labels=[
-            f"{c:.0%} of {n:,}" for c, n in zip(table["conversion"], table["mqls"], strict=True)
+            f"{c:.0%} of {n:,}" for c, n in zip(table["conversion"], table[count], strict=True)
         ],
         padding=3,
         fontsize=8,
     )
-    ax.axvline(target, color=TARGET_COLOR, linestyle="--", label=f"target {target:.0%}")
+    ax.axvline(target, color=TARGET_COLOR, linestyle="--", label=f"{target_label} {target:.0%}")
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlim(0, max(target, float(np.nanmax(table["conversion"]) if len(table) else 0)) * 1.35)
     ax.legend(loc="lower right", frameon=False)

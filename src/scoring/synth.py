@@ -252,8 +252,9 @@ ITEMS = (
     ("trial_signup", None, None, -3.8, 0.9),
     ("unsubscribe", None, None, -3.5, -0.8),
 )
-# What sales-driven activity looks like after a lead became an SQL (the flat export's leak).
-POST_SQL_ITEMS = (1, 2, 14, 15, 16, 13, 17)
+# Sales sequences after a lead became an SQL: e-mail opens and clicks, events (a leak in
+# flat exports, which count them).
+POST_SQL_ITEMS = (14, 14, 14, 15, 15, 16, 14)
 
 # Today's points rules in the simulated CRM: they decide when a lead became an MQL.
 WORLD_MQL_THRESHOLD = 85.0
@@ -854,6 +855,10 @@ def flat_export(
 
     last_activity = acts.groupby(lead)["occurred_at"].max().reindex(leads["lead_id"])
     converted = leads["sql_at"].notna() & (leads["sql_at"] <= export_date)
+    # Activity logged once sales worked the lead: mostly after conversion, as CRMs count it.
+    touched_at = leads.set_index(leads["lead_id"].astype(str))["first_touch_at"]
+    after_touch = acts["occurred_at"].to_numpy() >= touched_at.reindex(lead).to_numpy()
+    converted_date = leads["sql_at"].where(converted).dt.strftime("%Y-%m-%d")
     return pd.DataFrame(
         {
             "Lead Number": np.arange(1, len(leads) + 1),
@@ -881,6 +886,8 @@ def flat_export(
             "Email Clicks": count(kind == "email_click"),
             "Total Activities": count(kind.notna()),
             "Last Activity Date": last_activity.dt.strftime("%Y-%m-%d").to_numpy(),
+            "Sales Activities": count(pd.Series(after_touch, index=acts.index)),
+            "Converted Date": converted_date.to_numpy(),
             "Lead Status": leads["lead_status"].to_numpy(),
             "Lead Rating": leads["lead_rating"].to_numpy(),
             "Lead Owner": leads["owner_id"].to_numpy(),

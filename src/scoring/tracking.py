@@ -25,12 +25,11 @@ def tracking_uri(params: MlflowParams) -> str:
 
 
 def _client(params: MlflowParams):
-    import mlflow
+    # An explicit client, never mlflow.set_tracking_uri: that also sets MLFLOW_TRACKING_URI in
+    # the environment, which would then override the params of every later run in the process.
     from mlflow.tracking import MlflowClient
 
-    uri = tracking_uri(params)
-    mlflow.set_tracking_uri(uri)
-    return MlflowClient(tracking_uri=uri)
+    return MlflowClient(tracking_uri=tracking_uri(params))
 
 
 def _experiment_id(client, params: MlflowParams) -> str:

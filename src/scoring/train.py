@@ -76,6 +76,7 @@ class TrainingResult:
     baseline_calibrator: IsotonicRegression
     backtest: pd.DataFrame = field(default_factory=pd.DataFrame)
     search_trials: int = 0
+    baseline_kind: str = "points rules"
 
 
 class CategoryEncoder(BaseEstimator, TransformerMixin):
@@ -100,24 +101,60 @@ def _signed_log1p(values: np.ndarray) -> np.ndarray:
     return np.sign(values) * np.log1p(np.abs(values))
 
 
+def split_dataset(dataset: Dataset, params: ModelParams, seed: int) -> Split:
+    """Out of time when there are dates; else by row order; else random, with a warning."""
+    if dataset.moment.notna().all() and dataset.moment.nunique() > 1:
+        return split_by_time(dataset.moment, dataset.label, params, seed)
+    if dataset.order is not None:
+        return split_by_order(dataset.order, dataset.label, params)
+    return random_split(dataset.label, params, seed)
+
+
+def random_split(label: pd.Series, params: ModelParams, seed: int) -> Split:
+    """Stratified random split: only when nothing tells the time order."""
+    warning = (
+        "No usable date or order: the split is random and stratified, so the test set "
+        "is NOT out of time; expect optimistic figures."
+    )
+    log.warning(warning)
+    index = np.arange(len(label))
+    rest, test = train_test_split(
+        index, test_size=params.test_fraction, stratify=label, random_state=seed
+    )
+    _, valid = train_test_split(
+        rest,
+        test_size=params.valid_fraction / (1 - params.test_fraction),
+        stratify=label.iloc[rest],
+        random_state=seed,
+    )
+    assignment = pd.Series("train", index=label.index, dtype=object)
+    assignment.iloc[valid] = "valid"
+    assignment.iloc[test] = "test"
+    return Split(assignment, "random stratified", {}, warning)
+
+
+def split_by_order(order: pd.Series, label: pd.Series, params: ModelParams) -> Split:
+    """Oldest rows by the order column train, the next validate, the newest test."""
+    rank = order.rank(method="first", pct=True)
+    assignment = pd.Series("train", index=order.index, dtype=object)
+    assignment[rank > 1 - params.test_fraction - params.valid_fraction] = "valid"
+    assignment[rank > 1 - params.test_fraction] = "test"
+    periods = {}
+    for name in SPLITS:
+        rows = order[assignment == name]
+        if label[assignment == name].nunique() < 2:
+            raise ValueError(
+                f"the {name} part has only one outcome; use other "
+                "models.valid_fraction / models.test_fraction or more data"
+            )
+        periods[name] = [f"{rows.min():g}", f"{rows.max():g}"]
+    return Split(assignment, "by row order", periods)
+
+
 def split_by_time(moment: pd.Series, label: pd.Series, params: ModelParams, seed: int) -> Split:
     """Train on the oldest leads, validate on the next months, test on the newest."""
-    usable = moment.notna().all() and moment.nunique() > 1
-    if not usable:
-        warning = (
-            "No usable date: the split is random and stratified, so the test set is NOT "
-            "out of time; expect optimistic figures."
-        )
-        log.warning(warning)
-        index = np.arange(len(label))
-        rest, test = train_test_split(index, test_size=0.2, stratify=label, random_state=seed)
-        _, valid = train_test_split(
-            rest, test_size=0.25, stratify=label.iloc[rest], random_state=seed
-        )
-        assignment = pd.Series("train", index=label.index, dtype=object)
-        assignment.iloc[valid] = "valid"
-        assignment.iloc[test] = "test"
-        return Split(assignment, "random stratified", {}, warning)
+    if not (moment.notna().all() and moment.nunique() > 1):
+        return random_split(label, params, seed)
     end = moment.max()
     test_start = end - pd.DateOffset(months=params.test_months)
     valid_start = test_start - pd.DateOffset(months=params.valid_months)
@@ -257,8 +294,7 @@ def train_all(
 ) -> TrainingResult:
     """The whole training stage: leakage guard, split, models, baseline, backtest."""
     features, label = dataset.features, dataset.label
-    points = baseline.points(features, baseline_params)
-    split = split_by_time(dataset.moment, label, model_params, seed)
+    split = split_dataset(dataset, model_params, seed)
     is_train = split.assignment == "train"
     flags = leakage.detect_leakage(features[is_train], label[is_train], feature_params)
     dropped = set(leakage.excluded_columns(flags))
@@ -278,6 +314,7 @@ def train_all(
     models, methods, best_iteration = fit_models(
         X_train, y_train, X_valid, y_valid, list(model_params.families), lgb_params, seed
     )
+    points, baseline_kind = baseline_scores(features, X, label, split, baseline_params, seed)
     valid_points = points[split.assignment == "valid"]
     baseline_calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(
         valid_points, y_valid
@@ -296,8 +333,9 @@ def train_all(
         predictions[name] = model.predict_proba(X)[:, 1]
     if oracle is not None:
         predictions["oracle"] = oracle.to_numpy()
-    for column in ("segment_lead_source", "segment_region", "segment_company_size_band"):
-        predictions[column] = features[column.removeprefix("segment_")].to_numpy()
+    if dataset.segments is not None:
+        for column in dataset.segments.columns:
+            predictions[f"segment_{column}"] = dataset.segments[column].to_numpy()
     is_valid = split.assignment == "valid"
     validation = {
         name: float(average_precision_score(y_valid, predictions.loc[is_valid, name]))
@@ -318,12 +356,36 @@ def train_all(
         chosen_model=chosen,
         baseline_calibrator=baseline_calibrator,
         search_trials=trials,
+        baseline_kind=baseline_kind,
     )
     if split.method == "out of time" and model_params.backtest_folds > 0:
         result.backtest = rolling_backtest(
             X, label, points, dataset.moment, model_params, lgb_params, seed
         )
     return result
+
+
+def baseline_scores(
+    features: pd.DataFrame,
+    X: pd.DataFrame,
+    label: pd.Series,
+    split: Split,
+    params: BaselineParams,
+    seed: int,
+) -> tuple[pd.Series, str]:
+    """Today's rules as points; with no rules configured, a plain logistic regression."""
+    if params.rules:
+        return baseline.points(features, params), "points rules"
+    plain = logistic_pipeline(X, seed).set_params(model__C=1.0)
+    is_train = split.assignment == "train"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        plain.fit(X[is_train], label[is_train])
+    log.info("no baseline rules configured: comparing against a plain logistic regression")
+    return (
+        pd.Series(plain.predict_proba(X)[:, 1], index=X.index),
+        "plain logistic regression (no rule baseline configured)",
+    )
 
 
 def rolling_backtest(
@@ -370,9 +432,7 @@ def rolling_backtest(
     return pd.DataFrame(rows)
 
 
-def training_summary(
-    result: TrainingResult, dataset: Dataset, data_fingerprint: str, label_params
-) -> dict:
+def training_summary(result: TrainingResult, dataset: Dataset, data_fingerprint: str) -> dict:
     """What the evaluation and metrics.json need to know about training (JSON-ready)."""
     counts = result.split.assignment.value_counts()
     return {
@@ -382,13 +442,13 @@ def training_summary(
             "n_valid": int(counts.get("valid", 0)),
             "n_test": int(counts.get("test", 0)),
             "test_period": result.split.periods.get("test"),
-            "snapshot": f"{dataset.snapshot:%Y-%m-%d}",
+            "snapshot": None if pd.isna(dataset.snapshot) else f"{dataset.snapshot:%Y-%m-%d}",
             "positives": {
                 s: int(dataset.label[result.split.assignment == s].sum()) for s in SPLITS
             },
         },
         "label": {
-            **label_params.model_dump(),
+            **dataset.description,
             "excluded": dataset.exclusions.to_dict(orient="records"),
         },
         "split": {
@@ -396,6 +456,9 @@ def training_summary(
             "periods": result.split.periods,
             "warning": result.split.warning,
         },
+        "baseline": result.baseline_kind,
+        "columns": [] if dataset.columns is None else dataset.columns.to_dict(orient="records"),
+        "notes": dataset.notes,
         "chosen_model": result.chosen_model,
         "calibration": result.calibration,
         "validation_pr_auc": {k: round(v, 6) for k, v in result.validation_pr_auc.items()},
@@ -469,14 +532,14 @@ def summary_markdown(summary: dict) -> str:
     excluded = ", ".join(f"{e['leads']:,} {e['reason']}" for e in summary["label"]["excluded"])
     periods = "; ".join(f"{name} {p[0]} to {p[1]}" for name, p in split["periods"].items())
     lines = [
-        f"**{data['n_train'] + data['n_valid'] + data['n_test']:,} leads scored "
-        f"{summary['label']['days_after_created']} days after creation** "
-        f"(label: {summary['label']['outcome']} within {summary['label']['window_days']} "
-        f"days). Left out: {excluded or 'none'}.",
+        f"**{data['n_train'] + data['n_valid'] + data['n_test']:,} leads; label: "
+        f"{summary['label']['meaning']}.** Left out: {excluded or 'none'}.",
         f"**Split ({split['method']}):** {periods or 'random'}.",
         f"Positives: {data['positives']}.",
         f"Chosen on validation PR-AUC: **{summary['chosen_model']}** "
         f"({summary['validation_pr_auc']}); calibration {summary['calibration']}.",
+        f"Baseline: {summary['baseline']}.",
+        *summary.get("notes", []),
     ]
     if split.get("warning"):
         lines.append(f"**Warning:** {split['warning']}")
@@ -508,3 +571,17 @@ def validation_table(result: TrainingResult) -> pd.DataFrame:
             for name, value in result.validation_pr_auc.items()
         ]
     )
+
+
+def columns_table(dataset: Dataset) -> pd.DataFrame:
+    """How each input column was typed or why it was excluded (flat exports; else empty)."""
+    if dataset.columns is None:
+        return pd.DataFrame(
+            {
+                "note": [
+                    "Leads and activities: features are engineered from the "
+                    "data contract (see README)."
+                ]
+            }
+        )
+    return dataset.columns

@@ -1,0 +1,473 @@
+"""Bring your own CRM export: one row per lead with a conversion flag, nobody cleaned it.
+
+Read whatever the export is (separator, encoding, line ends, CSV or Parquet), infer a type for
+every column, exclude identifiers, free text, near-empty and personal-data columns with the
+reason, and hand the rest to the same training and leakage guard as the main pipeline.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from scoring.config import FlatParams
+from scoring.data import MAX_EXAMPLES, DataContractError
+from scoring.features import Dataset
+
+log = logging.getLogger(__name__)
+
+ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
+SEPARATORS = ",;\t|"
+PERSONAL_NAME = re.compile(
+    r"^(contact |work |personal )?e-?mail( address)?$|phone|mobile|\bfax\b|first ?name|"
+    r"last ?name|full ?name|surname|contact ?name|^name$|street|address|postal|zip|linkedin|"
+    r"birth|^company( name)?$|^account( name)?$|^organi[sz]ation( name)?$",
+    re.IGNORECASE,
+)
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
+PHONE = re.compile(r"^\+?[\d\s().-]{7,}$")
+TRUE_WORDS = {"yes", "y", "true", "t", "1", "1.0"}
+FALSE_WORDS = {"no", "n", "false", "f", "0", "0.0"}
+NEARLY_EMPTY = 0.05  # share of filled values below which a column is dropped
+TYPE_SHARE = 0.95  # share of values that must parse for a numeric or date type
+SEGMENT_NAME = re.compile(r"source|channel|region|country|industry|size|segment", re.IGNORECASE)
+
+
+class FlatDataError(DataContractError):
+    """The flat export cannot be used as configured; the message says why and where."""
+
+
+@dataclass(frozen=True)
+class ColumnType:
+    """What the inference decided about one column."""
+
+    column: str
+    kind: str  # numeric | boolean | categorical | datetime | excluded | role
+    reason: str
+    levels: int
+
+
+def read_export(path: Path | str, missing_values: list[str]) -> pd.DataFrame:
+    """Read a CSV (separator and encoding detected) or Parquet file; every value as text,
+    placeholders in `missing_values` as missing (compared case-insensitively)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FlatDataError(f"flat export not found: {path}")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        frame = pd.read_parquet(path)
+        frame = frame.astype(object).where(frame.notna(), None)
+        frame = frame.map(lambda v: v if v is None else str(v))
+    else:
+        raw = path.read_bytes()
+        text, encoding = _decode(raw, path)
+        sample = text[:50_000]
+        try:
+            separator = csv.Sniffer().sniff(sample, delimiters=SEPARATORS).delimiter
+        except csv.Error:
+            separator = ","
+        import io
+
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=separator,
+            dtype=str,
+            keep_default_na=False,
+            quotechar='"',
+            skipinitialspace=False,
+        )
+        log.info(
+            "read %s: %d rows, separator %r, encoding %s",
+            path.name,
+            len(frame),
+            separator,
+            encoding,
+        )
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = {str(v).strip().lower() for v in missing_values}
+    cleaned = {}
+    for column in frame.columns:
+        values = frame[column].astype("string").str.strip()
+        cleaned[column] = values.mask(values.str.lower().isin(missing))
+    return pd.DataFrame(cleaned, index=frame.index).astype(object).where(lambda f: f.notna(), None)
+
+
+def _decode(raw: bytes, path: Path) -> tuple[str, str]:
+    for encoding in ENCODINGS:
+        try:
+            return raw.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise FlatDataError(f"{path}: cannot decode as {', '.join(ENCODINGS)}")
+
+
+def _examples(frame: pd.DataFrame, mask: pd.Series, column: str, id_column: str) -> str:
+    rows = frame.loc[mask].head(MAX_EXAMPLES)
+    return "; ".join(
+        f"row {i + 2} ({id_column}={r.get(id_column)!r}): {r.get(column)!r}"
+        for i, r in rows.iterrows()
+    )
+
+
+def target_labels(frame: pd.DataFrame, params: FlatParams, source: str) -> pd.Series:
+    """The conversion flag as 0/1 (positive values compared case-insensitively as text)."""
+    if params.target_column not in frame.columns:
+        raise FlatDataError(
+            f"{source}: target column {params.target_column!r} not found; "
+            f"columns: {', '.join(frame.columns)}"
+        )
+    values = frame[params.target_column]
+    missing = values.isna()
+    if missing.any():
+        raise FlatDataError(
+            f"{source}: target column {params.target_column!r} is empty in {int(missing.sum())} "
+            f"row(s); e.g. {_examples(frame, missing, params.target_column, params.id_column)}"
+        )
+    positives = {_canonical(v) for v in params.positive_values}
+    label = values.map(lambda v: int(_canonical(v) in positives))
+    if label.nunique() < 2:
+        seen = ", ".join(map(repr, values.value_counts().index[:5]))
+        raise FlatDataError(
+            f"{source}: target column {params.target_column!r} has one class only (values: "
+            f"{seen}); positive_values are {params.positive_values}"
+        )
+    if label.sum() < params.min_positives:
+        raise FlatDataError(
+            f"{source}: only {int(label.sum())} positive rows in {params.target_column!r}; at "
+            f"least {params.min_positives} are needed (data.flat.min_positives)"
+        )
+    return label.astype(int)
+
+
+def _canonical(value) -> str:
+    text = str(value).strip().lower()
+    try:
+        number = float(text)
+        return str(int(number)) if number.is_integer() else str(number)
+    except ValueError:
+        return text
+
+
+def check_ids(frame: pd.DataFrame, params: FlatParams, source: str) -> pd.DataFrame:
+    """Refuse or resolve duplicate ids, by data.flat.duplicate_ids."""
+    if params.id_column not in frame.columns:
+        raise FlatDataError(
+            f"{source}: id column {params.id_column!r} not found; columns: "
+            f"{', '.join(frame.columns)}"
+        )
+    ids = frame[params.id_column]
+    if ids.isna().any():
+        raise FlatDataError(
+            f"{source}: id column {params.id_column!r} is empty in {int(ids.isna().sum())} row(s)"
+        )
+    duplicated = ids.duplicated(keep=False)
+    if not duplicated.any():
+        return frame
+    extra = int(ids.duplicated().sum())
+    examples = _examples(frame, duplicated, params.id_column, params.id_column)
+    if params.duplicate_ids == "error":
+        raise FlatDataError(
+            f"{source}: id column {params.id_column!r} has {extra} duplicate row(s) "
+            f"({int(duplicated.sum())} rows share an id); e.g. {examples}. Set "
+            "data.flat.duplicate_ids: keep_first to keep the first row of each id"
+        )
+    log.warning("%s: %d duplicate id rows dropped (keep_first): %s", source, extra, examples)
+    return frame.loc[~ids.duplicated()]
+
+
+def infer_types(frame: pd.DataFrame, params: FlatParams) -> list[ColumnType]:
+    """A type, or an exclusion with its reason, for every column."""
+    roles = {params.id_column: "id column", params.target_column: "target column"}
+    if params.date_column:
+        roles[params.date_column] = "date column (drives the split)"
+    if params.order_column:
+        roles[params.order_column] = "order column (drives the split)"
+    out = []
+    n = max(len(frame), 1)
+    for column in frame.columns:
+        values = frame[column].dropna().astype(str)
+        levels = int(values.nunique())
+        if column in roles:
+            out.append(ColumnType(column, "role", roles[column], levels))
+        elif column in params.drop_columns:
+            out.append(ColumnType(column, "excluded", "listed in data.flat.drop_columns", levels))
+        elif len(values) / n < NEARLY_EMPTY:
+            out.append(
+                ColumnType(
+                    column, "excluded", f"nearly empty ({len(values) / n:.1%} filled)", levels
+                )
+            )
+        elif levels <= 1:
+            out.append(ColumnType(column, "excluded", "constant", levels))
+        elif PERSONAL_NAME.search(column) or _share(values, EMAIL) > 0.5:
+            out.append(ColumnType(column, "excluded", "personal data", levels))
+        elif set(values.str.lower()) <= TRUE_WORDS | FALSE_WORDS:
+            out.append(ColumnType(column, "boolean", "yes/no values", levels))
+        elif _numeric(values).notna().mean() >= TYPE_SHARE:
+            if levels == len(values) and levels > 50:
+                reason = "identifier (a different number on every row)"
+                out.append(ColumnType(column, "excluded", reason, levels))
+            else:
+                out.append(ColumnType(column, "numeric", "numbers", levels))
+        elif _dates(values).notna().mean() >= TYPE_SHARE:
+            out.append(
+                ColumnType(column, "datetime", "dates: age relative to the date column", levels)
+            )
+        elif _share(values, PHONE) > 0.5:
+            out.append(ColumnType(column, "excluded", "personal data (phone numbers)", levels))
+        elif values.str.len().mean() > 40 or values.str.count(" ").mean() >= 4:
+            out.append(ColumnType(column, "excluded", "free text", levels))
+        elif levels / len(values) > 0.9 and levels > 50:
+            out.append(ColumnType(column, "excluded", "identifier (unique per row)", levels))
+        elif levels / len(values) > 0.5 and levels > 50:
+            out.append(ColumnType(column, "excluded", "free text (mostly distinct values)", levels))
+        else:
+            reason = (
+                "categories"
+                if levels <= params.max_categories
+                else (f"categories ({levels} levels; top {params.max_categories} kept)")
+            )
+            out.append(ColumnType(column, "categorical", reason, levels))
+    return out
+
+
+def _share(values: pd.Series, pattern: re.Pattern) -> float:
+    return float(values.map(lambda v: bool(pattern.match(v))).mean()) if len(values) else 0.0
+
+
+def _numeric(values: pd.Series) -> pd.Series:
+    # Thousands separators and currency symbols are common in exports.
+    cleaned = values.astype(str).str.replace(r"[,$€£\s]", "", regex=True)
+    return pd.to_numeric(cleaned, errors="coerce")
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, errors="coerce", format="mixed", dayfirst=False)
+
+
+def feature_frame(
+    frame: pd.DataFrame, types: list[ColumnType], reference: pd.Series | None, params: FlatParams
+) -> pd.DataFrame:
+    """Typed features: numbers, 0/1 flags, grouped categories, date ages in days."""
+    columns = {}
+    for info in types:
+        values = frame[info.column]
+        if info.kind == "numeric":
+            columns[info.column] = _numeric(values)
+        elif info.kind == "boolean":
+            lowered = values.astype("string").str.lower()
+            columns[info.column] = lowered.map(
+                lambda v: np.nan if pd.isna(v) else float(v in TRUE_WORDS)
+            ).astype(float)
+        elif info.kind == "datetime":
+            stamps = _dates(values)
+            base = reference if reference is not None else stamps.max()
+            columns[f"{info.column} (days before)"] = (base - stamps).dt.total_seconds() / 86400
+        elif info.kind == "categorical":
+            columns[info.column] = _group_levels(values, params)
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def _group_levels(values: pd.Series, params: FlatParams) -> pd.Series:
+    text = values.astype("string").str.strip()
+    counts = text.value_counts()
+    keep = counts[counts >= params.min_category_size].index[: params.max_categories]
+    grouped = text.where(text.isin(keep) | text.isna(), "other")
+    return grouped.fillna("missing").astype(str)
+
+
+def type_report(types: list[ColumnType]) -> pd.DataFrame:
+    """The inferred types as a table for the report."""
+    return pd.DataFrame([vars(t) for t in types], columns=["column", "kind", "reason", "levels"])
+
+
+def build_dataset(params: FlatParams) -> Dataset:
+    """Read, check, type and split-ready the flat export (section data.flat of params.yaml)."""
+    source = str(params.path)
+    frame = read_export(params.path, params.missing_values)
+    if frame.empty:
+        raise FlatDataError(f"{source}: no rows")
+    frame = check_ids(frame, params, source).reset_index(drop=True)
+    label = target_labels(frame, params, source)
+    moment = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    notes = []
+    if params.date_column:
+        if params.date_column not in frame.columns:
+            raise FlatDataError(f"{source}: date column {params.date_column!r} not found")
+        moment = _dates(frame[params.date_column]).astype("datetime64[ns]")
+        bad = moment.isna() & frame[params.date_column].notna()
+        if bad.any():
+            raise FlatDataError(
+                f"{source}: date column {params.date_column!r} has {int(bad.sum())} "
+                f"unparseable value(s); e.g. "
+                f"{_examples(frame, bad, params.date_column, params.id_column)}"
+            )
+        empty = moment.isna()
+        if empty.any():
+            raise FlatDataError(
+                f"{source}: date column {params.date_column!r} is empty in {int(empty.sum())} "
+                f"row(s); e.g. {_examples(frame, empty, params.id_column, params.id_column)}. "
+                "Fill it, or use order_column instead"
+            )
+    order = None
+    if params.order_column:
+        if params.order_column not in frame.columns:
+            raise FlatDataError(f"{source}: order column {params.order_column!r} not found")
+        order = _numeric(frame[params.order_column])
+        if order.isna().any():
+            order = frame[params.order_column].rank(method="first")
+    types = infer_types(frame, params)
+    features = feature_frame(frame, types, moment if params.date_column else None, params)
+    if features.empty:
+        raise FlatDataError(
+            f"{source}: no usable feature left; column types: "
+            + "; ".join(f"{t.column}: {t.reason}" for t in types)
+        )
+    categorical = [t.column for t in types if t.kind == "categorical"]
+    segment_names = [c for c in categorical if SEGMENT_NAME.search(c)][:3] or categorical[:2]
+    return Dataset(
+        features=features,
+        label=label,
+        moment=moment,
+        lead_ids=frame[params.id_column].astype(str),
+        exclusions=pd.DataFrame(columns=["reason", "leads"]),
+        snapshot=moment.max() if moment.notna().any() else pd.NaT,
+        order=order,
+        segments=features[segment_names],
+        columns=type_report(types),
+        notes=notes,
+        description={
+            "target_column": params.target_column,
+            "positive_values": params.positive_values,
+            "meaning": f"{params.target_column} in {params.positive_values}",
+        },
+    )
+
+
+@dataclass(frozen=True)
+class ExportAudit:
+    """What a flat export allows of the funnel audit, and notes for what it does not."""
+
+    overview: pd.DataFrame
+    conversion_by_segment: dict[str, pd.DataFrame]
+    completeness: pd.DataFrame
+    duplicates: pd.DataFrame
+    columns: pd.DataFrame
+    notes: list[str]
+
+    def summary(self) -> dict:
+        from scoring.funnel import _jsonable, _records
+
+        return _jsonable(
+            {
+                "overview": _records(self.overview),
+                "conversion_by_segment": {
+                    k: _records(v) for k, v in self.conversion_by_segment.items()
+                },
+                "completeness": _records(self.completeness),
+                "duplicates": _records(self.duplicates),
+                "columns": _records(self.columns),
+                "notes": self.notes,
+            }
+        )
+
+
+NOT_IN_EXPORTS = (
+    "Stage conversion (lead -> MQL -> SQL -> opportunity -> won): the export has a single "
+    "conversion flag, not stage timestamps.",
+    "MQL volume by month and MQL-to-SQL conversion: no MQL date in the export.",
+    "Lead response time and the first-touch SLA: no MQL and first-touch timestamps.",
+    "Sales cycle and win rate: no opportunity, won or lost dates.",
+)
+
+
+def audit_export(params: FlatParams, min_size: int = 30) -> ExportAudit:
+    """The funnel audit as far as a flat export allows (section data.flat of params.yaml)."""
+    source = str(params.path)
+    raw = read_export(params.path, params.missing_values)
+    ids = raw[params.id_column] if params.id_column in raw.columns else None
+    frame = check_ids(raw, params, source).reset_index(drop=True)
+    label = target_labels(frame, params, source)
+    types = infer_types(frame, params)
+    overview = {
+        "rows": len(raw),
+        "rows_used": len(frame),
+        "converted": int(label.sum()),
+        "conversion": float(label.mean()),
+    }
+    if params.date_column and params.date_column in frame.columns:
+        dates = _dates(frame[params.date_column])
+        overview.update({"first_date": dates.min(), "last_date": dates.max()})
+    by_segment = {}
+    for info in types:
+        if info.kind == "categorical" and (
+            SEGMENT_NAME.search(info.column) or "campaign" in info.column.lower()
+        ):
+            values = _group_levels(frame[info.column], params)
+            table = (
+                pd.DataFrame({info.column: values, "converted": label})
+                .groupby(info.column)["converted"]
+                .agg(["size", "sum"])
+                .rename(columns={"size": "leads", "sum": "conversions"})
+                .reset_index()
+            )
+            table["conversion"] = table["conversions"] / table["leads"]
+            table["small_sample"] = table["leads"] < min_size
+            by_segment[info.column] = table.sort_values("leads", ascending=False, ignore_index=True)
+    completeness = pd.DataFrame(
+        {"field": raw.columns, "filled": [float(raw[c].notna().mean()) for c in raw.columns]}
+    ).sort_values("filled", ignore_index=True)
+    duplicates = [
+        {
+            "check": f"duplicate {params.id_column}",
+            "extra_records": int(ids.duplicated().sum()) if ids is not None else 0,
+        }
+    ]
+    for info in types:
+        if (
+            info.reason == "personal data"
+            and _share(frame[info.column].dropna().astype(str), EMAIL) > 0.5
+        ):
+            email = frame[info.column].astype("string").str.strip().str.lower()
+            duplicates.append(
+                {
+                    "check": f"same {info.column} on several rows",
+                    "extra_records": int((email.notna() & email.duplicated()).sum()),
+                }
+            )
+    notes = list(NOT_IN_EXPORTS)
+    if not by_segment:
+        notes.append(
+            "Conversion by source or segment: no column named like source, channel, "
+            "campaign, region, country, industry or size."
+        )
+    return ExportAudit(
+        overview=pd.DataFrame([overview]),
+        conversion_by_segment=by_segment,
+        completeness=completeness,
+        duplicates=pd.DataFrame(duplicates),
+        columns=type_report(types),
+        notes=notes,
+    )
+
+
+def audit_markdown(audit: ExportAudit) -> str:
+    """Headline of the export audit, and what it cannot show."""
+    row = audit.overview.iloc[0]
+    lines = [
+        f"**{row['rows_used']:,} leads** in the export ({row['rows']:,} rows), "
+        f"**{row['converted']:,} converted ({row['conversion']:.1%})**."
+    ]
+    if "first_date" in audit.overview.columns:
+        lines.append(
+            f"Created {pd.Timestamp(row['first_date']):%d %b %Y} to "
+            f"{pd.Timestamp(row['last_date']):%d %b %Y}."
+        )
+    lines.append("**Not available from a flat export:**")
+    lines.extend(f"- {note}" for note in audit.notes)
+    return "\n\n".join(lines[: -len(audit.notes)]) + "\n\n" + "\n".join(lines[-len(audit.notes) :])

@@ -1,0 +1,233 @@
+"""Flat CRM exports: reading what real exports look like, typing columns, clear errors."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from scoring import flat, synth, train
+from scoring.cli import app
+from scoring.config import FlatParams, GeneratorParams, load_params
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _export(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    converted = rng.random(n) < 0.3
+    return pd.DataFrame(
+        {
+            "Lead ID": [f"X{i:04d}" for i in range(n)],
+            "Created": pd.date_range("2025-01-01", periods=n, freq="D").strftime("%Y-%m-%d"),
+            "Lead Source": rng.choice(["Web", "Event", "Referral"], n),
+            "Industry": rng.choice(["Software", "Retail", "Select", "Banking"], n),
+            "Employees": rng.integers(5, 5000, n),
+            "Newsletter": rng.choice(["Yes", "No"], n),
+            "Email": [f"p{i}@firm{i % 40}.com" for i in range(n)],
+            "Phone": [f"+1 555 {1000000 + i}" for i in range(n)],
+            "Notes": [
+                f"Called on day {i}; asked about pricing tiers and onboarding " * 2
+                for i in range(n)
+            ],
+            "Nothing": [""] * n,
+            "Placeholder": ["N/A"] * n,
+            "Converted": np.where(converted, "Yes", "No"),
+        }
+    )
+
+
+def _params(path: Path, **extra) -> FlatParams:
+    values = {
+        "path": str(path),
+        "id_column": "Lead ID",
+        "target_column": "Converted",
+        "date_column": "Created",
+        "min_positives": 5,
+    }
+    values.update(extra)
+    return FlatParams(**values)
+
+
+def _write(
+    frame: pd.DataFrame, path: Path, sep: str = ",", encoding: str = "utf-8", line_end: str = "\n"
+) -> Path:
+    text = frame.to_csv(index=False, sep=sep, lineterminator=line_end)
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("sep", "encoding", "line_end"),
+    [
+        (";", "utf-8", "\n"),
+        ("\t", "utf-8", "\n"),
+        (",", "utf-8-sig", "\n"),
+        (",", "latin-1", "\r\n"),
+        (";", "cp1252", "\r\n"),
+    ],
+)
+def test_separators_encodings_and_line_ends_read_the_same(tmp_path, sep, encoding, line_end):
+    frame = _export()
+    frame.loc[0, "Industry"] = "Café Société"  # not ASCII
+    frame.loc[1, "Lead Source"] = 'Partner, "EMEA"'  # a quoted field with the separator
+    path = _write(frame, tmp_path / "export.csv", sep, encoding, line_end)
+    read = flat.read_export(path, FlatParams.model_fields["missing_values"].default)
+    assert list(read.columns) == list(frame.columns)
+    assert len(read) == len(frame)
+    assert read.loc[0, "Industry"] == "Café Société"
+    assert read.loc[1, "Lead Source"] == 'Partner, "EMEA"'
+
+
+def test_parquet_reads_too(tmp_path):
+    path = tmp_path / "export.parquet"
+    _export().to_parquet(path)
+    dataset = flat.build_dataset(_params(path))
+    assert len(dataset.label) == 300
+
+
+def test_column_types_and_exclusions_with_reasons(tmp_path):
+    dataset = flat.build_dataset(_params(_write(_export(), tmp_path / "e.csv")))
+    kinds = dataset.columns.set_index("column")[["kind", "reason"]]
+    assert kinds.loc["Lead Source", "kind"] == "categorical"
+    assert kinds.loc["Employees", "kind"] == "numeric"
+    assert kinds.loc["Newsletter", "kind"] == "boolean"
+    assert kinds.loc["Email", "reason"] == "personal data"
+    assert kinds.loc["Phone", "reason"].startswith("personal data")
+    assert kinds.loc["Notes", "reason"] == "free text"
+    assert kinds.loc["Nothing", "reason"].startswith("nearly empty")
+    assert kinds.loc["Placeholder", "reason"].startswith("nearly empty")  # only "N/A"
+    assert kinds.loc["Lead ID", "kind"] == "role"
+    assert set(dataset.features.columns) == {"Lead Source", "Industry", "Employees", "Newsletter"}
+    assert dataset.features["Newsletter"].isin([0.0, 1.0]).all()
+    assert dataset.features["Industry"].isin(["Software", "Retail", "Banking", "missing"]).all()
+
+
+def test_missing_target_column_is_named(tmp_path):
+    path = _write(_export().drop(columns="Converted"), tmp_path / "e.csv")
+    with pytest.raises(flat.FlatDataError, match=r"target column 'Converted' not found"):
+        flat.build_dataset(_params(path))
+
+
+def test_one_class_target_is_refused(tmp_path):
+    path = _write(_export().assign(Converted="No"), tmp_path / "e.csv")
+    with pytest.raises(flat.FlatDataError, match="one class only"):
+        flat.build_dataset(_params(path))
+
+
+def test_too_few_positives_is_refused(tmp_path):
+    path = _write(_export(), tmp_path / "e.csv")
+    with pytest.raises(flat.FlatDataError, match=r"only \d+ positive rows.*at least 500"):
+        flat.build_dataset(_params(path, min_positives=500))
+
+
+def test_duplicate_ids_error_or_keep_first(tmp_path):
+    frame = _export()
+    frame.loc[[5, 6], "Lead ID"] = "X0004"
+    path = _write(frame, tmp_path / "e.csv")
+    with pytest.raises(flat.FlatDataError) as err:
+        flat.build_dataset(_params(path))
+    assert "2 duplicate row(s)" in str(err.value) and "'X0004'" in str(err.value)
+    assert "keep_first" in str(err.value)
+    kept = flat.build_dataset(_params(path, duplicate_ids="keep_first"))
+    assert len(kept.label) == 298
+
+
+def test_no_usable_feature_is_refused(tmp_path):
+    frame = _export()[["Lead ID", "Created", "Email", "Nothing", "Converted"]]
+    with pytest.raises(flat.FlatDataError, match="no usable feature left"):
+        flat.build_dataset(_params(_write(frame, tmp_path / "e.csv")))
+
+
+def test_unparseable_date_is_refused_with_examples(tmp_path):
+    frame = _export()
+    frame.loc[3, "Created"] = "someday"
+    with pytest.raises(flat.FlatDataError, match=r"date column 'Created'.*'someday'"):
+        flat.build_dataset(_params(_write(frame, tmp_path / "e.csv")))
+
+
+def test_split_falls_back_to_order_then_random(tmp_path):
+    frame = _export().assign(Number=range(300, 0, -1))
+    path = _write(frame, tmp_path / "e.csv")
+    by_order = flat.build_dataset(_params(path, date_column=None, order_column="Number"))
+    split = train.split_dataset(by_order, load_params(ROOT / "params.yaml").models, 1)
+    assert split.method == "by row order"
+    assert (
+        by_order.order[split.assignment == "test"].min()
+        > by_order.order[split.assignment == "train"].max()
+    )  # the highest numbers are the newest
+    unordered = flat.build_dataset(_params(path, date_column=None))
+    random = train.split_dataset(unordered, load_params(ROOT / "params.yaml").models, 1)
+    assert random.method == "random stratified" and "NOT out of time" in random.warning
+
+
+def test_synthetic_export_leaks_are_flagged(small_crm, tmp_path):
+    export = synth.flat_export(small_crm.leads, small_crm.activities, small_crm.snapshot)
+    path = tmp_path / "crm_export.csv"
+    export.to_csv(path, index=False)
+    dataset = flat.build_dataset(
+        FlatParams(
+            path=str(path),
+            id_column="Prospect ID",
+            target_column="Converted",
+            date_column="Created Date",
+        )
+    )
+    params = load_params(ROOT / "params.yaml")
+    fast = params.models.model_copy(update={"backtest_folds": 0, "families": ["logistic"]})
+    result = train.train_all(
+        dataset,
+        fast,
+        params.features,
+        params.baseline.model_copy(update={"rules": []}),
+        params.seed,
+    )
+    flagged = {f.column for f in result.leakage}
+    assert {
+        "Lead Status",
+        "Lead Rating",
+        "Sales Activities",
+        "Email Opens",
+        "Converted Date (days before)",
+        "Total Activities",
+    } <= flagged
+    assert not flagged & {"Industry", "Employees", "Lead Source", "Job Title"}
+    assert result.baseline_kind.startswith("plain logistic regression")
+    kinds = dataset.columns.set_index("column")["reason"]
+    assert kinds["Email"] == "personal data" and kinds["First Name"] == "personal data"
+    assert kinds["Lead Number"].startswith("identifier")
+
+
+def _readme_example() -> tuple[str, str]:
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- flat-example -->\n```yaml\n(.*?)```", readme, re.S).group(1)
+    command = re.search(r"<!-- flat-command -->\n```\n(.*?)\n```", readme, re.S).group(1)
+    return block, command
+
+
+def test_readme_worked_example_runs_as_written(tmp_path, monkeypatch):
+    block, command = _readme_example()
+    assert block == (ROOT / "examples" / "flat_export.yaml").read_text()
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "flat_export.yaml").write_text(block)
+    crm = synth.generate(GeneratorParams(n_leads=4_000), seed=7)
+    synth.write(
+        crm,
+        tmp_path / "data/raw/leads.parquet",
+        tmp_path / "data/raw/acts.parquet",
+        tmp_path / "data/raw/truth.parquet",
+        tmp_path / "data/raw/crm_export.csv",
+    )
+    monkeypatch.chdir(tmp_path)
+    args = command.split()
+    assert args[:2] == [".venv/bin/leadscore", "run"]
+    result = CliRunner().invoke(app, args[1:])
+    assert result.exit_code == 0, result.output
+    latest = tmp_path / "reports" / "latest"
+    metrics = yaml.safe_load((latest / "metrics.json").read_text())
+    assert metrics["baseline"] == "points rules"
+    assert "Lead Status" in metrics["leakage"]["excluded"]
+    assert (latest / "00_export_audit.html").is_file()
