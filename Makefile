@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PARAMS ?= params.yaml
 
-.PHONY: help setup run audit data lab test lint format bench clean
+.PHONY: help setup run audit data report lab test lint format bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -25,6 +25,9 @@ audit: $(STAMP)  ## Run the funnel audit only
 
 data: $(STAMP)  ## (Re)generate the default synthetic data into data/raw/
 	$(BIN)/leadscore generate --params $(PARAMS)
+
+report: $(STAMP)  ## Rebuild reports/latest/report.html (the marketing-ops report)
+	$(BIN)/leadscore report --params $(PARAMS)
 
 lab: $(STAMP)  ## Open JupyterLab on the notebooks with the project's kernel
 	$(BIN)/jupyter lab notebooks/

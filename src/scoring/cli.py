@@ -126,6 +126,25 @@ def audit(
     _run(params_path, overrides, run_name, audit_only=True)
 
 
+@app.command()
+def report(
+    params_path: ParamsOption = Path("params.yaml"),
+    run_dir: Annotated[
+        Path | None, typer.Option(help="Run folder (default: reports/latest).")
+    ] = None,
+) -> None:
+    """Rebuild the marketing-ops report (report.html) of the latest run, or of --run-dir."""
+    params = _load(params_path, [])
+    from scoring import report as report_module
+
+    folder = run_dir or Path(params.data.reports_dir) / "latest"
+    try:
+        path = report_module.build(folder.resolve())
+    except FileNotFoundError as err:
+        raise _fail(str(err), EXIT_INVALID_INPUT) from None
+    typer.echo(f"report: {path}")
+
+
 @app.command("check-data")
 def check_data(
     params_path: ParamsOption = Path("params.yaml"), overrides: SetOption = None

@@ -204,17 +204,38 @@ class ModelParams(_Section):
     test_fraction: float = Field(0.15, gt=0, lt=0.5)
 
 
-class ThresholdParams(_Section):
-    """MQL threshold policies (thresholds issue)."""
+Policy = Literal["volume_matched", "conversion_target", "sales_capacity", "expected_value"]
 
-    policies: list[
-        Literal["volume_matched", "conversion_target", "sales_capacity", "expected_value"]
-    ] = ["volume_matched", "conversion_target", "sales_capacity", "expected_value"]
+
+class ThresholdParams(_Section):
+    """MQL threshold policies (scoring.thresholds)."""
+
+    policies: list[Policy] = [
+        "volume_matched",
+        "conversion_target",
+        "sales_capacity",
+        "expected_value",
+    ]
+    recommended: Policy = "volume_matched"
     min_conversion: Fraction = 0.25
     reps: int = Field(12, ge=1)
     mqls_per_rep_per_week: float = Field(25.0, gt=0)
-    deal_value: float = Field(20_000.0, ge=0)
+    deal_value: float = Field(20_000.0, ge=0)  # value of one converted lead (SQL)
     cost_per_worked_lead: float = Field(150.0, ge=0)
+
+    @model_validator(mode="after")
+    def _recommended_is_computed(self) -> ThresholdParams:
+        if self.recommended not in self.policies:
+            raise ValueError(f"recommended policy {self.recommended!r} is not in policies")
+        return self
+
+
+class ExplainParams(_Section):
+    """Explanations and reason codes (scoring.explain)."""
+
+    wording: dict[str, str] = {}  # feature -> business words; {value} is replaced
+    top_features: int = Field(3, ge=1, le=10)
+    example_leads: int = Field(8, ge=1)
 
 
 class MlflowParams(_Section):
@@ -244,6 +265,7 @@ class Params(_Section):
     baseline: BaselineParams = BaselineParams()
     models: ModelParams = ModelParams()
     thresholds: ThresholdParams = ThresholdParams()
+    explain: ExplainParams = ExplainParams()
     mlflow: MlflowParams = MlflowParams()
     export: ExportParams = ExportParams()
 

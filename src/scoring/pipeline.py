@@ -18,6 +18,8 @@ AUDIT_NOTEBOOK = "00_funnel_audit.ipynb"
 EXPORT_AUDIT_NOTEBOOK = "00_export_audit.ipynb"
 TRAIN_NOTEBOOK = "01_train.ipynb"
 EVALUATE_NOTEBOOK = "02_evaluate.ipynb"
+EXPLAIN_NOTEBOOK = "03_explain.ipynb"
+THRESHOLDS_NOTEBOOK = "04_thresholds.ipynb"
 
 
 def audit_notebook(params: Params) -> str:
@@ -27,7 +29,13 @@ def audit_notebook(params: Params) -> str:
 
 def pipeline_notebooks(params: Params) -> tuple[str, ...]:
     """The notebooks `leadscore run` executes for these params, in order."""
-    return (audit_notebook(params), TRAIN_NOTEBOOK, EVALUATE_NOTEBOOK)
+    return (
+        audit_notebook(params),
+        TRAIN_NOTEBOOK,
+        EVALUATE_NOTEBOOK,
+        EXPLAIN_NOTEBOOK,
+        THRESHOLDS_NOTEBOOK,
+    )
 
 
 # Written beside generated data: the settings it was made with.
@@ -164,6 +172,10 @@ def run_notebooks(
     except NotebookError:
         _close_tracking(params, run_id, folder, "FAILED")
         raise
+    if (folder / "thresholds.json").is_file():
+        from scoring import report
+
+        pages.append(report.build(folder))
     _close_tracking(params, run_id, folder, "FINISHED")
     point_latest(reports_dir, run_id)
     return RunResult(run_id=run_id, run_dir=folder, notebooks=executed, html=pages)
@@ -187,6 +199,8 @@ def _close_tracking(params: Params, run_id: str, folder: Path, status: str) -> N
                 folder / "funnel.json",
                 folder / "params.yaml",
                 folder / "training.json",
+                folder / "thresholds.json",
+                folder / "explain.json",
             )
             if p.is_file()
         ]

@@ -357,3 +357,158 @@ def save_figures(figures: dict[str, Figure], folder) -> list:
         figure.savefig(path, dpi=110)
         paths.append(path)
     return paths
+
+
+def importance(table: pd.DataFrame, top: int = 15) -> Figure:
+    """Mean |SHAP contribution| per feature, coloured by family."""
+    from matplotlib.patches import Patch
+
+    from scoring.explain import feature_label
+
+    colors = {"fit": "#2e86c1", "intent": "#e67e22", "source": "#7f8c8d"}
+    shown = table.head(top)[::-1]
+    fig, ax = _figure(8, 0.32 * len(shown) + 1.2)
+    ax.barh(
+        [feature_label(f) for f in shown["feature"]],
+        shown["mean_abs_contribution"],
+        color=[colors[f] for f in shown["family"]],
+    )
+    ax.legend(
+        handles=[Patch(color=c, label=f) for f, c in colors.items()],
+        frameon=False,
+        loc="lower right",
+    )
+    ax.set_xlabel("mean |contribution| (log-odds)")
+    ax.set_title("What drives the score (SHAP, test leads)")
+    return fig
+
+
+def beeswarm(explanation, top: int = 15) -> Figure:
+    """SHAP beeswarm: each dot a lead, position its contribution, colour the feature's value."""
+    import matplotlib.pyplot as plt
+    import shap
+
+    numeric = explanation.values.apply(
+        lambda c: c if pd.api.types.is_numeric_dtype(c) else pd.Series(np.nan, index=c.index)
+    )
+    shap.summary_plot(
+        explanation.contributions.to_numpy(),
+        numeric.to_numpy(dtype=float),
+        feature_names=list(explanation.values.columns),
+        max_display=top,
+        show=False,
+        plot_size=(8, 0.35 * top + 1.5),
+    )
+    fig = plt.gcf()
+    plt.close(fig)  # hand the figure over; keep nothing in pyplot's state
+    return fig
+
+
+def dependence(explanation, feature: str) -> Figure:
+    """A feature's value against its contribution (categories as box plots)."""
+    values = explanation.values[feature]
+    contribution = explanation.contributions[feature]
+    fig, ax = _figure(6, 3.6)
+    if pd.api.types.is_numeric_dtype(values):
+        ax.scatter(values, contribution, s=6, alpha=0.4, color=BAR_COLOR)
+    else:
+        order = contribution.groupby(values).median().sort_values().index
+        ax.boxplot([contribution[values == level] for level in order], vert=False, showfliers=False)
+        ax.set_yticks(range(1, len(order) + 1), [str(o) for o in order], fontsize=8)
+    ax.axhline(0, color="#bbbbbb", linewidth=0.8) if pd.api.types.is_numeric_dtype(
+        values
+    ) else ax.axvline(0, color="#bbbbbb", linewidth=0.8)
+    ax.set_title(f"How {feature} moves the score")
+    return fig
+
+
+def fit_intent_heatmap(matrix: pd.DataFrame) -> Figure:
+    """Conversion and lead count per fit grade (A-D) x intent grade (1-4)."""
+    conversion = matrix.pivot(index="fit", columns="intent", values="conversion")
+    leads = matrix.pivot(index="fit", columns="intent", values="leads")
+    fig, ax = _figure(5.5, 4.2)
+    image = ax.imshow(conversion.to_numpy(dtype=float), cmap="Blues", vmin=0)
+    ax.set_xticks(range(len(conversion.columns)), conversion.columns)
+    ax.set_yticks(range(len(conversion.index)), conversion.index)
+    ax.set_xlabel("intent (1 = strongest)")
+    ax.set_ylabel("fit (A = best)")
+    for (i, j), value in np.ndenumerate(conversion.to_numpy(dtype=float)):
+        count = leads.to_numpy()[i, j]
+        ax.text(
+            j,
+            i,
+            "–" if np.isnan(value) else f"{value:.0%}\n{count:,.0f} leads",
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="white" if value > np.nanmax(conversion.to_numpy()) / 2 else "black",
+        )
+    fig.colorbar(image, ax=ax, format=PercentFormatter(1.0), label="conversion")
+    ax.set_title("Fit x intent: conversion on test")
+    return fig
+
+
+def tradeoff(model_table: pd.DataFrame, baseline_table: pd.DataFrame, policies: pd.DataFrame):
+    """Interactive trade-off: MQLs per month against conversion, the rules marked (plotly)."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    figure.add_trace(
+        go.Scatter(
+            x=model_table["mqls_per_month"],
+            y=model_table["conversion"],
+            mode="lines",
+            name="model",
+            line={"color": MODEL_COLORS["lightgbm"]},
+            customdata=model_table[["threshold", "capture"]],
+            hovertemplate=(
+                "%{x:.0f} MQLs/month<br>conversion %{y:.1%}<br>captures "
+                "%{customdata[1]:.0%} of conversions<br>probability >= "
+                "%{customdata[0]:.3f}<extra>model</extra>"
+            ),
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=baseline_table["mqls_per_month"],
+            y=baseline_table["conversion"],
+            mode="lines",
+            name="today's rules (other thresholds)",
+            line={"color": MODEL_COLORS["baseline"], "dash": "dot"},
+            customdata=baseline_table[["threshold"]],
+            hovertemplate="%{x:.0f} MQLs/month<br>conversion %{y:.1%}<br>points >= "
+            "%{customdata[0]:.0f}<extra>rules</extra>",
+        )
+    )
+    for row in policies.itertuples():
+        if pd.isna(row.threshold) or pd.isna(getattr(row, "conversion", np.nan)):
+            continue
+        rules = row.policy == "today's rules"
+        figure.add_trace(
+            go.Scatter(
+                x=[row.mqls_per_month],
+                y=[row.conversion],
+                mode="markers+text",
+                text=[row.policy.replace("_", " ")],
+                textposition="top right",
+                marker={
+                    "size": 12,
+                    "symbol": "x" if rules else "circle",
+                    "color": "#c0392b" if rules else MODEL_COLORS["lightgbm"],
+                },
+                name=row.policy.replace("_", " "),
+                showlegend=False,
+            )
+        )
+    figure.update_layout(
+        title="MQL volume against conversion (validation; policies on test)",
+        xaxis_title="MQLs per month",
+        yaxis_title="MQL-to-SQL conversion",
+        yaxis_tickformat=".0%",
+        height=460,
+        margin={"l": 60, "r": 20, "t": 60, "b": 50},
+        template="simple_white",
+        legend={"orientation": "h", "y": -0.2},
+    )
+    figure.update_xaxes(type="log")
+    return figure

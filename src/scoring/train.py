@@ -585,3 +585,14 @@ def columns_table(dataset: Dataset) -> pd.DataFrame:
             }
         )
     return dataset.columns
+
+
+def load_metrics(folder) -> dict:
+    """metrics.json of a run (written by the evaluation stage)."""
+    import json
+    from pathlib import Path
+
+    path = Path(folder) / "metrics.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run 02_evaluate first")
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,320 @@
+"""The marketing-ops report: one self-contained HTML page per run, no code, opens offline.
+
+It reads what the stages wrote into the run folder (metrics.json, thresholds.json, the
+explanations and plots) and never recomputes a figure.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from scoring import explain, plots
+
+TEMPLATE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>leadscore report {{ run_id }}</title>
+<style>
+ body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;
+        max-width: 1100px; margin: 0 auto; padding: 24px; color: #222; line-height: 1.45; }
+ h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { margin-top: 1.8em; font-size: 1.25em; }
+ .headline { background: #eef5fb; border-left: 6px solid #2e86c1; padding: 14px 20px; }
+ .headline p { margin: 0.4em 0; } .big { font-size: 1.25em; font-weight: 600; }
+ .warn { background: #fdf2e9; border-left: 6px solid #e67e22; padding: 10px 16px; }
+ table { border-collapse: collapse; margin: 8px 0; font-size: 0.92em; }
+ th, td { border-bottom: 1px solid #ddd; padding: 4px 10px; text-align: right; }
+ th:first-child, td:first-child { text-align: left; }
+ img { max-width: 100%; } .muted { color: #666; font-size: 0.9em; }
+ .grid { display: flex; flex-wrap: wrap; gap: 16px; } .grid > div { flex: 1 1 480px; }
+</style></head><body>
+<h1>Lead scoring: should we adopt the model's MQL threshold?</h1>
+<p class="muted">Run {{ run_id }} · test period {{ test_period }} · {{ n_test }} leads never used
+for training, model choice, calibration or threshold choice.</p>
+<div class="headline" id="headline">
+{% for line in headline %}<p{% if loop.first %} class="big"{% endif %}>{{ line }}</p>{% endfor %}
+</div>
+{% if warnings %}<h2>Caveats</h2><div class="warn">{% for w in warnings %}<p>{{ w }}</p>
+{% endfor %}</div>{% endif %}
+<h2>The trade-off: MQL volume against conversion</h2>
+<p>Each point on the blue line is a possible threshold for the model; the dotted line is today's
+rules at other point thresholds; the red cross is today's rules at {{ rules_threshold }} points.
+Hover for details.</p>
+<div id="tradeoff">{{ tradeoff | safe }}</div>
+<h2>Threshold policies (chosen on validation, measured on test)</h2>
+{{ policies | safe }}
+<p class="muted">Score = 100 x square root of the calibrated probability (the same score means
+the same chance after every retrain). Grades: A 50+, B 30-49, C 15-29, D below 15.</p>
+<h2>Gains and lift against today's rules</h2>
+<img alt="Cumulative gains and lift of the model against the rules" src="{{ gains }}">
+<div class="grid"><div><h2>Calibration</h2>
+<img alt="Observed conversion against predicted probability" src="{{ calibration }}"></div>
+<div><h2>Fit x intent</h2>
+<img alt="Conversion by fit grade and intent grade" src="{{ matrix }}"></div></div>
+<h2>Why leads score as they do</h2>
+<img alt="Feature importance by family" src="{{ importance }}">
+<h3>Top reasons overall</h3>{{ top_reasons | safe }}
+<h3>Example leads</h3>{{ examples | safe }}
+<h2>Where the model does worse than the rules</h2>
+{{ segments | safe }}
+<h2>Model quality on test</h2>{{ metrics_table | safe }}
+<h2>Data window, exclusions and leakage</h2>
+<ul>{% for line in data_lines %}<li>{{ line }}</li>{% endfor %}</ul>
+{{ leakage | safe }}
+</body></html>
+"""
+
+
+def _image(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def _figure_image(figure) -> str:
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _ci(low, high, percent: bool = True) -> str:
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return "n/a"
+    return f"{low:+.1%} to {high:+.1%}" if percent else f"{low:+,.0f} to {high:+,.0f}"
+
+
+def headline(thresholds: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
+    """The recommendation and its effect against today's rules, in plain numbers."""
+    policies = {p["policy"]: p for p in thresholds["policies"]}
+    name = thresholds["recommended"]
+    chosen, rules = policies.get(name, {}), policies.get("today's rules")
+    if chosen.get("threshold") is None:
+        return [
+            f"No threshold could be recommended by the {name.replace('_', ' ')} policy: "
+            f"{chosen.get('note', 'not computable')}."
+        ]
+    if rules is None:
+        return [
+            f"Recommended MQL threshold: score {chosen['score']:.0f} of 100 (calibrated "
+            f"probability {chosen['threshold']:.1%}), by the {name.replace('_', ' ')} policy. "
+            "There is no rule baseline to compare with.",
+            f"MQL-to-SQL conversion {chosen['conversion']:.1%} (95% CI "
+            f"{chosen['conversion_low']:.1%} to {chosen['conversion_high']:.1%}); "
+            f"{chosen['mqls_per_month']:,.0f} MQLs and {chosen['sqls_per_month']:,.0f} SQLs per "
+            f"month, capturing {chosen['capture']:.0%} of all conversions.",
+        ]
+    sql_ci = _ci(chosen["sqls_per_month_vs_rules_low"], chosen["sqls_per_month_vs_rules_high"],
+                 percent=False)
+    gain_low = chosen["conversion_vs_rules_low"]
+    verdict = (
+        "better than today's rules"
+        if gain_low is not None and gain_low > 0
+        else "not shown to be better than today's rules"
+    )
+    return [
+        f"Recommended MQL threshold: score {chosen['score']:.0f} of 100 "
+        f"(calibrated probability {chosen['threshold']:.1%}, grade "
+        f"{chosen['grade_at_threshold']} and above), by the "
+        f"{name.replace('_', ' ')} policy: {verdict}.",
+        f"MQL-to-SQL conversion {chosen['conversion']:.1%} (95% CI "
+        f"{chosen['conversion_low']:.1%} to {chosen['conversion_high']:.1%}) against "
+        f"{rules['conversion']:.1%} for today's rules: {chosen['conversion_vs_rules']:+.1%} "
+        f"(95% CI {_ci(chosen['conversion_vs_rules_low'], chosen['conversion_vs_rules_high'])}).",
+        f"{chosen['mqls_per_month']:,.0f} MQLs per month (rules: {rules['mqls_per_month']:,.0f}),"
+        f" {chosen['sqls_per_month']:,.0f} SQLs per month (rules: "
+        f"{rules['sqls_per_month']:,.0f}; difference 95% CI "
+        f"{sql_ci}), capturing {chosen['capture']:.0%} of all conversions (rules: "
+        f"{rules['capture']:.0%}).",
+        f"Sales load: {chosen['mqls_per_business_day']:.1f} MQLs per business day against a "
+        f"capacity of {chosen['capacity_per_business_day']:.0f}.",
+        f"Model: {metrics['chosen_model']}; test ROC-AUC "
+        f"{metrics['models'][metrics['chosen_model']]['test']['roc_auc']['value']:.3f} against "
+        f"{metrics['models']['baseline']['test']['roc_auc']['value']:.3f} for the rules.",
+    ]
+
+
+def _policies_table(thresholds: dict[str, Any]) -> str:
+    rows = []
+    for p in thresholds["policies"]:
+        rows.append(
+            {
+                "policy": p["policy"].replace("_", " "),
+                "score >=": "–" if p.get("score") is None else f"{p['score']:.0f}",
+                "MQLs/month": _fmt(p.get("mqls_per_month"), "{:,.0f}"),
+                "conversion": _fmt(p.get("conversion"), "{:.1%}"),
+                "conversion 95% CI": (
+                    "–"
+                    if p.get("conversion_low") is None
+                    else f"{p['conversion_low']:.1%} to {p['conversion_high']:.1%}"
+                ),
+                "vs rules": _fmt(p.get("conversion_vs_rules"), "{:+.1%}"),
+                "captures": _fmt(p.get("capture"), "{:.0%}"),
+                "SQLs/month": _fmt(p.get("sqls_per_month"), "{:,.0f}"),
+                "note": p.get("note") or "",
+            }
+        )
+    return pd.DataFrame(rows).to_html(index=False, border=0)
+
+
+def _fmt(value, pattern: str) -> str:
+    return "–" if value is None or pd.isna(value) else pattern.format(value)
+
+
+def _reason_tables(reasons: pd.DataFrame, count: int) -> tuple[str, str]:
+    ups = pd.concat([reasons[f"up_{i}"] for i in (1, 2, 3)]).dropna()
+    downs = pd.concat([reasons[f"down_{i}"] for i in (1, 2, 3)]).dropna()
+    top = pd.DataFrame(
+        {
+            "raises the score": ups.str.replace(r"\d[\d,.]*", "#", regex=True)
+            .value_counts()
+            .head(8)
+            .index,
+            "lowers the score": downs.str.replace(r"\d[\d,.]*", "#", regex=True)
+            .value_counts()
+            .head(8)
+            .index,
+        }
+    )
+    ordered = reasons.sort_values("fit", ascending=False)
+    picks = pd.concat([ordered.head(count // 2), ordered.tail(count - count // 2)])
+    examples = pd.DataFrame(
+        {
+            "lead": picks["lead_id"],
+            "converted": picks["label"].map({1: "yes", 0: "no"}),
+            "top reasons up": picks[["up_1", "up_2", "up_3"]].fillna("").agg("; ".join, axis=1),
+            "top reasons down": picks[["down_1", "down_2", "down_3"]]
+            .fillna("")
+            .agg("; ".join, axis=1),
+        }
+    )
+    return top.to_html(index=False, border=0), examples.to_html(index=False, border=0)
+
+
+def _segments(metrics: dict[str, Any]) -> str:
+    model = metrics["chosen_model"]
+    rows = [
+        s
+        for s in metrics.get("segments", [])
+        if s.get(f"{model}_roc_auc") is not None
+        and s.get("baseline_roc_auc") is not None
+        and s[f"{model}_roc_auc"] < s["baseline_roc_auc"]
+    ]
+    if not rows:
+        return (
+            "<p>No segment (source, region, company size) where the model ranks leads worse "
+            "than today's rules on test.</p>"
+        )
+    table = pd.DataFrame(rows)[
+        ["segment", "value", "leads", "conversions", f"{model}_roc_auc", "baseline_roc_auc"]
+    ]
+    return (
+        "<p><b>Watch these segments:</b> the model ranks leads worse than the rules here "
+        "(small segments are noisy).</p>" + table.round(3).to_html(index=False, border=0)
+    )
+
+
+def _metrics_table(metrics: dict[str, Any]) -> str:
+    rows = []
+    for name, entry in metrics["models"].items():
+        test = entry["test"]
+        rows.append(
+            {
+                "scorer": name,
+                **{
+                    metric: (
+                        "–"
+                        if test[metric]["value"] is None
+                        else f"{test[metric]['value']:.3f} [{test[metric]['ci'][0]:.3f}, "
+                        f"{test[metric]['ci'][1]:.3f}]"
+                    )
+                    for metric in ("roc_auc", "pr_auc", "lift_at_10", "brier", "ece")
+                },
+            }
+        )
+    return pd.DataFrame(rows).to_html(index=False, border=0)
+
+
+def build(folder: Path | str) -> Path:
+    """Write report.html into a run folder from what the stages saved there."""
+    from jinja2 import Template
+
+    folder = Path(folder)
+    missing = [
+        n for n in ("metrics.json", "thresholds.json", "explain.json") if not (folder / n).is_file()
+    ]
+    if missing:
+        raise FileNotFoundError(
+            f"{folder} has no {', '.join(missing)}: run the pipeline "
+            "(leadscore run) before building the report"
+        )
+    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    thresholds = json.loads((folder / "thresholds.json").read_text(encoding="utf-8"))
+    tradeoff_tables = pd.read_parquet(folder / "threshold_tradeoff.parquet")
+    explanation, reasons, info = explain.load_run(folder)
+    policies = pd.DataFrame(thresholds["policies"])
+    figure = plots.tradeoff(
+        tradeoff_tables[tradeoff_tables["scorer"] == "model"],
+        tradeoff_tables[tradeoff_tables["scorer"] == "rules"],
+        policies,
+    )
+    matrix = explain.fit_intent_matrix(
+        reasons[["fit", "intent"]],
+        reasons["label"],
+        info["grade_edges"]["fit"],
+        info["grade_edges"]["intent"],
+    )
+    top, examples = _reason_tables(reasons, 8)
+    data = metrics["data"]
+    warnings = [w for w in [metrics["split"].get("warning")] if w]
+    if "oracle" in metrics["models"]:
+        warnings.append("These figures come from the synthetic CRM, not your data.")
+    if data["positives"]["test"] < 100:
+        warnings.append(
+            f"Only {data['positives']['test']} conversions in the test period: intervals are wide."
+        )
+    excluded = metrics["leakage"]["excluded"]
+    data_lines = [
+        f"Train {data['n_train']:,} leads, validation {data['n_valid']:,}, test "
+        f"{data['n_test']:,} ({metrics['split']['method']}); periods "
+        + "; ".join(f"{k} {v[0]} to {v[1]}" for k, v in metrics["split"]["periods"].items()),
+        f"Label: {metrics['label'].get('meaning', '')}.",
+        *[
+            f"Left out: {e['leads']:,} leads ({e['reason']})."
+            for e in metrics["label"].get("excluded", [])
+        ],
+        f"Baseline: {metrics['baseline']}.",
+        f"Leakage guard excluded: {', '.join(excluded) if excluded else 'nothing'}.",
+    ]
+    leakage = pd.DataFrame(metrics["leakage"]["flagged"])
+    html = Template(TEMPLATE).render(
+        run_id=metrics["run_id"],
+        test_period=" to ".join(data["test_period"] or ["?", "?"]),
+        n_test=f"{data['n_test']:,}",
+        headline=headline(thresholds, metrics),
+        warnings=warnings,
+        rules_threshold=(
+            "n/a"
+            if thresholds["rules_threshold_points"] is None
+            or pd.isna(thresholds["rules_threshold_points"])
+            else f"{thresholds['rules_threshold_points']:g}"
+        ),
+        tradeoff=figure.to_html(full_html=False, include_plotlyjs=True),
+        policies=_policies_table(thresholds),
+        gains=_image(folder / "plots" / "gains_lift.png"),
+        calibration=_image(folder / "plots" / "calibration.png"),
+        matrix=_figure_image(plots.fit_intent_heatmap(matrix)),
+        importance=_figure_image(plots.importance(explain.global_importance(explanation))),
+        top_reasons=top,
+        examples=examples,
+        segments=_segments(metrics),
+        metrics_table=_metrics_table(metrics),
+        data_lines=data_lines,
+        leakage="" if leakage.empty else leakage.to_html(index=False, border=0),
+    )
+    path = folder / "report.html"
+    path.write_text(html, encoding="utf-8")
+    return path

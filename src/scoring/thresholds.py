@@ -1,0 +1,278 @@
+"""MQL thresholds with known consequences: chosen on validation, reported on test with
+bootstrap intervals, against today's rules.
+
+The 0-100 score is a fixed function of the calibrated probability, score = 100 * sqrt(p),
+so the same score means the same conversion chance after every retrain; grades are fixed
+score bands on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from scoring.config import ThresholdParams
+
+BUSINESS_DAYS_PER_MONTH = 21.7
+WEEKS_PER_MONTH = 52 / 12
+DAYS_PER_MONTH = 30.44
+# score = 100 * sqrt(p): 10 -> 1%, 30 -> 9%, 50 -> 25%, 70 -> 49%.
+GRADE_BANDS = (("A", 50.0), ("B", 30.0), ("C", 15.0), ("D", 0.0))
+
+
+def score_from_probability(probability) -> np.ndarray:
+    """The 0-100 score: monotone in the calibrated probability and the same across retrains."""
+    return np.round(100 * np.sqrt(np.clip(np.asarray(probability, dtype=float), 0, 1)), 1)
+
+
+def probability_from_score(score) -> np.ndarray:
+    """Inverse of score_from_probability."""
+    return (np.asarray(score, dtype=float) / 100) ** 2
+
+
+def grade(score) -> np.ndarray:
+    """A-D from fixed score bands (A: 50+, B: 30-49, C: 15-29, D: under 15)."""
+    score = np.asarray(score, dtype=float)
+    out = np.full(score.shape, "D", dtype=object)
+    for letter, floor in reversed(GRADE_BANDS):
+        out[score >= floor] = letter
+    return out
+
+
+def months_covered(moment: pd.Series) -> float:
+    """Length of a period in months (at least one day)."""
+    span = (moment.max() - moment.min()).total_seconds() / 86400 if moment.notna().any() else 0
+    return max(span, 1.0) / DAYS_PER_MONTH
+
+
+def figures_at(
+    score: np.ndarray, label: np.ndarray, threshold: float, months: float
+) -> dict[str, float]:
+    """Volume and quality of the MQLs a threshold makes (score >= threshold)."""
+    selected = score >= threshold
+    n, hits, total = int(selected.sum()), float(label[selected].sum()), float(label.sum())
+    precision = hits / n if n else np.nan
+    base = total / len(label) if len(label) else np.nan
+    return {
+        "mqls": n,
+        "share_of_leads": n / len(label),
+        "mqls_per_month": n / months,
+        "conversion": precision,
+        "capture": hits / total if total else np.nan,
+        "lift": precision / base if n and base else np.nan,
+        "sqls_per_month": hits / months,
+    }
+
+
+def threshold_table(
+    score: np.ndarray, label: np.ndarray, months: float, thresholds: np.ndarray
+) -> pd.DataFrame:
+    """One row per threshold: MQLs per month, share, conversion, capture, lift, SQLs/month."""
+    return pd.DataFrame(
+        [{"threshold": t, **figures_at(score, label, t, months)} for t in thresholds]
+    )
+
+
+def candidate_thresholds(score: np.ndarray, points: int = 200) -> np.ndarray:
+    """Distinct score values worth trying: every quantile step of the validation scores."""
+    values = np.unique(np.quantile(score, np.linspace(0, 1, points + 1)))
+    return values if len(values) < len(np.unique(score)) else np.unique(score)
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """Each policy's threshold (chosen on validation) and its figures on test."""
+
+    policies: pd.DataFrame
+    model_table: pd.DataFrame  # validation trade-off for the model
+    baseline_table: pd.DataFrame  # validation trade-off for the rules
+    baseline_threshold: float
+    capacity_per_month: float
+
+
+def rules_threshold(baseline_params) -> float | None:
+    """Today's MQL threshold in points, or None when no rules are configured."""
+    return baseline_params.mql_threshold if baseline_params.rules else None
+
+
+def choose_thresholds(
+    valid: pd.DataFrame, model: str, params: ThresholdParams, rules_threshold: float | None
+) -> tuple[dict[str, float], pd.DataFrame, pd.DataFrame, float]:
+    """The threshold of each policy on validation (probabilities for the model)."""
+    months = months_covered(valid["moment"])
+    label = valid["label"].to_numpy()
+    prob = valid[model].to_numpy()
+    model_table = threshold_table(prob, label, months, candidate_thresholds(prob))
+    points = valid["baseline_points"].to_numpy()
+    baseline_table = threshold_table(points, label, months, candidate_thresholds(points))
+    capacity = params.reps * params.mqls_per_rep_per_week * WEEKS_PER_MONTH
+    chosen: dict[str, float] = {"volume_matched": np.nan}
+    if rules_threshold is not None:
+        rules = figures_at(points, label, rules_threshold, months)
+        # The highest threshold whose volume reaches today's: the same MQL load as the rules.
+        volume = model_table[model_table["mqls"] >= rules["mqls"]]
+        chosen["volume_matched"] = float(volume["threshold"].max()) if len(volume) else np.nan
+    reaching = model_table[model_table["conversion"] >= params.min_conversion]
+    chosen["conversion_target"] = float(reaching["threshold"].min()) if len(reaching) else np.nan
+    within = model_table[model_table["mqls_per_month"] <= capacity]
+    chosen["sales_capacity"] = float(within["threshold"].min()) if len(within) else np.nan
+    # With calibrated probabilities a lead is worth working when p * value >= cost.
+    chosen["expected_value"] = (
+        params.cost_per_worked_lead / params.deal_value if params.deal_value else np.nan
+    )
+    chosen = {k: v for k, v in chosen.items() if k in params.policies}
+    return chosen, model_table, baseline_table, capacity
+
+
+def recommend(
+    predictions: pd.DataFrame,
+    model: str,
+    params: ThresholdParams,
+    rules_threshold: float | None,
+    n_bootstrap: int,
+    seed: int,
+) -> Recommendation:
+    """Thresholds by policy on validation, with test figures and intervals against the rules."""
+    valid = predictions[predictions["split"] == "valid"]
+    test = predictions[predictions["split"] == "test"].reset_index(drop=True)
+    chosen, model_table, baseline_table, capacity = choose_thresholds(
+        valid, model, params, rules_threshold
+    )
+    months = months_covered(test["moment"])
+    label = test["label"].to_numpy()
+    prob, points = test[model].to_numpy(), test["baseline_points"].to_numpy()
+    rng = np.random.default_rng(seed)
+    samples = [rng.integers(0, len(test), len(test)) for _ in range(n_bootstrap)]
+    # Without rules, the comparison is against the baseline at the model's own volume.
+    rules_cut = rules_threshold if rules_threshold is not None else np.inf
+    rules = figures_at(points, label, rules_cut, months)
+    rules_draws = [figures_at(points[s], label[s], rules_cut, months) for s in samples]
+    rows = []
+    for policy, threshold in chosen.items():
+        if np.isnan(threshold):
+            note = (
+                "no rule baseline is configured"
+                if policy == "volume_matched" and rules_threshold is None
+                else _unreachable(policy)
+            )
+            rows.append({"policy": policy, "threshold": np.nan, "note": note})
+            continue
+        point = figures_at(prob, label, threshold, months)
+        draws = [figures_at(prob[s], label[s], threshold, months) for s in samples]
+        row = {
+            "policy": policy,
+            "threshold": threshold,
+            "score": float(score_from_probability(threshold)),
+            "grade_at_threshold": str(grade(score_from_probability(threshold))),
+            "note": "",
+        }
+        for key in ("mqls_per_month", "conversion", "capture", "sqls_per_month", "lift"):
+            row[key] = point[key]
+            row[f"{key}_low"], row[f"{key}_high"] = _interval([d[key] for d in draws])
+        for key in ("conversion", "capture", "sqls_per_month", "mqls_per_month"):
+            if rules_threshold is None:
+                row[f"{key}_vs_rules"] = row[f"{key}_vs_rules_low"] = np.nan
+                row[f"{key}_vs_rules_high"] = np.nan
+                continue
+            row[f"{key}_vs_rules"] = point[key] - rules[key]
+            diffs = [d[key] - r[key] for d, r in zip(draws, rules_draws, strict=True)]
+            row[f"{key}_vs_rules_low"], row[f"{key}_vs_rules_high"] = _interval(diffs)
+        row["mqls_per_business_day"] = point["mqls_per_month"] / BUSINESS_DAYS_PER_MONTH
+        row["capacity_per_business_day"] = capacity / BUSINESS_DAYS_PER_MONTH
+        rows.append(row)
+    policies = pd.DataFrame(rows)
+    if rules_threshold is None:
+        return Recommendation(
+            policies=policies,
+            model_table=model_table,
+            baseline_table=baseline_table,
+            baseline_threshold=np.nan,
+            capacity_per_month=capacity,
+        )
+    rules_row = {
+        "policy": "today's rules",
+        "threshold": rules_threshold,
+        "score": np.nan,
+        "note": f"{rules_threshold:g} points",
+        **{
+            k: rules[k]
+            for k in ("mqls_per_month", "conversion", "capture", "sqls_per_month", "lift")
+        },
+    }
+    policies = pd.concat([policies, pd.DataFrame([rules_row])], ignore_index=True)
+    return Recommendation(
+        policies=policies,
+        model_table=model_table,
+        baseline_table=baseline_table,
+        baseline_threshold=rules_threshold,
+        capacity_per_month=capacity,
+    )
+
+
+def _unreachable(policy: str) -> str:
+    return {
+        "conversion_target": "no threshold reaches the conversion target on validation",
+        "sales_capacity": "no threshold keeps MQLs within sales capacity",
+        "volume_matched": "the model cannot reach today's MQL volume",
+    }.get(policy, "not computable")
+
+
+def _interval(values: list[float]) -> tuple[float, float]:
+    array = np.array(values, dtype=float)
+    array = array[~np.isnan(array)]
+    if not len(array):
+        return np.nan, np.nan
+    low, high = np.percentile(array, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def save(recommendation: Recommendation, params: ThresholdParams, folder) -> dict[str, str]:
+    """thresholds.json (policies with intervals, the score mapping) and the trade-off tables."""
+    import json
+    from pathlib import Path
+
+    folder = Path(folder)
+    paths = {
+        "thresholds": folder / "thresholds.json",
+        "tradeoff": folder / "threshold_tradeoff.parquet",
+    }
+    tables = pd.concat(
+        [
+            recommendation.model_table.assign(scorer="model"),
+            recommendation.baseline_table.assign(scorer="rules"),
+        ]
+    )
+    tables.to_parquet(paths["tradeoff"])
+    policies = recommendation.policies.astype(object).where(recommendation.policies.notna(), None)
+    paths["thresholds"].write_text(
+        json.dumps(
+            {
+                "recommended": params.recommended,
+                "policies": policies.to_dict(orient="records"),
+                "rules_threshold_points": (
+                    None
+                    if np.isnan(recommendation.baseline_threshold)
+                    else recommendation.baseline_threshold
+                ),
+                "capacity_per_month": recommendation.capacity_per_month,
+                "score_mapping": "score = 100 * sqrt(calibrated probability); grades A >= 50, "
+                "B >= 30, C >= 15, D below",
+                "chosen_on": "validation",
+                "reported_on": "test",
+            },
+            indent=2,
+            default=float,
+        ),
+        encoding="utf-8",
+    )
+    return {k: str(v) for k, v in paths.items()}
+
+
+def load(folder) -> dict:
+    """thresholds.json of a run."""
+    import json
+    from pathlib import Path
+
+    return json.loads((Path(folder) / "thresholds.json").read_text(encoding="utf-8"))

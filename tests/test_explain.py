@@ -1,0 +1,75 @@
+"""SHAP contributions, fit/intent families and reason codes on the small generated CRM."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scoring import explain, train
+
+
+@pytest.fixture(scope="module")
+def fitted(small_dataset):
+    params, _, dataset = small_dataset
+    fast = params.models.model_copy(update={"backtest_folds": 0})
+    result = train.train_all(dataset, fast, params.features, params.baseline, params.seed)
+    X = dataset.features[result.feature_columns]
+    test = (result.split.assignment == "test").to_numpy()
+    train_rows = (result.split.assignment == "train").to_numpy()
+    return result, X[test].head(300), X[train_rows]
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "logistic"])
+def test_contributions_add_up_to_the_raw_score(fitted, model):
+    result, X, X_train = fitted
+    explanation = explain.explain(result.models[model], X, X_train)
+    pipeline = result.models[model].estimator.estimator
+    raw = pipeline.named_steps["model"]
+    design = pipeline.named_steps["prep"].transform(X)
+    margin = (
+        raw.booster_.predict(design, raw_score=True)
+        if model == "lightgbm"
+        else raw.decision_function(design)
+    )
+    total = explanation.contributions.sum(axis=1).to_numpy() + explanation.base_value
+    np.testing.assert_allclose(total, margin, atol=1e-8)
+
+
+def test_reasons_agree_in_sign_and_are_business_words(fitted):
+    result, X, X_train = fitted
+    explanation = explain.explain(result.models["lightgbm"], X, X_train)
+    reasons = explain.reason_codes(explanation, wording={})
+    for index, row in reasons.head(100).iterrows():
+        for kind, sign in (("up", 1), ("down", -1)):
+            for rank in (1, 2, 3):
+                feature = row[f"{kind}_{rank}_feature"]
+                if feature is None:
+                    continue
+                assert np.sign(explanation.contributions.at[index, feature]) == sign
+                text = row[f"{kind}_{rank}"]
+                assert feature not in text, f"raw column name in {text!r}"
+                assert "_" not in text
+
+
+def test_params_wording_wins():
+    assert (
+        explain.describe("demo_requests", 2, {"demo_requests": "Asked for a demo ({value}x)"})
+        == "Asked for a demo (2x)"
+    )
+    assert explain.describe("page_pricing_7d", 3, {}) == "3 pricing page visits in the last 7 days"
+    assert explain.describe("seniority", "c_level", {}) == "Seniority: C-level"
+    assert explain.describe("days_since_last_activity", np.nan, {}) == "No activity yet"
+
+
+def test_families_and_the_fit_intent_matrix(fitted):
+    result, X, X_train = fitted
+    explanation = explain.explain(result.models["lightgbm"], X, X_train)
+    assert explanation.families["industry"] == "fit"
+    assert explanation.families["page_pricing_7d"] == "intent"
+    assert explanation.families["lead_source"] == "source"
+    scores = explain.family_scores(explanation)
+    label = pd.Series(np.zeros(len(scores), dtype=int))
+    matrix = explain.fit_intent_matrix(
+        scores, label, explain.grade_edges(scores["fit"]), explain.grade_edges(scores["intent"])
+    )
+    assert matrix["leads"].sum() == len(scores)
+    assert set(matrix["fit"]) <= set("ABCD") and set(matrix["intent"]) <= set("1234")

@@ -1,0 +1,63 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from scoring import thresholds
+from scoring.config import ThresholdParams
+
+
+def test_score_scale_is_monotone_fixed_and_invertible():
+    p = np.array([0.0, 0.01, 0.09, 0.25, 1.0])
+    assert thresholds.score_from_probability(p).tolist() == [0, 10, 30, 50, 100]
+    np.testing.assert_allclose(thresholds.probability_from_score([10, 50]), [0.01, 0.25])
+    assert thresholds.grade([80, 50, 49.9, 30, 15, 14.9]).tolist() == ["A", "A", "B", "B", "C", "D"]
+
+
+def test_figures_at_a_threshold_by_hand():
+    score = np.array([0.9, 0.8, 0.3, 0.2, 0.1])
+    label = np.array([1, 0, 1, 0, 0])
+    out = thresholds.figures_at(score, label, 0.5, months=2.0)
+    assert out["mqls"] == 2 and out["mqls_per_month"] == 1.0
+    assert out["conversion"] == 0.5 and out["capture"] == 0.5
+    assert out["lift"] == pytest.approx(0.5 / 0.4) and out["sqls_per_month"] == 0.5
+
+
+def _predictions(seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for split, start in (("valid", "2025-01-01"), ("test", "2025-04-01")):
+        n = 3000
+        signal = rng.normal(size=n)
+        p = 1 / (1 + np.exp(-(2 * signal - 3)))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "split": split,
+                    "label": (rng.random(n) < p).astype(int),
+                    "lightgbm": p,
+                    "baseline_points": np.round((signal + rng.normal(0, 1.5, n)) * 20 + 40),
+                    "moment": pd.Timestamp(start)
+                    + pd.to_timedelta(rng.uniform(0, 90, n), unit="D"),
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_policies_are_chosen_on_validation_and_reported_on_test():
+    predictions = _predictions()
+    params = ThresholdParams(reps=2, mqls_per_rep_per_week=40)
+    rec = thresholds.recommend(predictions, "lightgbm", params, 85, n_bootstrap=100, seed=1)
+    rows = rec.policies.set_index("policy")
+    valid = predictions[predictions["split"] == "valid"]
+    rules_volume = (valid["baseline_points"] >= 85).sum()
+    matched = rows.loc["volume_matched", "threshold"]
+    assert (valid["lightgbm"] >= matched).sum() >= rules_volume
+    assert rows.loc["volume_matched", "conversion_vs_rules_low"] > 0  # better at equal volume
+    assert rows.loc["conversion_target", "conversion"] == pytest.approx(0.25, abs=0.05)
+    capacity = 2 * 40 * 52 / 12
+    assert rows.loc["sales_capacity", "mqls_per_month"] <= capacity * 1.2
+    assert rows.loc["expected_value", "threshold"] == pytest.approx(150 / 20_000)
+    assert rows.loc["today's rules", "threshold"] == 85
+    low, high = rows.loc["volume_matched", ["conversion_low", "conversion_high"]]
+    assert low <= rows.loc["volume_matched", "conversion"] <= high
