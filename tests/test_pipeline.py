@@ -38,9 +38,13 @@ def two_runs(tmp_path_factory):
 def test_run_writes_every_record(two_runs):
     _, first, second = two_runs
     assert first.name.endswith("-first") and second.name.endswith("-second")
-    for name in ("00_funnel_audit", "01_train", "02_evaluate"):
+    for name in ("00_funnel_audit", "01_train", "02_evaluate", "03_explain", "04_thresholds"):
         assert (first / f"{name}.ipynb").is_file() and (first / f"{name}.html").is_file()
     for name in (
+        "report.html",
+        "thresholds.json",
+        "explain.json",
+        "reasons.parquet",
         "funnel.json",
         "metrics.json",
         "training.json",
@@ -117,3 +121,43 @@ def test_each_run_is_one_finished_mlflow_run(two_runs):
         "models/lightgbm_model.txt",
         "evaluation/roc.png",
     } <= logged
+
+
+def test_report_is_one_offline_page_with_headline_and_charts(two_runs):
+    import re
+
+    _, first, _ = two_runs
+    html = (first / "report.html").read_text()
+    headline = re.search(r'id="headline">(.*?)</div>', html, re.S).group(1)
+    assert "Recommended MQL threshold: score" in headline and "95% CI" in headline
+    assert 'id="tradeoff"' in html and "Plotly.newPlot" in html
+    assert len(re.findall(r'src="data:image/png;base64,', html)) >= 4
+    assert not re.search(r'<script[^>]+src="https?:', html)  # plotly.js is embedded
+    assert "load_params(" not in html  # no code
+
+
+def test_thresholds_are_chosen_on_validation_and_compared_with_the_rules(two_runs):
+    _, first, _ = two_runs
+    thresholds = json.loads((first / "thresholds.json").read_text())
+    assert thresholds["chosen_on"] == "validation" and thresholds["reported_on"] == "test"
+    policies = {p["policy"]: p for p in thresholds["policies"]}
+    assert set(policies) == {
+        "volume_matched",
+        "conversion_target",
+        "sales_capacity",
+        "expected_value",
+        "today's rules",
+    }
+    matched = policies["volume_matched"]
+    assert 0 <= matched["score"] <= 100 and matched["grade_at_threshold"] in "ABCD"
+    assert matched["conversion_low"] <= matched["conversion"] <= matched["conversion_high"]
+
+
+def test_report_rebuilds_from_the_command_line(two_runs):
+    folder, first, _ = two_runs
+    (first / "report.html").unlink()
+    result = CliRunner().invoke(
+        app, ["report", "--params", str(folder / "params.yaml"), "--run-dir", str(first)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (first / "report.html").is_file()

@@ -107,8 +107,9 @@ def headline(thresholds: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
             f"{chosen['mqls_per_month']:,.0f} MQLs and {chosen['sqls_per_month']:,.0f} SQLs per "
             f"month, capturing {chosen['capture']:.0%} of all conversions.",
         ]
-    sql_ci = _ci(chosen["sqls_per_month_vs_rules_low"], chosen["sqls_per_month_vs_rules_high"],
-                 percent=False)
+    sql_ci = _ci(
+        chosen["sqls_per_month_vs_rules_low"], chosen["sqls_per_month_vs_rules_high"], percent=False
+    )
     gain_low = chosen["conversion_vs_rules_low"]
     verdict = (
         "better than today's rules"
