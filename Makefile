@@ -47,6 +47,7 @@ format: $(STAMP)  ## Format the code
 bench: $(STAMP)  ## Speed and memory figures (prints them; not part of the tests)
 	$(BIN)/python bench/bench_generate.py
 	$(BIN)/python bench/bench_train.py
+	$(BIN)/python bench/bench_shap.py
 
 clean:  ## Remove generated data, reports and caches (keeps .venv)
 	rm -rf reports data/raw/*.parquet data/raw/*.csv data/raw/*.json .pytest_cache .ruff_cache

@@ -61,3 +61,18 @@ def test_policies_are_chosen_on_validation_and_reported_on_test():
     assert rows.loc["today's rules", "threshold"] == 85
     low, high = rows.loc["volume_matched", ["conversion_low", "conversion_high"]]
     assert low <= rows.loc["volume_matched", "conversion"] <= high
+
+
+def test_without_rules_there_is_no_volume_match_and_no_rules_row():
+    from scoring import report
+
+    rec = thresholds.recommend(_predictions(), "lightgbm", ThresholdParams(), None, 20, seed=1)
+    rows = rec.policies.set_index("policy")
+    assert "today's rules" not in rows.index
+    assert rows.loc["volume_matched", "note"] == "no rule baseline is configured"
+    assert np.isnan(rows.loc["conversion_target", "conversion_vs_rules"])
+    saved = {"recommended": "conversion_target",
+             "policies": rec.policies.astype(object).where(rec.policies.notna(), None)
+             .to_dict(orient="records")}
+    lines = report.headline(saved, {})
+    assert "no rule baseline" in lines[0]
