@@ -10,38 +10,14 @@ import yaml
 
 from scoring import synth
 from scoring.config import GeneratorParams
+from scoring.data import LEAD_COLUMNS, LEAD_TIMESTAMPS
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def lead_row(lead_id: str, created: str, **values) -> dict:
     """One complete leads row with sensible defaults; timestamps given as strings."""
-    row = {
-        column: None
-        for column in (
-            "company_name",
-            "industry",
-            "country",
-            "region",
-            "job_title",
-            "lead_source",
-            "campaign",
-            "disqualification_reason",
-            "owner_id",
-            "email",
-            "first_name",
-            "last_name",
-            "lead_status",
-            "lead_rating",
-            "mql_at",
-            "first_touch_at",
-            "sal_at",
-            "sql_at",
-            "opportunity_at",
-            "won_at",
-            "lost_at",
-        )
-    }
+    row = dict.fromkeys(LEAD_COLUMNS)
     row.update(
         {
             "lead_id": lead_id,
@@ -63,16 +39,7 @@ def lead_row(lead_id: str, created: str, **values) -> dict:
 
 def leads_frame(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
-    for column in (
-        "created_at",
-        "mql_at",
-        "first_touch_at",
-        "sal_at",
-        "sql_at",
-        "opportunity_at",
-        "won_at",
-        "lost_at",
-    ):
+    for column in LEAD_TIMESTAMPS:
         frame[column] = pd.to_datetime(frame[column])
     return frame
 

@@ -71,8 +71,11 @@ def test_without_rules_there_is_no_volume_match_and_no_rules_row():
     assert "today's rules" not in rows.index
     assert rows.loc["volume_matched", "note"] == "no rule baseline is configured"
     assert np.isnan(rows.loc["conversion_target", "conversion_vs_rules"])
-    saved = {"recommended": "conversion_target",
-             "policies": rec.policies.astype(object).where(rec.policies.notna(), None)
-             .to_dict(orient="records")}
+    saved = {
+        "recommended": "conversion_target",
+        "policies": rec.policies.astype(object)
+        .where(rec.policies.notna(), None)
+        .to_dict(orient="records"),
+    }
     lines = report.headline(saved, {})
     assert "no rule baseline" in lines[0]

@@ -15,7 +15,6 @@ The world it simulates is written down here, once:
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -911,8 +910,3 @@ def write(
     crm.truth.to_parquet(truth_path, index=False)
     if export_path is not None:
         flat_export(crm.leads, crm.activities, crm.snapshot).to_csv(export_path, index=False)
-
-
-def snapshot_date(params: GeneratorParams) -> dt.date:
-    """The date the synthetic CRM was exported: the end of the generated window."""
-    return (pd.Timestamp(params.start_date) + pd.DateOffset(months=params.months)).date()
