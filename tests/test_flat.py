@@ -231,3 +231,40 @@ def test_readme_worked_example_runs_as_written(tmp_path, monkeypatch):
     assert metrics["baseline"] == "points rules"
     assert "Lead Status" in metrics["leakage"]["excluded"]
     assert (latest / "00_export_audit.html").is_file()
+
+
+def test_check_data_reads_and_types_a_flat_export(tmp_path):
+    export = _write(_export(), tmp_path / "e.csv")
+    params = tmp_path / "flat.yaml"
+    params.write_text(
+        yaml.safe_dump(
+            {
+                "data": {
+                    "source": "flat",
+                    "flat": {
+                        "path": str(export),
+                        "id_column": "Lead ID",
+                        "target_column": "Converted",
+                        "date_column": "Created",
+                        "min_positives": 5,
+                    },
+                }
+            }
+        )
+    )
+    result = CliRunner().invoke(app, ["check-data", "--params", str(params)])
+    assert result.exit_code == 0, result.output
+    assert "personal data" in result.output and "ok: 300 leads" in result.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        yaml.safe_dump(
+            {
+                "data": {
+                    "source": "flat",
+                    "flat": {"path": str(export), "id_column": "Lead ID", "target_column": "Won"},
+                }
+            }
+        )
+    )
+    result = CliRunner().invoke(app, ["check-data", "--params", str(bad)])
+    assert result.exit_code == 2 and "target column 'Won' not found" in result.output

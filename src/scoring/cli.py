@@ -149,11 +149,25 @@ def report(
 def check_data(
     params_path: ParamsOption = Path("params.yaml"), overrides: SetOption = None
 ) -> None:
-    """Validate the input tables against the data contract (data/README.md)."""
+    """Validate the input tables against the data contract (data/README.md), or read and type
+    a flat export (data.source: flat) and list how each column was read."""
     _setup_logging()
     params = _load(params_path, overrides)
     from scoring.data import DataContractError, load_tables
 
+    if params.data.source == "flat":
+        from scoring.flat import build_dataset
+
+        try:
+            dataset = build_dataset(params.data.flat)
+        except DataContractError as err:
+            raise _fail(str(err), EXIT_INVALID_INPUT) from None
+        typer.echo(dataset.columns.to_string(index=False))
+        typer.echo(
+            f"ok: {len(dataset.label):,} leads, {int(dataset.label.sum()):,} converted, "
+            f"{dataset.features.shape[1]} usable columns"
+        )
+        return
     try:
         tables = load_tables(params.data.leads_path, params.data.activities_path)
     except DataContractError as err:

@@ -175,7 +175,14 @@ def run_notebooks(
     if (folder / "thresholds.json").is_file():
         from scoring import report
 
-        pages.append(report.build(folder))
+        try:
+            pages.append(report.build(folder))
+        except (OSError, KeyError, ValueError) as err:
+            _close_tracking(params, run_id, folder, "FAILED")
+            raise NotebookError(
+                f"building {folder / 'report.html'} failed: {type(err).__name__}: {err}",
+                type(err).__name__,
+            ) from err
     _close_tracking(params, run_id, folder, "FINISHED")
     point_latest(reports_dir, run_id)
     return RunResult(run_id=run_id, run_dir=folder, notebooks=executed, html=pages)
