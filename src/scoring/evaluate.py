@@ -278,6 +278,7 @@ def metrics_document(
         "segments": json.loads(evaluation.segments.to_json(orient="records")),
         "backtest": training["backtest"],
         "leakage": training["leakage"],
+        "drift": training.get("drift", {}),
         "bootstrap_samples": evaluation.n_bootstrap,
     }
 

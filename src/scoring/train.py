@@ -22,7 +22,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-from scoring import baseline, leakage
+from scoring import baseline, drift, leakage
 from scoring.config import BaselineParams, FeatureParams, ModelParams
 from scoring.features import Dataset, categorical_columns
 
@@ -473,6 +473,12 @@ def training_summary(result: TrainingResult, dataset: Dataset, data_fingerprint:
             "flagged": [f.as_dict() for f in result.leakage],
             "excluded": leakage.excluded_columns(result.leakage),
         },
+        "drift": drift.training_drift(
+            dataset.features[result.feature_columns],
+            result.predictions[result.chosen_model],
+            result.split.assignment,
+            result.split.periods,
+        ),
     }
 
 

@@ -1,0 +1,467 @@
+"""The portable scoring artifact: a folder of plain files (text model, JSON), no pickle.
+
+A draft is written by the training stage, where the fitted models live: the model (LightGBM's
+text model or logistic coefficients as JSON), the calibration, the preprocessing and a profile
+of the training window. The export stage completes it with the threshold policy, the reason
+wording, the model card and a manifest holding the sha256 of every file. Loading verifies the
+manifest, so a tampered or incomplete artifact is refused before it scores anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+FORMAT = "leadscore-artifact"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+LIGHTGBM_FILE = "model.txt"
+LOGISTIC_FILE = "logistic.json"
+CALIBRATION_FILE = "calibration.json"
+PREPROCESSING_FILE = "preprocessing.json"
+PROFILE_FILE = "reference_profile.json"
+THRESHOLDS_FILE = "thresholds.json"
+WORDING_FILE = "wording.json"
+SCHEMA_FILE = "input_schema.json"
+CARD_JSON = "model_card.json"
+CARD_MD = "model_card.md"
+REQUIRED = (
+    CALIBRATION_FILE,
+    PREPROCESSING_FILE,
+    PROFILE_FILE,
+    THRESHOLDS_FILE,
+    WORDING_FILE,
+    SCHEMA_FILE,
+    CARD_JSON,
+    CARD_MD,
+)
+# The leads columns scoring reads (outcome and personal-name columns are not needed).
+SCORING_LEAD_COLUMNS = (
+    "lead_id",
+    "created_at",
+    "email",
+    "job_title",
+    "industry",
+    "employee_count",
+    "annual_revenue",
+    "country",
+    "region",
+    "lead_source",
+    "campaign",
+)
+# Bytes that start a pickle stream (protocol 2 to 5) or a zip (joblib/skops/cloudpickle bundles).
+PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05", b"PK\x03\x04")
+
+
+class ArtifactError(Exception):
+    """The artifact is missing, incomplete, tampered with or of an unknown format."""
+
+
+def sha256(path: Path) -> str:
+    """sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_json(path: Path, document: Any) -> Path:
+    """JSON with sorted keys, so the same content gives the same bytes and hash."""
+    path.write_text(json.dumps(document, indent=2, sort_keys=True, default=_plain), "utf-8")
+    return path
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+# --- draft: written where the fitted model lives ---------------------------------------------
+
+
+def calibration_document(calibrated) -> dict:
+    """A fitted CalibratedClassifierCV as JSON: the averaged per-fold calibrators."""
+    folds = []
+    for fold in calibrated.calibrated_classifiers_:
+        (calibrator,) = fold.calibrators
+        if fold.method == "isotonic":
+            folds.append(
+                {
+                    "x": calibrator.X_thresholds_.tolist(),
+                    "y": calibrator.y_thresholds_.tolist(),
+                    "x_min": float(calibrator.X_min_),
+                    "x_max": float(calibrator.X_max_),
+                }
+            )
+        elif fold.method == "sigmoid":
+            folds.append({"a": float(calibrator.a_), "b": float(calibrator.b_)})
+        else:
+            raise ValueError(f"calibration method {fold.method!r} cannot be exported")
+    return {"method": calibrated.method, "folds": folds}
+
+
+def logistic_document(pipeline, columns: list[str]) -> dict:
+    """The logistic pipeline (impute, signed log, scale, one-hot, coefficients) as JSON."""
+    prep, model = pipeline.named_steps["prep"], pipeline.named_steps["model"]
+    weights = dict(zip(prep.get_feature_names_out(), model.coef_[0].tolist(), strict=True))
+    numeric_steps = prep.named_transformers_["numeric"]
+    numeric_columns = list(prep.transformers_[0][2])
+    imputer, scaler = numeric_steps.named_steps["impute"], numeric_steps.named_steps["scale"]
+    numeric = [
+        {
+            "column": column,
+            "median": float(imputer.statistics_[i]),
+            "mean": float(scaler.mean_[i]),
+            "scale": float(scaler.scale_[i]),
+            "weight": weights[f"numeric__{column}"],
+        }
+        for i, column in enumerate(numeric_columns)
+    ]
+    onehot = prep.named_transformers_["categorical"]
+    categorical = []
+    for i, column in enumerate(prep.transformers_[1][2]):
+        infrequent = onehot.infrequent_categories_[i]
+        infrequent = [] if infrequent is None else [str(v) for v in infrequent]
+        levels = {
+            str(level): weights[f"categorical__{column}_{level}"]
+            for level in onehot.categories_[i]
+            if str(level) not in infrequent
+        }
+        categorical.append(
+            {
+                "column": column,
+                "levels": levels,
+                "infrequent_levels": infrequent,
+                "infrequent_weight": weights.get(f"categorical__{column}_infrequent_sklearn"),
+            }
+        )
+    return {
+        "intercept": float(model.intercept_[0]),
+        "numeric": numeric,
+        "categorical": categorical,
+        "columns": columns,
+    }
+
+
+def write_draft(result, dataset, params, folder: Path | str) -> Path:
+    """The model, calibration, preprocessing and training profile of the chosen model."""
+    from scoring import drift
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.iterdir():
+        stale.unlink()
+    chosen = result.chosen_model
+    calibrated = result.models[chosen]
+    pipeline = calibrated.estimator.estimator
+    columns = list(result.feature_columns)
+    X = dataset.features[columns]
+    categorical = [c for c in columns if not pd.api.types.is_numeric_dtype(X[c])]
+    preprocessing: dict[str, Any] = {
+        "family": chosen,
+        "features": columns,
+        "categorical": categorical,
+        "source": params.data.source if params.data.source != "synthetic" else "tables",
+    }
+    if chosen == "lightgbm":
+        encoder = pipeline.named_steps["prep"]
+        preprocessing["levels"] = {c: list(encoder.levels_[c]) for c in encoder.columns_}
+        booster = pipeline.named_steps["model"].booster_
+        booster.save_model(folder / LIGHTGBM_FILE)
+    else:
+        document = logistic_document(pipeline, columns)
+        train_rows = X[(result.split.assignment == "train").to_numpy()]
+        document["reference"] = LogisticModel(document).parts(train_rows).mean(axis=0).tolist()
+        write_json(folder / LOGISTIC_FILE, document)
+    if preprocessing["source"] == "flat":
+        preprocessing["flat"] = flat_preprocessing(dataset, params.data.flat, columns)
+    else:
+        preprocessing["tables"] = {
+            "windows_days": list(params.features.windows_days),
+            "scoring_moment": params.label.scoring_moment,
+            "days_after_created": params.label.days_after_created,
+        }
+    write_json(folder / PREPROCESSING_FILE, preprocessing)
+    write_json(folder / CALIBRATION_FILE, calibration_document(calibrated))
+    train = (result.split.assignment == "train").to_numpy()
+    reference = X[train].assign(score=result.predictions.loc[train, chosen].to_numpy())
+    write_json(folder / PROFILE_FILE, drift.profile(reference))
+    write_json(folder / SCHEMA_FILE, input_schema(preprocessing))
+    return folder
+
+
+def flat_preprocessing(dataset, flat_params, columns: list[str]) -> dict:
+    """How each raw export column becomes a feature: its type and the levels kept."""
+    types = dataset.columns.set_index("column")["kind"].to_dict()
+    used = []
+    for column, kind in types.items():
+        name = f"{column} (days before)" if kind == "datetime" else column
+        if name not in columns:
+            continue
+        entry = {"column": column, "kind": kind, "feature": name}
+        if kind == "categorical":
+            seen = dataset.features[name].unique().tolist()
+            entry["kept_levels"] = sorted(v for v in seen if v not in ("other", "missing"))
+        used.append(entry)
+    return {
+        "id_column": flat_params.id_column,
+        "date_column": flat_params.date_column,
+        "missing_values": list(flat_params.missing_values),
+        "columns": used,
+    }
+
+
+def input_schema(preprocessing: dict) -> dict:
+    """The columns a scoring input must (and may) have, with their types."""
+    if preprocessing["source"] == "flat":
+        flat = preprocessing["flat"]
+        columns = [{"name": flat["id_column"], "type": "string", "required": True}]
+        if flat["date_column"]:
+            columns.append({"name": flat["date_column"], "type": "datetime", "required": True})
+        kinds = {"numeric": "double", "boolean": "boolean", "datetime": "datetime"}
+        columns += [
+            {"name": c["column"], "type": kinds.get(c["kind"], "string"), "required": False}
+            for c in flat["columns"]
+        ]
+        return {"kind": "flat export", "columns": columns, "missing_columns": "error"}
+    from scoring.data import ACTIVITY_COLUMNS
+
+    tables = preprocessing["tables"]
+    leads = list(SCORING_LEAD_COLUMNS)
+    if tables["scoring_moment"] == "mql":
+        leads.append("mql_at")
+    return {
+        "kind": "leads and activities (data/README.md)",
+        "leads": leads,
+        "leads_required_values": ["lead_id", "created_at"],
+        "activities": list(ACTIVITY_COLUMNS),
+        "features": preprocessing["features"],
+    }
+
+
+# --- loading and predicting ------------------------------------------------------------------
+
+
+@dataclass
+class LogisticModel:
+    """Exact re-implementation of the exported logistic pipeline's decision function."""
+
+    document: dict
+
+    def parts(self, features: pd.DataFrame) -> np.ndarray:
+        """Each input column's share of the logit (rows x columns, intercept excluded)."""
+        doc = self.document
+        out = np.zeros((len(features), len(doc["columns"])))
+        position = {c: i for i, c in enumerate(doc["columns"])}
+        for entry in doc["numeric"]:
+            values = pd.to_numeric(features[entry["column"]], errors="coerce").to_numpy(float)
+            values = np.where(np.isnan(values), entry["median"], values)
+            values = np.sign(values) * np.log1p(np.abs(values))
+            out[:, position[entry["column"]]] = (
+                (values - entry["mean"]) / entry["scale"] * entry["weight"]
+            )
+        for entry in doc["categorical"]:
+            weights = features[entry["column"]].astype(str).map(entry["levels"])
+            # Rare and unknown levels go to the infrequent column when there is one
+            # (handle_unknown="infrequent_if_exist"), otherwise they add nothing.
+            other = entry["infrequent_weight"]
+            fallback = 0.0 if other is None else other
+            out[:, position[entry["column"]]] = weights.fillna(fallback).to_numpy(float)
+        return out
+
+    def decision(self, features: pd.DataFrame) -> np.ndarray:
+        """The logit: intercept plus every column's part."""
+        return self.document["intercept"] + self.parts(features).sum(axis=1)
+
+    def contributions(self, features: pd.DataFrame) -> tuple[np.ndarray, float]:
+        """Exact linear SHAP per input column against the training-window means."""
+        reference = np.asarray(self.document["reference"], dtype=float)
+        base = self.document["intercept"] + float(reference.sum())
+        return self.parts(features) - reference, base
+
+
+@dataclass
+class Artifact:
+    """A verified, loaded artifact: score feature frames with predict_proba."""
+
+    path: Path
+    preprocessing: dict
+    calibration: dict
+    thresholds: dict
+    wording: dict
+    card: dict
+    profile: dict
+    manifest: dict
+    booster: Any = None
+    logistic: LogisticModel | None = None
+
+    @property
+    def features(self) -> list[str]:
+        return self.preprocessing["features"]
+
+    @property
+    def version(self) -> str:
+        return str(self.card.get("version", "unversioned"))
+
+    def matrix(self, features: pd.DataFrame) -> np.ndarray:
+        """The LightGBM input: numbers as floats, categories as codes of the training levels
+        (unseen or missing -> NaN, as in training)."""
+        columns = []
+        levels = self.preprocessing.get("levels", {})
+        for column in self.features:
+            values = features[column]
+            if column in levels:
+                codes = pd.Categorical(values.astype(str), categories=levels[column]).codes
+                columns.append(np.where(codes < 0, np.nan, codes).astype(float))
+            else:
+                columns.append(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float))
+        return np.column_stack(columns) if columns else np.empty((len(features), 0))
+
+    def raw_output(self, features: pd.DataFrame) -> np.ndarray:
+        """What the calibrator was fitted on: the model's log-odds (decision function)."""
+        if self.booster is not None:
+            return self.booster.predict(self.matrix(features), raw_score=True)
+        return self.logistic.decision(features)
+
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+        """Calibrated probability of conversion per row."""
+        return calibrate(self.calibration, self.raw_output(features))
+
+    def contributions(self, features: pd.DataFrame) -> tuple[np.ndarray, float]:
+        """SHAP contributions (log-odds, rows x features) and the base value."""
+        if self.booster is not None:
+            raw = self.booster.predict(self.matrix(features), pred_contrib=True)
+            return raw[:, :-1], float(raw[0, -1]) if len(raw) else 0.0
+        return self.logistic.contributions(features)
+
+
+def calibrate(document: dict, raw: np.ndarray) -> np.ndarray:
+    """The mean of the per-fold calibrators, as CalibratedClassifierCV computes it."""
+    total = np.zeros(len(raw))
+    for fold in document["folds"]:
+        if document["method"] == "isotonic":
+            clipped = np.clip(raw, fold["x_min"], fold["x_max"])
+            total += np.interp(clipped, fold["x"], fold["y"])
+        else:
+            total += 1.0 / (1.0 + np.exp(fold["a"] * raw + fold["b"]))
+    return total / len(document["folds"])
+
+
+def write_manifest(folder: Path | str, extra: dict | None = None) -> Path:
+    """manifest.json: format, version and the sha256 of every other file in the folder."""
+    folder = Path(folder)
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST)
+    document = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "files": {p.relative_to(folder).as_posix(): sha256(p) for p in files},
+        **(extra or {}),
+    }
+    return write_json(folder / MANIFEST, document)
+
+
+def verify(folder: Path | str) -> dict:
+    """Check the manifest against the files; return it, or raise ArtifactError saying what is
+    wrong (missing manifest, unknown format, missing, extra or changed files, pickles)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ArtifactError(f"{folder}: no such artifact folder")
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise ArtifactError(f"{folder}: no {MANIFEST}; not a complete leadscore artifact")
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ArtifactError(f"{path}: unreadable manifest ({err})") from None
+    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+        raise ArtifactError(
+            f"{path}: format {manifest.get('format')!r} version "
+            f"{manifest.get('format_version')!r}; expected {FORMAT!r} version {FORMAT_VERSION}"
+        )
+    listed = manifest.get("files", {})
+    present = {
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != MANIFEST
+    }
+    problems = [f"missing: {name}" for name in sorted(set(listed) - present)]
+    problems += [f"not in the manifest: {name}" for name in sorted(present - set(listed))]
+    for name in sorted(set(listed) & present):
+        if sha256(folder / name) != listed[name]:
+            problems.append(f"changed since export (sha256 differs): {name}")
+    required = [*REQUIRED, LIGHTGBM_FILE if LIGHTGBM_FILE in listed else LOGISTIC_FILE]
+    problems += [f"required file not listed: {name}" for name in required if name not in listed]
+    problems += [f"pickle-like content: {name}" for name in find_pickles(folder)]
+    if problems:
+        raise ArtifactError(f"{folder}: artifact refused; " + "; ".join(problems))
+    return manifest
+
+
+def find_pickles(folder: Path | str) -> list[str]:
+    """Files that look like pickles or zip bundles (by name or magic bytes)."""
+    folder = Path(folder)
+    found = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+        suffix = path.suffix.lower()
+        if suffix in (".pkl", ".pickle", ".joblib", ".skops") or head.startswith(PICKLE_MAGIC):
+            found.append(path.relative_to(folder).as_posix())
+    return found
+
+
+def _read(folder: Path, name: str) -> Any:
+    try:
+        return json.loads((folder / name).read_text("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ArtifactError(f"{folder / name}: unreadable JSON ({err})") from None
+
+
+def load(folder: Path | str) -> Artifact:
+    """Verify and load an artifact folder (or a model folder whose `champion` link points to
+    one)."""
+    folder = resolve_folder(Path(folder))
+    manifest = verify(folder)
+    preprocessing = _read(folder, PREPROCESSING_FILE)
+    artifact = Artifact(
+        path=folder,
+        preprocessing=preprocessing,
+        calibration=_read(folder, CALIBRATION_FILE),
+        thresholds=_read(folder, THRESHOLDS_FILE),
+        wording=_read(folder, WORDING_FILE),
+        card=_read(folder, CARD_JSON),
+        profile=_read(folder, PROFILE_FILE),
+        manifest=manifest,
+    )
+    if preprocessing["family"] == "lightgbm":
+        import lightgbm as lgb
+
+        artifact.booster = lgb.Booster(model_str=(folder / LIGHTGBM_FILE).read_text("utf-8"))
+    else:
+        artifact.logistic = LogisticModel(_read(folder, LOGISTIC_FILE))
+    return artifact
+
+
+def resolve_folder(folder: Path) -> Path:
+    """An artifact folder itself, or the champion of a model folder (artifacts/<model>)."""
+    if (folder / MANIFEST).is_file() or not (folder / "champion").exists():
+        return folder
+    return (folder / "champion").resolve()
+
+
+def finite(value: float | None) -> float | None:
+    """None for NaN/inf, for JSON documents."""
+    return None if value is None or not math.isfinite(value) else float(value)

@@ -1,0 +1,277 @@
+"""Export stage: complete a run's artifact draft, verify it, register and publish versions.
+
+Local layout, one folder per registered version, and links that move atomically:
+
+    artifacts/<model_name>/v<N>/        a complete, verified artifact (never changed again)
+    artifacts/<model_name>/champion  -> v<N>   what `leadscore score --model artifacts/<name>` uses
+    artifacts/<model_name>/candidate -> v<M>   awaiting approval (retrain.require_approval)
+    artifacts/<model_name>/history.jsonl       every promotion and rollback, for rollback
+
+The MLflow registry holds the same versions (pyfunc, models from code) with the same aliases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from scoring import artifact, drift
+from scoring.config import Params
+
+log = logging.getLogger(__name__)
+
+DRAFT_DIR = "artifact_draft"
+ARTIFACT_DIR = "artifact"
+INTENDED_USE = (
+    "Rank and qualify inbound B2B leads at the scoring moment the model was trained for, "
+    "in the same CRM and market as the training data. A lead is an MQL when its calibrated "
+    "probability reaches the threshold of the recommended policy."
+)
+LIMITS = (
+    "Not for decisions about individuals beyond routing sales attention; personal data is never "
+    "a feature. Scores assume the population of the training window: check the drift section "
+    "and retrain when it shifts. Leads scored before their scoring moment see fewer activities "
+    "than the model was trained on and score lower. Figures are measured on the newest "
+    "out-of-time window and carry the intervals shown."
+)
+
+
+def thresholds_document(thresholds: dict) -> dict:
+    """The threshold policy the artifact applies (is_mql) and the score mapping."""
+    policies = {p["policy"]: p for p in thresholds["policies"]}
+    recommended = policies.get(thresholds["recommended"])
+    if recommended is None or recommended.get("threshold") is None:
+        raise ValueError(
+            f"the recommended threshold policy {thresholds['recommended']!r} has no threshold "
+            "in this run; pick another thresholds.recommended"
+        )
+    return {
+        "policy": thresholds["recommended"],
+        "mql_probability": float(recommended["threshold"]),
+        "mql_score": recommended.get("score"),
+        "policies": {
+            name: {
+                "probability": p.get("threshold"),
+                "score": p.get("score"),
+                "note": p.get("note", ""),
+            }
+            for name, p in policies.items()
+        },
+        "score_mapping": thresholds.get("score_mapping"),
+        "grades": {"A": 50, "B": 30, "C": 15, "D": 0},
+    }
+
+
+def model_card(metrics: dict, training: dict, thresholds: dict, params: Params) -> dict:
+    """What the model is, how it was trained and measured, what it is (not) for."""
+    chosen = training["chosen_model"]
+    models = metrics["models"]
+    return {
+        "model_name": params.export.model_name,
+        "run_id": metrics["run_id"],
+        "mlflow_run_id": metrics.get("mlflow_run_id"),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "family": chosen,
+        "calibration": training["calibration"].get(chosen),
+        "label": training["label"].get("meaning"),
+        "training_window": training["split"]["periods"].get("train"),
+        "validation_window": training["split"]["periods"].get("valid"),
+        "test_window": training["split"]["periods"].get("test"),
+        "split_method": training["split"]["method"],
+        "data_fingerprint": training["data"]["fingerprint"],
+        "rows": {k: training["data"][f"n_{k}"] for k in ("train", "valid", "test")},
+        "positives": training["data"]["positives"],
+        "test_metrics": models.get(chosen, {}).get("test", {}),
+        "vs_baseline": models.get(chosen, {}).get("vs_baseline", {}),
+        "baseline": training["baseline"],
+        "baseline_test_metrics": models.get("baseline", {}).get("test", {}),
+        "leakage_excluded": training["leakage"]["excluded"],
+        "leakage_flagged": training["leakage"]["flagged"],
+        "features": training["features"],
+        "threshold": thresholds_document(thresholds),
+        "drift_at_training": {k: v for k, v in training.get("drift", {}).items() if k != "table"},
+        "intended_use": INTENDED_USE,
+        "limits": LIMITS,
+    }
+
+
+def card_markdown(card: dict) -> str:
+    """The model card for people."""
+
+    def metric(block: dict, name: str) -> str:
+        entry = block.get(name)
+        if not entry or entry.get("value") is None:
+            return "n/a"
+        low, high = entry["ci"]
+        return f"{entry['value']:.3f} (95% CI {low:.3f} to {high:.3f})"
+
+    window = " to ".join(card["training_window"] or []) or "random split"
+    threshold = card["threshold"]
+    lines = [
+        f"# Model card: {card['model_name']} ({card['family']}, run {card['run_id']})",
+        "",
+        f"- Label: {card['label']}",
+        f"- Training window: {window}; validation {card['validation_window']}; "
+        f"test {card['test_window']} ({card['split_method']})",
+        f"- Rows: {card['rows']}; positives: {card['positives']}",
+        f"- Data fingerprint: `{card['data_fingerprint']}`",
+        f"- Calibration: {card['calibration']}",
+        "",
+        "## Test metrics (newest out-of-time window)",
+        f"- PR-AUC: {metric(card['test_metrics'], 'pr_auc')}; "
+        f"baseline ({card['baseline']}): {metric(card['baseline_test_metrics'], 'pr_auc')}",
+        f"- PR-AUC gain over the baseline: {metric(card['vs_baseline'], 'pr_auc_diff')}",
+        f"- ROC-AUC: {metric(card['test_metrics'], 'roc_auc')}",
+        f"- Expected calibration error: {metric(card['test_metrics'], 'ece')}",
+        "",
+        "## MQL threshold",
+        f"- Policy {threshold['policy']}: MQL when probability >= "
+        f"{threshold['mql_probability']:.4f} (score {threshold['mql_score']}).",
+        f"- Score: {threshold['score_mapping']}",
+        "",
+        "## Leakage guard",
+        f"- Excluded columns: {', '.join(card['leakage_excluded']) or 'none'}",
+        "",
+        "## Intended use",
+        card["intended_use"],
+        "",
+        "## Limits",
+        card["limits"],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def complete(run_dir: Path | str, params: Params) -> Path:
+    """Turn the run's draft into a complete artifact (run_dir/artifact) with its manifest."""
+    run_dir = Path(run_dir)
+    draft = run_dir / DRAFT_DIR
+    if not (draft / artifact.PREPROCESSING_FILE).is_file():
+        raise FileNotFoundError(f"{draft} has no model draft: run 01_train first")
+    metrics = json.loads((run_dir / "metrics.json").read_text("utf-8"))
+    training = json.loads((run_dir / "training.json").read_text("utf-8"))
+    thresholds = json.loads((run_dir / "thresholds.json").read_text("utf-8"))
+    target = run_dir / ARTIFACT_DIR
+    staging = run_dir / f".{ARTIFACT_DIR}-staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(draft, staging)
+    card = model_card(metrics, training, thresholds, params)
+    artifact.write_json(staging / artifact.THRESHOLDS_FILE, card["threshold"])
+    artifact.write_json(
+        staging / artifact.WORDING_FILE,
+        {"wording": dict(params.explain.wording), "top_reasons": 3},
+    )
+    artifact.write_json(staging / artifact.CARD_JSON, card)
+    (staging / artifact.CARD_MD).write_text(card_markdown(card), "utf-8")
+    artifact.write_manifest(staging, {"model_name": params.export.model_name})
+    artifact.verify(staging)
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(staging, target)
+    return target
+
+
+def check_against_run(folder: Path | str, features: pd.DataFrame, expected: np.ndarray) -> float:
+    """Largest absolute difference between the artifact's probabilities and the run's."""
+    loaded = artifact.load(folder)
+    return float(np.max(np.abs(loaded.predict_proba(features) - expected), initial=0.0))
+
+
+def model_root(params: Params) -> Path:
+    """artifacts/<model_name>."""
+    return Path(params.export.dir) / params.export.model_name
+
+
+def store_version(source: Path | str, params: Params, version: int | str) -> Path:
+    """Copy a complete artifact to artifacts/<model>/v<version> (write beside, then rename, so
+    a reader never sees half a version); an existing identical version is kept."""
+    source = Path(source)
+    artifact.verify(source)
+    root = model_root(params)
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / f"v{version}"
+    if target.exists():
+        artifact.verify(target)
+        return target
+    staging = root / f".v{version}-staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging)
+    artifact.verify(staging)
+    os.replace(staging, target)
+    return target
+
+
+def _point(link: Path, target_name: str) -> None:
+    temporary = link.with_name(f".{link.name}-{os.getpid()}")
+    if temporary.is_symlink() or temporary.exists():
+        temporary.unlink()
+    temporary.symlink_to(target_name, target_is_directory=True)
+    os.replace(temporary, link)
+
+
+def current(params: Params, alias: str = "champion") -> int | None:
+    """The version an alias points to locally, or None."""
+    link = model_root(params) / alias
+    if not link.is_symlink():
+        return None
+    return int(os.readlink(link).removeprefix("v"))
+
+
+def set_alias(params: Params, alias: str, version: int, reason: str) -> None:
+    """Point artifacts/<model>/<alias> at v<version> atomically and record it in history."""
+    root = model_root(params)
+    target = root / f"v{version}"
+    artifact.verify(target)
+    previous = current(params, alias)
+    _point(root / alias, target.name)
+    with open(root / "history.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(
+            json.dumps(
+                {
+                    "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    "alias": alias,
+                    "version": version,
+                    "previous": previous,
+                    "reason": reason,
+                }
+            )
+            + "\n"
+        )
+
+
+def clear_alias(params: Params, alias: str) -> None:
+    """Remove a local alias link (e.g. candidate after its promotion)."""
+    link = model_root(params) / alias
+    if link.is_symlink():
+        link.unlink()
+
+
+def history(params: Params) -> list[dict]:
+    """Promotions and rollbacks, oldest first."""
+    path = model_root(params) / "history.jsonl"
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
+def previous_champion(params: Params) -> int | None:
+    """The champion before the current one (what rollback restores)."""
+    now = current(params)
+    champions = [h for h in history(params) if h["alias"] == "champion"]
+    for entry in reversed(champions):
+        if entry["version"] == now and entry["previous"] is not None:
+            return int(entry["previous"])
+    return None
+
+
+def drift_against(loaded: artifact.Artifact, features: pd.DataFrame, score: np.ndarray) -> dict:
+    """Drift of a batch against the artifact's training window."""
+    table = drift.population_stability(loaded.profile, features, pd.Series(score))
+    window = " to ".join(loaded.card.get("training_window") or []) or "training rows"
+    return drift.summary(table, f"training window {window}", "the newest data")
