@@ -314,7 +314,9 @@ class Artifact:
 
     @property
     def version(self) -> str:
-        return str(self.card.get("version", "unversioned"))
+        """v<N> for a stored version, else the run id it was exported from."""
+        name = self.path.name
+        return name if name[:1] == "v" and name[1:].isdigit() else str(self.card.get("run_id"))
 
     def matrix(self, features: pd.DataFrame) -> np.ndarray:
         """The LightGBM input: numbers as floats, categories as codes of the training levels

@@ -76,9 +76,7 @@ def _counts(values: pd.Series, entry: dict) -> np.ndarray:
 
 def psi(entry: dict, current: pd.Series) -> float:
     """PSI of one column of the current window against its reference profile entry."""
-    expected = np.asarray(entry["shares"], dtype=float)
-    if entry["kind"] == "category":
-        expected = np.append(expected, 0.0)
+    expected = np.asarray(entry["shares"], dtype=float)  # includes the unseen/missing bin
     return _index(expected, _counts(current, entry))
 
 

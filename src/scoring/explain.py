@@ -239,27 +239,62 @@ def describe(feature: str, value, wording: dict[str, str]) -> str:
 
 def reason_codes(explanation: Explanation, wording: dict[str, str], top: int = 3) -> pd.DataFrame:
     """Per lead, the top positive and top negative reasons in words, with their contribution."""
-    rows = []
-    values = explanation.values
-    for index, contributions in explanation.contributions.iterrows():
-        ordered = contributions.sort_values()
-        row = {"index": index}
-        positives = ordered[ordered > 0][::-1][:top]
-        negatives = ordered[ordered < 0][:top]
-        for kind, picked in (("up", positives), ("down", negatives)):
-            for rank in range(top):
-                feature = picked.index[rank] if rank < len(picked) else None
-                row[f"{kind}_{rank + 1}"] = (
-                    None
-                    if feature is None
-                    else describe(feature, values.at[index, feature], wording)
-                )
-                row[f"{kind}_{rank + 1}_feature"] = feature
-                row[f"{kind}_{rank + 1}_contribution"] = (
-                    None if feature is None else float(picked.iloc[rank])
-                )
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("index")
+    return top_reasons(
+        explanation.contributions.to_numpy(dtype=float),
+        explanation.values,
+        list(explanation.contributions.columns),
+        wording,
+        top,
+    ).set_axis(explanation.contributions.index.rename("index"))
+
+
+def top_reasons(
+    contributions: np.ndarray,
+    values: pd.DataFrame,
+    features: list[str],
+    wording: dict[str, str],
+    top: int = 3,
+) -> pd.DataFrame:
+    """Vectorised reason codes: for every row the `top` strongest contributions up and down,
+    as words (up_k, down_k), feature names and contributions. Words are cached per (feature,
+    value), so large batches cost little more than their distinct values."""
+    n = len(contributions)
+    columns: dict[str, object] = {}
+    cache: dict[tuple[int, object], str] = {}
+    value_columns = [values[f].to_numpy(dtype=object) for f in features]
+    rows = np.arange(n)
+    for kind, sign in (("up", 1.0), ("down", -1.0)):
+        signed = contributions * sign
+        order = np.argsort(-signed, axis=1, kind="stable")[:, :top] if n else np.empty((0, top))
+        for rank in range(top):
+            if rank < order.shape[1]:
+                index = order[:, rank].astype(int)
+                picked = signed[rows, index]
+            else:
+                index, picked = np.zeros(n, dtype=int), np.zeros(n)
+            present = picked > 0
+            words = np.full(n, None, dtype=object)
+            for row in np.flatnonzero(present):
+                feature = index[row]
+                value = value_columns[feature][row]
+                key = (feature, value if value == value else "nan")
+                text = cache.get(key)
+                if text is None:
+                    text = describe(features[feature], value, wording)
+                    cache[key] = text
+                words[row] = text
+            names = np.where(present, np.asarray(features, dtype=object)[index], None)
+            columns[f"{kind}_{rank + 1}"] = words
+            columns[f"{kind}_{rank + 1}_feature"] = names
+            columns[f"{kind}_{rank + 1}_contribution"] = np.where(present, picked * sign, np.nan)
+    frame = pd.DataFrame(columns, index=values.index)
+    ordered = [
+        f"{k}_{r + 1}{s}"
+        for k in ("up", "down")
+        for r in range(top)
+        for s in ("", "_feature", "_contribution")
+    ]
+    return frame[ordered]
 
 
 def explain_run(result, dataset, params) -> dict:

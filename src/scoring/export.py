@@ -275,3 +275,47 @@ def drift_against(loaded: artifact.Artifact, features: pd.DataFrame, score: np.n
     table = drift.population_stability(loaded.profile, features, pd.Series(score))
     window = " to ".join(loaded.card.get("training_window") or []) or "training rows"
     return drift.summary(table, f"training window {window}", "the newest data")
+
+
+MAX_DIFFERENCE = 1e-9
+
+
+def export_run(run_dir: Path | str, params: Params, run_id: str, features: pd.DataFrame) -> dict:
+    """The export stage: complete the artifact, check it reproduces the run's probabilities
+    on every lead (to 1e-9), register it in MLflow and store it as artifacts/<model>/v<N>."""
+    from scoring import tracking, train
+
+    run_dir = Path(run_dir)
+    folder = complete(run_dir, params)
+    predictions, summary = train.load_outputs(run_dir)
+    expected = predictions[summary["chosen_model"]].to_numpy()
+    difference = check_against_run(folder, features, expected)
+    if not difference <= MAX_DIFFERENCE:
+        raise artifact.ArtifactError(
+            f"{folder}: the exported model differs from the trained one by up to "
+            f"{difference:.3g} (allowed {MAX_DIFFERENCE:g}); not registered"
+        )
+    version = tracking.register_artifact(params, run_id, folder)
+    stored = store_version(folder, params, version)
+    document = {
+        "model_name": params.export.model_name,
+        "version": version,
+        "artifact": str(folder),
+        "stored": str(stored),
+        "max_difference_vs_run": difference,
+        "rows_checked": len(expected),
+        "pickles_found": artifact.find_pickles(folder),
+    }
+    artifact.write_json(run_dir / "export.json", document)
+    return document
+
+
+def manifest_table(folder: Path | str) -> pd.DataFrame:
+    """The artifact's files with size and sha256."""
+    manifest = artifact.verify(folder)
+    return pd.DataFrame(
+        [
+            {"file": name, "bytes": (Path(folder) / name).stat().st_size, "sha256": digest}
+            for name, digest in manifest["files"].items()
+        ]
+    )

@@ -20,6 +20,7 @@ TRAIN_NOTEBOOK = "01_train.ipynb"
 EVALUATE_NOTEBOOK = "02_evaluate.ipynb"
 EXPLAIN_NOTEBOOK = "03_explain.ipynb"
 THRESHOLDS_NOTEBOOK = "04_thresholds.ipynb"
+EXPORT_NOTEBOOK = "05_export.ipynb"
 
 
 def audit_notebook(params: Params) -> str:
@@ -35,6 +36,7 @@ def pipeline_notebooks(params: Params) -> tuple[str, ...]:
         EVALUATE_NOTEBOOK,
         EXPLAIN_NOTEBOOK,
         THRESHOLDS_NOTEBOOK,
+        EXPORT_NOTEBOOK,
     )
 
 
@@ -208,6 +210,7 @@ def _close_tracking(params: Params, run_id: str, folder: Path, status: str) -> N
                 folder / "training.json",
                 folder / "thresholds.json",
                 folder / "explain.json",
+                folder / "export.json",
             )
             if p.is_file()
         ]

@@ -6,6 +6,7 @@ file under mlruns/, never MLflow's own default: see shared STACK_NOTES).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -142,3 +143,86 @@ def finish(params: Params, run_id: str, status: str = "FINISHED") -> None:
     """Mark the pipeline's MLflow run finished (or FAILED)."""
     client = _client(params.mlflow)
     client.set_terminated(run_for(params, run_id), status=status)
+
+
+# --- model registry --------------------------------------------------------------------------
+
+MODEL_FILE = Path(__file__).with_name("mlflow_model.py")
+# What `mlflow models serve` installs: the stack the artifact was tested with.
+SERVE_REQUIREMENTS = ("lightgbm", "pandas", "numpy", "pyarrow", "mlflow", "tqdm", "pydantic")
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    pins = []
+    for name in SERVE_REQUIREMENTS:
+        try:
+            pins.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            pins.append(name)
+    return pins
+
+
+def register_artifact(params: Params, run_id: str, artifact_dir: Path | str) -> int:
+    """Log the artifact as an MLflow pyfunc (models from code, the package as code) on the
+    run and register it as a new version of export.model_name; returns the version number."""
+    import tempfile
+
+    import mlflow.pyfunc
+
+    client = _client(params.mlflow)
+    mlflow_run = run_for(params, run_id)
+    name = params.export.model_name
+    with tempfile.TemporaryDirectory() as tmp:
+        model_path = Path(tmp) / "model"
+        mlflow.pyfunc.save_model(
+            path=str(model_path),
+            python_model=str(MODEL_FILE),
+            artifacts={"leadscore": str(artifact_dir)},
+            code_paths=[str(MODEL_FILE.parent)],
+            pip_requirements=_requirements(),
+        )
+        client.log_artifacts(mlflow_run, str(model_path), artifact_path="model")
+    if client.search_registered_models(filter_string=f"name = '{name}'") == []:
+        client.create_registered_model(name, description="leadscore lead-scoring models")
+    source = f"{client.get_run(mlflow_run).info.artifact_uri}/model"
+    version = client.create_model_version(name, source, run_id=mlflow_run, tags={RUN_TAG: run_id})
+    return int(version.version)
+
+
+def set_registry_alias(params: Params, alias: str, version: int) -> None:
+    """Point a registry alias (champion, candidate) at a version."""
+    _client(params.mlflow).set_registered_model_alias(params.export.model_name, alias, version)
+
+
+def delete_registry_alias(params: Params, alias: str) -> None:
+    """Remove a registry alias if it is set."""
+    from mlflow.exceptions import MlflowException
+
+    with contextlib.suppress(MlflowException):
+        _client(params.mlflow).delete_registered_model_alias(params.export.model_name, alias)
+
+
+def registry_alias(params: Params, alias: str) -> int | None:
+    """The version an alias points to in the registry, or None."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        found = _client(params.mlflow).get_model_version_by_alias(params.export.model_name, alias)
+    except MlflowException:
+        return None
+    return int(found.version)
+
+
+def download_model(params: Params, uri: str, destination: Path) -> Path:
+    """Download a models:/ URI and return the leadscore artifact folder inside it."""
+    import mlflow.artifacts
+
+    local = mlflow.artifacts.download_artifacts(
+        artifact_uri=uri, dst_path=str(destination), tracking_uri=tracking_uri(params.mlflow)
+    )
+    found = sorted(Path(local).rglob("manifest.json"))
+    if not found:
+        raise FileNotFoundError(f"{uri}: no leadscore artifact (manifest.json) in the model")
+    return found[0].parent

@@ -1,0 +1,498 @@
+"""Batch scoring with an exported artifact: one output row per input row, in input order.
+
+A row that cannot be scored (a required value missing or invalid) keeps its place with an
+`error` saying why; nothing is dropped. Missing values and unseen categories are handled as in
+training. Inputs stream in chunks, so memory follows the chunk size, not the file size (the
+activities of a leads-and-activities input are read once, as training does).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from scoring import artifact as artifact_module
+from scoring import explain, features, flat, thresholds
+from scoring.data import ACTIVITY_TYPES, DataContractError
+
+log = logging.getLogger(__name__)
+
+CHUNK_ROWS = 100_000
+OUTPUT_COLUMNS = ("probability", "score", "grade", "is_mql")
+
+
+class ScoringInputError(DataContractError):
+    """The input file cannot be scored at all (unreadable, required columns missing)."""
+
+
+@dataclass
+class ScoreSummary:
+    """What a scoring run did, for the command line and for schedulers."""
+
+    rows: int = 0
+    scored: int = 0
+    errors: int = 0
+    mqls: int = 0
+    ignored_activities: int = 0
+    error_examples: list[str] = field(default_factory=list)
+    drift: dict = field(default_factory=dict)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _suffix(path: Path) -> str:
+    return path.suffix.lower()
+
+
+def read_chunks(path: Path | str, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+    """The file as text columns, chunk by chunk (CSV: separator and encoding detected)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScoringInputError(f"input not found: {path}")
+    if _suffix(path) in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+            frame = batch.to_pandas()
+            yield frame.astype(object).where(frame.notna(), None)
+        return
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 20)
+    encoding = next(
+        (e for e in flat.ENCODINGS if _decodes(head, e)),
+        None,
+    )
+    if encoding is None:
+        raise ScoringInputError(f"{path}: cannot decode as {', '.join(flat.ENCODINGS)}")
+    sample = head.decode(encoding, errors="ignore")[:50_000]
+    try:
+        separator = csv.Sniffer().sniff(sample, delimiters=flat.SEPARATORS).delimiter
+    except csv.Error:
+        separator = ","
+    try:
+        reader = pd.read_csv(
+            path,
+            sep=separator,
+            dtype=str,
+            keep_default_na=False,
+            encoding=encoding,
+            chunksize=chunk_rows,
+        )
+        for frame in reader:
+            frame.columns = [str(c).strip() for c in frame.columns]
+            yield frame.astype(object).where(frame != "", None)
+    except (UnicodeDecodeError, pd.errors.ParserError) as err:
+        raise ScoringInputError(f"{path}: cannot be read as {encoding} CSV: {err}") from None
+
+
+def _decodes(raw: bytes, encoding: str) -> bool:
+    try:
+        raw.decode(encoding)
+    except UnicodeDecodeError as err:
+        # A multi-byte character cut at the end of the sample is not an encoding error.
+        return err.start >= len(raw) - 4 and encoding.startswith("utf-8")
+    return True
+
+
+def count_rows(path: Path) -> int | None:
+    """Rows in a Parquet file (from its footer); None for CSV (not worth a second pass)."""
+    if _suffix(path) in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).metadata.num_rows
+    return None
+
+
+def _require(frame: pd.DataFrame, columns: list[str], source: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ScoringInputError(
+            f"{source}: required column(s) missing: {', '.join(missing)}; the model's input "
+            f"schema is in its input_schema.json. Columns found: {', '.join(frame.columns)}"
+        )
+
+
+def _add_error(errors: pd.Series, mask: pd.Series, message: pd.Series | str) -> pd.Series:
+    text = message if isinstance(message, pd.Series) else pd.Series(message, index=errors.index)
+    joined = errors.where(errors.isna(), errors + "; ") + text
+    return errors.where(~mask, joined.fillna(text))
+
+
+# --- leads and activities -------------------------------------------------------------------
+
+
+@dataclass
+class Activities:
+    """All activities, indexed by lead so a chunk of leads finds its rows quickly."""
+
+    frame: pd.DataFrame
+    codes: np.ndarray
+    lead_ids: pd.Index
+    bad: pd.DataFrame  # activity rows that cannot be used, with their lead and reason
+
+
+def read_activities(path: Path | str) -> Activities:
+    """Activities as the data contract describes; unusable rows are kept aside with a reason
+    (they turn into errors on their leads, never silently dropped)."""
+    path = Path(path)
+    frame = pd.concat(list(read_chunks(path)), ignore_index=True)
+    _require(frame, ["lead_id", "occurred_at", "activity_type"], str(path))
+    for optional in ("page_category", "form_type"):
+        if optional not in frame.columns:
+            frame[optional] = None
+    occurred = pd.to_datetime(frame["occurred_at"], errors="coerce", utc=True, format="mixed")
+    reason = pd.Series(None, index=frame.index, dtype=object)
+    reason[occurred.isna()] = "activity occurred_at missing or unparseable: " + frame[
+        "occurred_at"
+    ].astype(str)
+    known_type = frame["activity_type"].isin(ACTIVITY_TYPES)
+    reason[reason.isna() & ~known_type] = "unknown activity_type: " + frame["activity_type"].astype(
+        str
+    )
+    row_number = pd.Series(np.arange(len(frame)) + 2, index=frame.index).astype(str)
+    bad = pd.DataFrame(
+        {"lead_id": frame["lead_id"], "reason": "activities row " + row_number + ": " + reason}
+    )[reason.notna()]
+    good = frame[reason.isna()].copy()
+    good["occurred_at"] = occurred[reason.isna()].dt.tz_localize(None).astype("datetime64[ns]")
+    good["lead_id"] = good["lead_id"].astype(str)
+    categories = pd.Categorical(good["lead_id"])
+    return Activities(good, categories.codes, categories.categories, bad)
+
+
+def leads_features(
+    chunk: pd.DataFrame,
+    activities: Activities | None,
+    preprocessing: dict,
+    as_of: pd.Timestamp,
+    source: str,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """(features, error per row) for a chunk of leads, as training built them."""
+    settings = preprocessing["tables"]
+    needed = list(artifact_module.SCORING_LEAD_COLUMNS)
+    if settings["scoring_moment"] == "mql":
+        needed.append("mql_at")
+    _require(chunk, needed, source)
+    errors = pd.Series(None, index=chunk.index, dtype=object)
+    ids = chunk["lead_id"]
+    errors = _add_error(errors, ids.isna(), "lead_id is empty")
+    created = pd.to_datetime(chunk["created_at"], errors="coerce", utc=True, format="mixed")
+    errors = _add_error(
+        errors,
+        created.isna(),
+        "created_at missing or unparseable: " + chunk["created_at"].astype(str),
+    )
+    leads = chunk.copy()
+    leads["created_at"] = created.dt.tz_localize(None).astype("datetime64[ns]")
+    for column in ("employee_count", "annual_revenue"):
+        numbers = pd.to_numeric(chunk[column], errors="coerce")
+        invalid = (numbers.isna() & chunk[column].notna()) | (numbers < 0)
+        errors = _add_error(
+            errors, invalid, f"{column} is not a number >= 0: " + chunk[column].astype(str)
+        )
+        leads[column] = numbers.where(~invalid)
+    if settings["scoring_moment"] == "mql":
+        mql = pd.to_datetime(chunk["mql_at"], errors="coerce", utc=True, format="mixed")
+        moment = mql.dt.tz_localize(None).astype("datetime64[ns]")
+    else:
+        moment = leads["created_at"] + pd.Timedelta(days=settings["days_after_created"])
+    # Leads not yet at their scoring moment are scored now, with what is known now.
+    moment = moment.where(moment.notna() & (moment <= as_of), as_of)
+    moment = moment.where(leads["created_at"].notna())
+    frame = features.lead_features(leads)
+    chunk_activities = _activities_for(activities, ids)
+    if activities is not None and len(activities.bad):
+        bad = activities.bad[activities.bad["lead_id"].isin(ids.dropna())]
+        if len(bad):
+            first = bad.groupby("lead_id", sort=False)["reason"].first()
+            errors = _add_error(errors, ids.isin(first.index), ids.map(first))
+    counts = features.activity_features(
+        chunk_activities, ids.astype(str), moment, list(settings["windows_days"])
+    )
+    frame = pd.concat([frame, counts.set_axis(frame.index)], axis=1)
+    for column in features.CATEGORICAL:
+        frame[column] = frame[column].astype(str)
+    return frame, errors
+
+
+def _activities_for(activities: Activities | None, ids: pd.Series) -> pd.DataFrame:
+    if activities is None:
+        return pd.DataFrame(
+            {
+                "lead_id": pd.Series(dtype=str),
+                "occurred_at": pd.Series(dtype="datetime64[ns]"),
+                "activity_type": pd.Series(dtype=str),
+                "page_category": pd.Series(dtype=str),
+                "form_type": pd.Series(dtype=str),
+            }
+        )
+    wanted = np.zeros(len(activities.lead_ids) + 1, dtype=bool)
+    positions = activities.lead_ids.get_indexer(ids.dropna().astype(str))
+    wanted[positions[positions >= 0]] = True
+    return activities.frame[wanted[activities.codes]]
+
+
+# --- flat exports ----------------------------------------------------------------------------
+
+
+def flat_features(
+    chunk: pd.DataFrame, preprocessing: dict, source: str
+) -> tuple[pd.DataFrame, pd.Series]:
+    """(features, error per row) for a chunk of a flat export, as training typed it."""
+    settings = preprocessing["flat"]
+    used = settings["columns"]
+    required = [settings["id_column"], *(c["column"] for c in used)]
+    if any(c["kind"] == "datetime" for c in used) and settings["date_column"]:
+        required.append(settings["date_column"])
+    _require(chunk, list(dict.fromkeys(required)), source)
+    missing = {str(v).strip().lower() for v in settings["missing_values"]}
+    text = chunk.apply(
+        lambda col: col.astype("string").str.strip().mask(lambda v: v.str.lower().isin(missing))
+    )
+    errors = pd.Series(None, index=chunk.index, dtype=object)
+    errors = _add_error(
+        errors, text[settings["id_column"]].isna(), f"{settings['id_column']} is empty"
+    )
+    reference = None
+    if settings["date_column"]:
+        stamps = flat._dates(text[settings["date_column"]].astype(object))
+        errors = _add_error(
+            errors,
+            stamps.isna(),
+            f"{settings['date_column']} missing or unparseable: "
+            + text[settings["date_column"]].astype(str),
+        )
+        reference = stamps.astype("datetime64[ns]")
+    columns = {}
+    for entry in used:
+        values = text[entry["column"]]
+        if entry["kind"] == "numeric":
+            numbers = flat._numeric(values.astype(object))
+            invalid = numbers.isna() & values.notna()
+            errors = _add_error(
+                errors, invalid, f"{entry['column']} is not a number: " + values.astype(str)
+            )
+            columns[entry["feature"]] = numbers
+        elif entry["kind"] == "boolean":
+            lowered = values.str.lower()
+            known = lowered.isin(flat.TRUE_WORDS | flat.FALSE_WORDS)
+            errors = _add_error(
+                errors,
+                values.notna() & ~known,
+                f"{entry['column']} is not yes/no: " + values.astype(str),
+            )
+            columns[entry["feature"]] = lowered.map(
+                lambda v: np.nan if pd.isna(v) else float(v in flat.TRUE_WORDS)
+            ).astype(float)
+        elif entry["kind"] == "datetime":
+            stamps = flat._dates(values.astype(object))
+            errors = _add_error(
+                errors,
+                stamps.isna() & values.notna(),
+                f"{entry['column']} is not a date: " + values.astype(str),
+            )
+            base = reference if reference is not None else stamps.max()
+            columns[entry["feature"]] = (base - stamps).dt.total_seconds() / 86400
+        else:
+            kept = values.where(values.isin(entry["kept_levels"]) | values.isna(), "other")
+            columns[entry["feature"]] = kept.fillna("missing").astype(str)
+    return pd.DataFrame(columns, index=chunk.index), errors
+
+
+# --- scoring ---------------------------------------------------------------------------------
+
+
+def score_features(
+    loaded: artifact_module.Artifact,
+    frame: pd.DataFrame,
+    errors: pd.Series,
+    reasons: bool,
+) -> pd.DataFrame:
+    """Probability, score, grade, is_mql (and reasons) for rows without an error; error rows
+    keep their place with empty scores."""
+    ok = errors.isna().to_numpy()
+    n = len(frame)
+    probability = np.full(n, np.nan)
+    usable = frame.loc[ok, loaded.features]
+    if len(usable):
+        probability[ok] = loaded.predict_proba(usable)
+    score = thresholds.score_from_probability(probability)
+    grade = np.where(ok, thresholds.grade(np.nan_to_num(score)), None)
+    is_mql = pd.array(
+        np.where(ok, probability >= loaded.thresholds["mql_probability"], False),
+        dtype="boolean",
+    )
+    is_mql[~ok] = pd.NA
+    out = pd.DataFrame(
+        {
+            "probability": probability,
+            "score": np.round(score, 1),
+            "grade": pd.array(grade, dtype="string"),
+            "is_mql": is_mql,
+        },
+        index=frame.index,
+    )
+    if reasons:
+        top = int(loaded.wording.get("top_reasons", 3))
+        words = pd.DataFrame(
+            None,
+            index=frame.index,
+            columns=[f"reason_{k}_{r + 1}" for k in ("up", "down") for r in range(top)],
+            dtype="string",
+        )
+        if len(usable):
+            contributions, _ = loaded.contributions(usable)
+            table = explain.top_reasons(
+                contributions, usable, loaded.features, loaded.wording.get("wording", {}), top
+            )
+            for kind in ("up", "down"):
+                for rank in range(1, top + 1):
+                    words.loc[ok, f"reason_{kind}_{rank}"] = table[f"{kind}_{rank}"].to_numpy()
+        out = pd.concat([out, words], axis=1)
+    out["error"] = pd.array(errors.to_numpy(), dtype="string")
+    return out
+
+
+def score_file(
+    loaded: artifact_module.Artifact,
+    input_path: Path | str,
+    output_path: Path | str,
+    activities_path: Path | str | None = None,
+    as_of: pd.Timestamp | None = None,
+    reasons: bool = True,
+    chunk_rows: int = CHUNK_ROWS,
+    progress: bool = True,
+) -> ScoreSummary:
+    """Score a file into another (CSV or Parquet by suffix), one row per input row in order."""
+    from tqdm import tqdm
+
+    input_path, output_path = Path(input_path), Path(output_path)
+    preprocessing = loaded.preprocessing
+    kind = preprocessing["source"]
+    activities = None
+    if kind != "flat":
+        if activities_path is None:
+            raise ScoringInputError(
+                f"{loaded.path} scores leads with their activities: pass --activities <file> "
+                "(an empty activities file if the leads have none)"
+            )
+        activities = read_activities(activities_path)
+        if as_of is None:
+            as_of = _latest_timestamp(input_path, activities)
+    id_column = preprocessing["flat"]["id_column"] if kind == "flat" else "lead_id"
+    summary = ScoreSummary()
+    writer = _Writer(output_path)
+    scored_ids: list[pd.Series] = []
+    features_seen: list[pd.DataFrame] = []
+    scores_seen: list[np.ndarray] = []
+    bar = tqdm(total=count_rows(input_path), unit="leads", disable=not progress, leave=False)
+    try:
+        for chunk in read_chunks(input_path, chunk_rows):
+            chunk.index = pd.RangeIndex(summary.rows, summary.rows + len(chunk))
+            if kind == "flat":
+                frame, errors = flat_features(chunk, preprocessing, str(input_path))
+            else:
+                frame, errors = leads_features(
+                    chunk, activities, preprocessing, as_of, str(input_path)
+                )
+            result = score_features(loaded, frame, errors, reasons)
+            result.insert(0, id_column, pd.array(chunk[id_column].to_numpy(), dtype="string"))
+            writer.write(result)
+            ok = result["error"].isna()
+            summary.rows += len(chunk)
+            summary.scored += int(ok.sum())
+            summary.errors += int((~ok).sum())
+            summary.mqls += int(result["is_mql"].fillna(False).sum())
+            for row in result[~ok].head(5 - len(summary.error_examples)).itertuples():
+                summary.error_examples.append(
+                    f"row {row.Index + 2} ({id_column}={getattr(row, id_column, None)!r}): "
+                    f"{row.error}"
+                )
+            if sum(len(f) for f in features_seen) < 200_000:
+                features_seen.append(frame.loc[ok, loaded.features])
+                scores_seen.append(result.loc[ok, "probability"].to_numpy())
+            scored_ids.append(chunk[id_column])
+            bar.update(len(chunk))
+    finally:
+        bar.close()
+        writer.close()
+    if activities is not None:
+        known = pd.concat(scored_ids).dropna().astype(str) if scored_ids else pd.Series()
+        summary.ignored_activities = int((~activities.frame["lead_id"].isin(known)).sum())
+    if features_seen and sum(len(f) for f in features_seen):
+        from scoring import export
+
+        sample = pd.concat(features_seen)
+        summary.drift = export.drift_against(loaded, sample, np.concatenate(scores_seen))
+    return summary
+
+
+def _latest_timestamp(leads_path: Path, activities: Activities) -> pd.Timestamp:
+    latest = activities.frame["occurred_at"].max()
+    for chunk in read_chunks(leads_path):
+        if "created_at" in chunk.columns:
+            created = pd.to_datetime(chunk["created_at"], errors="coerce", utc=True, format="mixed")
+            top = created.dt.tz_localize(None).max()
+            latest = top if pd.isna(latest) else max(latest, top) if pd.notna(top) else latest
+    if pd.isna(latest):
+        raise ScoringInputError(f"{leads_path}: no usable created_at to date the scoring by")
+    return pd.Timestamp(latest)
+
+
+class _Writer:
+    """Appends chunks to CSV or Parquet with one schema for the whole file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.parquet = _suffix(path) in (".parquet", ".pq")
+        self.schema = None
+        self.writer = None
+        self.first = True
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.temporary = path.with_name(f".{path.name}.partial")
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.parquet:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            if self.writer is None:
+                self.schema = pa.Schema.from_pandas(frame, preserve_index=False)
+                self.writer = pq.ParquetWriter(self.temporary, self.schema)
+            self.writer.write_table(
+                pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
+            )
+        else:
+            frame.to_csv(
+                self.temporary, mode="w" if self.first else "a", header=self.first, index=False
+            )
+        self.first = False
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        if self.first:  # an empty input still gets a file with a header
+            return
+        self.temporary.replace(self.path)
+
+
+def score_frame(loaded: artifact_module.Artifact, frame: pd.DataFrame, reasons: bool = True):
+    """Score an in-memory frame (the MLflow pyfunc entry point): a flat export's columns, or
+    for leads-and-activities models the model's feature columns."""
+    frame = frame.reset_index(drop=True)
+    if loaded.preprocessing["source"] == "flat":
+        text = frame.astype(object).where(frame.notna(), None)
+        text = text.map(lambda v: v if v is None else str(v))
+        features_frame, errors = flat_features(text, loaded.preprocessing, "input frame")
+    else:
+        _require(frame, loaded.features, "input frame")
+        features_frame = frame
+        errors = pd.Series(None, index=frame.index, dtype=object)
+    return score_features(loaded, features_frame, errors, reasons)
