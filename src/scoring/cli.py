@@ -83,7 +83,7 @@ INPUT_ERRORS = ("DataContractError", "FlatDataError", "ParamsError", "BaselineEr
 
 def _run(
     params_path: Path, overrides: list[str] | None, run_name: str | None, audit_only: bool
-) -> None:
+):
     _setup_logging()
     params = _load(params_path, overrides)
     from scoring.pipeline import (
@@ -104,6 +104,7 @@ def _run(
     typer.echo(f"run {result.run_id}: {result.run_dir}")
     for page in result.html:
         typer.echo(f"  report: {page}")
+    return result
 
 
 @app.command()
@@ -176,6 +177,148 @@ def check_data(
         f"ok: {len(tables.leads):,} leads and {len(tables.activities):,} activities "
         "meet the contract"
     )
+
+
+def _load_model(params_path: Path, model: str, workdir: Path):
+    """An artifact from a folder or a models:/<name>@<alias> (or /<version>) URI."""
+    from scoring import artifact
+
+    try:
+        if model.startswith("models:/"):
+            from scoring import tracking
+
+            params = _load(params_path, [])
+            folder = tracking.download_model(params, model, workdir)
+        else:
+            folder = Path(model)
+        return artifact.load(folder)
+    except artifact.ArtifactError as err:
+        raise _fail(str(err), EXIT_INVALID_INPUT) from None
+    except Exception as err:  # MLflow raises its own exception types for unknown models
+        if model.startswith("models:/"):
+            raise _fail(f"{model}: {type(err).__name__}: {err}", EXIT_INVALID_INPUT) from None
+        raise
+
+
+@app.command()
+def score(
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Artifact folder (artifacts/<name> = its champion) or models:/<name>@champion.",
+        ),
+    ],
+    input_path: Annotated[
+        Path, typer.Option("--input", "-i", help="Leads (CSV or Parquet) or a flat export.")
+    ],
+    output_path: Annotated[
+        Path, typer.Option("--output", "-o", help="Scored rows (.csv or .parquet).")
+    ],
+    activities: Annotated[
+        Path | None,
+        typer.Option(help="Activities file, for models trained on leads and activities."),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Score as of this time (default: the latest timestamp in the input)."),
+    ] = None,
+    reasons: Annotated[bool, typer.Option(help="Add the top reasons in words.")] = True,
+    chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.")] = 100_000,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    params_path: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Score leads with an exported model: probability, score, grade, is_mql and reasons; one
+    output row per input row, in order, with an error column for rows that cannot be scored."""
+    import tempfile
+
+    _setup_logging()
+    with tempfile.TemporaryDirectory() as tmp:
+        loaded = _load_model(params_path, model, Path(tmp))
+        import pandas as pd
+
+        from scoring.score import ScoringInputError, score_file
+
+        try:
+            moment = None if as_of is None else pd.Timestamp(as_of)
+        except ValueError:
+            raise _fail(f"--as-of {as_of!r} is not a date", EXIT_INVALID_INPUT) from None
+        try:
+            summary = score_file(
+                loaded, input_path, output_path, activities, moment, reasons, chunk_rows, progress
+            )
+        except ScoringInputError as err:
+            raise _fail(str(err), EXIT_INVALID_INPUT) from None
+    typer.echo(
+        f"scored {summary.scored:,} of {summary.rows:,} rows with {loaded.path} "
+        f"({loaded.version}); {summary.mqls:,} MQLs; {summary.errors:,} rows with an error "
+        f"-> {output_path}"
+    )
+    for example in summary.error_examples:
+        typer.echo(f"  {example}")
+    if summary.ignored_activities:
+        typer.echo(f"  {summary.ignored_activities:,} activities belong to no input lead")
+    if summary.drift:
+        from scoring import drift
+
+        typer.echo("  " + drift.markdown(summary.drift).replace("**", ""))
+
+
+@app.command()
+def retrain(
+    params_path: ParamsOption = Path("params.yaml"),
+    overrides: SetOption = None,
+    run_name: RunNameOption = None,
+) -> None:
+    """Retrain on current data and promote the challenger only if it passes the gates.
+
+    Exit codes: 0 promoted, 3 champion kept, 4 awaiting approval (retrain.require_approval),
+    1 failed, 2 invalid input or params."""
+    from scoring import retrain as retrain_module
+
+    result = _run(params_path, overrides, run_name or "retrain", audit_only=False)
+    params = _load(params_path, overrides)
+    run_id, folder = result.run_id, result.run_dir
+    try:
+        decision = retrain_module.decide(params, folder, run_id)
+    except (ValueError, OSError) as err:
+        raise _fail(f"retrain {run_id} failed: {type(err).__name__}: {err}", EXIT_FAILED) from None
+    typer.echo(retrain_module.markdown(decision))
+    typer.echo(f"summary: {folder / 'retrain.json'}")
+    raise typer.Exit(decision.exit_code)
+
+
+@app.command()
+def promote(
+    version: Annotated[int, typer.Argument(help="The registered model version to promote.")],
+    params_path: ParamsOption = Path("params.yaml"),
+) -> None:
+    """Make a registered model version the champion (after reading its report)."""
+    params = _load(params_path, [])
+    from scoring import retrain as retrain_module
+    from scoring.artifact import ArtifactError
+
+    try:
+        retrain_module.promote(params, version, "promoted by hand")
+    except (ArtifactError, OSError) as err:
+        raise _fail(f"cannot promote version {version}: {err}", EXIT_FAILED) from None
+    except Exception as err:  # MLflow: unknown version
+        raise _fail(f"cannot promote version {version}: {err}", EXIT_INVALID_INPUT) from None
+    typer.echo(f"version {version} is the champion of {params.export.model_name}")
+
+
+@app.command()
+def rollback(params_path: ParamsOption = Path("params.yaml")) -> None:
+    """Restore the previous champion."""
+    params = _load(params_path, [])
+    from scoring import retrain as retrain_module
+
+    try:
+        version = retrain_module.rollback(params)
+    except ValueError as err:
+        raise _fail(str(err), EXIT_FAILED) from None
+    typer.echo(f"version {version} is the champion of {params.export.model_name} again")
 
 
 @app.command()

@@ -253,6 +253,15 @@ class ExportParams(_Section):
     model_name: str = "leadscore"
 
 
+class RetrainParams(_Section):
+    """When a retrained model (challenger) may replace the champion."""
+
+    tolerance: float = Field(0.01, ge=0.0, le=1.0)
+    min_positives: int = Field(30, ge=1)
+    max_ece: float = Field(0.05, gt=0.0, le=1.0)
+    require_approval: bool = False
+
+
 class Params(_Section):
     """Every parameter of a leadscore run. params.yaml is its only source."""
 
@@ -268,6 +277,7 @@ class Params(_Section):
     explain: ExplainParams = ExplainParams()
     mlflow: MlflowParams = MlflowParams()
     export: ExportParams = ExportParams()
+    retrain: RetrainParams = RetrainParams()
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:

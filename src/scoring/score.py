@@ -119,10 +119,23 @@ def _require(frame: pd.DataFrame, columns: list[str], source: str) -> None:
         )
 
 
+def _no_errors(index: pd.Index) -> pd.Series:
+    return pd.Series(pd.NA, index=index, dtype="string")
+
+
 def _add_error(errors: pd.Series, mask: pd.Series, message: pd.Series | str) -> pd.Series:
-    text = message if isinstance(message, pd.Series) else pd.Series(message, index=errors.index)
-    joined = errors.where(errors.isna(), errors + "; ") + text
-    return errors.where(~mask, joined.fillna(text))
+    """Append a message to the rows in mask (several problems of one row are all listed)."""
+    if isinstance(message, pd.Series):
+        text = message.astype("string")
+    else:
+        text = pd.Series(message, index=errors.index, dtype="string")
+    joined = (errors + "; " + text).fillna(text)
+    return errors.where(~mask.fillna(False).to_numpy(), joined)
+
+
+def _shown(values: pd.Series) -> pd.Series:
+    """Values quoted for a message."""
+    return values.astype(object).map(repr).astype("string")
 
 
 # --- leads and activities -------------------------------------------------------------------
@@ -148,23 +161,33 @@ def read_activities(path: Path | str) -> Activities:
         if optional not in frame.columns:
             frame[optional] = None
     occurred = pd.to_datetime(frame["occurred_at"], errors="coerce", utc=True, format="mixed")
-    reason = pd.Series(None, index=frame.index, dtype=object)
-    reason[occurred.isna()] = "activity occurred_at missing or unparseable: " + frame[
-        "occurred_at"
-    ].astype(str)
-    known_type = frame["activity_type"].isin(ACTIVITY_TYPES)
-    reason[reason.isna() & ~known_type] = "unknown activity_type: " + frame["activity_type"].astype(
-        str
+    reason = _no_errors(frame.index)
+    reason = _add_error(
+        reason,
+        occurred.isna(),
+        "occurred_at missing or unparseable: " + _shown(frame["occurred_at"]),
     )
-    row_number = pd.Series(np.arange(len(frame)) + 2, index=frame.index).astype(str)
+    reason = _add_error(
+        reason,
+        ~frame["activity_type"].isin(ACTIVITY_TYPES),
+        "unknown activity_type: " + _shown(frame["activity_type"]),
+    )
+    row_number = pd.Series(np.arange(len(frame)) + 2, index=frame.index).astype("string")
     bad = pd.DataFrame(
         {"lead_id": frame["lead_id"], "reason": "activities row " + row_number + ": " + reason}
     )[reason.notna()]
     good = frame[reason.isna()].copy()
     good["occurred_at"] = occurred[reason.isna()].dt.tz_localize(None).astype("datetime64[ns]")
-    good["lead_id"] = good["lead_id"].astype(str)
-    categories = pd.Categorical(good["lead_id"])
-    return Activities(good, categories.codes, categories.categories, bad)
+    return index_activities(good, bad)
+
+
+def index_activities(frame: pd.DataFrame, bad: pd.DataFrame | None = None) -> Activities:
+    """Usable activities indexed by lead (e.g. the validated activities of training data)."""
+    frame = frame.assign(lead_id=frame["lead_id"].astype(str))
+    categories = pd.Categorical(frame["lead_id"])
+    if bad is None:
+        bad = pd.DataFrame({"lead_id": pd.Series(dtype=str), "reason": pd.Series(dtype=str)})
+    return Activities(frame, categories.codes, categories.categories, bad)
 
 
 def leads_features(
@@ -180,14 +203,14 @@ def leads_features(
     if settings["scoring_moment"] == "mql":
         needed.append("mql_at")
     _require(chunk, needed, source)
-    errors = pd.Series(None, index=chunk.index, dtype=object)
+    errors = _no_errors(chunk.index)
     ids = chunk["lead_id"]
     errors = _add_error(errors, ids.isna(), "lead_id is empty")
     created = pd.to_datetime(chunk["created_at"], errors="coerce", utc=True, format="mixed")
     errors = _add_error(
         errors,
         created.isna(),
-        "created_at missing or unparseable: " + chunk["created_at"].astype(str),
+        "created_at missing or unparseable: " + _shown(chunk["created_at"]),
     )
     leads = chunk.copy()
     leads["created_at"] = created.dt.tz_localize(None).astype("datetime64[ns]")
@@ -195,7 +218,7 @@ def leads_features(
         numbers = pd.to_numeric(chunk[column], errors="coerce")
         invalid = (numbers.isna() & chunk[column].notna()) | (numbers < 0)
         errors = _add_error(
-            errors, invalid, f"{column} is not a number >= 0: " + chunk[column].astype(str)
+            errors, invalid, f"{column} is not a number >= 0: " + _shown(chunk[column])
         )
         leads[column] = numbers.where(~invalid)
     if settings["scoring_moment"] == "mql":
@@ -256,7 +279,7 @@ def flat_features(
     text = chunk.apply(
         lambda col: col.astype("string").str.strip().mask(lambda v: v.str.lower().isin(missing))
     )
-    errors = pd.Series(None, index=chunk.index, dtype=object)
+    errors = _no_errors(chunk.index)
     errors = _add_error(
         errors, text[settings["id_column"]].isna(), f"{settings['id_column']} is empty"
     )
@@ -267,7 +290,7 @@ def flat_features(
             errors,
             stamps.isna(),
             f"{settings['date_column']} missing or unparseable: "
-            + text[settings["date_column"]].astype(str),
+            + _shown(text[settings["date_column"]]),
         )
         reference = stamps.astype("datetime64[ns]")
     columns = {}
@@ -277,7 +300,7 @@ def flat_features(
             numbers = flat._numeric(values.astype(object))
             invalid = numbers.isna() & values.notna()
             errors = _add_error(
-                errors, invalid, f"{entry['column']} is not a number: " + values.astype(str)
+                errors, invalid, f"{entry['column']} is not a number: " + _shown(values)
             )
             columns[entry["feature"]] = numbers
         elif entry["kind"] == "boolean":
@@ -286,7 +309,7 @@ def flat_features(
             errors = _add_error(
                 errors,
                 values.notna() & ~known,
-                f"{entry['column']} is not yes/no: " + values.astype(str),
+                f"{entry['column']} is not yes/no: " + _shown(values),
             )
             columns[entry["feature"]] = lowered.map(
                 lambda v: np.nan if pd.isna(v) else float(v in flat.TRUE_WORDS)
@@ -296,7 +319,7 @@ def flat_features(
             errors = _add_error(
                 errors,
                 stamps.isna() & values.notna(),
-                f"{entry['column']} is not a date: " + values.astype(str),
+                f"{entry['column']} is not a date: " + _shown(values),
             )
             base = reference if reference is not None else stamps.max()
             columns[entry["feature"]] = (base - stamps).dt.total_seconds() / 86400
@@ -494,5 +517,5 @@ def score_frame(loaded: artifact_module.Artifact, frame: pd.DataFrame, reasons: 
     else:
         _require(frame, loaded.features, "input frame")
         features_frame = frame
-        errors = pd.Series(None, index=frame.index, dtype=object)
+        errors = _no_errors(frame.index)
     return score_features(loaded, features_frame, errors, reasons)

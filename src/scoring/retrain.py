@@ -1,0 +1,338 @@
+"""Scheduled retraining: champion against challenger on the same newest window, then promote,
+keep, or ask a person.
+
+The challenger is the model a fresh pipeline run just trained and exported. The champion is the
+artifact the `champion` link points to. Both score the challenger's test window (the newest
+leads with a known outcome, which the challenger never trained on) from the raw data, through
+their own artifacts. The challenger replaces the champion only when it passes every gate:
+
+- enough conversions in that window for the comparison to mean something;
+- no column newly flagged by the leakage guard (a sign the data changed under us);
+- calibration within bounds (expected calibration error on the window);
+- test PR-AUC not lower than the champion's by more than `retrain.tolerance`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from scoring import artifact, data, export, flat, score, tracking
+from scoring.config import Params
+from scoring.evaluate import expected_calibration_error
+
+log = logging.getLogger(__name__)
+
+# Exit codes for schedulers (documented in README).
+EXIT_PROMOTED = 0
+EXIT_FAILED = 1
+EXIT_INVALID_INPUT = 2
+EXIT_KEPT = 3
+EXIT_AWAITING_APPROVAL = 4
+DECISION_CODES = {
+    "promoted": EXIT_PROMOTED,
+    "kept": EXIT_KEPT,
+    "awaiting approval": EXIT_AWAITING_APPROVAL,
+}
+
+
+@dataclass
+class Gate:
+    """One check the challenger must pass."""
+
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass
+class Decision:
+    """What the retrain decided and why (written to retrain.json)."""
+
+    decision: str
+    challenger_version: int
+    champion_version: int | None
+    gates: list[Gate]
+    comparison: dict
+    drift: dict
+    reasons: list[str] = field(default_factory=list)
+    run_id: str = ""
+    decided_at: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        return DECISION_CODES[self.decision]
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out["exit_code"] = self.exit_code
+        return out
+
+
+def window_leads(run_dir: Path) -> pd.DataFrame:
+    """The challenger's test window: lead_id, label and the challenger's probability."""
+    predictions = pd.read_parquet(run_dir / "predictions.parquet")
+    training = json.loads((run_dir / "training.json").read_text("utf-8"))
+    test = predictions[predictions["split"] == "test"]
+    return pd.DataFrame(
+        {
+            "lead_id": test["lead_id"].astype(str).to_numpy(),
+            "label": test["label"].to_numpy(),
+            "challenger": test[training["chosen_model"]].to_numpy(),
+        }
+    )
+
+
+def artifact_features(loaded: artifact.Artifact, params: Params, lead_ids: pd.Series):
+    """Features for these leads as the artifact builds them, from the run's raw data."""
+    kind = loaded.preprocessing["source"]
+    current = "flat" if params.data.source == "flat" else "tables"
+    if kind != current:
+        raise ValueError(
+            f"the champion ({loaded.path}) was trained on {kind} input but this run reads "
+            f"{current} input: they cannot be compared on the same leads"
+        )
+    if kind == "flat":
+        settings = loaded.preprocessing["flat"]
+        frame = flat.read_export(params.data.flat.path, settings["missing_values"])
+        frame = frame.assign(**{settings["id_column"]: frame[settings["id_column"]].astype(str)})
+        rows = frame.drop_duplicates(settings["id_column"]).set_index(settings["id_column"])
+        rows = rows.loc[lead_ids.to_numpy()].reset_index()
+        return score.flat_features(rows, loaded.preprocessing, str(params.data.flat.path))
+    tables = data.load_tables(params.data.leads_path, params.data.activities_path)
+    leads = tables.leads.assign(lead_id=tables.leads["lead_id"].astype(str))
+    rows = leads.drop_duplicates("lead_id").set_index("lead_id").loc[lead_ids.to_numpy()]
+    rows = rows.reset_index()
+    snapshot = max(
+        tables.leads.select_dtypes("datetime").max().max(), tables.activities["occurred_at"].max()
+    )
+    return score.leads_features(
+        rows, score.index_activities(tables.activities), loaded.preprocessing, snapshot, "leads"
+    )
+
+
+def paired_difference(
+    label: np.ndarray, challenger: np.ndarray, champion: np.ndarray, samples: int, seed: int
+) -> dict:
+    """PR-AUC and ROC-AUC of both, and the PR-AUC difference with a paired bootstrap interval."""
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(samples):
+        rows = rng.integers(0, len(label), len(label))
+        if label[rows].min() == label[rows].max():
+            continue
+        draws.append(
+            average_precision_score(label[rows], challenger[rows])
+            - average_precision_score(label[rows], champion[rows])
+        )
+    low, high = np.percentile(draws, [2.5, 97.5]) if draws else (np.nan, np.nan)
+    pr = {
+        "challenger": float(average_precision_score(label, challenger)),
+        "champion": float(average_precision_score(label, champion)),
+    }
+    return {
+        "leads": len(label),
+        "positives": int(label.sum()),
+        "pr_auc": pr,
+        "roc_auc": {
+            "challenger": float(roc_auc_score(label, challenger)),
+            "champion": float(roc_auc_score(label, champion)),
+        },
+        "pr_auc_diff": {
+            "value": pr["challenger"] - pr["champion"],
+            "ci": [artifact.finite(low), artifact.finite(high)],
+        },
+    }
+
+
+def gates(
+    params: Params,
+    window: pd.DataFrame,
+    comparison: dict | None,
+    challenger_card: dict,
+    champion_card: dict | None,
+) -> list[Gate]:
+    """The checks a challenger must pass (the performance gate only when there is a champion)."""
+    settings = params.retrain
+    positives = int(window["label"].sum())
+    out = [
+        Gate(
+            "enough positives",
+            positives >= settings.min_positives,
+            f"{positives} conversions in the newest window (need {settings.min_positives})",
+        )
+    ]
+    flagged = {f["column"] for f in challenger_card.get("leakage_flagged", [])}
+    before = {f["column"] for f in (champion_card or {}).get("leakage_flagged", [])}
+    new = sorted(flagged - before) if champion_card is not None else []
+    out.append(
+        Gate(
+            "no new leakage flags",
+            not new,
+            f"newly flagged: {', '.join(new)}" if new else "no column newly flagged",
+        )
+    )
+    ece = expected_calibration_error(window["label"].to_numpy(), window["challenger"].to_numpy())
+    out.append(
+        Gate(
+            "calibration within bounds",
+            ece <= settings.max_ece,
+            f"expected calibration error {ece:.4f} (bound {settings.max_ece})",
+        )
+    )
+    if comparison is not None:
+        diff = comparison["pr_auc_diff"]["value"]
+        out.append(
+            Gate(
+                "not worse than the champion",
+                diff >= -settings.tolerance,
+                f"PR-AUC {comparison['pr_auc']['challenger']:.4f} vs champion "
+                f"{comparison['pr_auc']['champion']:.4f} (difference {diff:+.4f}, 95% CI "
+                f"{_ci(comparison['pr_auc_diff']['ci'])}; tolerance {settings.tolerance})",
+            )
+        )
+    return out
+
+
+def _ci(ci: list) -> str:
+    low, high = ci
+    return "n/a" if low is None else f"{low:+.4f} to {high:+.4f}"
+
+
+def decide(params: Params, run_dir: Path | str, run_id: str) -> Decision:
+    """Compare the run's exported challenger with the champion and act on the result."""
+    run_dir = Path(run_dir)
+    exported = json.loads((run_dir / "export.json").read_text("utf-8"))
+    challenger_version = int(exported["version"])
+    challenger = artifact.load(exported["stored"])
+    champion_version = export.current(params)
+    window = window_leads(run_dir)
+    comparison, champion, drift_doc = None, None, {}
+    if champion_version is not None:
+        champion = artifact.load(export.model_root(params) / f"v{champion_version}")
+        features_frame, errors = artifact_features(champion, params, window["lead_id"])
+        if errors.notna().any():
+            raise ValueError(
+                f"the champion cannot score {int(errors.notna().sum())} lead(s) of the window; "
+                f"e.g. {errors.dropna().iloc[0]}"
+            )
+        champion_scores = champion.predict_proba(features_frame[champion.features])
+        comparison = paired_difference(
+            window["label"].to_numpy(),
+            window["challenger"].to_numpy(),
+            champion_scores,
+            params.models.bootstrap_samples,
+            params.seed,
+        )
+        drift_doc = export.drift_against(champion, features_frame, champion_scores)
+    else:
+        features_frame, _ = artifact_features(challenger, params, window["lead_id"])
+        drift_doc = export.drift_against(
+            challenger, features_frame, window["challenger"].to_numpy()
+        )
+    checks = gates(params, window, comparison, challenger.card, champion and champion.card)
+    failed = [g for g in checks if not g.passed]
+    if failed:
+        outcome = "kept"
+        reasons = [f"{g.name}: {g.detail}" for g in failed]
+        if champion_version is None:
+            reasons.append("there is no champion yet: nothing is published")
+    elif params.retrain.require_approval:
+        outcome = "awaiting approval"
+        reasons = [
+            f"all gates passed; version {challenger_version} is the candidate. After reading "
+            f"{run_dir / 'report.html'}, run: leadscore promote {challenger_version}"
+        ]
+    else:
+        outcome = "promoted"
+        reasons = ["all gates passed" + ("" if champion_version else " (first champion)")]
+    decision = Decision(
+        decision=outcome,
+        challenger_version=challenger_version,
+        champion_version=champion_version,
+        gates=checks,
+        comparison=comparison or {},
+        drift=drift_doc,
+        reasons=reasons,
+        run_id=run_id,
+        decided_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )
+    act(params, decision)
+    artifact.write_json(run_dir / "retrain.json", decision.as_dict())
+    (run_dir / "retrain.md").write_text(markdown(decision), "utf-8")
+    tracking.log_tags(params, run_id, {"leadscore.retrain": outcome})
+    tracking.log_artifacts(
+        params, run_id, [run_dir / "retrain.json", run_dir / "retrain.md"], folder="retrain"
+    )
+    return decision
+
+
+def act(params: Params, decision: Decision) -> None:
+    """Move aliases for the decision (the old champion's files are never touched)."""
+    version = decision.challenger_version
+    if decision.decision == "promoted":
+        promote(params, version, f"retrain {decision.run_id}: {'; '.join(decision.reasons)}")
+    elif decision.decision == "awaiting approval":
+        tracking.set_registry_alias(params, "candidate", version)
+        export.set_alias(params, "candidate", version, f"retrain {decision.run_id}")
+
+
+def promote(params: Params, version: int, reason: str) -> None:
+    """Make a stored (or registered) version the champion: registry alias and local link."""
+    root = export.model_root(params)
+    folder = root / f"v{version}"
+    if not folder.exists():
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            uri = f"models:/{params.export.model_name}/{version}"
+            downloaded = tracking.download_model(params, uri, Path(tmp))
+            export.store_version(downloaded, params, version)
+    artifact.verify(folder)
+    tracking.set_registry_alias(params, "champion", version)
+    export.set_alias(params, "champion", version, reason)
+    if export.current(params, "candidate") == version:
+        export.clear_alias(params, "candidate")
+        tracking.delete_registry_alias(params, "candidate")
+
+
+def rollback(params: Params) -> int:
+    """Restore the champion before the current one; returns its version."""
+    previous = export.previous_champion(params)
+    if previous is None:
+        raise ValueError(
+            "no previous champion to roll back to (see "
+            f"{export.model_root(params) / 'history.jsonl'})"
+        )
+    promote(params, previous, f"rollback from v{export.current(params)}")
+    return previous
+
+
+def markdown(decision: Decision) -> str:
+    """The retrain summary for people and logs."""
+    from scoring import drift
+
+    lines = [
+        f"# Retrain {decision.run_id}: {decision.decision}",
+        "",
+        f"Challenger: version {decision.challenger_version}; champion: "
+        + (f"version {decision.champion_version}" if decision.champion_version else "none"),
+        "",
+        "## Gates",
+        *(f"- [{'x' if g.passed else ' '}] {g.name}: {g.detail}" for g in decision.gates),
+        "",
+        "## Why",
+        *(f"- {r}" for r in decision.reasons),
+        "",
+        "## Drift",
+        drift.markdown(decision.drift),
+        "",
+    ]
+    return "\n".join(lines)
