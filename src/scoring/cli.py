@@ -81,9 +81,7 @@ def generate(
 INPUT_ERRORS = ("DataContractError", "FlatDataError", "ParamsError", "BaselineError")
 
 
-def _run(
-    params_path: Path, overrides: list[str] | None, run_name: str | None, audit_only: bool
-):
+def _run(params_path: Path, overrides: list[str] | None, run_name: str | None, audit_only: bool):
     _setup_logging()
     params = _load(params_path, overrides)
     from scoring.pipeline import (
@@ -251,7 +249,7 @@ def score(
         except ScoringInputError as err:
             raise _fail(str(err), EXIT_INVALID_INPUT) from None
     typer.echo(
-        f"scored {summary.scored:,} of {summary.rows:,} rows with {loaded.path} "
+        f"scored {summary.scored:,} of {summary.rows:,} rows with {model} "
         f"({loaded.version}); {summary.mqls:,} MQLs; {summary.errors:,} rows with an error "
         f"-> {output_path}"
     )
@@ -301,10 +299,10 @@ def promote(
 
     try:
         retrain_module.promote(params, version, "promoted by hand")
+    except ValueError as err:
+        raise _fail(f"cannot promote: {err}", EXIT_INVALID_INPUT) from None
     except (ArtifactError, OSError) as err:
         raise _fail(f"cannot promote version {version}: {err}", EXIT_FAILED) from None
-    except Exception as err:  # MLflow: unknown version
-        raise _fail(f"cannot promote version {version}: {err}", EXIT_INVALID_INPUT) from None
     typer.echo(f"version {version} is the champion of {params.export.model_name}")
 
 

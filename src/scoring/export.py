@@ -223,7 +223,9 @@ def current(params: Params, alias: str = "champion") -> int | None:
     return int(os.readlink(link).removeprefix("v"))
 
 
-def set_alias(params: Params, alias: str, version: int, reason: str) -> None:
+def set_alias(
+    params: Params, alias: str, version: int, reason: str, action: str = "promote"
+) -> None:
     """Point artifacts/<model>/<alias> at v<version> atomically and record it in history."""
     root = model_root(params)
     target = root / f"v{version}"
@@ -236,6 +238,7 @@ def set_alias(params: Params, alias: str, version: int, reason: str) -> None:
                 {
                     "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                     "alias": alias,
+                    "action": action,
                     "version": version,
                     "previous": previous,
                     "reason": reason,
@@ -260,14 +263,24 @@ def history(params: Params) -> list[dict]:
     return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
 
 
+def champion_stack(params: Params) -> list[int]:
+    """Champions in order, as promotions push and rollbacks pop them."""
+    stack: list[int] = []
+    for entry in history(params):
+        if entry["alias"] != "champion":
+            continue
+        if entry.get("action") == "rollback":
+            if stack:
+                stack.pop()
+        else:
+            stack.append(int(entry["version"]))
+    return stack
+
+
 def previous_champion(params: Params) -> int | None:
     """The champion before the current one (what rollback restores)."""
-    now = current(params)
-    champions = [h for h in history(params) if h["alias"] == "champion"]
-    for entry in reversed(champions):
-        if entry["version"] == now and entry["previous"] is not None:
-            return int(entry["previous"])
-    return None
+    stack = champion_stack(params)
+    return stack[-2] if len(stack) >= 2 else None
 
 
 def drift_against(loaded: artifact.Artifact, features: pd.DataFrame, score: np.ndarray) -> dict:

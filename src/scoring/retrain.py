@@ -284,20 +284,26 @@ def act(params: Params, decision: Decision) -> None:
         export.set_alias(params, "candidate", version, f"retrain {decision.run_id}")
 
 
-def promote(params: Params, version: int, reason: str) -> None:
+def promote(params: Params, version: int, reason: str, action: str = "promote") -> None:
     """Make a stored (or registered) version the champion: registry alias and local link."""
     root = export.model_root(params)
     folder = root / f"v{version}"
     if not folder.exists():
         import tempfile
 
+        registered = tracking.registered_versions(params)
+        if version not in registered:
+            raise ValueError(
+                f"version {version} is not a registered version of {params.export.model_name} "
+                f"(registered: {', '.join(map(str, registered)) or 'none'})"
+            )
         with tempfile.TemporaryDirectory() as tmp:
             uri = f"models:/{params.export.model_name}/{version}"
             downloaded = tracking.download_model(params, uri, Path(tmp))
             export.store_version(downloaded, params, version)
     artifact.verify(folder)
     tracking.set_registry_alias(params, "champion", version)
-    export.set_alias(params, "champion", version, reason)
+    export.set_alias(params, "champion", version, reason, action)
     if export.current(params, "candidate") == version:
         export.clear_alias(params, "candidate")
         tracking.delete_registry_alias(params, "candidate")
@@ -311,7 +317,7 @@ def rollback(params: Params) -> int:
             "no previous champion to roll back to (see "
             f"{export.model_root(params) / 'history.jsonl'})"
         )
-    promote(params, previous, f"rollback from v{export.current(params)}")
+    promote(params, previous, f"rollback from v{export.current(params)}", action="rollback")
     return previous
 
 

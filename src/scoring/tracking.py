@@ -215,12 +215,29 @@ def registry_alias(params: Params, alias: str) -> int | None:
     return int(found.version)
 
 
+def registered_versions(params: Params) -> list[int]:
+    """Version numbers registered under export.model_name."""
+    found = _client(params.mlflow).search_model_versions(f"name = '{params.export.model_name}'")
+    return sorted(int(v.version) for v in found)
+
+
 def download_model(params: Params, uri: str, destination: Path) -> Path:
-    """Download a models:/ URI and return the leadscore artifact folder inside it."""
+    """Download models:/<name>/<version> or models:/<name>@<alias> and return the leadscore
+    artifact folder inside it."""
+    import re
+
     import mlflow.artifacts
 
+    match = re.fullmatch(r"models:/([^/@]+)(?:/(\d+)|@([\w-]+))", uri)
+    if not match:
+        raise ValueError(f"{uri}: expected models:/<name>/<version> or models:/<name>@<alias>")
+    name, version, alias = match.groups()
+    client = _client(params.mlflow)
+    if alias:
+        version = client.get_model_version_by_alias(name, alias).version
+    source = client.get_model_version_download_uri(name, version)
     local = mlflow.artifacts.download_artifacts(
-        artifact_uri=uri, dst_path=str(destination), tracking_uri=tracking_uri(params.mlflow)
+        artifact_uri=source, dst_path=str(destination), tracking_uri=tracking_uri(params.mlflow)
     )
     found = sorted(Path(local).rglob("manifest.json"))
     if not found:
