@@ -361,8 +361,22 @@ def load_tables(leads_path: Path | str, activities_path: Path | str) -> Tables:
 
 def clean_category(values: pd.Series) -> pd.Series:
     """Trim, lower-case and turn placeholders ("Select", "N/A", "") into missing."""
+    return by_distinct(values, _clean_distinct)
+
+
+def _clean_distinct(values: pd.Series) -> pd.Series:
     text = values.astype("string").str.strip().str.lower()
     return text.mask(text.isin(PLACEHOLDERS)).astype(object).where(lambda s: s.notna(), None)
+
+
+def by_distinct(values: pd.Series, transform) -> pd.Series | pd.DataFrame:
+    """Apply a row-wise text transform to each distinct value once (CRM fields repeat a lot,
+    so this is many times faster on large inputs) and spread the results back."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    distinct = pd.Series([*uniques, None], dtype=object)  # last slot: missing
+    result = transform(distinct)
+    positions = np.where(codes < 0, len(uniques), codes)
+    return result.iloc[positions].set_axis(values.index)
 
 
 SIZE_BANDS = ("1-49", "50-199", "200-999", "1000-4999", "5000+")

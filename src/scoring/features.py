@@ -18,6 +18,7 @@ from scoring.data import (
     FORM_TYPES,
     PAGE_CATEGORIES,
     Tables,
+    by_distinct,
     clean_category,
     company_size_band,
 )
@@ -128,6 +129,10 @@ def label_and_exclusions(
 
 def normalise_title(titles: pd.Series) -> pd.DataFrame:
     """Job title as seniority and function ("unknown" when missing or unrecognised)."""
+    return by_distinct(titles, _normalise_distinct)
+
+
+def _normalise_distinct(titles: pd.Series) -> pd.DataFrame:
     text = clean_category(titles).fillna("")
     seniority = pd.Series("individual", index=titles.index, dtype=object)
     function = pd.Series("other", index=titles.index, dtype=object)
@@ -146,7 +151,9 @@ def lead_features(leads: pd.DataFrame) -> pd.DataFrame:
     revenue = pd.cut(
         leads["annual_revenue"], bins=list(REVENUE_EDGES), right=False, labels=list(REVENUE_BANDS)
     ).astype(object)
-    domain = leads["email"].astype("string").str.strip().str.lower().str.split("@").str[-1]
+    # Regex replace runs vectorised in Arrow; split("@") would build a Python list per row.
+    email = leads["email"].astype("string").str.strip().str.lower()
+    domain = email.str.replace(r"^.*@", "", regex=True)
     industry = clean_category(leads["industry"])
     country = clean_category(leads["country"])
     frame = pd.DataFrame(
@@ -177,10 +184,9 @@ def activity_features(
 ) -> pd.DataFrame:
     """Counts per item and window, recency and active days, from activities before `moment`."""
     n = len(lead_ids)
-    position = pd.Series(np.arange(n), index=pd.Index(lead_ids.astype(str)))
-    lead_pos = position.reindex(activities["lead_id"].astype(str)).to_numpy()
-    known = ~np.isnan(lead_pos)
-    lead_pos = lead_pos[known].astype(np.int64)
+    lead_pos = _lead_positions(activities["lead_id"], pd.Index(lead_ids.astype(str)))
+    known = lead_pos >= 0
+    lead_pos = lead_pos[known]
     occurred = activities["occurred_at"].to_numpy("datetime64[ns]")[known]
     moments = moment.to_numpy("datetime64[ns]")[lead_pos]
     age_days = (moments - occurred) / np.timedelta64(1, "D")
@@ -202,8 +208,11 @@ def activity_features(
     columns["days_since_last_activity"] = np.where(np.isinf(last_age), np.nan, last_age)
     day = occurred.astype("datetime64[D]").astype(np.int64)
     recent = age_days <= 30
-    pairs = np.unique(np.stack([lead_pos[recent], day[recent]]), axis=1)
-    columns["active_days_30d"] = np.bincount(pairs[0], minlength=n) if pairs.size else np.zeros(n)
+    # Distinct (lead, day) pairs as one int64 key: a flat sort, far faster than unique(axis=1).
+    days = day[recent] - (day[recent].min() if recent.any() else 0)
+    span = int(days.max(initial=0)) + 1
+    keys = np.unique(lead_pos[recent] * span + days)
+    columns["active_days_30d"] = np.bincount(keys // span, minlength=n)
     frame = pd.DataFrame(columns, index=moment.index)
     longest = max(windows)
     # Named signals the rule baseline and the reason wording refer to.
@@ -217,6 +226,18 @@ def activity_features(
     opens, clicks = frame[f"email_open_{longest}d"], frame[f"email_click_{longest}d"]
     frame["email_click_rate"] = np.where(opens > 0, clicks / np.maximum(opens, 1), np.nan)
     return frame
+
+
+def _lead_positions(ids: pd.Series, leads: pd.Index) -> np.ndarray:
+    """Row of each activity's lead in `leads` (-1 if absent). Categorical ids are matched per
+    category, which is much cheaper than hashing millions of strings."""
+    if not leads.is_unique:
+        raise ValueError("activity features need unique lead ids")
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        by_category = leads.get_indexer(ids.cat.categories.astype(str))
+        codes = ids.cat.codes.to_numpy()
+        return np.where(codes >= 0, by_category[codes], -1).astype(np.int64)
+    return leads.get_indexer(ids.astype(str)).astype(np.int64)
 
 
 def _item_codes(activities: pd.DataFrame) -> np.ndarray:

@@ -59,9 +59,9 @@ def read_chunks(path: Path | str, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.D
     if _suffix(path) in (".parquet", ".pq"):
         import pyarrow.parquet as pq
 
+        # Typed columns stay typed: the feature code parses text and typed values alike.
         for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
-            frame = batch.to_pandas()
-            yield frame.astype(object).where(frame.notna(), None)
+            yield batch.to_pandas()
         return
     with open(path, "rb") as handle:
         head = handle.read(1 << 20)
@@ -123,19 +123,21 @@ def _no_errors(index: pd.Index) -> pd.Series:
     return pd.Series(pd.NA, index=index, dtype="string")
 
 
-def _add_error(errors: pd.Series, mask: pd.Series, message: pd.Series | str) -> pd.Series:
-    """Append a message to the rows in mask (several problems of one row are all listed)."""
-    if isinstance(message, pd.Series):
-        text = message.astype("string")
-    else:
-        text = pd.Series(message, index=errors.index, dtype="string")
-    joined = (errors + "; " + text).fillna(text)
-    return errors.where(~mask.fillna(False).to_numpy(), joined)
-
-
-def _shown(values: pd.Series) -> pd.Series:
-    """Values quoted for a message."""
-    return values.astype(object).map(repr).astype("string")
+def _add_error(
+    errors: pd.Series, mask: pd.Series, message: str, values: pd.Series | None = None
+) -> pd.Series:
+    """Append "message" (plus the offending value, quoted) to the rows in mask; several
+    problems of one row are all listed. Only the failing rows are formatted."""
+    rows = mask.fillna(False).to_numpy(dtype=bool)
+    if not rows.any():
+        return errors
+    errors = errors.copy()
+    text = pd.Series(message, index=errors.index[rows], dtype="string")
+    if values is not None:
+        text = text + ": " + values[rows].astype(object).map(repr).astype("string")
+    before = errors[rows]
+    errors[rows] = (before + "; " + text).fillna(text)
+    return errors
 
 
 # --- leads and activities -------------------------------------------------------------------
@@ -155,36 +157,48 @@ def read_activities(path: Path | str) -> Activities:
     """Activities as the data contract describes; unusable rows are kept aside with a reason
     (they turn into errors on their leads, never silently dropped)."""
     path = Path(path)
-    frame = pd.concat(list(read_chunks(path)), ignore_index=True)
+    if _suffix(path) in (".parquet", ".pq") and path.is_file():
+        frame = pd.read_parquet(path)
+    else:
+        frame = pd.concat(list(read_chunks(path, 1_000_000)), ignore_index=True)
     _require(frame, ["lead_id", "occurred_at", "activity_type"], str(path))
     for optional in ("page_category", "form_type"):
         if optional not in frame.columns:
             frame[optional] = None
-    occurred = pd.to_datetime(frame["occurred_at"], errors="coerce", utc=True, format="mixed")
+    occurred = _timestamps(frame["occurred_at"])
     reason = _no_errors(frame.index)
     reason = _add_error(
-        reason,
-        occurred.isna(),
-        "occurred_at missing or unparseable: " + _shown(frame["occurred_at"]),
+        reason, occurred.isna(), "occurred_at missing or unparseable", frame["occurred_at"]
     )
     reason = _add_error(
         reason,
         ~frame["activity_type"].isin(ACTIVITY_TYPES),
-        "unknown activity_type: " + _shown(frame["activity_type"]),
+        "unknown activity_type",
+        frame["activity_type"],
     )
     row_number = pd.Series(np.arange(len(frame)) + 2, index=frame.index).astype("string")
     bad = pd.DataFrame(
         {"lead_id": frame["lead_id"], "reason": "activities row " + row_number + ": " + reason}
     )[reason.notna()]
-    good = frame[reason.isna()].copy()
-    good["occurred_at"] = occurred[reason.isna()].dt.tz_localize(None).astype("datetime64[ns]")
+    good = frame[reason.isna().to_numpy()].copy()
+    good["occurred_at"] = occurred[reason.isna().to_numpy()]
     return index_activities(good, bad)
+
+
+def _timestamps(values: pd.Series) -> pd.Series:
+    """UTC timestamps without zone (as the data contract stores them); NaT if unparseable."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        if getattr(values.dt, "tz", None) is not None:
+            values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+        return values.astype("datetime64[ns]")
+    parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+    return parsed.dt.tz_localize(None).astype("datetime64[ns]")
 
 
 def index_activities(frame: pd.DataFrame, bad: pd.DataFrame | None = None) -> Activities:
     """Usable activities indexed by lead (e.g. the validated activities of training data)."""
-    frame = frame.assign(lead_id=frame["lead_id"].astype(str))
-    categories = pd.Categorical(frame["lead_id"])
+    categories = pd.Categorical(frame["lead_id"].astype(str))
+    frame = frame.assign(lead_id=categories)
     if bad is None:
         bad = pd.DataFrame({"lead_id": pd.Series(dtype=str), "reason": pd.Series(dtype=str)})
     return Activities(frame, categories.codes, categories.categories, bad)
@@ -206,24 +220,22 @@ def leads_features(
     errors = _no_errors(chunk.index)
     ids = chunk["lead_id"]
     errors = _add_error(errors, ids.isna(), "lead_id is empty")
-    created = pd.to_datetime(chunk["created_at"], errors="coerce", utc=True, format="mixed")
+    created = _timestamps(chunk["created_at"])
     errors = _add_error(
         errors,
         created.isna(),
-        "created_at missing or unparseable: " + _shown(chunk["created_at"]),
+        "created_at missing or unparseable",
+        chunk["created_at"],
     )
     leads = chunk.copy()
-    leads["created_at"] = created.dt.tz_localize(None).astype("datetime64[ns]")
+    leads["created_at"] = created
     for column in ("employee_count", "annual_revenue"):
         numbers = pd.to_numeric(chunk[column], errors="coerce")
         invalid = (numbers.isna() & chunk[column].notna()) | (numbers < 0)
-        errors = _add_error(
-            errors, invalid, f"{column} is not a number >= 0: " + _shown(chunk[column])
-        )
+        errors = _add_error(errors, invalid, f"{column} is not a number >= 0", chunk[column])
         leads[column] = numbers.where(~invalid)
     if settings["scoring_moment"] == "mql":
-        mql = pd.to_datetime(chunk["mql_at"], errors="coerce", utc=True, format="mixed")
-        moment = mql.dt.tz_localize(None).astype("datetime64[ns]")
+        moment = _timestamps(chunk["mql_at"])
     else:
         moment = leads["created_at"] + pd.Timedelta(days=settings["days_after_created"])
     # Leads not yet at their scoring moment are scored now, with what is known now.
@@ -235,11 +247,27 @@ def leads_features(
         bad = activities.bad[activities.bad["lead_id"].isin(ids.dropna())]
         if len(bad):
             first = bad.groupby("lead_id", sort=False)["reason"].first()
-            errors = _add_error(errors, ids.isin(first.index), ids.map(first))
-    counts = features.activity_features(
-        chunk_activities, ids.astype(str), moment, list(settings["windows_days"])
-    )
-    frame = pd.concat([frame, counts.set_axis(frame.index)], axis=1)
+            rows = ids.isin(first.index)
+            errors = errors.copy()
+            errors[rows] = (errors[rows] + "; " + ids[rows].map(first)).fillna(
+                ids[rows].map(first).astype("string")
+            )
+    # A lead id may repeat in an input; every row is scored, so features are built in rounds
+    # of distinct ids (first occurrences, then second ones, ...).
+    text_ids = ids.astype(str)
+    occurrence = text_ids.groupby(text_ids, sort=False).cumcount().to_numpy()
+    counts = pd.concat(
+        [
+            features.activity_features(
+                chunk_activities,
+                text_ids[occurrence == k],
+                moment[occurrence == k],
+                list(settings["windows_days"]),
+            )
+            for k in range(int(occurrence.max(initial=0)) + 1)
+        ]
+    ).loc[frame.index]
+    frame = pd.concat([frame, counts], axis=1)
     for column in features.CATEGORICAL:
         frame[column] = frame[column].astype(str)
     return frame, errors
@@ -289,8 +317,8 @@ def flat_features(
         errors = _add_error(
             errors,
             stamps.isna(),
-            f"{settings['date_column']} missing or unparseable: "
-            + _shown(text[settings["date_column"]]),
+            f"{settings['date_column']} missing or unparseable",
+            text[settings["date_column"]],
         )
         reference = stamps.astype("datetime64[ns]")
     columns = {}
@@ -299,9 +327,7 @@ def flat_features(
         if entry["kind"] == "numeric":
             numbers = flat._numeric(values.astype(object))
             invalid = numbers.isna() & values.notna()
-            errors = _add_error(
-                errors, invalid, f"{entry['column']} is not a number: " + _shown(values)
-            )
+            errors = _add_error(errors, invalid, f"{entry['column']} is not a number", values)
             columns[entry["feature"]] = numbers
         elif entry["kind"] == "boolean":
             lowered = values.str.lower()
@@ -309,7 +335,8 @@ def flat_features(
             errors = _add_error(
                 errors,
                 values.notna() & ~known,
-                f"{entry['column']} is not yes/no: " + _shown(values),
+                f"{entry['column']} is not yes/no",
+                values,
             )
             columns[entry["feature"]] = lowered.map(
                 lambda v: np.nan if pd.isna(v) else float(v in flat.TRUE_WORDS)
@@ -319,7 +346,8 @@ def flat_features(
             errors = _add_error(
                 errors,
                 stamps.isna() & values.notna(),
-                f"{entry['column']} is not a date: " + _shown(values),
+                f"{entry['column']} is not a date",
+                values,
             )
             base = reference if reference is not None else stamps.max()
             columns[entry["feature"]] = (base - stamps).dt.total_seconds() / 86400
@@ -447,8 +475,11 @@ def score_file(
         bar.close()
         writer.close()
     if activities is not None:
-        known = pd.concat(scored_ids).dropna().astype(str) if scored_ids else pd.Series()
-        summary.ignored_activities = int((~activities.frame["lead_id"].isin(known)).sum())
+        seen = np.zeros(len(activities.lead_ids) + 1, dtype=bool)
+        for ids in scored_ids:
+            positions = activities.lead_ids.get_indexer(ids.dropna().astype(str))
+            seen[positions[positions >= 0]] = True
+        summary.ignored_activities = int((~seen[activities.codes]).sum())
     if features_seen and sum(len(f) for f in features_seen):
         from scoring import export
 
@@ -458,12 +489,20 @@ def score_file(
 
 
 def _latest_timestamp(leads_path: Path, activities: Activities) -> pd.Timestamp:
-    latest = activities.frame["occurred_at"].max()
-    for chunk in read_chunks(leads_path):
-        if "created_at" in chunk.columns:
-            created = pd.to_datetime(chunk["created_at"], errors="coerce", utc=True, format="mixed")
-            top = created.dt.tz_localize(None).max()
-            latest = top if pd.isna(latest) else max(latest, top) if pd.notna(top) else latest
+    """The latest activity or creation time in the input: "now" for the data."""
+    stamps = [activities.frame["occurred_at"].max()]
+    if _suffix(leads_path) in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        if "created_at" in pq.ParquetFile(leads_path).schema.names:
+            created = pd.read_parquet(leads_path, columns=["created_at"])["created_at"]
+            stamps.append(_timestamps(created).max())
+    else:
+        for chunk in read_chunks(leads_path):
+            if "created_at" in chunk.columns:
+                stamps.append(_timestamps(chunk["created_at"]).max())
+    known = [s for s in stamps if pd.notna(s)]
+    latest = max(known) if known else pd.NaT
     if pd.isna(latest):
         raise ScoringInputError(f"{leads_path}: no usable created_at to date the scoring by")
     return pd.Timestamp(latest)
