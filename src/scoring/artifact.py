@@ -326,7 +326,7 @@ class Artifact:
         for column in self.features:
             values = features[column]
             if column in levels:
-                codes = pd.Categorical(values.astype(str), categories=levels[column]).codes
+                codes = pd.Index(levels[column]).get_indexer(values.astype(str))
                 columns.append(np.where(codes < 0, np.nan, codes).astype(float))
             else:
                 columns.append(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float))

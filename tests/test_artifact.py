@@ -1,0 +1,129 @@
+"""The exported artifact: same probabilities as the trained model, no pickle, tamper-proof."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from scoring import artifact, evaluate, explain, export, thresholds, train
+
+
+def exported(tmp_path, small_dataset, families):
+    """Train in process and export through the real draft/complete path."""
+    params, _, dataset = small_dataset
+    params = params.model_copy(
+        update={
+            "models": params.models.model_copy(
+                update={"families": families, "backtest_folds": 0, "bootstrap_samples": 20}
+            ),
+            "export": params.export.model_copy(update={"dir": str(tmp_path / "artifacts")}),
+        }
+    )
+    result = train.train_all(dataset, params.models, params.features, params.baseline, 7)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    artifact.write_draft(result, dataset, params, run_dir / export.DRAFT_DIR)
+    summary = train.training_summary(result, dataset, "f" * 64)
+    train.save_outputs(result, summary, run_dir)
+    metrics = evaluate.metrics_document(
+        evaluate.evaluate(result.predictions, 20, 7), summary, "run", None
+    )
+    evaluate.write_json(metrics, run_dir / "metrics.json")
+    recommendation = thresholds.recommend(
+        result.predictions, result.chosen_model, params.thresholds, 85.0, 20, 7
+    )
+    thresholds.save(recommendation, params.thresholds, run_dir)
+    folder = export.complete(run_dir, params)
+    return params, result, dataset, folder
+
+
+@pytest.fixture(scope="module")
+def lightgbm_export(tmp_path_factory, small_dataset):
+    return exported(tmp_path_factory.mktemp("lgb"), small_dataset, ["lightgbm"])
+
+
+@pytest.mark.parametrize("families", [["logistic"]])
+def test_logistic_artifact_reproduces_the_model(tmp_path, small_dataset, families):
+    _, result, dataset, folder = exported(tmp_path, small_dataset, families)
+    loaded = artifact.load(folder)
+    X = dataset.features[result.feature_columns]
+    expected = result.predictions["logistic"].to_numpy()
+    assert np.max(np.abs(loaded.predict_proba(X) - expected)) < 1e-9
+    contributions, base = loaded.contributions(X.head(200))
+    reference = explain.explain(
+        result.models["logistic"], X.head(200), X[(result.split.assignment == "train").to_numpy()]
+    )
+    assert np.allclose(contributions, reference.contributions.to_numpy(), atol=1e-9)
+    assert base == pytest.approx(reference.base_value, abs=1e-9)
+
+
+def test_lightgbm_artifact_reproduces_the_model_and_its_shap(lightgbm_export):
+    _, result, dataset, folder = lightgbm_export
+    loaded = artifact.load(folder)
+    X = dataset.features[result.feature_columns]
+    expected = result.predictions["lightgbm"].to_numpy()
+    assert np.max(np.abs(loaded.predict_proba(X) - expected)) < 1e-9
+    contributions, _ = loaded.contributions(X.head(300))
+    reference = explain.explain(result.models["lightgbm"], X.head(300))
+    assert np.allclose(contributions, reference.contributions.to_numpy(), atol=1e-9)
+
+
+def test_artifact_holds_the_documented_files_and_no_pickle(lightgbm_export):
+    _, _, _, folder = lightgbm_export
+    names = {p.name for p in folder.iterdir()}
+    assert set(artifact.REQUIRED) | {artifact.LIGHTGBM_FILE, artifact.MANIFEST} == names
+    assert artifact.find_pickles(folder) == []
+    card = json.loads((folder / artifact.CARD_JSON).read_text())
+    assert card["training_window"] and card["data_fingerprint"] == "f" * 64
+    assert set(card["test_metrics"]["pr_auc"]) == {"value", "ci"}
+    assert card["intended_use"] and card["limits"]
+    policy = json.loads((folder / artifact.THRESHOLDS_FILE).read_text())
+    assert 0 < policy["mql_probability"] < 1
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("flip", "changed since export (sha256 differs): model.txt"),
+        ("delete", "missing: calibration.json"),
+        ("extra", "not in the manifest: notes.txt"),
+        ("pickle", "pickle-like content: model.pkl"),
+        ("manifest", "no manifest.json"),
+    ],
+)
+def test_a_tampered_or_incomplete_artifact_is_refused(lightgbm_export, tmp_path, damage, message):
+    _, _, _, folder = lightgbm_export
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    if damage == "flip":
+        model = bytearray((copy / "model.txt").read_bytes())
+        model[len(model) // 2] ^= 0x01
+        (copy / "model.txt").write_bytes(bytes(model))
+    elif damage == "delete":
+        (copy / "calibration.json").unlink()
+    elif damage == "extra":
+        (copy / "notes.txt").write_text("hello")
+    elif damage == "pickle":
+        import pickle
+
+        (copy / "model.pkl").write_bytes(pickle.dumps({"a": 1}))
+        artifact.write_manifest(copy)  # even a re-signed manifest does not let a pickle in
+    else:
+        (copy / "manifest.json").unlink()
+    with pytest.raises(
+        artifact.ArtifactError, match=message.replace("(", r"\(").replace(")", r"\)")
+    ):
+        artifact.load(copy)
+
+
+def test_store_promote_and_history(lightgbm_export):
+    params, _, _, folder = lightgbm_export
+    for version in (1, 2):
+        export.store_version(folder, params, version)
+    export.set_alias(params, "champion", 1, "first")
+    export.set_alias(params, "champion", 2, "second")
+    assert export.current(params) == 2 and export.previous_champion(params) == 1
+    export.set_alias(params, "champion", 1, "undo", action="rollback")
+    assert export.current(params) == 1 and export.previous_champion(params) is None
+    assert artifact.load(export.model_root(params)).path.name == "v1"
