@@ -161,3 +161,50 @@ def test_report_rebuilds_from_the_command_line(two_runs):
     )
     assert result.exit_code == 0, result.output
     assert (first / "report.html").is_file()
+
+
+def test_the_run_exports_a_registered_artifact_equal_to_the_trained_model(two_runs):
+    from scoring import artifact
+
+    folder, first, second = two_runs
+    exported = json.loads((first / "export.json").read_text())
+    assert exported["max_difference_vs_run"] <= 1e-9 and exported["pickles_found"] == []
+    assert json.loads((second / "export.json").read_text())["version"] == exported["version"] + 1
+    stored = folder / "artifacts" / "leadscore" / f"v{exported['version']}"
+    assert artifact.verify(stored)["files"]
+    assert (first / "05_export.html").is_file()
+
+
+def test_leadscore_score_equals_the_notebook_model_on_raw_files(two_runs, tmp_path):
+    import pandas as pd
+
+    folder, first, _ = two_runs
+    version = json.loads((first / "export.json").read_text())["version"]
+    raw = folder / "data" / "raw"
+    output = tmp_path / "scored.parquet"
+    result = CliRunner().invoke(
+        app,
+        [
+            "score",
+            "--model",
+            str(folder / "artifacts" / "leadscore" / f"v{version}"),
+            "--input",
+            str(raw / "leads.parquet"),
+            "--activities",
+            str(raw / "activities.parquet"),
+            "--output",
+            str(output),
+            "--no-progress",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    scored = pd.read_parquet(output)
+    leads = pd.read_parquet(raw / "leads.parquet")
+    assert scored["lead_id"].tolist() == leads["lead_id"].astype(str).tolist()
+    predictions = pd.read_parquet(first / "predictions.parquet")
+    chosen = json.loads((first / "training.json").read_text())["chosen_model"]
+    merged = predictions.merge(scored, on="lead_id")
+    assert len(merged) == len(predictions)
+    assert (merged[chosen] - merged["probability"]).abs().max() <= 1e-9
+    assert scored["error"].isna().all()
+    assert set(scored["grade"]) <= set("ABCD") and scored["reason_up_1"].notna().any()

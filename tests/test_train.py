@@ -84,3 +84,13 @@ def test_too_short_history_is_a_clear_error():
     label = pd.Series([0, 1] * 30)
     with pytest.raises(ValueError, match="train period has no leads"):
         train.split_by_time(moment, label, ModelParams(valid_months=3, test_months=3), seed=1)
+
+
+def test_backtest_plot_without_folds_says_so():
+    # Regression: models.backtest_folds: 0 used to fail the training notebook (KeyError).
+    import pandas as pd
+
+    from scoring import plots
+
+    figure = plots.backtest(pd.DataFrame())
+    assert "No backtest folds" in figure.axes[0].texts[0].get_text()

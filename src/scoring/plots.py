@@ -333,6 +333,10 @@ def score_distributions(predictions: pd.DataFrame, model: str) -> Figure:
 def backtest(table: pd.DataFrame) -> Figure:
     """PR-AUC per backtest fold for each scorer: stability over time."""
     fig, ax = _figure(7, 3.6)
+    if table.empty:  # models.backtest_folds: 0, or no fold with both outcomes
+        ax.text(0.5, 0.5, "No backtest folds (models.backtest_folds)", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
     for name, group in table.groupby("model"):
         group = group.sort_values("test_start")
         ax.plot(

@@ -254,7 +254,7 @@ def leads_features(
             )
     # A lead id may repeat in an input; every row is scored, so features are built in rounds
     # of distinct ids (first occurrences, then second ones, ...).
-    text_ids = ids.astype(str)
+    text_ids = ids.astype(str).fillna("")
     occurrence = text_ids.groupby(text_ids, sort=False).cumcount().to_numpy()
     counts = pd.concat(
         [

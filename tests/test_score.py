@@ -1,0 +1,168 @@
+"""Batch scoring: every input row comes back, in order; broken rows carry their error."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from scoring import artifact, export, score
+from scoring.cli import app
+from tests.test_artifact import exported
+
+
+@pytest.fixture(scope="module")
+def tables_model(tmp_path_factory, small_dataset, small_crm):
+    folder = tmp_path_factory.mktemp("score")
+    _params, _, _, artifact_dir = exported(folder, small_dataset, ["lightgbm"])
+    leads = small_crm.leads.head(2000).copy()
+    activities = small_crm.activities[small_crm.activities["lead_id"].isin(leads["lead_id"])]
+    return folder, artifact_dir, leads, activities
+
+
+def broken_copy(leads: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
+    """5% of the rows broken in five different ways; returns the frame and what to expect."""
+    broken = leads.astype(object).where(leads.notna(), None).copy()
+    expected = {}
+    kinds = [
+        ("lead_id", None, "lead_id is empty"),
+        ("created_at", "not a date", "created_at missing or unparseable"),
+        ("employee_count", "-5", "employee_count is not a number >= 0"),
+        ("annual_revenue", "lots", "annual_revenue is not a number >= 0"),
+        ("created_at", None, "created_at missing or unparseable"),
+    ]
+    rows = np.random.default_rng(0).choice(len(broken), size=len(broken) // 20, replace=False)
+    for i, row in enumerate(sorted(rows)):
+        column, value, message = kinds[i % len(kinds)]
+        broken.iat[row, broken.columns.get_loc(column)] = value
+        expected[row] = message
+    return broken, expected
+
+
+def test_five_percent_broken_rows_come_back_with_their_errors(tables_model, tmp_path):
+    _folder, artifact_dir, leads, activities = tables_model
+    broken, expected = broken_copy(leads)
+    broken.to_csv(tmp_path / "leads.csv", index=False)
+    activities.to_csv(tmp_path / "activities.csv", index=False)
+    output = tmp_path / "scored.csv"
+    result = CliRunner().invoke(
+        app,
+        [
+            "score",
+            "-m",
+            str(artifact_dir),
+            "-i",
+            str(tmp_path / "leads.csv"),
+            "--activities",
+            str(tmp_path / "activities.csv"),
+            "-o",
+            str(output),
+            "--no-progress",
+            "--chunk-rows",
+            "300",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(output, dtype={"lead_id": str})
+    assert len(scored) == len(leads) == 2000
+    assert scored["error"].notna().sum() == len(expected) == 100
+    for row, message in expected.items():
+        assert message in scored.at[row, "error"], (row, scored.at[row, "error"])
+        assert np.isnan(scored.at[row, "probability"])
+    fine = scored["error"].isna()
+    assert scored.loc[fine, "probability"].between(0, 1).all()
+    assert scored["lead_id"].fillna("").tolist() == broken["lead_id"].fillna("").tolist()
+    assert f"{len(expected)} rows with an error" in result.output
+
+
+def test_csv_and_parquet_inputs_score_the_same(tables_model, tmp_path):
+    _, artifact_dir, leads, activities = tables_model
+    loaded = artifact.load(artifact_dir)
+    leads.to_parquet(tmp_path / "leads.parquet")
+    leads.to_csv(tmp_path / "leads.csv", index=False)
+    activities.to_parquet(tmp_path / "acts.parquet")
+    as_of = pd.Timestamp(leads["created_at"].max())
+    a = score.score_file(
+        loaded,
+        tmp_path / "leads.parquet",
+        tmp_path / "a.parquet",
+        tmp_path / "acts.parquet",
+        as_of,
+        progress=False,
+    )
+    b = score.score_file(
+        loaded,
+        tmp_path / "leads.csv",
+        tmp_path / "b.csv",
+        tmp_path / "acts.parquet",
+        as_of,
+        reasons=False,
+        chunk_rows=700,
+        progress=False,
+    )
+    assert a.rows == b.rows == 2000 and a.errors == b.errors == 0
+    first, second = pd.read_parquet(tmp_path / "a.parquet"), pd.read_csv(tmp_path / "b.csv")
+    assert np.allclose(first["probability"], second["probability"], atol=1e-12)
+    assert "reason_up_1" in first and "reason_up_1" not in second
+
+
+def test_repeated_ids_unseen_levels_and_bad_activities(tables_model, tmp_path):
+    _, artifact_dir, leads, activities = tables_model
+    loaded = artifact.load(artifact_dir)
+    frame = pd.concat([leads.head(3), leads.head(1)], ignore_index=True)
+    frame.loc[1, "industry"] = "Underwater basket weaving"
+    bad = activities[activities["lead_id"] == frame.loc[2, "lead_id"]].head(1).copy()
+    bad["activity_type"] = "carrier_pigeon"
+    acts = pd.concat([activities, bad], ignore_index=True)
+    frame.to_parquet(tmp_path / "leads.parquet")
+    acts.to_parquet(tmp_path / "acts.parquet")
+    score.score_file(
+        loaded,
+        tmp_path / "leads.parquet",
+        tmp_path / "out.parquet",
+        tmp_path / "acts.parquet",
+        progress=False,
+    )
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert len(out) == 4
+    assert out.loc[0, "probability"] == out.loc[3, "probability"]  # same lead twice
+    assert pd.isna(out.loc[1, "error"]) and 0 < out.loc[1, "probability"] < 1
+    assert "unknown activity_type: 'carrier_pigeon'" in out.loc[2, "error"]
+
+
+def test_missing_columns_and_a_tampered_model_stop_with_exit_2(tables_model, tmp_path):
+    import shutil
+
+    _, artifact_dir, leads, activities = tables_model
+    leads.drop(columns=["job_title"]).to_csv(tmp_path / "leads.csv", index=False)
+    activities.to_csv(tmp_path / "acts.csv", index=False)
+    args = [
+        "score",
+        "-i",
+        str(tmp_path / "leads.csv"),
+        "--activities",
+        str(tmp_path / "acts.csv"),
+        "-o",
+        str(tmp_path / "out.csv"),
+        "--no-progress",
+    ]
+    result = CliRunner().invoke(app, [*args, "-m", str(artifact_dir)])
+    assert result.exit_code == 2 and "required column(s) missing: job_title" in result.output
+    copy = tmp_path / "model"
+    shutil.copytree(artifact_dir, copy)
+    data = bytearray((copy / "model.txt").read_bytes())
+    data[100] ^= 0x20
+    (copy / "model.txt").write_bytes(bytes(data))
+    result = CliRunner().invoke(app, [*args, "-m", str(copy)])
+    assert result.exit_code == 2 and "sha256 differs): model.txt" in result.output
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_drift_of_a_batch_against_the_training_window(tables_model):
+    _, artifact_dir, leads, _ = tables_model
+    loaded = artifact.load(artifact_dir)
+    frame, _errors = score.leads_features(
+        leads, None, loaded.preprocessing, pd.Timestamp("2030-01-01"), "leads"
+    )
+    document = export.drift_against(loaded, frame, loaded.predict_proba(frame[loaded.features]))
+    # No activities at all: the intent features moved far from training.
+    assert document["drift_found"] and "activities_90d" in document["features_major"]
