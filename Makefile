@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PARAMS ?= params.yaml
 
-.PHONY: help setup run audit data report lab test lint format bench clean
+.PHONY: help setup run retrain score audit data report lab test lint format bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -19,6 +19,16 @@ setup: $(STAMP)  ## Create .venv and install the project with its dev extras (pi
 
 run: $(STAMP)  ## Make the default synthetic data if needed and run the whole pipeline
 	$(BIN)/leadscore run --params $(PARAMS)
+
+retrain: $(STAMP)  ## Retrain; promote the challenger only if it passes the gates (schedulers: see README)
+	$(BIN)/leadscore retrain --params $(PARAMS)
+
+SCORE_IN ?= data/raw/leads.parquet
+SCORE_ACTIVITIES ?= data/raw/activities.parquet
+SCORE_OUT ?= reports/scored.csv
+score: $(STAMP)  ## Score SCORE_IN (+ SCORE_ACTIVITIES) with the champion into SCORE_OUT
+	$(BIN)/leadscore score --params $(PARAMS) --model artifacts/leadscore \
+		--input $(SCORE_IN) --activities $(SCORE_ACTIVITIES) --output $(SCORE_OUT)
 
 audit: $(STAMP)  ## Run the funnel audit only
 	$(BIN)/leadscore audit --params $(PARAMS)
@@ -48,6 +58,8 @@ bench: $(STAMP)  ## Speed and memory figures (prints them; not part of the tests
 	$(BIN)/python bench/bench_generate.py
 	$(BIN)/python bench/bench_train.py
 	$(BIN)/python bench/bench_shap.py
+	$(BIN)/python bench/bench_score.py
 
 clean:  ## Remove generated data, reports and caches (keeps .venv)
 	rm -rf reports data/raw/*.parquet data/raw/*.csv data/raw/*.json .pytest_cache .ruff_cache
+	@echo "kept mlruns/ and artifacts/ (the model registry and published models)"
