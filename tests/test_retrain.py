@@ -95,6 +95,8 @@ def test_unchanged_data_promotes_and_the_planted_change_keeps_the_champion(retra
     assert artifact.load(models(folder)).path.name == "v2"
     assert (models(folder) / "v3" / "manifest.json").is_file()
     assert "drift_found" in kept["drift"] and (runs[2] / "retrain.md").is_file()
+    report = (runs[2] / "report.html").read_text()
+    assert "Retrain decision: kept" in report and "Has the population moved?" in report
 
 
 def test_registry_aliases_follow_the_local_links(retrains):

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from scoring import explain, plots
+from scoring import drift, explain, plots
 
 TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -62,6 +63,11 @@ the same chance after every retrain). Grades: A 50+, B 30-49, C 15-29, D below 1
 <h2>Where the model does worse than the rules</h2>
 {{ segments | safe }}
 <h2>Model quality on test</h2>{{ metrics_table | safe }}
+<h2>Has the population moved? (drift)</h2>
+<p>{{ drift_text | safe }}</p>
+{{ drift_table | safe }}
+{% if model_lines %}<h2>The exported model</h2>
+<ul>{% for line in model_lines %}<li>{{ line | safe }}</li>{% endfor %}</ul>{% endif %}
 <h2>Data window, exclusions and leakage</h2>
 <ul>{% for line in data_lines %}<li>{{ line }}</li>{% endfor %}</ul>
 {{ leakage | safe }}
@@ -239,6 +245,47 @@ def _metrics_table(metrics: dict[str, Any]) -> str:
     return pd.DataFrame(rows).to_html(index=False, border=0)
 
 
+def _bold(text: str) -> str:
+    import html
+
+    return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(text))
+
+
+def _drift_table(document: dict[str, Any]) -> str:
+    """The ten largest shifts (PSI) with their band."""
+    table = pd.DataFrame(document.get("table", []))
+    if table.empty:
+        return ""
+    table = table.head(10).rename(columns={"psi": "PSI"})
+    return table.to_html(index=False, border=0, float_format=lambda v: f"{v:.3f}")
+
+
+def _model_lines(folder: Path) -> list[str]:
+    """Registered version and, after a retrain, the decision gate by gate."""
+    import html
+
+    lines = []
+    exported = folder / "export.json"
+    if exported.is_file():
+        info = json.loads(exported.read_text(encoding="utf-8"))
+        lines.append(
+            f"Registered as {html.escape(info['model_name'])} version {info['version']}; it "
+            f"reproduces the trained model to {info['max_difference_vs_run']:.1g} on "
+            f"{info['rows_checked']:,} leads. Model card: artifact/model_card.md."
+        )
+    decided = folder / "retrain.json"
+    if decided.is_file():
+        info = json.loads(decided.read_text(encoding="utf-8"))
+        lines.append(f"<strong>Retrain decision: {html.escape(info['decision'])}</strong>.")
+        lines += [
+            f"{'passed' if g['passed'] else '<strong>failed</strong>'}: "
+            f"{html.escape(g['name'])}; {html.escape(g['detail'])}"
+            for g in info["gates"]
+        ]
+        lines += [html.escape(r) for r in info["reasons"]]
+    return lines
+
+
 def build(folder: Path | str) -> Path:
     """Write report.html into a run folder from what the stages saved there."""
     from jinja2 import Template
@@ -291,7 +338,11 @@ def build(folder: Path | str) -> Path:
         f"Leakage guard excluded: {', '.join(excluded) if excluded else 'nothing'}.",
     ]
     leakage = pd.DataFrame(metrics["leakage"]["flagged"])
+    drift_document = metrics.get("drift", {})
     html = Template(TEMPLATE).render(
+        drift_text=_bold(drift.markdown(drift_document)),
+        drift_table=_drift_table(drift_document),
+        model_lines=_model_lines(folder),
         run_id=metrics["run_id"],
         test_period=" to ".join(data["test_period"] or ["?", "?"]),
         n_test=f"{data['n_test']:,}",

@@ -267,9 +267,16 @@ def decide(params: Params, run_dir: Path | str, run_id: str) -> Decision:
     act(params, decision)
     artifact.write_json(run_dir / "retrain.json", decision.as_dict())
     (run_dir / "retrain.md").write_text(markdown(decision), "utf-8")
+    if (run_dir / "thresholds.json").is_file():
+        from scoring import report
+
+        report.build(run_dir)  # the report now shows the decision, gate by gate
     tracking.log_tags(params, run_id, {"leadscore.retrain": outcome})
     tracking.log_artifacts(
-        params, run_id, [run_dir / "retrain.json", run_dir / "retrain.md"], folder="retrain"
+        params,
+        run_id,
+        [run_dir / "retrain.json", run_dir / "retrain.md", run_dir / "report.html"],
+        folder="retrain",
     )
     return decision
 
