@@ -307,6 +307,7 @@ class Artifact:
     manifest: dict
     booster: Any = None
     logistic: LogisticModel | None = None
+    _explainer: Any = None
 
     @property
     def features(self) -> list[str]:
@@ -345,8 +346,14 @@ class Artifact:
     def contributions(self, features: pd.DataFrame) -> tuple[np.ndarray, float]:
         """SHAP contributions (log-odds, rows x features) and the base value."""
         if self.booster is not None:
-            raw = self.booster.predict(self.matrix(features), pred_contrib=True)
-            return raw[:, :-1], float(raw[0, -1]) if len(raw) else 0.0
+            from scoring.treeshap import TreeExplainer
+
+            # Exact TreeSHAP from per-leaf tables: equal to LightGBM's pred_contrib, faster
+            # for batches (built once per loaded artifact).
+            if self._explainer is None:
+                self._explainer = TreeExplainer(self.booster)
+            raw = self._explainer.contributions(self.matrix(features))
+            return raw[:, :-1], self._explainer.expected_value
         return self.logistic.contributions(features)
 
 

@@ -8,6 +8,7 @@ verified (sha256 manifest) when the model loads.
 from __future__ import annotations
 
 import mlflow.pyfunc
+import pandas as pd
 from mlflow.models import set_model
 
 
@@ -19,7 +20,7 @@ class LeadScoreModel(mlflow.pyfunc.PythonModel):
 
         self.artifact = artifact.load(context.artifacts["leadscore"])
 
-    def predict(self, context, model_input, params=None):
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         from scoring import score
 
         reasons = bool((params or {}).get("reasons", True))

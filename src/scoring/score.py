@@ -24,6 +24,7 @@ from scoring.data import ACTIVITY_TYPES, DataContractError
 log = logging.getLogger(__name__)
 
 CHUNK_ROWS = 100_000
+DRIFT_SAMPLE_ROWS = 50_000  # the batch's drift is measured on its first rows
 OUTPUT_COLUMNS = ("probability", "score", "grade", "is_mql")
 
 
@@ -176,12 +177,18 @@ def read_activities(path: Path | str) -> Activities:
         "unknown activity_type",
         frame["activity_type"],
     )
-    row_number = pd.Series(np.arange(len(frame)) + 2, index=frame.index).astype("string")
+    failing = reason.notna().to_numpy()
+    row_number = pd.Series(np.flatnonzero(failing) + 2, index=frame.index[failing])
     bad = pd.DataFrame(
-        {"lead_id": frame["lead_id"], "reason": "activities row " + row_number + ": " + reason}
-    )[reason.notna()]
-    good = frame[reason.isna().to_numpy()].copy()
-    good["occurred_at"] = occurred[reason.isna().to_numpy()]
+        {
+            "lead_id": frame.loc[failing, "lead_id"].astype(str),
+            "reason": "activities row " + row_number.astype("string") + ": " + reason[failing],
+        }
+    )
+    usable = reason.isna().to_numpy()
+    good = frame.assign(occurred_at=occurred)
+    if not usable.all():
+        good = good[usable]
     return index_activities(good, bad)
 
 
@@ -197,7 +204,11 @@ def _timestamps(values: pd.Series) -> pd.Series:
 
 def index_activities(frame: pd.DataFrame, bad: pd.DataFrame | None = None) -> Activities:
     """Usable activities indexed by lead (e.g. the validated activities of training data)."""
-    categories = pd.Categorical(frame["lead_id"].astype(str))
+    ids = frame["lead_id"]
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        categories = ids.cat.rename_categories(ids.cat.categories.astype(str)).array
+    else:
+        categories = pd.Categorical(ids.astype(str))
     frame = frame.assign(lead_id=categories)
     if bad is None:
         bad = pd.DataFrame({"lead_id": pd.Series(dtype=str), "reason": pd.Series(dtype=str)})
@@ -466,9 +477,10 @@ def score_file(
                     f"row {row.Index + 2} ({id_column}={getattr(row, id_column, None)!r}): "
                     f"{row.error}"
                 )
-            if sum(len(f) for f in features_seen) < 200_000:
-                features_seen.append(frame.loc[ok, loaded.features])
-                scores_seen.append(result.loc[ok, "probability"].to_numpy())
+            room = DRIFT_SAMPLE_ROWS - sum(len(f) for f in features_seen)
+            if room > 0:
+                features_seen.append(frame.loc[ok, loaded.features].head(room))
+                scores_seen.append(result.loc[ok, "probability"].to_numpy()[:room])
             scored_ids.append(chunk[id_column])
             bar.update(len(chunk))
     finally:
