@@ -166,3 +166,60 @@ def test_drift_of_a_batch_against_the_training_window(tables_model):
     document = export.drift_against(loaded, frame, loaded.predict_proba(frame[loaded.features]))
     # No activities at all: the intent features moved far from training.
     assert document["drift_found"] and "activities_90d" in document["features_major"]
+
+
+@pytest.fixture(scope="module")
+def flat_model(tmp_path_factory, small_crm):
+    from scoring import flat, synth
+    from scoring.config import FlatParams
+
+    folder = tmp_path_factory.mktemp("flat")
+    export_frame = synth.flat_export(small_crm.leads, small_crm.activities, small_crm.snapshot)
+    path = folder / "crm_export.csv"
+    export_frame.to_csv(path, index=False)
+    flat_params = FlatParams(
+        path=str(path),
+        id_column="Prospect ID",
+        target_column="Converted",
+        date_column="Created Date",
+    )
+    from scoring.config import load_params
+    from tests.conftest import ROOT
+
+    params = load_params(ROOT / "params.yaml")
+    params = params.model_copy(
+        update={
+            "data": params.data.model_copy(update={"source": "flat", "flat": flat_params}),
+            "baseline": params.baseline.model_copy(update={"rules": []}),
+        }
+    )
+    dataset = flat.build_dataset(flat_params)
+    _, result, _, artifact_dir = exported(folder, (params, None, dataset), ["lightgbm", "logistic"])
+    return path, result, artifact_dir
+
+
+def test_a_flat_export_scores_like_the_trained_model_and_keeps_broken_rows(flat_model, tmp_path):
+    path, result, artifact_dir = flat_model
+    loaded = artifact.load(artifact_dir)
+    assert loaded.preprocessing["source"] == "flat"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    numeric = next(
+        c["column"] for c in loaded.preprocessing["flat"]["columns"] if c["kind"] == "numeric"
+    )
+    broken = frame.copy()
+    rows = np.arange(0, len(frame), 20)  # 5%
+    broken.loc[rows[::2], numeric] = "lots"
+    broken.loc[rows[1::2], "Created Date"] = "someday"
+    broken.to_csv(tmp_path / "export.csv", index=False)
+    summary = score.score_file(
+        loaded, tmp_path / "export.csv", tmp_path / "scored.csv", chunk_rows=5000, progress=False
+    )
+    scored = pd.read_csv(tmp_path / "scored.csv", dtype={"Prospect ID": str})
+    assert len(scored) == len(frame) == summary.rows and summary.errors == len(rows)
+    assert scored.loc[rows[::2], "error"].str.contains(f"{numeric} is not a number").all()
+    assert scored.loc[rows[1::2], "error"].str.contains("Created Date missing or unparseable").all()
+    expected = result.predictions.set_index("lead_id")[result.chosen_model]
+    fine = scored[scored["error"].isna()].set_index("Prospect ID")["probability"]
+    common = fine.index.intersection(expected.index)
+    assert len(common) > 0.9 * len(expected)
+    assert np.max(np.abs(fine[common] - expected[common])) <= 1e-9
