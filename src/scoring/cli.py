@@ -280,7 +280,7 @@ def retrain(
     run_id, folder = result.run_id, result.run_dir
     try:
         decision = retrain_module.decide(params, folder, run_id)
-    except (ValueError, OSError) as err:
+    except Exception as err:  # a scheduler needs one clear line and exit 1, not a traceback
         raise _fail(f"retrain {run_id} failed: {type(err).__name__}: {err}", EXIT_FAILED) from None
     typer.echo(retrain_module.markdown(decision))
     typer.echo(f"summary: {folder / 'retrain.json'}")

@@ -197,7 +197,13 @@ def store_version(source: Path | str, params: Params, version: int | str) -> Pat
     root.mkdir(parents=True, exist_ok=True)
     target = root / f"v{version}"
     if target.exists():
-        artifact.verify(target)
+        stored = artifact.verify(target)["files"]
+        if stored != artifact.verify(source)["files"]:
+            raise artifact.ArtifactError(
+                f"{target} already holds a different model than version {version} of the "
+                "registry: artifacts/ and the MLflow registry disagree (was mlruns/ reset?). "
+                f"Move {root} aside or point mlflow.tracking_uri at the registry it came from"
+            )
         return target
     staging = root / f".v{version}-staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
