@@ -127,3 +127,15 @@ def test_store_promote_and_history(lightgbm_export):
     export.set_alias(params, "champion", 1, "undo", action="rollback")
     assert export.current(params) == 1 and export.previous_champion(params) is None
     assert artifact.load(export.model_root(params)).path.name == "v1"
+
+
+def test_a_stored_version_is_never_replaced_by_a_different_model(lightgbm_export, tmp_path):
+    params, _, _, folder = lightgbm_export
+    export.store_version(folder, params, 7)
+    export.store_version(folder, params, 7)  # the same model again: fine
+    other = tmp_path / "other"
+    shutil.copytree(folder, other)
+    (other / artifact.WORDING_FILE).write_text('{"wording": {}, "top_reasons": 2}')
+    artifact.write_manifest(other)
+    with pytest.raises(artifact.ArtifactError, match="registry disagree"):
+        export.store_version(other, params, 7)
