@@ -193,7 +193,13 @@ def activity_features(
     # Strictly before the scoring moment; NaT moments compare False and drop out.
     before = age_days > 0
     lead_pos, age_days, occurred = lead_pos[before], age_days[before], occurred[before]
-    item_code = _item_codes(activities)[known][before]
+    # Scoring precomputes the codes once for all activities (column "item_code").
+    codes = (
+        activities["item_code"].to_numpy()
+        if "item_code" in activities.columns
+        else item_codes(activities)
+    )
+    item_code = codes[known][before]
     columns: dict[str, np.ndarray] = {}
     k = len(ITEMS)
     for window in windows:
@@ -240,7 +246,7 @@ def _lead_positions(ids: pd.Series, leads: pd.Index) -> np.ndarray:
     return leads.get_indexer(ids.astype(str)).astype(np.int64)
 
 
-def _item_codes(activities: pd.DataFrame) -> np.ndarray:
+def item_codes(activities: pd.DataFrame) -> np.ndarray:
     """Index into ITEMS for every activity (-1 if it matches none), via category codes so that
     millions of rows never become Python strings."""
 

@@ -209,7 +209,7 @@ def index_activities(frame: pd.DataFrame, bad: pd.DataFrame | None = None) -> Ac
         categories = ids.cat.rename_categories(ids.cat.categories.astype(str)).array
     else:
         categories = pd.Categorical(ids.astype(str))
-    frame = frame.assign(lead_id=categories)
+    frame = frame.assign(lead_id=categories, item_code=features.item_codes(frame))
     if bad is None:
         bad = pd.DataFrame({"lead_id": pd.Series(dtype=str), "reason": pd.Series(dtype=str)})
     return Activities(frame, categories.codes, categories.categories, bad)
@@ -455,15 +455,14 @@ def score_file(
     features_seen: list[pd.DataFrame] = []
     scores_seen: list[np.ndarray] = []
     bar = tqdm(total=count_rows(input_path), unit="leads", disable=not progress, leave=False)
+
+    def prepare(chunk: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+        if kind == "flat":
+            return chunk, *flat_features(chunk, preprocessing, str(input_path))
+        return chunk, *leads_features(chunk, activities, preprocessing, as_of, str(input_path))
+
     try:
-        for chunk in read_chunks(input_path, chunk_rows):
-            chunk.index = pd.RangeIndex(summary.rows, summary.rows + len(chunk))
-            if kind == "flat":
-                frame, errors = flat_features(chunk, preprocessing, str(input_path))
-            else:
-                frame, errors = leads_features(
-                    chunk, activities, preprocessing, as_of, str(input_path)
-                )
+        for chunk, frame, errors in _ahead(_numbered(read_chunks(input_path, chunk_rows)), prepare):
             result = score_features(loaded, frame, errors, reasons)
             result.insert(0, id_column, pd.array(chunk[id_column].to_numpy(), dtype="string"))
             writer.write(result)
@@ -498,6 +497,31 @@ def score_file(
         sample = pd.concat(features_seen)
         summary.drift = export.drift_against(loaded, sample, np.concatenate(scores_seen))
     return summary
+
+
+def _numbered(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """Chunks indexed by their row position in the whole input."""
+    start = 0
+    for chunk in chunks:
+        chunk.index = pd.RangeIndex(start, start + len(chunk))
+        start += len(chunk)
+        yield chunk
+
+
+def _ahead(chunks: Iterator[pd.DataFrame], prepare) -> Iterator:
+    """prepare(chunk) for the next chunk in a worker thread while the caller scores and
+    writes the current one (feature building and LightGBM overlap on 2 cores)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        pending = None
+        for chunk in chunks:
+            future = pool.submit(prepare, chunk)
+            if pending is not None:
+                yield pending.result()
+            pending = future
+        if pending is not None:
+            yield pending.result()
 
 
 def _latest_timestamp(leads_path: Path, activities: Activities) -> pd.Timestamp:
