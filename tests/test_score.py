@@ -112,16 +112,19 @@ def test_repeated_ids_unseen_levels_and_bad_activities(tables_model, tmp_path):
     frame.loc[1, "industry"] = "Underwater basket weaving"
     bad = activities[activities["lead_id"] == frame.loc[2, "lead_id"]].head(1).copy()
     bad["activity_type"] = "carrier_pigeon"
-    acts = pd.concat([activities, bad], ignore_index=True)
+    stray = activities.head(1).assign(lead_id="nobody")
+    acts = pd.concat([activities, bad, stray], ignore_index=True)
     frame.to_parquet(tmp_path / "leads.parquet")
     acts.to_parquet(tmp_path / "acts.parquet")
-    score.score_file(
+    summary = score.score_file(
         loaded,
         tmp_path / "leads.parquet",
         tmp_path / "out.parquet",
         tmp_path / "acts.parquet",
         progress=False,
     )
+    kept = acts["lead_id"].isin(frame["lead_id"]) & (acts["activity_type"] != "carrier_pigeon")
+    assert summary.ignored_activities == int((~kept).sum()) - 1  # the bad one is an error
     out = pd.read_parquet(tmp_path / "out.parquet")
     assert len(out) == 4
     assert out.loc[0, "probability"] == out.loc[3, "probability"]  # same lead twice

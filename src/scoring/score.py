@@ -451,7 +451,8 @@ def score_file(
     id_column = preprocessing["flat"]["id_column"] if kind == "flat" else "lead_id"
     summary = ScoreSummary()
     writer = _Writer(output_path)
-    scored_ids: list[pd.Series] = []
+    # Which activity leads appeared in the input (to count activities that belong to none).
+    seen = None if activities is None else np.zeros(len(activities.lead_ids) + 1, dtype=bool)
     features_seen: list[pd.DataFrame] = []
     scores_seen: list[np.ndarray] = []
     bar = tqdm(total=count_rows(input_path), unit="leads", disable=not progress, leave=False)
@@ -480,16 +481,14 @@ def score_file(
             if room > 0:
                 features_seen.append(frame.loc[ok, loaded.features].head(room))
                 scores_seen.append(result.loc[ok, "probability"].to_numpy()[:room])
-            scored_ids.append(chunk[id_column])
+            if seen is not None:
+                positions = activities.lead_ids.get_indexer(chunk[id_column].dropna().astype(str))
+                seen[positions[positions >= 0]] = True
             bar.update(len(chunk))
     finally:
         bar.close()
         writer.close()
-    if activities is not None:
-        seen = np.zeros(len(activities.lead_ids) + 1, dtype=bool)
-        for ids in scored_ids:
-            positions = activities.lead_ids.get_indexer(ids.dropna().astype(str))
-            seen[positions[positions >= 0]] = True
+    if seen is not None:
         summary.ignored_activities = int((~seen[activities.codes]).sum())
     if features_seen and sum(len(f) for f in features_seen):
         from scoring import export

@@ -149,7 +149,19 @@ def finish(params: Params, run_id: str, status: str = "FINISHED") -> None:
 
 MODEL_FILE = Path(__file__).with_name("mlflow_model.py")
 # What `mlflow models serve` installs: the stack the artifact was tested with.
-SERVE_REQUIREMENTS = ("lightgbm", "pandas", "numpy", "pyarrow", "mlflow", "tqdm", "pydantic")
+# (the scoring modules import scikit-learn, scipy, pydantic and PyYAML through the package).
+SERVE_REQUIREMENTS = (
+    "lightgbm",
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "scikit-learn",
+    "scipy",
+    "pydantic",
+    "pyyaml",
+    "tqdm",
+    "mlflow",
+)
 
 
 def _requirements() -> list[str]:
