@@ -121,6 +121,8 @@ def test_store_promote_and_history(lightgbm_export):
     params, _, _, folder = lightgbm_export
     for version in (1, 2):
         export.store_version(folder, params, version)
+    with pytest.raises(artifact.ArtifactError, match="no champion yet"):
+        artifact.load(export.model_root(params))
     export.set_alias(params, "champion", 1, "first")
     export.set_alias(params, "champion", 2, "second")
     assert export.current(params) == 2 and export.previous_champion(params) == 1

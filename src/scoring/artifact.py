@@ -466,9 +466,17 @@ def load(folder: Path | str) -> Artifact:
 
 def resolve_folder(folder: Path) -> Path:
     """An artifact folder itself, or the champion of a model folder (artifacts/<model>)."""
-    if (folder / MANIFEST).is_file() or not (folder / "champion").exists():
+    if (folder / MANIFEST).is_file():
         return folder
-    return (folder / "champion").resolve()
+    if (folder / "champion").exists():
+        return (folder / "champion").resolve()
+    versions = sorted(p.name for p in folder.glob("v*") if (p / MANIFEST).is_file())
+    if versions:
+        raise ArtifactError(
+            f"{folder} has no champion yet (versions: {', '.join(versions)}): run "
+            "`leadscore retrain`, or `leadscore promote <version>` after reading its report"
+        )
+    return folder
 
 
 def finite(value: float | None) -> float | None:
