@@ -226,3 +226,31 @@ def test_a_flat_export_scores_like_the_trained_model_and_keeps_broken_rows(flat_
     common = fine.index.intersection(expected.index)
     assert len(common) > 0.9 * len(expected)
     assert np.max(np.abs(fine[common] - expected[common])) <= 1e-9
+
+
+def test_a_failure_midway_leaves_no_partial_output(tables_model, tmp_path, monkeypatch):
+    # Regression: the half-written file used to be moved into place when a later chunk failed.
+    _, artifact_dir, leads, activities = tables_model
+    loaded = artifact.load(artifact_dir)
+    leads.to_parquet(tmp_path / "leads.parquet")
+    activities.to_parquet(tmp_path / "acts.parquet")
+    real, calls = score.score_features, []
+
+    def failing_on_the_third_chunk(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise MemoryError("simulated")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(score, "score_features", failing_on_the_third_chunk)
+    with pytest.raises(MemoryError):
+        score.score_file(
+            loaded,
+            tmp_path / "leads.parquet",
+            tmp_path / "out.parquet",
+            tmp_path / "acts.parquet",
+            chunk_rows=500,
+            progress=False,
+        )
+    assert len(calls) == 3
+    assert not (tmp_path / "out.parquet").exists() and not list(tmp_path.glob(".out*"))

@@ -485,9 +485,12 @@ def score_file(
                 positions = activities.lead_ids.get_indexer(chunk[id_column].dropna().astype(str))
                 seen[positions[positions >= 0]] = True
             bar.update(len(chunk))
+    except BaseException:
+        writer.abort()  # never leave half an output where the full one is expected
+        raise
     finally:
         bar.close()
-        writer.close()
+    writer.close()
     if seen is not None:
         summary.ignored_activities = int((~seen[activities.codes]).sum())
     if features_seen and sum(len(f) for f in features_seen):
@@ -573,11 +576,18 @@ class _Writer:
         self.first = False
 
     def close(self) -> None:
+        """Finish the file and move it into place."""
         if self.writer is not None:
             self.writer.close()
-        if self.first:  # an empty input still gets a file with a header
+        if self.first:  # nothing was written: an empty input
             return
         self.temporary.replace(self.path)
+
+    def abort(self) -> None:
+        """Drop the partial file."""
+        if self.writer is not None:
+            self.writer.close()
+        self.temporary.unlink(missing_ok=True)
 
 
 def score_frame(loaded: artifact_module.Artifact, frame: pd.DataFrame, reasons: bool = True):
