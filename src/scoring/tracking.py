@@ -216,17 +216,6 @@ def delete_registry_alias(params: Params, alias: str) -> None:
         _client(params.mlflow).delete_registered_model_alias(params.export.model_name, alias)
 
 
-def registry_alias(params: Params, alias: str) -> int | None:
-    """The version an alias points to in the registry, or None."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        found = _client(params.mlflow).get_model_version_by_alias(params.export.model_name, alias)
-    except MlflowException:
-        return None
-    return int(found.version)
-
-
 def registered_versions(params: Params) -> list[int]:
     """Version numbers registered under export.model_name."""
     found = _client(params.mlflow).search_model_versions(f"name = '{params.export.model_name}'")
