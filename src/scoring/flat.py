@@ -66,11 +66,7 @@ def read_export(path: Path | str, missing_values: list[str]) -> pd.DataFrame:
     else:
         raw = path.read_bytes()
         text, encoding = _decode(raw, path)
-        sample = text[:50_000]
-        try:
-            separator = csv.Sniffer().sniff(sample, delimiters=SEPARATORS).delimiter
-        except csv.Error:
-            separator = ","
+        separator = sniff_separator(text)
         import io
 
         frame = pd.read_csv(
@@ -95,6 +91,14 @@ def read_export(path: Path | str, missing_values: list[str]) -> pd.DataFrame:
         values = frame[column].astype("string").str.strip()
         cleaned[column] = values.mask(values.str.lower().isin(missing))
     return pd.DataFrame(cleaned, index=frame.index).astype(object).where(lambda f: f.notna(), None)
+
+
+def sniff_separator(text: str) -> str:
+    """The CSV separator of a text sample (comma when nothing fits)."""
+    try:
+        return csv.Sniffer().sniff(text[:50_000], delimiters=SEPARATORS).delimiter
+    except csv.Error:
+        return ","
 
 
 def _decode(raw: bytes, path: Path) -> tuple[str, str]:

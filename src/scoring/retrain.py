@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from scoring import artifact, data, export, flat, score, tracking
+from scoring import artifact, data, export, features, flat, score, tracking
 from scoring.config import Params
 from scoring.evaluate import expected_calibration_error
 
@@ -110,9 +110,7 @@ def artifact_features(loaded: artifact.Artifact, params: Params, lead_ids: pd.Se
     leads = tables.leads.assign(lead_id=tables.leads["lead_id"].astype(str))
     rows = leads.drop_duplicates("lead_id").set_index("lead_id").loc[lead_ids.to_numpy()]
     rows = rows.reset_index()
-    snapshot = max(
-        tables.leads.select_dtypes("datetime").max().max(), tables.activities["occurred_at"].max()
-    )
+    snapshot = features.snapshot_date(tables)  # the same "now" training used
     return score.leads_features(
         rows, score.index_activities(tables.activities), loaded.preprocessing, snapshot, "leads"
     )

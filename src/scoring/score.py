@@ -8,7 +8,6 @@ activities of a leads-and-activities input are read once, as training does).
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -72,11 +71,7 @@ def read_chunks(path: Path | str, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.D
     )
     if encoding is None:
         raise ScoringInputError(f"{path}: cannot decode as {', '.join(flat.ENCODINGS)}")
-    sample = head.decode(encoding, errors="ignore")[:50_000]
-    try:
-        separator = csv.Sniffer().sniff(sample, delimiters=flat.SEPARATORS).delimiter
-    except csv.Error:
-        separator = ","
+    separator = flat.sniff_separator(head.decode(encoding, errors="ignore"))
     try:
         reader = pd.read_csv(
             path,
