@@ -22,7 +22,7 @@ def fitted(small_dataset):
 def test_contributions_add_up_to_the_raw_score(fitted, model):
     result, X, X_train = fitted
     explanation = explain.explain(result.models[model], X, X_train)
-    pipeline = result.models[model].estimator.estimator
+    pipeline = train.fitted_pipeline(result.models[model])
     raw = pipeline.named_steps["model"]
     design = pipeline.named_steps["prep"].transform(X)
     margin = (

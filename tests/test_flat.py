@@ -268,3 +268,92 @@ def test_check_data_reads_and_types_a_flat_export(tmp_path):
     )
     result = CliRunner().invoke(app, ["check-data", "--params", str(bad)])
     assert result.exit_code == 2 and "target column 'Won' not found" in result.output
+
+
+def test_calendar_names_and_codes_are_categories_and_only_full_dates_are_dates(tmp_path):
+    n = 240
+    rng = np.random.default_rng(3)
+    frame = _export(n).assign(
+        **{
+            "Month": rng.choice(["jan", "feb", "may", "jun", "Sep", "dec"], n),
+            "Weekday": rng.choice(["Monday", "tue", "Fri"], n),
+            "Quarter": rng.choice(["Q1", "Q2", "2024 Q3", "Q4"], n),
+            "SIC Code": rng.choice(["5411", "7372", "6022", "8742"], n),
+            "Branch": rng.choice(["0042", "0107", "0311"], n),
+            "Day": rng.integers(1, 32, n).astype(str),
+            "Month Year": rng.choice(["May 2024", "Jun 2024", "Jul 2024"], n),
+            "Signed Up": pd.date_range("2023-01-01", periods=n, freq="D").strftime("%d/%m/%Y"),
+        }
+    )
+    dataset = flat.build_dataset(_params(_write(frame, tmp_path / "e.csv")))
+    kinds = dataset.columns.set_index("column")
+    for column in ("Month", "Weekday", "Quarter", "SIC Code", "Branch", "Month Year"):
+        assert kinds.loc[column, "kind"] == "categorical", column
+    assert kinds.loc["Month", "reason"] == "month names (categories)"
+    assert kinds.loc["Weekday", "reason"] == "weekday names (categories)"
+    assert kinds.loc["SIC Code", "reason"] == "numbers that are codes (categories)"
+    assert kinds.loc["Branch", "reason"] == "numbers that are codes (categories)"
+    assert kinds.loc["Day", "kind"] == "numeric"  # a day of the month is a number
+    assert kinds.loc["Signed Up", "kind"] == "datetime"  # full dates
+    assert dataset.features["Month"].isin(["jan", "feb", "may", "jun", "Sep", "dec"]).all()
+
+
+def test_export_without_ids_in_time_order_uses_line_numbers_and_row_order(tmp_path):
+    frame = _export(400).drop(columns=["Lead ID", "Created"])
+    path = _write(frame, tmp_path / "e.csv")
+    params = _params(path, id_column=None, date_column=None, rows_in_time_order=True)
+    dataset = flat.build_dataset(params)
+    assert dataset.lead_ids.tolist()[:2] == ["2", "3"]  # line numbers; the header is line 1
+    split = train.split_dataset(dataset, load_params(ROOT / "params.yaml").models, 1)
+    assert split.method == "by row order"
+    lines = dataset.lead_ids.astype(int)
+    assert lines[split.assignment == "train"].max() < lines[split.assignment == "test"].min()
+    assert any("time order" in note for note in dataset.notes)
+
+
+def test_flat_export_without_rules_runs_end_to_end_and_exports(tmp_path, monkeypatch):
+    """No rules and an unreachable conversion target: the recommendation falls back, says
+    why, and the run ends with an artifact and reports/latest."""
+    crm = synth.generate(GeneratorParams(n_leads=3_000), seed=7)
+    export = synth.flat_export(crm.leads, crm.activities, crm.snapshot)
+    export.to_csv(tmp_path / "export.csv", index=False)
+    (tmp_path / "params.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "data": {
+                    "source": "flat",
+                    "reports_dir": "reports",
+                    "flat": {
+                        "path": "export.csv",
+                        "id_column": "Prospect ID",
+                        "target_column": "Converted",
+                        "date_column": "Created Date",
+                    },
+                },
+                "models": {"bootstrap_samples": 30, "backtest_folds": 0},
+                "thresholds": {"recommended": "conversion_target", "min_conversion": 0.99},
+                "mlflow": {"tracking_uri": "sqlite:///mlflow.db", "artifact_dir": "mlartifacts"},
+                "export": {"dir": "artifacts"},
+            }
+        )
+    )
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["run", "--params", "params.yaml"])
+    assert result.exit_code == 0, result.output
+    latest = tmp_path / "reports" / "latest"
+    saved = yaml.safe_load((latest / "thresholds.json").read_text())
+    assert saved["requested"] == "conversion_target"
+    assert saved["recommended"] != "conversion_target"
+    assert "no threshold reaches 99%" in saved["fallback_reason"]
+    policies = {p["policy"]: p for p in saved["policies"]}
+    assert "no rule baseline" in policies["volume_matched"]["note"]
+    assert policies[saved["recommended"]]["threshold"] is not None
+    assert (latest / "artifact" / "manifest.json").is_file()
+    assert list((tmp_path / "artifacts" / "leadscore").glob("v*"))
+    report = (latest / "report.html").read_text()
+    assert "Fallback: the conversion target policy has no threshold" in report
+    assert "Leakage review" in report and "features.allow_columns: add" in report
+    metrics = yaml.safe_load((latest / "metrics.json").read_text())
+    assert metrics["baseline"].startswith("plain logistic regression")
+    assert {"Lead Status", "Lead Owner", "Lead Rating"} <= set(metrics["leakage"]["excluded"])
+    assert metrics["fitted_on"]["rows"] == "train + validation"

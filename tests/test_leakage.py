@@ -2,7 +2,12 @@ import numpy as np
 import pandas as pd
 
 from scoring.config import FeatureParams
-from scoring.leakage import detect_leakage, excluded_columns, single_feature_auc
+from scoring.leakage import (
+    detect_leakage,
+    dominance_flags,
+    excluded_columns,
+    single_feature_auc,
+)
 
 
 def _frame(n: int = 2000, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
@@ -97,3 +102,56 @@ def test_a_total_that_includes_a_leaky_count_is_flagged_as_its_proxy():
     assert flags["total"].reason == "moves with leaky column 'opens'"
     no_proxies = params.model_copy(update={"leakage_proxy_corr": 1.0})
     assert {f.column for f in detect_leakage(frame, label, no_proxies)} == {"opens"}
+
+
+def test_a_sales_process_field_is_flagged_by_its_name():
+    rng = np.random.default_rng(0)
+    label = pd.Series(rng.random(2000) < 0.2).astype(int)
+    frame = pd.DataFrame(
+        {
+            # No statistical trace: only the name gives it away.
+            "Last Notable Activity": rng.choice(["Email Opened", "Page Visited"], 2000),
+            "Lead Quality": rng.choice(["High", "Low", "Might be"], 2000),
+            "Marital Status": rng.choice(["single", "married"], 2000),
+            "Job": rng.choice(["admin", "retired"], 2000),
+        }
+    )
+    flags = {f.column: f for f in detect_leakage(frame, label, FeatureParams(), by_name=True)}
+    assert set(flags) == {"Last Notable Activity", "Lead Quality"}
+    assert flags["Lead Quality"].reason == "filled in by the sales process"
+    assert "quality" in flags["Lead Quality"].detail
+    assert (
+        flags["Lead Quality"].params_change
+        == "features.allow_columns: add 'Lead Quality' (to keep it)"
+    )
+    assert excluded_columns(list(flags.values())) == ["Last Notable Activity", "Lead Quality"]
+    # Engineered features are named by us, not by a CRM: names are not checked.
+    assert detect_leakage(frame, label, FeatureParams()) == []
+    # Users extend or replace the vocabulary.
+    custom = FeatureParams(after_outcome_patterns=["^job$"])
+    assert [f.column for f in detect_leakage(frame, label, custom, by_name=True)] == ["Job"]
+
+
+def test_a_pure_category_in_a_source_field_is_kept_and_listed_for_review():
+    rng = np.random.default_rng(1)
+    n = 4000
+    source = pd.Series(rng.choice(["web", "event", "partner"], n, p=[0.6, 0.38, 0.02]))
+    label = pd.Series((rng.random(n) < np.where(source == "partner", 0.99, 0.1)).astype(int))
+    label[source == "partner"] = 1
+    frame = pd.DataFrame({"Lead Source": source, "Segment": source.map(str.upper)})
+    flags = {
+        f.column: f
+        for f in detect_leakage(frame, label, FeatureParams(pure_category_min_support=20))
+    }
+    assert flags["Lead Source"].action == "kept, review"
+    assert "creation-time" in flags["Lead Source"].reason
+    assert flags["Segment"].action == "excluded"  # the same evidence in a field of unknown origin
+    assert excluded_columns(list(flags.values())) == ["Segment"]
+    assert "drop_columns" in flags["Lead Source"].params_change
+
+
+def test_a_dominant_column_is_listed_for_review():
+    shares = pd.Series({"a": 0.7, "b": 0.2, "c": 0.1})
+    flags = dominance_flags(shares, FeatureParams())
+    assert [(f.column, f.action) for f in flags] == [("a", "kept, review")]
+    assert dominance_flags(shares, FeatureParams(dominance_share=0.8)) == []

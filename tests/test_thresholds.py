@@ -69,7 +69,7 @@ def test_without_rules_there_is_no_volume_match_and_no_rules_row():
     rec = thresholds.recommend(_predictions(), "lightgbm", ThresholdParams(), None, 20, seed=1)
     rows = rec.policies.set_index("policy")
     assert "today's rules" not in rows.index
-    assert rows.loc["volume_matched", "note"] == "no rule baseline is configured"
+    assert rows.loc["volume_matched", "note"].startswith("no rule baseline is configured")
     assert np.isnan(rows.loc["conversion_target", "conversion_vs_rules"])
     saved = {
         "recommended": "conversion_target",
@@ -77,5 +77,63 @@ def test_without_rules_there_is_no_volume_match_and_no_rules_row():
         .where(rec.policies.notna(), None)
         .to_dict(orient="records"),
     }
-    lines = report.headline(saved, {})
+    metrics = {
+        "chosen_model": "lightgbm",
+        "baseline": "plain logistic regression",
+        "models": {m: {"test": {"roc_auc": {"value": 0.7}}} for m in ("lightgbm", "baseline")},
+    }
+    lines = report.headline(saved, metrics)
     assert "no rule baseline" in lines[0]
+
+
+def _capped(cap: float = 0.5) -> pd.DataFrame:
+    """Predictions whose best leads are tied: no threshold isolates a near-certain few."""
+    predictions = _predictions()
+    return predictions.assign(lightgbm=predictions["lightgbm"].clip(upper=cap))
+
+
+def test_without_rules_an_unmeetable_policy_says_so_and_the_recommendation_falls_back():
+    predictions = _capped()
+    params = ThresholdParams(recommended="conversion_target", min_conversion=0.99, reps=500)
+    rec = thresholds.recommend(predictions, "lightgbm", params, None, n_bootstrap=50, seed=1)
+    rows = rec.policies.set_index("policy")
+    assert "no rule baseline" in rows.loc["volume_matched", "note"]
+    assert "no threshold reaches 99% conversion" in rows.loc["conversion_target", "note"]
+    assert "exceeds the whole lead volume" in rows.loc["sales_capacity", "note"]
+    assert rec.requested == "conversion_target"
+    assert rec.recommended == "sales_capacity"  # the first configured policy that has one
+    assert "conversion target policy has no threshold" in rec.fallback_reason
+    assert "recommended (fallback)" in rows.loc["sales_capacity", "note"]
+
+
+def test_the_recommended_policy_is_kept_when_it_has_a_threshold():
+    rec = thresholds.recommend(
+        _predictions(), "lightgbm", ThresholdParams(), 85, n_bootstrap=20, seed=1
+    )
+    assert rec.recommended == "volume_matched" and rec.fallback_reason is None
+
+
+def test_no_policy_with_a_threshold_is_a_clear_error():
+    params = ThresholdParams(
+        policies=["volume_matched", "conversion_target"],
+        recommended="conversion_target",
+        min_conversion=0.99,
+        deal_value=0,
+        reps=1,
+        mqls_per_rep_per_week=0.001,
+    )
+    with pytest.raises(ValueError, match="no threshold policy has a threshold"):
+        thresholds.recommend(_capped(), "lightgbm", params, None, n_bootstrap=5, seed=1)
+
+
+def test_without_dates_figures_are_per_window_and_capacity_cannot_be_counted():
+    predictions = _predictions().assign(moment=pd.NaT)
+    rec = thresholds.recommend(
+        predictions, "lightgbm", ThresholdParams(), None, n_bootstrap=5, seed=1
+    )
+    rows = rec.policies.set_index("policy")
+    assert not rec.dated
+    assert "no dates" in rows.loc["sales_capacity", "note"]
+    test = predictions[predictions["split"] == "test"]
+    chosen = rows.loc["expected_value"]
+    assert chosen["mqls_per_month"] == (test["lightgbm"] >= chosen["threshold"]).sum()

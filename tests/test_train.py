@@ -67,7 +67,7 @@ def test_planted_leaky_column_is_flagged_and_excluded(small_dataset):
     result = train.train_all(planted, fast, params.features, params.baseline, params.seed)
     assert [f.column for f in result.leakage] == ["emails_opened_to_date"]
     assert "emails_opened_to_date" not in result.feature_columns
-    assert train.leakage_table(result)["excluded"].tolist() == [True]
+    assert train.leakage_table(result)["action"].tolist() == ["excluded"]
 
 
 def test_no_usable_date_falls_back_to_a_random_split_with_a_warning():
@@ -81,9 +81,81 @@ def test_no_usable_date_falls_back_to_a_random_split_with_a_warning():
 
 def test_too_short_history_is_a_clear_error():
     moment = pd.Series(pd.date_range("2025-01-01", periods=60, freq="D"))
-    label = pd.Series([0, 1] * 30)
-    with pytest.raises(ValueError, match="train period has no leads"):
+    label = pd.Series([0] * 50 + [1] * 10)
+    with pytest.raises(ValueError, match="train part has only one outcome"):
         train.split_by_time(moment, label, ModelParams(valid_months=3, test_months=3), seed=1)
+
+
+def test_whole_months_that_leave_too_little_training_fall_back_to_time_ordered_shares():
+    # Volume grows fast: the newest six months hold most leads.
+    days = np.concatenate(
+        [np.arange(0, 365, 3), np.repeat(np.arange(365, 545), 4)]
+    )  # 122 old leads, 720 in the last six months
+    moment = pd.Series(pd.Timestamp("2024-01-01") + pd.to_timedelta(days, unit="D"))
+    label = pd.Series(np.arange(len(moment)) % 5 == 0).astype(int)
+    split = train.split_by_time(moment, label, ModelParams(), seed=1)
+    assert split.method == "out of time (shares)"
+    assert "min_train_share" in split.warning
+    shares = split.assignment.value_counts(normalize=True)
+    assert shares["train"] >= 0.5
+    assert moment[split.assignment == "train"].max() <= moment[split.assignment == "valid"].min()
+    assert moment[split.assignment == "valid"].max() <= moment[split.assignment == "test"].min()
+
+
+def test_refit_learns_from_validation_and_never_sees_a_test_row(small_dataset):
+    params, _, dataset = small_dataset
+    fast = params.models.model_copy(update={"backtest_folds": 0})
+
+    def trained_on(label: pd.Series) -> train.TrainingResult:
+        changed = Dataset(
+            dataset.features,
+            label,
+            dataset.moment,
+            dataset.lead_ids,
+            dataset.exclusions,
+            dataset.snapshot,
+        )
+        return train.train_all(changed, fast, params.features, params.baseline, params.seed)
+
+    result = trained_on(dataset.label)
+    split = result.split.assignment
+    assert result.fitted_on == "train + validation"
+    # Test outcomes changed at will: the models are exactly the same.
+    flipped_test = dataset.label.where(split != "test", 1 - dataset.label)
+    same = trained_on(flipped_test)
+    for name in ("logistic", "lightgbm"):
+        np.testing.assert_array_equal(result.predictions[name], same.predictions[name])
+    # Validation outcomes changed: the refitted models learned from them.
+    flipped_valid = dataset.label.where(split != "valid", 1 - dataset.label)
+    other = trained_on(flipped_valid)
+    is_test = (split == "test").to_numpy()
+    for name in ("logistic", "lightgbm"):
+        assert not np.allclose(result.predictions[name][is_test], other.predictions[name][is_test])
+    # The selection models (training rows only) did not see validation either.
+    assert result.refit_trees >= result.best_iteration
+
+
+def test_a_model_that_learned_nothing_is_a_warning():
+    rng = np.random.default_rng(0)
+    n = 3000
+    # Nothing to learn: the best validation PR-AUC comes with the first tree.
+    features = pd.DataFrame({"constant": np.ones(n), "coin": rng.integers(0, 2, n)})
+    label = pd.Series((rng.random(n) < 0.1).astype(int))
+    moment = pd.Series(pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(n) // 5, unit="D"))
+    dataset = Dataset(
+        features,
+        label,
+        moment,
+        pd.Series(np.arange(n).astype(str)),
+        pd.DataFrame(columns=["reason", "leads"]),
+        moment.max(),
+    )
+    params = ModelParams(backtest_folds=0, families=["lightgbm"])
+    from scoring.config import BaselineParams, FeatureParams
+
+    result = train.train_all(dataset, params, FeatureParams(), BaselineParams(), seed=1)
+    assert result.refit_trees < train.MIN_TREES
+    assert any("learned little" in w for w in result.warnings)
 
 
 def test_backtest_plot_without_folds_says_so():

@@ -159,6 +159,7 @@ def logistic_document(pipeline, columns: list[str]) -> dict:
 def write_draft(result, dataset, params, folder: Path | str) -> Path:
     """The model, calibration, preprocessing and training profile of the chosen model."""
     from scoring import drift
+    from scoring.train import fitted_pipeline
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -166,7 +167,7 @@ def write_draft(result, dataset, params, folder: Path | str) -> Path:
         stale.unlink()
     chosen = result.chosen_model
     calibrated = result.models[chosen]
-    pipeline = calibrated.estimator.estimator
+    pipeline = fitted_pipeline(calibrated)
     columns = list(result.feature_columns)
     X = dataset.features[columns]
     categorical = [c for c in columns if not pd.api.types.is_numeric_dtype(X[c])]
@@ -228,7 +229,11 @@ def input_schema(preprocessing: dict) -> dict:
     """The columns a scoring input must (and may) have, with their types."""
     if preprocessing["source"] == "flat":
         flat = preprocessing["flat"]
-        columns = [{"name": flat["id_column"], "type": "string", "required": True}]
+        columns = (
+            [{"name": flat["id_column"], "type": "string", "required": True}]
+            if flat["id_column"]
+            else []  # no id column: output rows are named by their line number
+        )
         if flat["date_column"]:
             columns.append({"name": flat["date_column"], "type": "datetime", "required": True})
         kinds = {"numeric": "double", "boolean": "boolean", "datetime": "datetime"}

@@ -37,17 +37,20 @@ class FlatParams(_Section):
     """A flat CRM export: one row per lead with a conversion flag (bring your own data)."""
 
     path: str
-    id_column: str
+    id_column: str | None = None  # None: rows are identified by their line number ("row")
     target_column: str
     positive_values: list[Any] = [1, "yes", "true", "converted", "closed won"]
     date_column: str | None = None
     order_column: str | None = None
+    # No date or order column, but the rows are in time order (oldest first): split by position.
+    rows_in_time_order: bool = False
     drop_columns: list[str] = []
     allow_columns: list[str] = []
     missing_values: list[str] = DEFAULT_MISSING
     duplicate_ids: Literal["keep_first", "error"] = "error"
     min_positives: int = Field(50, ge=1)
-    max_categories: int = Field(50, ge=2)
+    # Levels kept per category (the rest become "other"); LightGBM smooths rare levels itself.
+    max_categories: int = Field(1000, ge=2)
     min_category_size: int = Field(20, ge=1)
 
 
@@ -161,6 +164,37 @@ class LabelParams(_Section):
     days_after_created: int = Field(7, ge=0)
 
 
+AFTER_OUTCOME_PATTERNS = (
+    r"(?<!marital )(?<!marital_)status",
+    r"stage",
+    r"lifecycle",
+    r"rating",
+    r"quality",
+    r"grade",
+    r"(lead|crm|engagement|predictive|hubspot|einstein|behaviou?ral|profile) ?_?score",
+    r"(?<!home)(?<!home )owner",
+    r"\btags?\b",
+    r"disposition",
+    r"disqualif",
+    r"lost ?_?reason",
+    r"last ?_?(activity|contact|touch|engag)",
+    r"notable ?_?activit",
+    r"sales ?_?activit",
+    r"(converted|closed|won|lost) ?_?(date|at|on|time)",
+    r"(date|time) ?_?(converted|closed|won|lost)",
+)
+CREATION_TIME_PATTERNS = (
+    r"source",
+    r"origin",
+    r"channel",
+    r"campaign",
+    r"landing ?_?page",
+    r"\bform\b",
+    r"utm",
+    r"referr",
+)
+
+
 class FeatureParams(_Section):
     """Point-in-time feature windows and leakage guards (models issue)."""
 
@@ -170,6 +204,28 @@ class FeatureParams(_Section):
     pure_category_min_support: int = Field(50, ge=1)
     leakage_proxy_corr: Fraction = 0.8
     allow_columns: list[str] = []
+    drop_columns: list[str] = []  # features never used (e.g. after a leakage review)
+    # Column names (case-insensitive regular expressions) of fields a sales process fills in
+    # after the scoring moment: a match is excluded unless it is in allow_columns.
+    after_outcome_patterns: list[str] = list(AFTER_OUTCOME_PATTERNS)
+    # Fields known when the lead is created: a near-pure category alone does not exclude them
+    # (they are listed for review); the single-feature ROC-AUC rule still applies.
+    creation_time_patterns: list[str] = list(CREATION_TIME_PATTERNS)
+    # A column carrying more than this share of the chosen model's |SHAP| on validation is
+    # listed for review.
+    dominance_share: Fraction = 0.5
+
+    @field_validator("after_outcome_patterns", "creation_time_patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        import re
+
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as err:
+                raise ValueError(f"{pattern!r} is not a valid regular expression: {err}") from None
+        return patterns
 
 
 class Rule(_Section):
@@ -199,7 +255,10 @@ class ModelParams(_Section):
     backtest_folds: int = Field(3, ge=0)
     bootstrap_samples: int = Field(1000, ge=0)
     search_seconds: float = Field(0.0, ge=0)
-    # Used when there are no dates: a split by row order, or random.
+    # A month-based split keeps at least this share of labelled rows for training; when whole
+    # months leave less, the split falls back to time-ordered shares (and says so).
+    min_train_share: float = Field(0.5, gt=0, lt=1)
+    # Used when there are no dates, or by the fallback above: shares in time (or row) order.
     valid_fraction: float = Field(0.15, gt=0, lt=0.5)
     test_fraction: float = Field(0.15, gt=0, lt=0.5)
 

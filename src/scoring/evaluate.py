@@ -278,6 +278,10 @@ def metrics_document(
         "segments": json.loads(evaluation.segments.to_json(orient="records")),
         "backtest": training["backtest"],
         "leakage": training["leakage"],
+        "fitted_on": training.get("fitted_on", {}),
+        "conversion_by_window": training.get("conversion_by_window", {}),
+        "lightgbm": training.get("lightgbm", {}),
+        "warnings": training.get("warnings", []),
         "drift": training.get("drift", {}),
         "bootstrap_samples": evaluation.n_bootstrap,
     }

@@ -89,7 +89,9 @@ def feature_family(name: str) -> str:
 
 
 def _unwrap(model: CalibratedClassifierCV):
-    return model.estimator.estimator if hasattr(model.estimator, "estimator") else model.estimator
+    from scoring.train import fitted_pipeline
+
+    return fitted_pipeline(model)
 
 
 def explain(

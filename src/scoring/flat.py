@@ -37,6 +37,27 @@ FALSE_WORDS = {"no", "n", "false", "f", "0", "0.0"}
 NEARLY_EMPTY = 0.05  # share of filled values below which a column is dropped
 TYPE_SHARE = 0.95  # share of values that must parse for a numeric or date type
 SEGMENT_NAME = re.compile(r"source|channel|region|country|industry|size|segment", re.IGNORECASE)
+ROW_ID = "row"  # the id of an export without an id column: the row's line number in the file
+MONTHS = {
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "january", "february", "march", "april", "june", "july", "august", "september",
+    "october", "november", "december",
+}  # fmt: skip
+WEEKDAYS = {
+    "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+}  # fmt: skip
+QUARTER = re.compile(r"^((fy)?\d{2,4}[ -]?)?q[1-4]([ -]?(fy)?\d{2,4})?$", re.IGNORECASE)
+# A full date: year, month and day (numeric, ISO or with a month name), optionally a time.
+FULL_DATE = re.compile(
+    r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}([ t]|$)"
+    r"|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}([ t]|$)"
+    r"|^\d{1,2}[ -][a-z]{3,9}\.?[ -,]*\d{4}"
+    r"|^([a-z]{3,9},? )?[a-z]{3,9}\.? \d{1,2}(st|nd|rd|th)?,? \d{4}",
+    re.IGNORECASE,
+)
+# Numbers that name things, not amounts: postal codes, industry and area codes.
+CODE_NAME = re.compile(r"\bcode\b|_code$|code$|\bzip|postal|\bsic\b|naics|\bfips\b", re.IGNORECASE)
 
 
 class FlatDataError(DataContractError):
@@ -157,6 +178,26 @@ def _canonical(value) -> str:
         return text
 
 
+def with_row_ids(frame: pd.DataFrame, id_column: str | None) -> tuple[pd.DataFrame, str]:
+    """(frame, id column): without an id column, each row is named by its line number."""
+    if id_column is not None:
+        return frame, id_column
+    if ROW_ID in frame.columns:
+        raise FlatDataError(
+            f"the export has a column {ROW_ID!r} but no data.flat.id_column: name the id column, "
+            f"or rename {ROW_ID!r} (it is the id leadscore gives rows of an export without ids)"
+        )
+    # Line numbers as a spreadsheet shows them: the header is line 1.
+    numbers = pd.Series(np.asarray(frame.index) + 2, index=frame.index).astype(str)
+    return frame.assign(**{ROW_ID: numbers}), ROW_ID
+
+
+def resolve_ids(frame: pd.DataFrame, params: FlatParams) -> tuple[pd.DataFrame, FlatParams]:
+    """The frame with its id column, and params naming it (line numbers when there is none)."""
+    frame, id_column = with_row_ids(frame, params.id_column)
+    return frame, params.model_copy(update={"id_column": id_column})
+
+
 def check_ids(frame: pd.DataFrame, params: FlatParams, source: str) -> pd.DataFrame:
     """Refuse or resolve duplicate ids, by data.flat.duplicate_ids."""
     if params.id_column not in frame.columns:
@@ -212,13 +253,19 @@ def infer_types(frame: pd.DataFrame, params: FlatParams) -> list[ColumnType]:
             out.append(ColumnType(column, "excluded", "personal data", levels))
         elif set(values.str.lower()) <= TRUE_WORDS | FALSE_WORDS:
             out.append(ColumnType(column, "boolean", "yes/no values", levels))
+        elif (calendar := _calendar_names(values)) is not None:
+            out.append(ColumnType(column, "categorical", f"{calendar} (categories)", levels))
+        elif _numeric(values).notna().mean() >= TYPE_SHARE and _is_code(column, values):
+            out.append(
+                ColumnType(column, "categorical", "numbers that are codes (categories)", levels)
+            )
         elif _numeric(values).notna().mean() >= TYPE_SHARE:
             if levels == len(values) and levels > 50:
                 reason = "identifier (a different number on every row)"
                 out.append(ColumnType(column, "excluded", reason, levels))
             else:
                 out.append(ColumnType(column, "numeric", "numbers", levels))
-        elif _dates(values).notna().mean() >= TYPE_SHARE:
+        elif _full_dates(values).notna().mean() >= TYPE_SHARE:
             out.append(
                 ColumnType(column, "datetime", "dates: age relative to the date column", levels)
             )
@@ -248,6 +295,35 @@ def _numeric(values: pd.Series) -> pd.Series:
     # Thousands separators and currency symbols are common in exports.
     cleaned = values.astype(str).str.replace(r"[,$€£\s]", "", regex=True)
     return pd.to_numeric(cleaned, errors="coerce")
+
+
+def _calendar_names(values: pd.Series) -> str | None:
+    """'month names', 'weekday names' or 'quarters' when every value is one; else None."""
+    lowered = set(values.str.lower().str.strip(". "))
+    if lowered <= MONTHS:
+        return "month names"
+    if lowered <= WEEKDAYS:
+        return "weekday names"
+    if all(QUARTER.match(v) for v in lowered):
+        return "quarters"
+    return None
+
+
+def _is_code(column: str, values: pd.Series) -> bool:
+    """Numbers that are codes: a code-like name with whole numbers, or leading zeros."""
+    digits = values.str.fullmatch(r"\d+")
+    if not digits.all():
+        return False
+    if CODE_NAME.search(column):
+        return True
+    # "01234": a number would never be written with a leading zero.
+    return bool((values.str.len().gt(1) & values.str.startswith("0")).mean() > 0.05)
+
+
+def _full_dates(values: pd.Series) -> pd.Series:
+    """Dates parsed only from values that hold a full date (year, month and day)."""
+    full = values.astype(str).str.strip().str.match(FULL_DATE)
+    return _dates(values.where(full))
 
 
 def _dates(values: pd.Series) -> pd.Series:
@@ -296,6 +372,7 @@ def build_dataset(params: FlatParams) -> Dataset:
     frame = read_export(params.path, params.missing_values)
     if frame.empty:
         raise FlatDataError(f"{source}: no rows")
+    frame, params = resolve_ids(frame, params)
     frame = check_ids(frame, params, source).reset_index(drop=True)
     label = target_labels(frame, params, source)
     moment = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
@@ -325,6 +402,12 @@ def build_dataset(params: FlatParams) -> Dataset:
         order = _numeric(frame[params.order_column])
         if order.isna().any():
             order = frame[params.order_column].rank(method="first")
+    elif params.rows_in_time_order and not params.date_column:
+        order = pd.Series(np.arange(len(frame), dtype=float) + 2, index=frame.index)
+        notes.append(
+            "No date column: the rows are taken to be in time order (data.flat."
+            "rows_in_time_order), so the split is by row position, oldest rows first."
+        )
     types = infer_types(frame, params)
     features = feature_frame(frame, types, moment if params.date_column else None, params)
     if features.empty:
@@ -393,7 +476,7 @@ NOT_IN_EXPORTS = (
 def audit_export(params: FlatParams, min_size: int = 30) -> ExportAudit:
     """The funnel audit as far as a flat export allows (section data.flat of params.yaml)."""
     source = str(params.path)
-    raw = read_export(params.path, params.missing_values)
+    raw, params = resolve_ids(read_export(params.path, params.missing_values), params)
     ids = raw[params.id_column] if params.id_column in raw.columns else None
     frame = check_ids(raw, params, source).reset_index(drop=True)
     label = target_labels(frame, params, source)

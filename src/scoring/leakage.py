@@ -2,11 +2,16 @@
 
 Two signatures of a field filled in after the fact (a status, a rep's rating, activity counted
 after conversion): a single column that alone ranks leads almost perfectly, and categories
-that convert almost always, or that almost never convert while covering most leads.
+that convert almost always, or that almost never convert while covering most leads. In a flat
+CRM export, fields the sales process fills in are also known by their names (status, rating,
+owner, last activity, ...: `features.after_outcome_patterns`). Fields known when the lead is
+created (source, campaign, landing page, ...) are not excluded for near-pure categories alone:
+they are kept and listed for review. Every flag says the one-line change to params that flips it.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -24,6 +29,27 @@ class LeakFlag:
     evidence: float
     detail: str
     allowed: bool
+    review_only: bool = False  # kept, listed for a person to review
+
+    @property
+    def excluded(self) -> bool:
+        return not self.allowed and not self.review_only
+
+    @property
+    def action(self) -> str:
+        """excluded | kept, review | kept (allowed)."""
+        if self.review_only:
+            return "kept, review"
+        return "kept (allowed)" if self.allowed else "excluded"
+
+    @property
+    def params_change(self) -> str:
+        """The one-line change to params that flips this decision."""
+        if self.review_only:
+            return f"features.drop_columns: add {self.column!r} (to exclude it)"
+        if self.allowed:
+            return f"features.allow_columns: remove {self.column!r} (to exclude it)"
+        return f"features.allow_columns: add {self.column!r} (to keep it)"
 
     def as_dict(self) -> dict:
         return {
@@ -32,7 +58,17 @@ class LeakFlag:
             "evidence": round(self.evidence, 4),
             "detail": self.detail,
             "allowed": self.allowed,
+            "action": self.action,
+            "params_change": self.params_change,
         }
+
+
+def name_match(column: str, patterns: list[str] | tuple[str, ...]) -> str | None:
+    """The first pattern (case-insensitive regular expression) found in a column name."""
+    for pattern in patterns:
+        if re.search(pattern, column, re.IGNORECASE):
+            return pattern
+    return None
 
 
 def single_feature_auc(values: pd.Series, label: pd.Series) -> float:
@@ -67,14 +103,29 @@ def pure_categories(
 
 
 def detect_leakage(
-    features: pd.DataFrame, label: pd.Series, params: FeatureParams
+    features: pd.DataFrame, label: pd.Series, params: FeatureParams, by_name: bool = False
 ) -> list[LeakFlag]:
-    """Flag leaky columns on training data (section `features` of params.yaml)."""
+    """Flag leaky columns on training data (section `features` of params.yaml); with
+    `by_name` (raw export columns, not engineered features) also sales-process fields."""
     flags: list[LeakFlag] = []
     allowed = set(params.allow_columns)
     label = label.reset_index(drop=True)
     for column in features.columns:
         values = features[column].reset_index(drop=True)
+        pattern = name_match(column, params.after_outcome_patterns) if by_name else None
+        if pattern is not None:
+            flags.append(
+                LeakFlag(
+                    column,
+                    "filled in by the sales process",
+                    single_feature_auc(values, label),
+                    f"its name matches {pattern!r} (features.after_outcome_patterns): such "
+                    "fields hold values as of the export, after the scoring moment; evidence "
+                    "is its ROC-AUC on its own",
+                    column in allowed,
+                )
+            )
+            continue
         auc = single_feature_auc(values, label)
         missing = values.isna()
         if pd.api.types.is_numeric_dtype(values) and missing.any() and not missing.all():
@@ -123,7 +174,15 @@ def detect_leakage(
                 if len(always)
                 else "categories that almost never convert cover most leads"
             )
-            flags.append(LeakFlag(column, reason, evidence, detail, column in allowed))
+            creation = name_match(column, params.creation_time_patterns)
+            if creation is not None:
+                # A source or campaign is known when the lead is created: a small category
+                # that converts well is a finding, not a leak.
+                reason += "; a creation-time field (kept, review)"
+                detail += f"; name matches {creation!r} (features.creation_time_patterns)"
+            flags.append(
+                LeakFlag(column, reason, evidence, detail, column in allowed, creation is not None)
+            )
     return flags + proxy_flags(features, flags, params)
 
 
@@ -133,7 +192,7 @@ def proxy_flags(
     """Numeric columns that move with a flagged numeric column (a total that includes a leaky
     count carries its leak even when its own ROC-AUC stays under the threshold)."""
     numeric = features.select_dtypes("number")
-    leaky = [f.column for f in flags if f.column in numeric.columns]
+    leaky = [f.column for f in flags if f.column in numeric.columns and not f.review_only]
     others = [c for c in numeric.columns if c not in {f.column for f in flags}]
     if not leaky or not others:
         return []
@@ -159,5 +218,24 @@ def proxy_flags(
 
 
 def excluded_columns(flags: list[LeakFlag]) -> list[str]:
-    """Flagged columns not allowed by name in params."""
-    return [f.column for f in flags if not f.allowed]
+    """Flagged columns not allowed by name in params and not merely listed for review."""
+    return [f.column for f in flags if f.excluded]
+
+
+def dominance_flags(shares: pd.Series, params: FeatureParams) -> list[LeakFlag]:
+    """Columns carrying more than `dominance_share` of the model's total |SHAP| (share per
+    column, summing to 1): kept, listed for review: one field deciding alone is how a leak
+    that passed the other checks looks."""
+    return [
+        LeakFlag(
+            str(column),
+            f"carries {share:.0%} of the model's total |SHAP| on validation",
+            float(share),
+            f"more than features.dominance_share ({params.dominance_share:.0%}): check that it "
+            "is known at the scoring moment",
+            False,
+            True,
+        )
+        for column, share in shares.items()
+        if share > params.dominance_share
+    ]

@@ -103,15 +103,40 @@ def headline(thresholds: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
             f"No threshold could be recommended by the {name.replace('_', ' ')} policy: "
             f"{chosen.get('note', 'not computable')}."
         ]
+    if chosen.get("conversion") is None:
+        return [
+            f"The {name.replace('_', ' ')} policy's threshold (calibrated probability "
+            f"{chosen['threshold']:.1%}, chosen on validation) selects no lead in the test "
+            "window: it does not carry over to newer leads. Do not adopt it; read the caveats "
+            "and the conversion rate of each window below."
+        ]
+    fallback = (
+        [
+            f"Fallback: {thresholds['fallback_reason']}; the {name.replace('_', ' ')} policy is "
+            "used instead (set thresholds.recommended to choose another)."
+        ]
+        if thresholds.get("fallback_reason")
+        else []
+    )
+    period = "month" if thresholds.get("per_month", True) else "test window (no dates)"
+    model = metrics["chosen_model"]
+    quality = (
+        f"Model: {model}; test ROC-AUC "
+        f"{metrics['models'][model]['test']['roc_auc']['value']:.3f} against "
+        f"{metrics['models']['baseline']['test']['roc_auc']['value']:.3f} for the baseline "
+        f"({metrics['baseline']})."
+    )
     if rules is None:
         return [
             f"Recommended MQL threshold: score {chosen['score']:.0f} of 100 (calibrated "
             f"probability {chosen['threshold']:.1%}), by the {name.replace('_', ' ')} policy. "
             "There is no rule baseline to compare with.",
+            *fallback,
             f"MQL-to-SQL conversion {chosen['conversion']:.1%} (95% CI "
             f"{chosen['conversion_low']:.1%} to {chosen['conversion_high']:.1%}); "
             f"{chosen['mqls_per_month']:,.0f} MQLs and {chosen['sqls_per_month']:,.0f} SQLs per "
-            f"month, capturing {chosen['capture']:.0%} of all conversions.",
+            f"{period}, capturing {chosen['capture']:.0%} of all conversions.",
+            quality,
         ]
     sql_ci = _ci(
         chosen["sqls_per_month_vs_rules_low"], chosen["sqls_per_month_vs_rules_high"], percent=False
@@ -127,6 +152,7 @@ def headline(thresholds: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
         f"(calibrated probability {chosen['threshold']:.1%}, grade "
         f"{chosen['grade_at_threshold']} and above), by the "
         f"{name.replace('_', ' ')} policy: {verdict}.",
+        *fallback,
         f"MQL-to-SQL conversion {chosen['conversion']:.1%} (95% CI "
         f"{chosen['conversion_low']:.1%} to {chosen['conversion_high']:.1%}) against "
         f"{rules['conversion']:.1%} for today's rules: {chosen['conversion_vs_rules']:+.1%} "
@@ -286,6 +312,23 @@ def _model_lines(folder: Path) -> list[str]:
     return lines
 
 
+def leakage_review(flagged: list[dict[str, Any]]) -> pd.DataFrame:
+    """Excluded, kept-for-review and allowed columns, why, and the params change that flips
+    each (excluded first)."""
+    table = pd.DataFrame(flagged)
+    if table.empty:
+        return table
+    if "action" not in table.columns:  # runs from before the review table
+        table["action"] = table["allowed"].map({True: "kept (allowed)", False: "excluded"})
+        table["params_change"] = ""
+    order = {"excluded": 0, "kept, review": 1, "kept (allowed)": 2}
+    table = table.sort_values("action", key=lambda a: a.map(order), kind="stable")
+    table = table.assign(why=table["reason"] + ": " + table["detail"])
+    return table[["column", "action", "why", "evidence", "params_change"]].rename(
+        columns={"params_change": "to flip it (params)"}
+    )
+
+
 def build(folder: Path | str) -> Path:
     """Write report.html into a run folder from what the stages saved there."""
     from jinja2 import Template
@@ -317,7 +360,17 @@ def build(folder: Path | str) -> Path:
     )
     top, examples = _reason_tables(reasons, 8)
     data = metrics["data"]
-    warnings = [w for w in [metrics["split"].get("warning")] if w]
+    warnings = list(dict.fromkeys([metrics["split"].get("warning"), *metrics.get("warnings", [])]))
+    warnings = [w for w in warnings if w]
+    windows = metrics.get("conversion_by_window", {})
+    rates = [windows[k]["rate"] for k in ("train", "valid", "test") if k in windows]
+    if len(rates) == 3 and min(rates) > 0 and max(rates) / min(rates) >= 1.5:
+        warnings.append(
+            "The conversion rate moved between windows (train "
+            f"{rates[0]:.1%}, validation {rates[1]:.1%}, test {rates[2]:.1%}): thresholds "
+            "chosen on validation meet a different base rate on test; read the test figures, "
+            "not the validation ones, before adopting a threshold."
+        )
     if "oracle" in metrics["models"]:
         warnings.append("These figures come from the synthetic CRM, not your data.")
     if data["positives"]["test"] < 100:
@@ -334,10 +387,31 @@ def build(folder: Path | str) -> Path:
             f"Left out: {e['leads']:,} leads ({e['reason']})."
             for e in metrics["label"].get("excluded", [])
         ],
+        *(
+            [
+                "Conversion by window: "
+                + "; ".join(
+                    f"{ {'valid': 'validation'}.get(k, k) } {v['conversions']:,} of "
+                    f"{v['leads']:,} ({v['rate']:.1%})"
+                    for k, v in windows.items()
+                    if v.get("rate") is not None
+                )
+            ]
+            if windows
+            else []
+        ),
+        *(
+            [
+                f"The evaluated and exported model was trained on {metrics['fitted_on']['rows']} "
+                f"({metrics['fitted_on']['n_rows']:,} leads): {metrics['fitted_on']['how']}"
+            ]
+            if metrics.get("fitted_on")
+            else []
+        ),
         f"Baseline: {metrics['baseline']}.",
         f"Leakage guard excluded: {', '.join(excluded) if excluded else 'nothing'}.",
     ]
-    leakage = pd.DataFrame(metrics["leakage"]["flagged"])
+    leakage = leakage_review(metrics["leakage"]["flagged"])
     drift_document = metrics.get("drift", {})
     html = Template(TEMPLATE).render(
         drift_text=_bold(drift.markdown(drift_document)),
@@ -365,7 +439,14 @@ def build(folder: Path | str) -> Path:
         segments=_segments(metrics),
         metrics_table=_metrics_table(metrics),
         data_lines=data_lines,
-        leakage="" if leakage.empty else leakage.to_html(index=False, border=0),
+        leakage=(
+            "<p>No column was flagged.</p>"
+            if leakage.empty
+            else "<h3>Leakage review</h3><p>Excluded columns are not used; columns kept for "
+            "review are used: check each is known at the scoring moment. The last column is "
+            "the one-line change to params that flips the decision.</p>"
+            + leakage.to_html(index=False, border=0)
+        ),
     )
     path = folder / "report.html"
     path.write_text(html, encoding="utf-8")

@@ -102,8 +102,9 @@ def artifact_features(loaded: artifact.Artifact, params: Params, lead_ids: pd.Se
     if kind == "flat":
         settings = loaded.preprocessing["flat"]
         frame = flat.read_export(params.data.flat.path, settings["missing_values"])
-        frame = frame.assign(**{settings["id_column"]: frame[settings["id_column"]].astype(str)})
-        rows = frame.drop_duplicates(settings["id_column"]).set_index(settings["id_column"])
+        frame, id_column = flat.with_row_ids(frame, settings["id_column"])
+        frame = frame.assign(**{id_column: frame[id_column].astype(str)})
+        rows = frame.drop_duplicates(id_column).set_index(id_column)
         rows = rows.loc[lead_ids.to_numpy()].reset_index()
         return score.flat_features(rows, loaded.preprocessing, str(params.data.flat.path))
     tables = data.load_tables(params.data.leads_path, params.data.activities_path)

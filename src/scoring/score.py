@@ -304,6 +304,10 @@ def flat_features(
 ) -> tuple[pd.DataFrame, pd.Series]:
     """(features, error per row) for a chunk of a flat export, as training typed it."""
     settings = preprocessing["flat"]
+    id_column = settings["id_column"] or flat.ROW_ID
+    if id_column not in chunk.columns:
+        chunk, id_column = flat.with_row_ids(chunk, settings["id_column"])
+    settings = {**settings, "id_column": id_column}
     used = settings["columns"]
     required = [settings["id_column"], *(c["column"] for c in used)]
     if any(c["kind"] == "datetime" for c in used) and settings["date_column"]:
@@ -443,7 +447,7 @@ def score_file(
         activities = read_activities(activities_path)
         if as_of is None:
             as_of = _latest_timestamp(input_path, activities)
-    id_column = preprocessing["flat"]["id_column"] if kind == "flat" else "lead_id"
+    id_column = (preprocessing["flat"]["id_column"] or flat.ROW_ID) if kind == "flat" else "lead_id"
     summary = ScoreSummary()
     writer = _Writer(output_path)
     # Which activity leads appeared in the input (to count activities that belong to none).
@@ -454,6 +458,8 @@ def score_file(
 
     def prepare(chunk: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
         if kind == "flat":
+            # Without an id column the output names each row by its line number in the input.
+            chunk, _ = flat.with_row_ids(chunk, preprocessing["flat"]["id_column"])
             return chunk, *flat_features(chunk, preprocessing, str(input_path))
         return chunk, *leads_features(chunk, activities, preprocessing, as_of, str(input_path))
 

@@ -42,9 +42,23 @@ def grade(score) -> np.ndarray:
 
 
 def months_covered(moment: pd.Series) -> float:
-    """Length of a period in months (at least one day)."""
+    """Length of a period in months (at least one day); 1 when there are no dates, so that
+    "per month" figures are per window (see `is_dated`)."""
+    if not is_dated(moment):
+        return 1.0
     span = (moment.max() - moment.min()).total_seconds() / 86400 if moment.notna().any() else 0
     return max(span, 1.0) / DAYS_PER_MONTH
+
+
+def is_dated(moment: pd.Series) -> bool:
+    """Whether a period has dates (a flat export split by row order has none)."""
+    return bool(moment.notna().any())
+
+
+MIN_POLICY_MQLS = 30  # validation MQLs a conversion target must be met on
+POLICY_ORDER = ("volume_matched", "conversion_target", "sales_capacity", "expected_value")
+# When the recommended policy has no threshold, the first of these that has one is used.
+FALLBACK_ORDER = ("conversion_target", "sales_capacity", "expected_value", "volume_matched")
 
 
 def figures_at(
@@ -90,6 +104,10 @@ class Recommendation:
     baseline_table: pd.DataFrame  # validation trade-off for the rules
     baseline_threshold: float
     capacity_per_month: float
+    recommended: str = "volume_matched"  # the policy the recommendation uses
+    requested: str = "volume_matched"  # thresholds.recommended in params
+    fallback_reason: str | None = None  # why the requested policy could not be used
+    dated: bool = True  # False: "per month" figures are per window (no dates)
 
 
 def rules_threshold(baseline_params) -> float | None:
@@ -99,31 +117,83 @@ def rules_threshold(baseline_params) -> float | None:
 
 def choose_thresholds(
     valid: pd.DataFrame, model: str, params: ThresholdParams, rules_threshold: float | None
-) -> tuple[dict[str, float], pd.DataFrame, pd.DataFrame, float]:
-    """The threshold of each policy on validation (probabilities for the model)."""
+) -> tuple[dict[str, float], pd.DataFrame, pd.DataFrame, float, dict[str, str]]:
+    """The threshold of every policy on validation (probabilities for the model), NaN with a
+    note where the data cannot meet it, and a note where it holds trivially."""
     months = months_covered(valid["moment"])
     label = valid["label"].to_numpy()
-    prob = valid[model].to_numpy()
+    # Out-of-sample validation predictions (the refitted model has seen these rows).
+    column = f"oof_{model}" if f"oof_{model}" in valid.columns else model
+    prob = valid[column].to_numpy()
     model_table = threshold_table(prob, label, months, candidate_thresholds(prob))
     points = valid["baseline_points"].to_numpy()
     baseline_table = threshold_table(points, label, months, candidate_thresholds(points))
     capacity = params.reps * params.mqls_per_rep_per_week * WEEKS_PER_MONTH
     chosen: dict[str, float] = {"volume_matched": np.nan}
+    notes: dict[str, str] = {}
     if rules_threshold is not None:
         rules = figures_at(points, label, rules_threshold, months)
         # The highest threshold whose volume reaches today's: the same MQL load as the rules.
         volume = model_table[model_table["mqls"] >= rules["mqls"]]
         chosen["volume_matched"] = float(volume["threshold"].max()) if len(volume) else np.nan
-    reaching = model_table[model_table["conversion"] >= params.min_conversion]
+        if not len(volume):
+            notes["volume_matched"] = "the model cannot reach today's MQL volume"
+    else:
+        notes["volume_matched"] = "no rule baseline is configured: there is no volume to match"
+    # A target met by a handful of leads is luck, not a threshold.
+    reaching = model_table[
+        (model_table["conversion"] >= params.min_conversion)
+        & (model_table["mqls"] >= MIN_POLICY_MQLS)
+    ]
     chosen["conversion_target"] = float(reaching["threshold"].min()) if len(reaching) else np.nan
-    within = model_table[model_table["mqls_per_month"] <= capacity]
-    chosen["sales_capacity"] = float(within["threshold"].min()) if len(within) else np.nan
+    if not len(reaching):
+        supported = model_table[model_table["mqls"] >= MIN_POLICY_MQLS]
+        best = (supported if len(supported) else model_table).nlargest(1, "conversion").iloc[0]
+        notes["conversion_target"] = (
+            f"no threshold reaches {params.min_conversion:.0%} conversion on validation with "
+            f"at least {MIN_POLICY_MQLS} MQLs (the best is {best['conversion']:.1%}, for the "
+            f"top {best['mqls']:,.0f} leads)"
+        )
+    if not is_dated(valid["moment"]):
+        chosen["sales_capacity"] = np.nan
+        notes["sales_capacity"] = "the export has no dates: MQLs per week cannot be counted"
+    else:
+        within = model_table[model_table["mqls_per_month"] <= capacity]
+        chosen["sales_capacity"] = float(within["threshold"].min()) if len(within) else np.nan
+        if not len(within):
+            notes["sales_capacity"] = "no threshold keeps MQLs within sales capacity"
+        elif len(within) == len(model_table):
+            notes["sales_capacity"] = (
+                f"capacity ({capacity:,.0f} a month) exceeds the whole lead volume "
+                f"({model_table['mqls_per_month'].max():,.0f} a month): every lead fits"
+            )
     # With calibrated probabilities a lead is worth working when p * value >= cost.
     chosen["expected_value"] = (
         params.cost_per_worked_lead / params.deal_value if params.deal_value else np.nan
     )
-    chosen = {k: v for k, v in chosen.items() if k in params.policies}
-    return chosen, model_table, baseline_table, capacity
+    if not params.deal_value:
+        notes["expected_value"] = "thresholds.deal_value is 0"
+    return chosen, model_table, baseline_table, capacity, notes
+
+
+def effective_policy(
+    chosen: dict[str, float], notes: dict[str, str], params: ThresholdParams
+) -> tuple[str, str | None]:
+    """(policy used, why the requested one was not) : the requested policy when it has a
+    threshold, else the first configured, then any, policy in FALLBACK_ORDER that has one."""
+    requested = params.recommended
+    if not np.isnan(chosen[requested]):
+        return requested, None
+    order = [p for p in FALLBACK_ORDER if p in params.policies] + list(FALLBACK_ORDER)
+    for policy in order:
+        if not np.isnan(chosen[policy]):
+            reason = notes.get(requested, "it has no threshold in this run")
+            return policy, f"the {requested.replace('_', ' ')} policy has no threshold: {reason}"
+    raise ValueError(
+        "no threshold policy has a threshold in this run: "
+        + "; ".join(f"{k}: {v}" for k, v in notes.items())
+        + ". Set thresholds.deal_value (expected value) or thresholds.min_conversion"
+    )
 
 
 def recommend(
@@ -137,9 +207,12 @@ def recommend(
     """Thresholds by policy on validation, with test figures and intervals against the rules."""
     valid = predictions[predictions["split"] == "valid"]
     test = predictions[predictions["split"] == "test"].reset_index(drop=True)
-    chosen, model_table, baseline_table, capacity = choose_thresholds(
+    every, model_table, baseline_table, capacity, notes = choose_thresholds(
         valid, model, params, rules_threshold
     )
+    recommended, fallback_reason = effective_policy(every, notes, params)
+    shown = [p for p in POLICY_ORDER if p in params.policies or p == recommended]
+    chosen = {p: every[p] for p in shown}
     months = months_covered(test["moment"])
     label = test["label"].to_numpy()
     prob, points = test[model].to_numpy(), test["baseline_points"].to_numpy()
@@ -152,12 +225,7 @@ def recommend(
     rows = []
     for policy, threshold in chosen.items():
         if np.isnan(threshold):
-            note = (
-                "no rule baseline is configured"
-                if policy == "volume_matched" and rules_threshold is None
-                else _unreachable(policy)
-            )
-            rows.append({"policy": policy, "threshold": np.nan, "note": note})
+            rows.append({"policy": policy, "threshold": np.nan, "note": notes.get(policy, "")})
             continue
         point = figures_at(prob, label, threshold, months)
         draws = [figures_at(prob[s], label[s], threshold, months) for s in samples]
@@ -166,7 +234,14 @@ def recommend(
             "threshold": threshold,
             "score": float(score_from_probability(threshold)),
             "grade_at_threshold": str(grade(score_from_probability(threshold))),
-            "note": "",
+            "note": "; ".join(
+                n
+                for n in (
+                    notes.get(policy, ""),
+                    "recommended (fallback)" if fallback_reason and policy == recommended else "",
+                )
+                if n
+            ),
         }
         for key in ("mqls_per_month", "conversion", "capture", "sqls_per_month", "lift"):
             row[key] = point[key]
@@ -183,6 +258,12 @@ def recommend(
         row["capacity_per_business_day"] = capacity / BUSINESS_DAYS_PER_MONTH
         rows.append(row)
     policies = pd.DataFrame(rows)
+    decision = {
+        "recommended": recommended,
+        "requested": params.recommended,
+        "fallback_reason": fallback_reason,
+        "dated": is_dated(test["moment"]),
+    }
     if rules_threshold is None:
         return Recommendation(
             policies=policies,
@@ -190,6 +271,7 @@ def recommend(
             baseline_table=baseline_table,
             baseline_threshold=np.nan,
             capacity_per_month=capacity,
+            **decision,
         )
     rules_row = {
         "policy": "today's rules",
@@ -208,15 +290,8 @@ def recommend(
         baseline_table=baseline_table,
         baseline_threshold=rules_threshold,
         capacity_per_month=capacity,
+        **decision,
     )
-
-
-def _unreachable(policy: str) -> str:
-    return {
-        "conversion_target": "no threshold reaches the conversion target on validation",
-        "sales_capacity": "no threshold keeps MQLs within sales capacity",
-        "volume_matched": "the model cannot reach today's MQL volume",
-    }.get(policy, "not computable")
 
 
 def _interval(values: list[float]) -> tuple[float, float]:
@@ -249,7 +324,14 @@ def save(recommendation: Recommendation, params: ThresholdParams, folder) -> dic
     paths["thresholds"].write_text(
         json.dumps(
             {
-                "recommended": params.recommended,
+                "recommended": recommendation.recommended,
+                "requested": recommendation.requested,
+                "fallback_reason": recommendation.fallback_reason,
+                "per_month": recommendation.dated,
+                "period_note": None
+                if recommendation.dated
+                else "the export has no dates: 'per month' figures are per window (validation "
+                "or test), not per calendar month",
                 "policies": policies.to_dict(orient="records"),
                 "rules_threshold_points": (
                     None

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.frozen import FrozenEstimator
@@ -47,6 +47,11 @@ SEARCH_SPACE = {
     "reg_lambda": [0.0, 1.0, 5.0],
 }
 EARLY_STOPPING_ROUNDS = 100
+# Early stopping ranks, it does not measure calibration: log loss on a window whose base rate
+# moved stops after a handful of trees.
+EARLY_STOPPING_METRIC = "average_precision"
+MIN_TREES = 20  # fewer trees than this is reported as a warning
+CALIBRATION_FOLDS = 5
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,10 @@ class TrainingResult:
     backtest: pd.DataFrame = field(default_factory=pd.DataFrame)
     search_trials: int = 0
     baseline_kind: str = "points rules"
+    refit_trees: int = 0  # trees of the LightGBM refitted on train + validation
+    fitted_on: str = "train + validation"
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0  # wall time of the training stage
 
 
 class CategoryEncoder(BaseEstimator, TransformerMixin):
@@ -133,12 +142,31 @@ def random_split(label: pd.Series, params: ModelParams, seed: int) -> Split:
     return Split(assignment, "random stratified", {}, warning)
 
 
-def split_by_order(order: pd.Series, label: pd.Series, params: ModelParams) -> Split:
-    """Oldest rows by the order column train, the next validate, the newest test."""
+def order_shares(params: ModelParams) -> tuple[float, float]:
+    """(valid, test) shares of a split in time or row order; training keeps at least
+    models.min_train_share."""
+    valid, test = params.valid_fraction, params.test_fraction
+    room = 1 - params.min_train_share
+    if valid + test > room:
+        valid, test = valid / (valid + test) * room, test / (valid + test) * room
+    return valid, test
+
+
+def split_by_order(
+    order: pd.Series,
+    label: pd.Series,
+    params: ModelParams,
+    method: str = "by row order",
+    warning: str | None = None,
+) -> Split:
+    """Oldest rows by the order (a number or a date) train, the next validate, the newest
+    test, by shares of the rows."""
+    valid_share, test_share = order_shares(params)
     rank = order.rank(method="first", pct=True)
     assignment = pd.Series("train", index=order.index, dtype=object)
-    assignment[rank > 1 - params.test_fraction - params.valid_fraction] = "valid"
-    assignment[rank > 1 - params.test_fraction] = "test"
+    assignment[rank > 1 - test_share - valid_share] = "valid"
+    assignment[rank > 1 - test_share] = "test"
+    dated = pd.api.types.is_datetime64_any_dtype(order)
     periods = {}
     for name in SPLITS:
         rows = order[assignment == name]
@@ -147,8 +175,11 @@ def split_by_order(order: pd.Series, label: pd.Series, params: ModelParams) -> S
                 f"the {name} part has only one outcome; use other "
                 "models.valid_fraction / models.test_fraction or more data"
             )
-        periods[name] = [f"{rows.min():g}", f"{rows.max():g}"]
-    return Split(assignment, "by row order", periods)
+        periods[name] = [
+            f"{rows.min():%Y-%m-%d}" if dated else f"{rows.min():g}",
+            f"{rows.max():%Y-%m-%d}" if dated else f"{rows.max():g}",
+        ]
+    return Split(assignment, method, periods, warning)
 
 
 def split_by_time(moment: pd.Series, label: pd.Series, params: ModelParams, seed: int) -> Split:
@@ -161,6 +192,19 @@ def split_by_time(moment: pd.Series, label: pd.Series, params: ModelParams, seed
     assignment = pd.Series("train", index=moment.index, dtype=object)
     assignment[moment >= valid_start] = "valid"
     assignment[moment > test_start] = "test"
+    train_share = float((assignment == "train").mean())
+    if train_share < params.min_train_share:
+        # Whole months on a fast-growing export leave too little to learn from.
+        valid_share, test_share = order_shares(params)
+        note = (
+            f"The newest {params.valid_months} + {params.test_months} months hold "
+            f"{1 - train_share:.0%} of the labelled leads, which would leave {train_share:.0%} "
+            f"for training (below models.min_train_share {params.min_train_share:.0%}): "
+            f"the split is by time-ordered shares instead ({valid_share:.0%} validation, "
+            f"{test_share:.0%} test, the newest leads)."
+        )
+        log.warning(note)
+        return split_by_order(moment, label, params, "out of time (shares)", note)
     periods = {}
     for name in SPLITS:
         rows = moment[assignment == name]
@@ -217,9 +261,9 @@ def fit_lightgbm(
     params: dict,
     seed: int,
 ) -> tuple[Pipeline, int]:
-    """LightGBM with native categoricals, early-stopped on validation log loss."""
+    """LightGBM with native categoricals, early-stopped on validation PR-AUC."""
     encoder = CategoryEncoder().fit(X_train)
-    model = _lightgbm(params, seed)
+    model = _lightgbm({**params, "metric": EARLY_STOPPING_METRIC}, seed)
     model.fit(
         encoder.transform(X_train),
         y_train,
@@ -246,6 +290,130 @@ def calibrate(
     method = max(scores, key=scores.get)
     calibrated = CalibratedClassifierCV(FrozenEstimator(model), method=method)
     return calibrated.fit(X_valid, y_valid), method
+
+
+class PlattCalibration:
+    """Platt's sigmoid on log-odds, p = 1 / (1 + exp(a * x + b)), fitted with his smoothed
+    targets (as scikit-learn's sigmoid calibration): a_ and b_ are what the artifact stores."""
+
+    def fit(self, raw: np.ndarray, label: np.ndarray) -> PlattCalibration:
+        from scipy.optimize import minimize
+        from scipy.special import expit
+
+        positives = float(label.sum())
+        negatives = len(label) - positives
+        target = np.where(label == 1, (positives + 1) / (positives + 2), 1 / (negatives + 2))
+
+        def loss(ab: np.ndarray) -> tuple[float, np.ndarray]:
+            p = expit(-(ab[0] * raw + ab[1]))
+            eps = np.finfo(float).tiny
+            value = -np.sum(target * np.log(p + eps) + (1 - target) * np.log(1 - p + eps))
+            gradient = target - p  # d loss / d (a x + b)
+            return float(value), np.array([gradient @ raw, gradient.sum()])
+
+        start = np.array([0.0, np.log((negatives + 1) / (positives + 1))])
+        fitted = minimize(loss, start, jac=True, method="L-BFGS-B")
+        self.a_, self.b_ = float(fitted.x[0]), float(fitted.x[1])
+        return self
+
+    def predict(self, raw: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(self.a_ * np.asarray(raw, dtype=float) + self.b_))
+
+
+@dataclass
+class CalibratedModel:
+    """A pipeline fitted on every row before the test window and a calibrator fitted on
+    out-of-fold log-odds; shaped like a fitted CalibratedClassifierCV for its readers."""
+
+    pipeline: Pipeline
+    method: str
+    calibrator: IsotonicRegression | PlattCalibration
+
+    @property
+    def calibrated_classifiers_(self) -> list:
+        from types import SimpleNamespace
+
+        return [
+            SimpleNamespace(
+                estimator=self.pipeline, calibrators=[self.calibrator], method=self.method
+            )
+        ]
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        probability = np.clip(self.calibrator.predict(log_odds(self.pipeline, X)), 0, 1)
+        return np.column_stack([1 - probability, probability])
+
+
+def log_odds(pipeline: Pipeline, X: pd.DataFrame) -> np.ndarray:
+    """The uncalibrated model's log-odds: what calibrators are fitted on."""
+    model = pipeline.named_steps["model"]
+    if isinstance(model, lgb.LGBMClassifier):
+        return model.predict(pipeline.named_steps["prep"].transform(X), raw_score=True)
+    return pipeline.decision_function(X)
+
+
+def fit_calibrator(method: str, raw: np.ndarray, label: np.ndarray):
+    """Isotonic or sigmoid calibration of log-odds."""
+    if method == "isotonic":
+        return IsotonicRegression(out_of_bounds="clip").fit(raw, label)
+    return PlattCalibration().fit(raw, label)
+
+
+def refit_calibrated(
+    family: str,
+    X_pre: pd.DataFrame,
+    y_pre: pd.Series,
+    is_valid: np.ndarray,
+    method: str,
+    lgb_params: dict,
+    trees: int,
+    seed: int,
+) -> tuple[CalibratedModel, np.ndarray]:
+    """The chosen settings refitted on every row before the test window, and the
+    out-of-fold probability of each validation row.
+
+    The validation rows are cut into folds; each fold is predicted by the same recipe trained
+    on every other pre-test row. The calibrator learns from those out-of-fold log-odds of the
+    newest window before the test, so no prediction it learns from is in-sample and the test
+    window stays untouched."""
+    if family == "lightgbm":
+        params = {**lgb_params, "n_estimators": trees}
+        recipe = Pipeline([("prep", CategoryEncoder()), ("model", _lightgbm(params, seed))])
+    else:
+        recipe = logistic_pipeline(X_pre, seed)
+    valid_rows = np.flatnonzero(is_valid)
+    raw = np.zeros(len(valid_rows))
+    folds = StratifiedKFold(CALIBRATION_FOLDS, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # infrequent-category notices
+        for _, held in folds.split(valid_rows, y_pre.iloc[valid_rows]):
+            keep = np.ones(len(X_pre), dtype=bool)
+            keep[valid_rows[held]] = False
+            fold_model = clone(recipe).fit(X_pre[keep], y_pre[keep])
+            raw[held] = log_odds(fold_model, X_pre.iloc[valid_rows[held]])
+        final = clone(recipe).fit(X_pre, y_pre)
+    calibrator = fit_calibrator(method, raw, y_pre.iloc[valid_rows].to_numpy())
+    out_of_fold = np.clip(calibrator.predict(raw), 0, 1)
+    return CalibratedModel(final, method, calibrator), out_of_fold
+
+
+def shap_shares(model, X: pd.DataFrame, X_train: pd.DataFrame) -> pd.Series:
+    """Each column's share of the model's total |SHAP| on X (shares sum to 1)."""
+    from scoring import explain
+
+    total = explain.explain(model, X, X_train).contributions.abs().sum()
+    return total / total.sum() if total.sum() > 0 else total
+
+
+def refit_trees(best_iteration: int, n_train: int, n_pre: int) -> int:
+    """Trees for the refit: the early-stopped count scaled to the larger training set."""
+    return max(1, round(best_iteration * n_pre / max(n_train, 1)))
+
+
+def fitted_pipeline(model: CalibratedClassifierCV | CalibratedModel) -> Pipeline:
+    """The fitted (prep, model) pipeline inside a calibrated model."""
+    inner = model.calibrated_classifiers_[0].estimator
+    return inner.estimator if isinstance(inner, FrozenEstimator) else inner
 
 
 def search_lightgbm(
@@ -293,10 +461,21 @@ def train_all(
     oracle: pd.Series | None = None,
 ) -> TrainingResult:
     """The whole training stage: leakage guard, split, models, baseline, backtest."""
+    started = time.monotonic()
     features, label = dataset.features, dataset.label
+    unknown = [c for c in feature_params.drop_columns if c not in features.columns]
+    if unknown:
+        raise ValueError(
+            f"features.drop_columns names {unknown}, which are not features; the features are: "
+            + ", ".join(features.columns)
+        )
+    features = features.drop(columns=list(feature_params.drop_columns))
     split = split_dataset(dataset, model_params, seed)
     is_train = split.assignment == "train"
-    flags = leakage.detect_leakage(features[is_train], label[is_train], feature_params)
+    # Raw export columns carry the CRM's field names; engineered features are point-in-time.
+    flags = leakage.detect_leakage(
+        features[is_train], label[is_train], feature_params, by_name=dataset.columns is not None
+    )
     dropped = set(leakage.excluded_columns(flags))
     columns = [c for c in features.columns if c not in dropped]
     if not columns:
@@ -311,9 +490,26 @@ def train_all(
         lgb_params, trials = search_lightgbm(
             X_train, y_train, X_valid, y_valid, model_params.search_seconds, seed
         )
-    models, methods, best_iteration = fit_models(
+    selection, methods, best_iteration = fit_models(
         X_train, y_train, X_valid, y_valid, list(model_params.families), lgb_params, seed
     )
+    # Settings are chosen; the model that is evaluated and exported learns from every row
+    # before the test window, the newest ones included.
+    is_pre = split.assignment != "test"
+    X_pre, y_pre = X[is_pre], label[is_pre]
+    trees = refit_trees(best_iteration, len(X_train), len(X_pre))
+    models, out_of_fold = {}, {}
+    for family in selection:
+        models[family], out_of_fold[family] = refit_calibrated(
+            family,
+            X_pre,
+            y_pre,
+            (split.assignment[is_pre] == "valid").to_numpy(),
+            methods[family],
+            lgb_params,
+            trees,
+            seed,
+        )
     points, baseline_kind = baseline_scores(features, X, label, split, baseline_params, seed)
     valid_points = points[split.assignment == "valid"]
     baseline_calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(
@@ -329,20 +525,39 @@ def train_all(
             "baseline": baseline_calibrator.predict(points),
         }
     )
+    is_valid = (split.assignment == "valid").to_numpy()
     for name, model in models.items():
         predictions[name] = model.predict_proba(X)[:, 1]
+        # Validation rows are in the refit's training data: thresholds are chosen on their
+        # out-of-fold probabilities (NaN on other rows).
+        predictions[out_of_fold_column(name)] = np.nan
+        predictions.loc[is_valid, out_of_fold_column(name)] = out_of_fold[name]
     if oracle is not None:
         predictions["oracle"] = oracle.to_numpy()
     if dataset.segments is not None:
         for column in dataset.segments.columns:
             predictions[f"segment_{column}"] = dataset.segments[column].to_numpy()
-    is_valid = split.assignment == "valid"
+    # Family choice: the selection models, trained on the training rows only.
     validation = {
-        name: float(average_precision_score(y_valid, predictions.loc[is_valid, name]))
-        for name in [*models, "baseline"]
+        name: float(average_precision_score(y_valid, selection[name].predict_proba(X_valid)[:, 1]))
+        for name in selection
     }
+    validation["baseline"] = float(
+        average_precision_score(y_valid, predictions.loc[is_valid, "baseline"])
+    )
     chosen = max(models, key=validation.get)
     log.info("validation PR-AUC %s; chosen model: %s", validation, chosen)
+    flags = flags + leakage.dominance_flags(
+        shap_shares(selection[chosen], X_valid, X_train), feature_params
+    )
+    notes = []
+    if "lightgbm" in models and trees < MIN_TREES:
+        notes.append(
+            f"LightGBM has only {trees} trees (early stopping on validation PR-AUC stopped at "
+            f"{best_iteration}): it learned little; check the conversion rate of each window "
+            "and the leakage review."
+        )
+        log.warning(notes[-1])
     result = TrainingResult(
         models=models,
         calibration=methods,
@@ -357,12 +572,23 @@ def train_all(
         baseline_calibrator=baseline_calibrator,
         search_trials=trials,
         baseline_kind=baseline_kind,
+        refit_trees=trees if "lightgbm" in models else 0,
+        warnings=notes,
     )
     if split.method == "out of time" and model_params.backtest_folds > 0:
         result.backtest = rolling_backtest(
             X, label, points, dataset.moment, model_params, lgb_params, seed
         )
+    result.seconds = time.monotonic() - started
     return result
+
+
+OUT_OF_FOLD_PREFIX = "oof_"
+
+
+def out_of_fold_column(name: str) -> str:
+    """The predictions column with a model's out-of-fold probabilities of validation rows."""
+    return f"{OUT_OF_FOLD_PREFIX}{name}"
 
 
 def baseline_scores(
@@ -376,14 +602,20 @@ def baseline_scores(
     """Today's rules as points; with no rules configured, a plain logistic regression."""
     if params.rules:
         return baseline.points(features, params), "points rules"
-    plain = logistic_pipeline(X, seed).set_params(model__C=1.0)
-    is_train = split.assignment == "train"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        plain.fit(X[is_train], label[is_train])
+    # Like the models: judged on validation when trained on the training rows, on test when
+    # trained on every row before the test window.
+    is_test = (split.assignment == "test").to_numpy()
+    scores = np.zeros(len(X))
+    is_train = (split.assignment == "train").to_numpy()
+    for rows, scored in ((is_train, ~is_test), (~is_test, is_test)):
+        plain = logistic_pipeline(X, seed).set_params(model__C=1.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            plain.fit(X[rows], label[rows])
+        scores[scored] = plain.predict_proba(X[scored])[:, 1]
     log.info("no baseline rules configured: comparing against a plain logistic regression")
     return (
-        pd.Series(plain.predict_proba(X)[:, 1], index=X.index),
+        pd.Series(scores, index=X.index),
         "plain logistic regression (no rule baseline configured)",
     )
 
@@ -432,6 +664,19 @@ def rolling_backtest(
     return pd.DataFrame(rows)
 
 
+def conversion_by_window(label: pd.Series, assignment: pd.Series) -> dict[str, dict]:
+    """Leads, conversions and conversion rate of train, validation and test."""
+    out = {}
+    for name in SPLITS:
+        rows = label[assignment == name]
+        out[name] = {
+            "leads": len(rows),
+            "conversions": int(rows.sum()),
+            "rate": float(rows.mean()) if len(rows) else None,
+        }
+    return out
+
+
 def training_summary(result: TrainingResult, dataset: Dataset, data_fingerprint: str) -> dict:
     """What the evaluation and metrics.json need to know about training (JSON-ready)."""
     counts = result.split.assignment.value_counts()
@@ -464,9 +709,24 @@ def training_summary(result: TrainingResult, dataset: Dataset, data_fingerprint:
         "validation_pr_auc": {k: round(v, 6) for k, v in result.validation_pr_auc.items()},
         "lightgbm": {
             "params": result.lightgbm_params,
+            "early_stopping_metric": EARLY_STOPPING_METRIC,
             "best_iteration": result.best_iteration,
+            "refit_trees": result.refit_trees,
             "search_trials": result.search_trials,
         },
+        "seconds": round(result.seconds, 1),
+        "fitted_on": {
+            "rows": result.fitted_on,
+            "n_rows": int((result.split.assignment != "test").sum()),
+            "how": "family, hyperparameters, tree count and calibration method chosen on "
+            "validation with models trained on the training rows; the chosen settings refitted "
+            "on train + validation (tree count scaled to the rows) and calibrated on "
+            f"{CALIBRATION_FOLDS}-fold out-of-fold predictions of the validation rows (each "
+            "fold predicted by the same recipe trained on every other row before the test "
+            "window). The test window is never used.",
+        },
+        "conversion_by_window": conversion_by_window(dataset.label, result.split.assignment),
+        "warnings": [*([result.split.warning] if result.split.warning else []), *result.warnings],
         "features": result.feature_columns,
         "backtest": result.backtest.round(6).to_dict(orient="records"),
         "leakage": {
@@ -492,11 +752,11 @@ def save_outputs(result: TrainingResult, summary: dict, folder) -> dict[str, str
     result.predictions.to_parquet(paths["predictions"], index=False)
     paths["training"].write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
     if "lightgbm" in result.models:
-        booster = result.models["lightgbm"].estimator.estimator.named_steps["model"].booster_
+        booster = fitted_pipeline(result.models["lightgbm"]).named_steps["model"].booster_
         paths["lightgbm_model"] = folder / "lightgbm_model.txt"
         booster.save_model(paths["lightgbm_model"])
     if "logistic" in result.models:
-        pipe = result.models["logistic"].estimator.estimator
+        pipe = fitted_pipeline(result.models["logistic"])
         names = pipe.named_steps["prep"].get_feature_names_out()
         model = pipe.named_steps["model"]
         paths["logistic_model"] = folder / "logistic_coefficients.json"
@@ -559,8 +819,8 @@ def summary_markdown(summary: dict) -> str:
 
 def leakage_table(result: TrainingResult) -> pd.DataFrame:
     """Flagged columns with their evidence and whether they were excluded."""
-    rows = [{**flag.as_dict(), "excluded": not flag.allowed} for flag in result.leakage]
-    columns = ["column", "reason", "evidence", "detail", "allowed", "excluded"]
+    rows = [flag.as_dict() for flag in result.leakage]
+    columns = ["column", "action", "reason", "evidence", "detail", "params_change"]
     return pd.DataFrame(rows, columns=columns)
 
 
