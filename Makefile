@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PARAMS ?= params.yaml
 
-.PHONY: help setup run retrain score audit data report lab test lint format bench clean
+.PHONY: help setup run retrain score audit data report lab test lint format bench bench-real clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -59,6 +59,14 @@ bench: $(STAMP)  ## Speed and memory figures (prints them; not part of the tests
 	$(BIN)/python bench/bench_train.py
 	$(BIN)/python bench/bench_shap.py
 	$(BIN)/python bench/bench_score.py
+
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP) pyproject.toml constraints.txt
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench-real: $(BENCH_STAMP)  ## leadscore against plain LightGBM and FLAML on real exports (prints)
+	$(BIN)/python bench/real_exports.py
 
 clean:  ## Remove generated data, reports and caches (keeps .venv)
 	rm -rf reports data/raw/*.parquet data/raw/*.csv data/raw/*.json .pytest_cache .ruff_cache

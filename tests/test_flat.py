@@ -357,3 +357,12 @@ def test_flat_export_without_rules_runs_end_to_end_and_exports(tmp_path, monkeyp
     assert metrics["baseline"].startswith("plain logistic regression")
     assert {"Lead Status", "Lead Owner", "Lead Rating"} <= set(metrics["leakage"]["excluded"])
     assert metrics["fitted_on"]["rows"] == "train + validation"
+
+
+def test_readme_bank_example_is_the_example_file():
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- bank-example -->\n```yaml\n(.*?)```", readme, re.S).group(1)
+    assert block == (ROOT / "examples" / "bank_marketing.yaml").read_text()
+    params = load_params(ROOT / "examples" / "bank_marketing.yaml")
+    assert params.data.flat.id_column is None and params.data.flat.rows_in_time_order
+    assert params.baseline.rules == []

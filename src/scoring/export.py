@@ -82,6 +82,9 @@ def model_card(metrics: dict, training: dict, thresholds: dict, params: Params) 
         "calibration": training["calibration"].get(chosen),
         "label": training["label"].get("meaning"),
         "training_window": training["split"]["periods"].get("train"),
+        # The exported model is refitted on train + validation (training.json `fitted_on`).
+        "fitted_on": training.get("fitted_on", {}).get("rows", "train"),
+        "fitted_window": _fitted_window(training),
         "validation_window": training["split"]["periods"].get("valid"),
         "test_window": training["split"]["periods"].get("test"),
         "split_method": training["split"]["method"],
@@ -102,6 +105,17 @@ def model_card(metrics: dict, training: dict, thresholds: dict, params: Params) 
     }
 
 
+def _fitted_window(training: dict) -> list[str] | None:
+    """First and last period of the rows the exported model was fitted on."""
+    periods = training["split"]["periods"]
+    if "train" not in periods:
+        return None
+    last = (
+        periods["valid"] if training.get("fitted_on") and "valid" in periods else periods["train"]
+    )
+    return [periods["train"][0], last[1]]
+
+
 def card_markdown(card: dict) -> str:
     """The model card for people."""
 
@@ -120,6 +134,9 @@ def card_markdown(card: dict) -> str:
         f"- Label: {card['label']}",
         f"- Training window: {window}; validation {card['validation_window']}; "
         f"test {card['test_window']} ({card['split_method']})",
+        f"- The model is fitted on {card.get('fitted_on', 'train')}"
+        + (f" ({' to '.join(card['fitted_window'])})" if card.get("fitted_window") else "")
+        + "; settings were chosen on validation; the test window was never used",
         f"- Rows: {card['rows']}; positives: {card['positives']}",
         f"- Data fingerprint: `{card['data_fingerprint']}`",
         f"- Calibration: {card['calibration']}",

@@ -807,6 +807,29 @@ def summary_markdown(summary: dict) -> str:
         f"Baseline: {summary['baseline']}.",
         *summary.get("notes", []),
     ]
+    windows = summary.get("conversion_by_window", {})
+    if windows:
+        lines.append(
+            "Conversion by window: "
+            + "; ".join(
+                f"{name} {w['rate']:.1%} ({w['conversions']:,} of {w['leads']:,})"
+                for name, w in windows.items()
+                if w["rate"] is not None
+            )
+            + "."
+        )
+    fitted = summary.get("fitted_on")
+    if fitted:
+        lines.append(
+            f"**The evaluated and exported model is trained on {fitted['rows']}** "
+            f"({fitted['n_rows']:,} leads); LightGBM trees: "
+            f"{summary['lightgbm'].get('refit_trees', 'n/a')} (early stopping on validation "
+            f"{summary['lightgbm'].get('early_stopping_metric', 'PR-AUC')} at "
+            f"{summary['lightgbm']['best_iteration']})."
+        )
+    for warning in summary.get("warnings", []):
+        if warning != split.get("warning"):
+            lines.append(f"**Warning:** {warning}")
     if split.get("warning"):
         lines.append(f"**Warning:** {split['warning']}")
     excluded_cols = summary["leakage"]["excluded"]
