@@ -180,8 +180,10 @@ def compare(
         f"run folder {run}"
     )
     print(table.drop(columns="export").round(4).to_string(index=False))
-    gap = table.loc[0, "roc_auc"] - table.loc[1, "roc_auc"]
-    print(f"leadscore ROC-AUC - plain LightGBM: {gap:+.4f} (target >= +0.005)")
+    plain_auc = table.loc[table["scorer"] == "plain LightGBM", "roc_auc"].iloc[0]
+    for row in table[table["scorer"].str.startswith("leadscore")].itertuples():
+        gap = row.roc_auc - plain_auc
+        print(f"{row.scorer} ROC-AUC - plain LightGBM: {gap:+.4f} (target >= +0.005)")
     return table
 
 

@@ -9,8 +9,9 @@ import pytest
 from scoring import artifact, evaluate, explain, export, thresholds, train
 
 
-def exported(tmp_path, small_dataset, families):
-    """Train in process and export through the real draft/complete path."""
+def exported(tmp_path, small_dataset, families, chosen=None):
+    """Train in process and export through the real draft/complete path (`chosen` overrides
+    the model validation chose)."""
     params, _, dataset = small_dataset
     params = params.model_copy(
         update={
@@ -21,6 +22,7 @@ def exported(tmp_path, small_dataset, families):
         }
     )
     result = train.train_all(dataset, params.models, params.features, params.baseline, 7)
+    result.chosen_model = chosen or result.chosen_model
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     artifact.write_draft(result, dataset, params, run_dir / export.DRAFT_DIR)
@@ -67,6 +69,28 @@ def test_lightgbm_artifact_reproduces_the_model_and_its_shap(lightgbm_export):
     contributions, _ = loaded.contributions(X.head(300))
     reference = explain.explain(result.models["lightgbm"], X.head(300))
     assert np.allclose(contributions, reference.contributions.to_numpy(), atol=1e-9)
+
+
+def test_blend_artifact_reproduces_the_blend_and_its_shap(tmp_path, small_dataset):
+    _, result, dataset, folder = exported(
+        tmp_path, small_dataset, ["logistic", "lightgbm"], chosen="blend"
+    )
+    blend = result.models["blend"]
+    assert set(blend.weights) == {"lightgbm", "logistic"}
+    assert sum(blend.weights.values()) == pytest.approx(1.0)
+    loaded = artifact.load(folder)
+    assert loaded.weights == blend.weights
+    assert {artifact.LIGHTGBM_FILE, artifact.LOGISTIC_FILE} <= {p.name for p in folder.iterdir()}
+    X = dataset.features[result.feature_columns]
+    expected = result.predictions["blend"].to_numpy()
+    assert np.max(np.abs(loaded.predict_proba(X) - expected)) < 1e-9
+    train_X = X[(result.split.assignment == "train").to_numpy()]
+    contributions, base = loaded.contributions(X.head(200))
+    reference = explain.explain(blend, X.head(200), train_X)
+    assert np.allclose(contributions, reference.contributions.to_numpy(), atol=1e-9)
+    assert base == pytest.approx(reference.base_value, abs=1e-9)
+    # SHAP adds up to the blend's log-odds.
+    assert np.allclose(contributions.sum(axis=1) + base, blend.log_odds(X.head(200)), atol=1e-6)
 
 
 def test_artifact_holds_the_documented_files_and_no_pickle(lightgbm_export):

@@ -32,13 +32,14 @@ def test_split_is_out_of_time(trained):
 
 def test_models_are_calibrated_on_validation_and_beat_the_rules_there(trained):
     _, _, result = trained
-    assert set(result.models) == {"logistic", "lightgbm"}
+    assert set(result.models) == {"logistic", "lightgbm", "blend"}
     assert set(result.calibration.values()) <= {"isotonic", "sigmoid"}
     assert result.chosen_model in result.models
     assert result.validation_pr_auc[result.chosen_model] > result.validation_pr_auc["baseline"]
     predictions = result.predictions
     assert len(predictions) == len(result.split.assignment)
-    assert predictions[["logistic", "lightgbm", "baseline"]].stack().between(0, 1).all()
+    assert predictions[["logistic", "lightgbm", "blend", "baseline"]].stack().between(0, 1).all()
+    assert set(result.validation_pr_auc) == {"logistic", "lightgbm", "blend", "baseline"}
 
 
 def test_backtest_has_a_row_per_fold_and_scorer(trained):
@@ -123,7 +124,7 @@ def test_refit_learns_from_validation_and_never_sees_a_test_row(small_dataset):
     # Test outcomes changed at will: the models are exactly the same.
     flipped_test = dataset.label.where(split != "test", 1 - dataset.label)
     same = trained_on(flipped_test)
-    for name in ("logistic", "lightgbm"):
+    for name in ("logistic", "lightgbm", "blend"):
         np.testing.assert_array_equal(result.predictions[name], same.predictions[name])
     # Validation outcomes changed: the refitted models learned from them.
     flipped_valid = dataset.label.where(split != "valid", 1 - dataset.label)

@@ -167,7 +167,9 @@ def write_draft(result, dataset, params, folder: Path | str) -> Path:
         stale.unlink()
     chosen = result.chosen_model
     calibrated = result.models[chosen]
-    pipeline = fitted_pipeline(calibrated)
+    # A blend is its members' log-odds, weighted: both members are written.
+    weights = getattr(calibrated, "weights", None) or {chosen: 1.0}
+    pipelines = getattr(calibrated, "pipelines", None) or {chosen: fitted_pipeline(calibrated)}
     columns = list(result.feature_columns)
     X = dataset.features[columns]
     categorical = [c for c in columns if not pd.api.types.is_numeric_dtype(X[c])]
@@ -177,13 +179,15 @@ def write_draft(result, dataset, params, folder: Path | str) -> Path:
         "categorical": categorical,
         "source": params.data.source if params.data.source != "synthetic" else "tables",
     }
-    if chosen == "lightgbm":
-        encoder = pipeline.named_steps["prep"]
+    if chosen == "blend":
+        preprocessing["weights"] = dict(weights)
+    if "lightgbm" in weights:
+        encoder = pipelines["lightgbm"].named_steps["prep"]
         preprocessing["levels"] = {c: list(encoder.levels_[c]) for c in encoder.columns_}
-        booster = pipeline.named_steps["model"].booster_
+        booster = pipelines["lightgbm"].named_steps["model"].booster_
         booster.save_model(folder / LIGHTGBM_FILE)
-    else:
-        document = logistic_document(pipeline, columns)
+    if "logistic" in weights:
+        document = logistic_document(pipelines["logistic"], columns)
         train_rows = X[(result.split.assignment == "train").to_numpy()]
         document["reference"] = LogisticModel(document).parts(train_rows).mean(axis=0).tolist()
         write_json(folder / LOGISTIC_FILE, document)
@@ -338,28 +342,44 @@ class Artifact:
                 columns.append(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float))
         return np.column_stack(columns) if columns else np.empty((len(features), 0))
 
+    @property
+    def weights(self) -> dict[str, float]:
+        """Each member's weight in the log-odds: one member, or a blend's two."""
+        return self.preprocessing.get("weights") or {self.preprocessing["family"]: 1.0}
+
     def raw_output(self, features: pd.DataFrame) -> np.ndarray:
         """What the calibrator was fitted on: the model's log-odds (decision function)."""
-        if self.booster is not None:
-            return self.booster.predict(self.matrix(features), raw_score=True)
-        return self.logistic.decision(features)
+        total = np.zeros(len(features))
+        for member, weight in self.weights.items():
+            if member == "lightgbm":
+                total += weight * self.booster.predict(self.matrix(features), raw_score=True)
+            else:
+                total += weight * self.logistic.decision(features)
+        return total
 
     def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
         """Calibrated probability of conversion per row."""
         return calibrate(self.calibration, self.raw_output(features))
 
     def contributions(self, features: pd.DataFrame) -> tuple[np.ndarray, float]:
-        """SHAP contributions (log-odds, rows x features) and the base value."""
-        if self.booster is not None:
-            from scoring.treeshap import TreeExplainer
+        """SHAP contributions (log-odds, rows x features) and the base value; a blend's are
+        its members' weighted sum (SHAP is additive)."""
+        total, base = np.zeros((len(features), len(self.features))), 0.0
+        for member, weight in self.weights.items():
+            if member == "lightgbm":
+                from scoring.treeshap import TreeExplainer
 
-            # Exact TreeSHAP from per-leaf tables: equal to LightGBM's pred_contrib, faster
-            # for batches (built once per loaded artifact).
-            if self._explainer is None:
-                self._explainer = TreeExplainer(self.booster)
-            raw = self._explainer.contributions(self.matrix(features))
-            return raw[:, :-1], self._explainer.expected_value
-        return self.logistic.contributions(features)
+                # Exact TreeSHAP from per-leaf tables: equal to LightGBM's pred_contrib,
+                # faster for batches (built once per loaded artifact).
+                if self._explainer is None:
+                    self._explainer = TreeExplainer(self.booster)
+                raw = self._explainer.contributions(self.matrix(features))
+                parts, member_base = raw[:, :-1], self._explainer.expected_value
+            else:
+                parts, member_base = self.logistic.contributions(features)
+            total += weight * parts
+            base += weight * member_base
+        return total, base
 
 
 def calibrate(document: dict, raw: np.ndarray) -> np.ndarray:
@@ -460,11 +480,11 @@ def load(folder: Path | str) -> Artifact:
         profile=_read(folder, PROFILE_FILE),
         manifest=manifest,
     )
-    if preprocessing["family"] == "lightgbm":
+    if "lightgbm" in artifact.weights:
         import lightgbm as lgb
 
         artifact.booster = lgb.Booster(model_str=(folder / LIGHTGBM_FILE).read_text("utf-8"))
-    else:
+    if "logistic" in artifact.weights:
         artifact.logistic = LogisticModel(_read(folder, LOGISTIC_FILE))
     return artifact
 

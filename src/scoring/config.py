@@ -255,6 +255,8 @@ class ModelParams(_Section):
     backtest_folds: int = Field(3, ge=0)
     bootstrap_samples: int = Field(1000, ge=0)
     search_seconds: float = Field(0.0, ge=0)
+    # Also consider a blend of the two families' log-odds (weight chosen on validation).
+    blend: bool = True
     # A month-based split keeps at least this share of labelled rows for training; when whole
     # months leave less, the split falls back to time-ordered shares (and says so).
     min_train_share: float = Field(0.5, gt=0, lt=1)

@@ -102,7 +102,7 @@ def score_metrics(
 def scorers(predictions: pd.DataFrame) -> dict[str, tuple[str, str | None]]:
     """name -> (ranking column, probability column) for every scorer in the predictions."""
     out = {"baseline": ("baseline_points", "baseline")}
-    for name in ("logistic", "lightgbm", "oracle"):
+    for name in ("logistic", "lightgbm", "blend", "oracle"):
         if name in predictions.columns:
             out[name] = (name, name)
     return out

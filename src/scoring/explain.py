@@ -97,8 +97,26 @@ def _unwrap(model: CalibratedClassifierCV):
 def explain(
     model: CalibratedClassifierCV, X: pd.DataFrame, train_X: pd.DataFrame | None = None
 ) -> Explanation:
-    """SHAP contributions of a fitted (calibrated) LightGBM or logistic pipeline on X."""
-    pipeline = _unwrap(model)
+    """SHAP contributions of a fitted (calibrated) LightGBM or logistic pipeline on X; for a
+    log-odds blend, the weighted sum of its members' (SHAP is additive)."""
+    weights = getattr(model, "weights", None)
+    if weights:
+        members = [
+            (weight, _explain_pipeline(model.pipelines[name], X, train_X))
+            for name, weight in weights.items()
+        ]
+        return Explanation(
+            contributions=sum(w * e.contributions for w, e in members),
+            base_value=float(sum(w * e.base_value for w, e in members)),
+            values=X,
+            families={c: feature_family(c) for c in X.columns},
+        )
+    return _explain_pipeline(_unwrap(model), X, train_X)
+
+
+def _explain_pipeline(
+    pipeline, X: pd.DataFrame, train_X: pd.DataFrame | None = None
+) -> Explanation:
     prep, estimator = pipeline.named_steps["prep"], pipeline.named_steps["model"]
     if hasattr(estimator, "booster_"):
         raw = estimator.booster_.predict(prep.transform(X), pred_contrib=True)

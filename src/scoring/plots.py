@@ -205,6 +205,7 @@ MODEL_COLORS = {
     "baseline": "#7f8c8d",
     "logistic": "#27ae60",
     "lightgbm": "#2e86c1",
+    "blend": "#d35400",
     "oracle": "#8e44ad",
 }
 
@@ -452,8 +453,15 @@ def fit_intent_heatmap(matrix: pd.DataFrame) -> Figure:
     return fig
 
 
-def tradeoff(model_table: pd.DataFrame, baseline_table: pd.DataFrame, policies: pd.DataFrame):
-    """Interactive trade-off: MQLs per month against conversion, the rules marked (plotly)."""
+def tradeoff(
+    model_table: pd.DataFrame,
+    baseline_table: pd.DataFrame,
+    policies: pd.DataFrame,
+    baseline_name: str = "today's rules",
+    per: str = "month",
+):
+    """Interactive trade-off: MQLs per month (or per window, without dates) against
+    conversion, the rules marked (plotly)."""
     import plotly.graph_objects as go
 
     figure = go.Figure()
@@ -466,7 +474,7 @@ def tradeoff(model_table: pd.DataFrame, baseline_table: pd.DataFrame, policies: 
             line={"color": MODEL_COLORS["lightgbm"]},
             customdata=model_table[["threshold", "capture"]],
             hovertemplate=(
-                "%{x:.0f} MQLs/month<br>conversion %{y:.1%}<br>captures "
+                f"%{{x:.0f}} MQLs/{per}<br>conversion %{{y:.1%}}<br>captures "
                 "%{customdata[1]:.0%} of conversions<br>probability >= "
                 "%{customdata[0]:.3f}<extra>model</extra>"
             ),
@@ -477,11 +485,11 @@ def tradeoff(model_table: pd.DataFrame, baseline_table: pd.DataFrame, policies: 
             x=baseline_table["mqls_per_month"],
             y=baseline_table["conversion"],
             mode="lines",
-            name="today's rules (other thresholds)",
+            name=f"{baseline_name} (other thresholds)",
             line={"color": MODEL_COLORS["baseline"], "dash": "dot"},
             customdata=baseline_table[["threshold"]],
-            hovertemplate="%{x:.0f} MQLs/month<br>conversion %{y:.1%}<br>points >= "
-            "%{customdata[0]:.0f}<extra>rules</extra>",
+            hovertemplate=f"%{{x:.0f}} MQLs/{per}<br>conversion %{{y:.1%}}<br>score >= "
+            "%{customdata[0]:.3g}<extra>baseline</extra>",
         )
     )
     for row in policies.itertuples():
@@ -506,7 +514,7 @@ def tradeoff(model_table: pd.DataFrame, baseline_table: pd.DataFrame, policies: 
         )
     figure.update_layout(
         title="MQL volume against conversion (validation; policies on test)",
-        xaxis_title="MQLs per month",
+        xaxis_title=f"MQLs per {per}",
         yaxis_title="MQL-to-SQL conversion",
         yaxis_tickformat=".0%",
         height=460,

@@ -42,8 +42,7 @@ for training, model choice, calibration or threshold choice.</p>
 {% if warnings %}<h2>Caveats</h2><div class="warn">{% for w in warnings %}<p>{{ w }}</p>
 {% endfor %}</div>{% endif %}
 <h2>The trade-off: MQL volume against conversion</h2>
-<p>Each point on the blue line is a possible threshold for the model; the dotted line is today's
-rules at other point thresholds; the red cross is today's rules at {{ rules_threshold }} points.
+<p>Each point on the blue line is a possible threshold for the model; {{ tradeoff_baseline }}
 Hover for details.</p>
 <div id="tradeoff">{{ tradeoff | safe }}</div>
 <h2>Threshold policies (chosen on validation, measured on test)</h2>
@@ -171,13 +170,14 @@ def headline(thresholds: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
 
 
 def _policies_table(thresholds: dict[str, Any]) -> str:
+    per = "month" if thresholds.get("per_month", True) else "window"
     rows = []
     for p in thresholds["policies"]:
         rows.append(
             {
                 "policy": p["policy"].replace("_", " "),
                 "score >=": "–" if p.get("score") is None else f"{p['score']:.0f}",
-                "MQLs/month": _fmt(p.get("mqls_per_month"), "{:,.0f}"),
+                f"MQLs/{per}": _fmt(p.get("mqls_per_month"), "{:,.0f}"),
                 "conversion": _fmt(p.get("conversion"), "{:.1%}"),
                 "conversion 95% CI": (
                     "–"
@@ -186,7 +186,7 @@ def _policies_table(thresholds: dict[str, Any]) -> str:
                 ),
                 "vs rules": _fmt(p.get("conversion_vs_rules"), "{:+.1%}"),
                 "captures": _fmt(p.get("capture"), "{:.0%}"),
-                "SQLs/month": _fmt(p.get("sqls_per_month"), "{:,.0f}"),
+                f"SQLs/{per}": _fmt(p.get("sqls_per_month"), "{:,.0f}"),
                 "note": p.get("note") or "",
             }
         )
@@ -347,10 +347,22 @@ def build(folder: Path | str) -> Path:
     tradeoff_tables = pd.read_parquet(folder / "threshold_tradeoff.parquet")
     explanation, reasons, info = explain.load_run(folder)
     policies = pd.DataFrame(thresholds["policies"])
+    has_rules = thresholds["rules_threshold_points"] is not None and not pd.isna(
+        thresholds["rules_threshold_points"]
+    )
+    per = "month" if thresholds.get("per_month", True) else "window"
     figure = plots.tradeoff(
         tradeoff_tables[tradeoff_tables["scorer"] == "model"],
         tradeoff_tables[tradeoff_tables["scorer"] == "rules"],
         policies,
+        "today's rules" if has_rules else "baseline",
+        per,
+    )
+    tradeoff_baseline = (
+        "the dotted line is today's rules at other point thresholds; the red cross is today's "
+        f"rules at {thresholds['rules_threshold_points']:g} points."
+        if has_rules
+        else f"the dotted line is the baseline ({metrics['baseline']}) at other thresholds."
     )
     matrix = explain.fit_intent_matrix(
         reasons[["fit", "intent"]],
@@ -422,12 +434,7 @@ def build(folder: Path | str) -> Path:
         n_test=f"{data['n_test']:,}",
         headline=headline(thresholds, metrics),
         warnings=warnings,
-        rules_threshold=(
-            "n/a"
-            if thresholds["rules_threshold_points"] is None
-            or pd.isna(thresholds["rules_threshold_points"])
-            else f"{thresholds['rules_threshold_points']:g}"
-        ),
+        tradeoff_baseline=tradeoff_baseline,
         tradeoff=figure.to_html(full_html=False, include_plotlyjs=True),
         policies=_policies_table(thresholds),
         gains=_image(folder / "plots" / "gains_lift.png"),

@@ -51,6 +51,7 @@ EARLY_STOPPING_ROUNDS = 100
 # moved stops after a handful of trees.
 EARLY_STOPPING_METRIC = "average_precision"
 MIN_TREES = 20  # fewer trees than this is reported as a warning
+BLEND_WEIGHTS = (0.25, 0.5, 0.75)  # LightGBM's share of a blend's log-odds, tried on validation
 CALIBRATION_FOLDS = 5
 
 
@@ -344,6 +345,46 @@ class CalibratedModel:
         return np.column_stack([1 - probability, probability])
 
 
+@dataclass
+class BlendModel:
+    """A weighted sum of refitted members' log-odds, calibrated on their out-of-fold blend.
+    Two model families with different biases rank better together than either alone, more
+    often than not; validation decides whether this run's blend does."""
+
+    pipelines: dict[str, Pipeline]
+    weights: dict[str, float]
+    method: str
+    calibrator: IsotonicRegression | PlattCalibration
+
+    @property
+    def calibrated_classifiers_(self) -> list:
+        from types import SimpleNamespace
+
+        return [SimpleNamespace(estimator=None, calibrators=[self.calibrator], method=self.method)]
+
+    def log_odds(self, X: pd.DataFrame) -> np.ndarray:
+        return sum(w * log_odds(self.pipelines[name], X) for name, w in self.weights.items())
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        probability = np.clip(self.calibrator.predict(self.log_odds(X)), 0, 1)
+        return np.column_stack([1 - probability, probability])
+
+
+def choose_calibration(raw: np.ndarray, label: np.ndarray, seed: int) -> str:
+    """Isotonic or sigmoid for these log-odds, by 5-fold cross-validated log loss."""
+    from sklearn.metrics import log_loss
+
+    folds = StratifiedKFold(5, shuffle=True, random_state=seed)
+    losses = {}
+    for method in ("isotonic", "sigmoid"):
+        predicted = np.zeros(len(raw))
+        for fit_rows, held in folds.split(raw, label):
+            calibrator = fit_calibrator(method, raw[fit_rows], label[fit_rows])
+            predicted[held] = calibrator.predict(raw[held])
+        losses[method] = log_loss(label, np.clip(predicted, 1e-6, 1 - 1e-6), labels=[0, 1])
+    return min(losses, key=losses.get)
+
+
 def log_odds(pipeline: Pipeline, X: pd.DataFrame) -> np.ndarray:
     """The uncalibrated model's log-odds: what calibrators are fitted on."""
     model = pipeline.named_steps["model"]
@@ -370,7 +411,7 @@ def refit_calibrated(
     seed: int,
 ) -> tuple[CalibratedModel, np.ndarray]:
     """The chosen settings refitted on every row before the test window, and the
-    out-of-fold probability of each validation row.
+    out-of-fold log-odds of each validation row.
 
     The validation rows are cut into folds; each fold is predicted by the same recipe trained
     on every other pre-test row. The calibrator learns from those out-of-fold log-odds of the
@@ -393,8 +434,7 @@ def refit_calibrated(
             raw[held] = log_odds(fold_model, X_pre.iloc[valid_rows[held]])
         final = clone(recipe).fit(X_pre, y_pre)
     calibrator = fit_calibrator(method, raw, y_pre.iloc[valid_rows].to_numpy())
-    out_of_fold = np.clip(calibrator.predict(raw), 0, 1)
-    return CalibratedModel(final, method, calibrator), out_of_fold
+    return CalibratedModel(final, method, calibrator), raw
 
 
 def shap_shares(model, X: pd.DataFrame, X_train: pd.DataFrame) -> pd.Series:
@@ -498,9 +538,9 @@ def train_all(
     is_pre = split.assignment != "test"
     X_pre, y_pre = X[is_pre], label[is_pre]
     trees = refit_trees(best_iteration, len(X_train), len(X_pre))
-    models, out_of_fold = {}, {}
+    models, raw_out_of_fold = {}, {}
     for family in selection:
-        models[family], out_of_fold[family] = refit_calibrated(
+        models[family], raw_out_of_fold[family] = refit_calibrated(
             family,
             X_pre,
             y_pre,
@@ -509,6 +549,32 @@ def train_all(
             lgb_params,
             trees,
             seed,
+        )
+    # Family choice on validation, from the selection models (training rows only): ranking
+    # metrics on log-odds, so calibration's ties do not count.
+    raw_valid = {n: log_odds(fitted_pipeline(m), X_valid) for n, m in selection.items()}
+    validation = {n: float(average_precision_score(y_valid, z)) for n, z in raw_valid.items()}
+    if model_params.blend and {"lightgbm", "logistic"} <= set(selection):
+        tried = {
+            w: float(
+                average_precision_score(
+                    y_valid, w * raw_valid["lightgbm"] + (1 - w) * raw_valid["logistic"]
+                )
+            )
+            for w in BLEND_WEIGHTS
+        }
+        weight = max(tried, key=tried.get)
+        validation["blend"] = tried[weight]
+        weights = {"lightgbm": weight, "logistic": 1 - weight}
+        raw_blend = sum(w * raw_out_of_fold[n] for n, w in weights.items())
+        y_valid_array = y_valid.to_numpy()
+        methods["blend"] = choose_calibration(raw_blend, y_valid_array, seed)
+        raw_out_of_fold["blend"] = raw_blend
+        models["blend"] = BlendModel(
+            {n: models[n].pipeline for n in weights},
+            weights,
+            methods["blend"],
+            fit_calibrator(methods["blend"], raw_blend, y_valid_array),
         )
     points, baseline_kind = baseline_scores(features, X, label, split, baseline_params, seed)
     valid_points = points[split.assignment == "valid"]
@@ -531,24 +597,21 @@ def train_all(
         # Validation rows are in the refit's training data: thresholds are chosen on their
         # out-of-fold probabilities (NaN on other rows).
         predictions[out_of_fold_column(name)] = np.nan
-        predictions.loc[is_valid, out_of_fold_column(name)] = out_of_fold[name]
+        predictions.loc[is_valid, out_of_fold_column(name)] = np.clip(
+            model.calibrator.predict(raw_out_of_fold[name]), 0, 1
+        )
     if oracle is not None:
         predictions["oracle"] = oracle.to_numpy()
     if dataset.segments is not None:
         for column in dataset.segments.columns:
             predictions[f"segment_{column}"] = dataset.segments[column].to_numpy()
-    # Family choice: the selection models, trained on the training rows only.
-    validation = {
-        name: float(average_precision_score(y_valid, selection[name].predict_proba(X_valid)[:, 1]))
-        for name in selection
-    }
     validation["baseline"] = float(
         average_precision_score(y_valid, predictions.loc[is_valid, "baseline"])
     )
     chosen = max(models, key=validation.get)
     log.info("validation PR-AUC %s; chosen model: %s", validation, chosen)
     flags = flags + leakage.dominance_flags(
-        shap_shares(selection[chosen], X_valid, X_train), feature_params
+        shap_shares(selection.get(chosen, models[chosen]), X_valid, X_train), feature_params
     )
     notes = []
     if "lightgbm" in models and trees < MIN_TREES:
@@ -727,6 +790,7 @@ def training_summary(result: TrainingResult, dataset: Dataset, data_fingerprint:
         },
         "conversion_by_window": conversion_by_window(dataset.label, result.split.assignment),
         "warnings": [*([result.split.warning] if result.split.warning else []), *result.warnings],
+        "blend_weights": (result.models["blend"].weights if "blend" in result.models else None),
         "features": result.feature_columns,
         "backtest": result.backtest.round(6).to_dict(orient="records"),
         "leakage": {
