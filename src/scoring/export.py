@@ -79,6 +79,7 @@ def model_card(metrics: dict, training: dict, thresholds: dict, params: Params) 
         "mlflow_run_id": metrics.get("mlflow_run_id"),
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "family": chosen,
+        "blend_weights": training.get("blend_weights") if chosen == "blend" else None,
         "calibration": training["calibration"].get(chosen),
         "label": training["label"].get("meaning"),
         "training_window": training["split"]["periods"].get("train"),
@@ -140,6 +141,11 @@ def card_markdown(card: dict) -> str:
         f"- Rows: {card['rows']}; positives: {card['positives']}",
         f"- Data fingerprint: `{card['data_fingerprint']}`",
         f"- Calibration: {card['calibration']}",
+        *(
+            [f"- Blend of log-odds, weights: {card['blend_weights']}"]
+            if card.get("blend_weights")
+            else []
+        ),
         "",
         "## Test metrics (newest out-of-time window)",
         f"- PR-AUC: {metric(card['test_metrics'], 'pr_auc')}; "
