@@ -254,3 +254,19 @@ def test_a_failure_midway_leaves_no_partial_output(tables_model, tmp_path, monke
         )
     assert len(calls) == 3
     assert not (tmp_path / "out.parquet").exists() and not list(tmp_path.glob(".out*"))
+
+
+def test_an_export_without_ids_is_scored_row_by_row_named_by_line_number(flat_model, tmp_path):
+    path, result, artifact_dir = flat_model
+    loaded = artifact.load(artifact_dir)
+    loaded.preprocessing["flat"]["id_column"] = None  # as if trained on an export without ids
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False).head(500)
+    frame.drop(columns=["Prospect ID"]).to_csv(tmp_path / "no_ids.csv", index=False)
+    score.score_file(
+        loaded, tmp_path / "no_ids.csv", tmp_path / "scored.csv", chunk_rows=128, progress=False
+    )
+    scored = pd.read_csv(tmp_path / "scored.csv")
+    assert scored["row"].tolist() == list(range(2, 502))  # line numbers, across chunks
+    expected = result.predictions.set_index("lead_id")[result.chosen_model]
+    expected = expected.loc[frame["Prospect ID"]].to_numpy()
+    assert np.max(np.abs(scored["probability"].to_numpy() - expected)) <= 1e-9

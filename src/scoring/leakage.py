@@ -63,6 +63,13 @@ class LeakFlag:
         }
 
 
+def readable(pattern: str) -> str:
+    """A name pattern as a person reads it (no look-behinds, optional separators as spaces)."""
+    text = re.sub(r"\(\?<![^)]*\)", "", pattern)
+    text = text.replace(" ?_?", " ").replace("\\b", "").replace("?", "")
+    return text.strip()
+
+
 def name_match(column: str, patterns: list[str] | tuple[str, ...]) -> str | None:
     """The first pattern (case-insensitive regular expression) found in a column name."""
     for pattern in patterns:
@@ -114,14 +121,18 @@ def detect_leakage(
         values = features[column].reset_index(drop=True)
         pattern = name_match(column, params.after_outcome_patterns) if by_name else None
         if pattern is not None:
+            evidence = single_feature_auc(values, label)
+            if pd.api.types.is_numeric_dtype(values) and values.isna().any():
+                # A date filled only after the fact speaks through its blanks.
+                evidence = max(evidence, single_feature_auc(values.isna().astype(float), label))
             flags.append(
                 LeakFlag(
                     column,
                     "filled in by the sales process",
-                    single_feature_auc(values, label),
-                    f"its name matches {pattern!r} (features.after_outcome_patterns): such "
-                    "fields hold values as of the export, after the scoring moment; evidence "
-                    "is its ROC-AUC on its own",
+                    evidence,
+                    f"its name matches '{readable(pattern)}' (features.after_outcome_patterns): "
+                    "such fields hold values as of the export, after the scoring moment; "
+                    "evidence is its ROC-AUC on its own",
                     column in allowed,
                 )
             )
@@ -179,7 +190,7 @@ def detect_leakage(
                 # A source or campaign is known when the lead is created: a small category
                 # that converts well is a finding, not a leak.
                 reason += "; a creation-time field (kept, review)"
-                detail += f"; name matches {creation!r} (features.creation_time_patterns)"
+                detail += f"; name matches '{readable(creation)}' (features.creation_time_patterns)"
             flags.append(
                 LeakFlag(column, reason, evidence, detail, column in allowed, creation is not None)
             )

@@ -32,6 +32,7 @@ TEMPLATE = """<!doctype html>
  th:first-child, td:first-child { text-align: left; }
  img { max-width: 100%; } .muted { color: #666; font-size: 0.9em; }
  .grid { display: flex; flex-wrap: wrap; gap: 16px; } .grid > div { flex: 1 1 480px; }
+ table.review td { text-align: left; vertical-align: top; }
 </style></head><body>
 <h1>Lead scoring: should we adopt the model's MQL threshold?</h1>
 <p class="muted">Run {{ run_id }} · test period {{ test_period }} · {{ n_test }} leads never used
@@ -452,7 +453,7 @@ def build(folder: Path | str) -> Path:
             else "<h3>Leakage review</h3><p>Excluded columns are not used; columns kept for "
             "review are used: check each is known at the scoring moment. The last column is "
             "the one-line change to params that flips the decision.</p>"
-            + leakage.to_html(index=False, border=0)
+            + leakage.to_html(index=False, border=0, classes="review", float_format="{:.3f}".format)
         ),
     )
     path = folder / "report.html"
