@@ -171,7 +171,7 @@ AFTER_OUTCOME_PATTERNS = (
     r"rating",
     r"quality",
     r"grade",
-    r"(lead|crm|engagement|predictive|hubspot|einstein|behaviou?ral|profile) ?_?score",
+    r"(?<!credit )(?<!credit_)score",  # a score the CRM computed (lead, engagement, ...)
     r"(?<!home)(?<!home )owner",
     r"\btags?\b",
     r"disposition",
