@@ -270,3 +270,41 @@ def test_an_export_without_ids_is_scored_row_by_row_named_by_line_number(flat_mo
     expected = result.predictions.set_index("lead_id")[result.chosen_model]
     expected = expected.loc[frame["Prospect ID"]].to_numpy()
     assert np.max(np.abs(scored["probability"].to_numpy() - expected)) <= 1e-9
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        ("leads.csv", "is the input"),
+        ("acts.csv", "is the input"),
+        ("folder.csv", "is a folder"),
+        ("scores.xlsx", "name it .csv or .parquet"),
+    ],
+)
+def test_an_output_that_would_destroy_an_input_or_cannot_be_written_is_refused(
+    tables_model, tmp_path, output, message
+):
+    _, artifact_dir, leads, activities = tables_model
+    leads.head(50).to_csv(tmp_path / "leads.csv", index=False)
+    activities.to_csv(tmp_path / "acts.csv", index=False)
+    (tmp_path / "folder.csv").mkdir()
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    args = ["score", "-m", str(artifact_dir), "-i", str(tmp_path / "leads.csv")]
+    args += ["--activities", str(tmp_path / "acts.csv"), "-o", str(tmp_path / output)]
+    result = CliRunner().invoke(app, [*args, "--no-progress"])
+    assert result.exit_code == 2 and message in result.output
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+
+
+def test_zero_rows_per_chunk_is_refused(tables_model, tmp_path):
+    _, artifact_dir, leads, activities = tables_model
+    leads.head(5).to_csv(tmp_path / "leads.csv", index=False)
+    activities.to_csv(tmp_path / "acts.csv", index=False)
+    with pytest.raises(score.ScoringInputError, match="--chunk-rows must be at least 1"):
+        score.score_file(
+            artifact.load(artifact_dir),
+            tmp_path / "leads.csv",
+            tmp_path / "out.csv",
+            tmp_path / "acts.csv",
+            chunk_rows=0,
+        )

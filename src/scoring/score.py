@@ -51,6 +51,27 @@ def _suffix(path: Path) -> str:
     return path.suffix.lower()
 
 
+OUTPUT_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+def check_output(output: Path, inputs: list[Path]) -> None:
+    """Refuse an output that would destroy an input, is a folder, or has a format we do not
+    write; checked before anything is read or written."""
+    if output.is_dir():
+        raise ScoringInputError(f"--output {output} is a folder: name a file in it")
+    if _suffix(output) not in OUTPUT_SUFFIXES:
+        raise ScoringInputError(
+            f"--output {output}: the output is written as CSV or Parquet; name it .csv or "
+            f".parquet (found {output.suffix or 'no suffix'!r})"
+        )
+    for source in inputs:
+        if source.exists() and output.resolve() == source.resolve():
+            raise ScoringInputError(
+                f"--output {output} is the input {source}: scoring would replace it; write "
+                "the scores to another file"
+            )
+
+
 def read_chunks(path: Path | str, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
     """The file as text columns, chunk by chunk (CSV: separator and encoding detected)."""
     path = Path(path)
@@ -435,6 +456,9 @@ def score_file(
     from tqdm import tqdm
 
     input_path, output_path = Path(input_path), Path(output_path)
+    check_output(output_path, [input_path, *([Path(activities_path)] if activities_path else [])])
+    if chunk_rows < 1:
+        raise ScoringInputError(f"--chunk-rows must be at least 1 (found {chunk_rows})")
     preprocessing = loaded.preprocessing
     kind = preprocessing["source"]
     activities = None
