@@ -165,3 +165,11 @@ def test_a_stored_version_is_never_replaced_by_a_different_model(lightgbm_export
     artifact.write_manifest(other)
     with pytest.raises(artifact.ArtifactError, match="registry disagree"):
         export.store_version(other, params, 7)
+
+
+def test_a_champion_link_to_a_missing_version_says_so(tmp_path):
+    root = tmp_path / "leadscore"
+    root.mkdir()
+    (root / "champion").symlink_to("v7", target_is_directory=True)
+    with pytest.raises(artifact.ArtifactError, match="points at v7, which is missing"):
+        artifact.load(root)

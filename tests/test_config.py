@@ -92,3 +92,24 @@ def test_dump_round_trips(tmp_path):
     path = tmp_path / "resolved.yaml"
     path.write_text(dump_params(params))
     assert load_params(path) == params
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["data.reports_dir", "export.dir", "mlflow.artifact_dir", "data.raw_dir"],
+)
+def test_an_output_folder_that_escapes_into_a_system_folder_is_refused(tmp_path, key):
+    (tmp_path / "p.yaml").write_text("seed: 7\n")
+    escape = "../" * (len(tmp_path.parts) + 2) + "etc/leadscore"
+    with pytest.raises(ParamsError, match=r"resolves to /etc/leadscore, inside the system"):
+        load_params(tmp_path / "p.yaml", [f"{key}={escape}"])
+    with pytest.raises(ParamsError, match="the root folder"):
+        load_params(tmp_path / "p.yaml", [f"{key}=/tmp/../"])
+    assert not Path("/etc/leadscore").exists()
+    assert list(tmp_path.iterdir()) == [tmp_path / "p.yaml"]  # nothing was created
+
+
+def test_absolute_output_folders_elsewhere_stay_allowed(tmp_path):
+    (tmp_path / "p.yaml").write_text("seed: 7\n")
+    params = load_params(tmp_path / "p.yaml", ["data.reports_dir=/srv/leadscore/x/../reports"])
+    assert params.data.reports_dir == "/srv/leadscore/reports"

@@ -493,9 +493,16 @@ def resolve_folder(folder: Path) -> Path:
     """An artifact folder itself, or the champion of a model folder (artifacts/<model>)."""
     if (folder / MANIFEST).is_file():
         return folder
-    if (folder / "champion").exists():
-        return (folder / "champion").resolve()
+    champion = folder / "champion"
+    if champion.exists():
+        return champion.resolve()
     versions = sorted(p.name for p in folder.glob("v*") if (p / MANIFEST).is_file())
+    if champion.is_symlink():  # the link is there, the version it names is not
+        raise ArtifactError(
+            f"{champion} points at {champion.readlink()}, which is missing (versions here: "
+            f"{', '.join(versions) or 'none'}): `leadscore promote <version>` or "
+            "`leadscore rollback` repairs it"
+        )
     if versions:
         raise ArtifactError(
             f"{folder} has no champion yet (versions: {', '.join(versions)}): run "

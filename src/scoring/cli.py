@@ -92,6 +92,14 @@ def _run(params_path: Path, overrides: list[str] | None, run_name: str | None, a
         run_notebooks,
     )
 
+    import logging
+
+    logging.getLogger(__name__).info(
+        "runs go to %s, published models to %s, MLflow to %s",
+        params.data.reports_dir,
+        params.export.dir,
+        params.mlflow.tracking_uri,
+    )
     ensure_synthetic_data(params)
     notebooks = (audit_notebook(params),) if audit_only else pipeline_notebooks(params)
     try:

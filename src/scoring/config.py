@@ -400,7 +400,8 @@ def _resolve_paths(params: Params, base: Path) -> Params:
     """Make relative paths absolute against the params file's folder."""
 
     def absolute(path: str) -> str:
-        return str(path if Path(path).is_absolute() else (base / path).resolve())
+        # Normalised too: no `..` is left to slip a folder past the checks.
+        return str((base / path).resolve())  # an absolute path ignores base
 
     flat = params.data.flat
     if flat is not None:
@@ -420,6 +421,37 @@ def _resolve_paths(params: Params, base: Path) -> Params:
     )
     export = params.export.model_copy(update={"dir": absolute(params.export.dir)})
     return params.model_copy(update={"data": data, "mlflow": mlflow, "export": export})
+
+
+# Folders a run never writes into, whatever params say (a wrong or hostile params file run
+# as root by a scheduler must not write system files).
+SYSTEM_FOLDERS = (
+    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run",
+    "/sbin", "/sys", "/usr", "/var/lib", "/var/cache", "/var/spool",
+)  # fmt: skip
+
+
+def check_output_folders(params: Params, source: str) -> None:
+    """Refuse output folders (resolved, no `..` left) that are `/` or in a system folder."""
+    folders = {
+        "data.reports_dir": params.data.reports_dir,
+        "data.raw_dir": params.data.raw_dir,
+        "export.dir": params.export.dir,
+        "mlflow.artifact_dir": params.mlflow.artifact_dir,
+    }
+    uri = params.mlflow.tracking_uri
+    if uri.startswith("sqlite:///"):
+        folders["mlflow.tracking_uri"] = str(Path(uri.removeprefix("sqlite://")).parent)
+    for key, folder in folders.items():
+        path = Path(folder)
+        inside = [s for s in SYSTEM_FOLDERS if path == Path(s) or Path(s) in path.parents]
+        if path == Path("/") or inside:
+            raise ParamsError(
+                f"invalid parameters in {source}: {key} resolves to {path}, "
+                f"{'the root folder' if not inside else 'inside the system folder ' + inside[0]}"
+                "; leadscore never writes there. Use a folder of the project or one such as "
+                "/srv/leadscore"
+            )
 
 
 def read_raw_params(path: Path | str) -> dict[str, Any]:
@@ -445,7 +477,9 @@ def load_params(
     params = validate_params(
         raw, source=f"{path}" + (f" with overrides {list(overrides)}" if overrides else "")
     )
-    return _resolve_paths(params, path.resolve().parent)
+    resolved = _resolve_paths(params, path.resolve().parent)
+    check_output_folders(resolved, str(path))
+    return resolved
 
 
 def dump_params(params: Params) -> str:
