@@ -84,6 +84,8 @@ INPUT_ERRORS = ("DataContractError", "FlatDataError", "ParamsError", "BaselineEr
 def _run(params_path: Path, overrides: list[str] | None, run_name: str | None, audit_only: bool):
     _setup_logging()
     params = _load(params_path, overrides)
+    import logging
+
     from scoring.pipeline import (
         NotebookError,
         audit_notebook,
@@ -91,8 +93,6 @@ def _run(params_path: Path, overrides: list[str] | None, run_name: str | None, a
         pipeline_notebooks,
         run_notebooks,
     )
-
-    import logging
 
     logging.getLogger(__name__).info(
         "runs go to %s, published models to %s, MLflow to %s",
