@@ -139,3 +139,15 @@ def test_clean_category_and_size_bands():
     assert cleaned.tolist() == ["software", "software", None, None, None, None]
     bands = company_size_band(pd.Series([10.0, 50.0, 999.0, 1000.0, 20000.0, None]))
     assert bands.tolist() == ["1-49", "50-199", "200-999", "1000-4999", "5000+", "unknown"]
+
+
+def test_an_infinite_number_is_read_as_missing_with_a_warning(caplog):
+    from scoring import data
+    from tests.conftest import lead_row, leads_frame
+
+    frame = leads_frame([lead_row("L1", "2025-01-01"), lead_row("L2", "2025-01-02")])
+    frame["annual_revenue"] = ["1e400", "5000000"]
+    with caplog.at_level("WARNING"):
+        checked = data.validate_leads(frame)
+    assert checked["annual_revenue"].isna().tolist() == [True, False]
+    assert "1 non-finite value(s) read as missing" in caplog.text and "L1" in caplog.text

@@ -366,3 +366,12 @@ def test_readme_bank_example_is_the_example_file():
     params = load_params(ROOT / "examples" / "bank_marketing.yaml")
     assert params.data.flat.id_column is None and params.data.flat.rows_in_time_order
     assert params.baseline.rules == []
+
+
+def test_an_infinite_number_in_an_export_is_missing(tmp_path):
+    frame = _export(200)
+    frame["Employees"] = frame["Employees"].astype(str)
+    frame.loc[3, "Employees"] = "1e400"
+    dataset = flat.build_dataset(_params(_write(frame, tmp_path / "e.csv")))
+    assert np.isnan(dataset.features.loc[3, "Employees"])
+    assert np.isfinite(dataset.features["Employees"].dropna()).all()

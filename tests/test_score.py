@@ -26,8 +26,9 @@ def broken_copy(leads: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
     kinds = [
         ("lead_id", None, "lead_id is empty"),
         ("created_at", "not a date", "created_at missing or unparseable"),
-        ("employee_count", "-5", "employee_count is not a number >= 0"),
-        ("annual_revenue", "lots", "annual_revenue is not a number >= 0"),
+        ("employee_count", "-5", "employee_count is not a finite number >= 0"),
+        ("annual_revenue", "lots", "annual_revenue is not a finite number >= 0"),
+        ("annual_revenue", "1e400", "annual_revenue is not a finite number >= 0"),
         ("created_at", None, "created_at missing or unparseable"),
     ]
     rows = np.random.default_rng(0).choice(len(broken), size=len(broken) // 20, replace=False)

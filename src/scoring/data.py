@@ -202,11 +202,25 @@ def _coerce_numbers(
     violations: list[Violation],
 ) -> pd.DataFrame:
     for column in columns:
-        if column not in frame.columns or pd.api.types.is_numeric_dtype(frame[column]):
+        if column not in frame.columns:
             continue
         raw = frame[column]
-        parsed = pd.to_numeric(raw, errors="coerce")
-        bad = raw.notna() & parsed.isna()
+        parsed = pd.to_numeric(raw, errors="coerce").astype("float64")
+        # "1e400" parses as infinity: no real count or revenue is infinite.
+        infinite = np.isinf(parsed)
+        if infinite.any():
+            log.warning(
+                "%s.%s: %d non-finite value(s) read as missing; e.g. %s",
+                table,
+                column,
+                int(infinite.sum()),
+                "; ".join(_examples(frame, infinite, column, id_column)),
+            )
+            parsed = parsed.mask(infinite)
+        if pd.api.types.is_numeric_dtype(raw):
+            frame[column] = parsed
+            continue
+        bad = raw.notna() & parsed.isna() & ~infinite
         if bad.any():
             violations.append(
                 Violation(

@@ -294,7 +294,9 @@ def _share(values: pd.Series, pattern: re.Pattern) -> float:
 def _numeric(values: pd.Series) -> pd.Series:
     # Thousands separators and currency symbols are common in exports.
     cleaned = values.astype(str).str.replace(r"[,$€£\s]", "", regex=True)
-    return pd.to_numeric(cleaned, errors="coerce")
+    numbers = pd.to_numeric(cleaned, errors="coerce")
+    # "1e400" parses as infinity: missing in training, an error row in scoring.
+    return numbers.mask(np.isinf(numbers.astype(float)))
 
 
 def _calendar_names(values: pd.Series) -> str | None:

@@ -258,8 +258,8 @@ def leads_features(
     leads["created_at"] = created
     for column in ("employee_count", "annual_revenue"):
         numbers = pd.to_numeric(chunk[column], errors="coerce")
-        invalid = (numbers.isna() & chunk[column].notna()) | (numbers < 0)
-        errors = _add_error(errors, invalid, f"{column} is not a number >= 0", chunk[column])
+        invalid = (numbers.isna() & chunk[column].notna()) | (numbers < 0) | np.isinf(numbers)
+        errors = _add_error(errors, invalid, f"{column} is not a finite number >= 0", chunk[column])
         leads[column] = numbers.where(~invalid)
     if settings["scoring_moment"] == "mql":
         moment = _timestamps(chunk["mql_at"])
