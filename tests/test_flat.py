@@ -375,3 +375,50 @@ def test_an_infinite_number_in_an_export_is_missing(tmp_path):
     dataset = flat.build_dataset(_params(_write(frame, tmp_path / "e.csv")))
     assert np.isnan(dataset.features.loc[3, "Employees"])
     assert np.isfinite(dataset.features["Employees"].dropna()).all()
+
+
+def test_compressed_utf16_and_misnamed_files_are_read_by_content(tmp_path):
+    import bz2
+    import gzip
+    import zipfile
+
+    frame = _export(120)
+    text = frame.to_csv(index=False)
+    expected = flat.read_export(_write(frame, tmp_path / "plain.csv"), [])
+    files = {
+        "gzip.csv": gzip.compress(text.encode()),
+        "bz2.csv": bz2.compress(text.encode()),
+        "utf16.csv": frame.to_csv(index=False, sep="\t").encode("utf-16"),
+    }
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+    with zipfile.ZipFile(tmp_path / "one.zip", "w") as bundle:
+        bundle.writestr("export.csv", text)
+    frame.to_parquet(tmp_path / "parquet.csv")  # a Parquet file with the wrong name
+    for name in [*files, "one.zip", "parquet.csv"]:
+        read = flat.read_export(tmp_path / name, [])
+        pd.testing.assert_frame_equal(read.astype(str), expected.astype(str), check_dtype=False)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "is empty (0 bytes)"),
+        (b"\x00\x01\x02\x03binary\x00\x00", "holds binary data"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "Excel 97-2003 workbook"),
+        ("xlsx", "is an Excel workbook"),
+        (b"\n\n", "holds no columns and no rows"),
+    ],
+)
+def test_files_that_are_not_csv_are_refused_clearly(tmp_path, content, message):
+    import zipfile
+
+    path = tmp_path / "export.csv"
+    if content == "xlsx":
+        with zipfile.ZipFile(path, "w") as bundle:
+            bundle.writestr("[Content_Types].xml", "<Types/>")
+            bundle.writestr("xl/workbook.xml", "<workbook/>")
+    else:
+        path.write_bytes(content)
+    with pytest.raises(flat.FlatDataError, match=re.escape(message)):
+        flat.read_export(path, [])

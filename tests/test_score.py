@@ -309,3 +309,29 @@ def test_zero_rows_per_chunk_is_refused(tables_model, tmp_path):
             tmp_path / "acts.csv",
             chunk_rows=0,
         )
+
+
+def test_a_gzipped_export_named_csv_scores_like_the_plain_one(flat_model, tmp_path):
+    import gzip
+
+    path, _, artifact_dir = flat_model
+    loaded = artifact.load(artifact_dir)
+    head = "".join(path.read_text().splitlines(keepends=True)[:301])
+    (tmp_path / "plain.csv").write_text(head)
+    (tmp_path / "packed.csv").write_bytes(gzip.compress(head.encode()))
+    for name in ("plain", "packed"):
+        score.score_file(
+            loaded, tmp_path / f"{name}.csv", tmp_path / f"{name}_out.csv", progress=False
+        )
+    plain = pd.read_csv(tmp_path / "plain_out.csv")
+    assert len(plain) == 300
+    pd.testing.assert_frame_equal(plain, pd.read_csv(tmp_path / "packed_out.csv"))
+
+
+def test_an_empty_input_file_is_a_clear_error(flat_model, tmp_path):
+    _, _, artifact_dir = flat_model
+    (tmp_path / "empty.csv").write_bytes(b"")
+    args = ["score", "-m", str(artifact_dir), "-i", str(tmp_path / "empty.csv")]
+    result = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "out.csv"), "--no-progress"])
+    assert result.exit_code == 2 and "is empty (0 bytes)" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out.csv").exists()

@@ -74,18 +74,88 @@ class ColumnType:
     levels: int
 
 
+# What a file is, by its first bytes rather than its name.
+COMPRESSED = {b"\x1f\x8b": "gzip", b"BZh": "bz2"}
+BOMS = (
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\xfe\xff", "utf-16"),
+    (b"\xff\xfe", "utf-16"),
+)
+
+
+def file_kind(path: Path) -> str:
+    """parquet | gzip | bz2 | zip | text, by content; a clear error for an empty file, an
+    Excel workbook or other binary data."""
+    with open(path, "rb") as handle:
+        head = handle.read(8192)
+    if not head:
+        raise FlatDataError(f"{path} is empty (0 bytes): export the data again")
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    for magic, kind in COMPRESSED.items():
+        if head.startswith(magic):
+            return kind
+    if head.startswith(b"PK\x03\x04"):
+        import zipfile
+
+        with zipfile.ZipFile(path) as bundle:
+            names = bundle.namelist()
+        if "[Content_Types].xml" in names or any(n.startswith("xl/") for n in names):
+            raise FlatDataError(
+                f"{path} is an Excel workbook, not a CSV: open it and save it as CSV (UTF-8) "
+                "or Parquet"
+            )
+        if len(names) != 1:
+            raise FlatDataError(
+                f"{path} is a zip archive of {len(names)} files; leadscore reads a zip that "
+                "holds one CSV file"
+            )
+        return "zip"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise FlatDataError(
+            f"{path} is an Excel 97-2003 workbook, not a CSV: save it as CSV (UTF-8) or Parquet"
+        )
+    if b"\x00" in head and not any(head.startswith(bom) for bom, _ in BOMS):
+        raise FlatDataError(
+            f"{path} holds binary data, not text: it is not a CSV file (first bytes {head[:8]!r})"
+        )
+    return "text"
+
+
+def read_bytes(path: Path, kind: str) -> bytes:
+    """The file's bytes, decompressed."""
+    if kind == "gzip":
+        import gzip
+
+        return gzip.decompress(path.read_bytes())
+    if kind == "bz2":
+        import bz2
+
+        return bz2.decompress(path.read_bytes())
+    if kind == "zip":
+        import zipfile
+
+        with zipfile.ZipFile(path) as bundle:
+            return bundle.read(bundle.namelist()[0])
+    return path.read_bytes()
+
+
 def read_export(path: Path | str, missing_values: list[str]) -> pd.DataFrame:
-    """Read a CSV (separator and encoding detected) or Parquet file; every value as text,
-    placeholders in `missing_values` as missing (compared case-insensitively)."""
+    """Read a CSV (separator, encoding and compression detected) or Parquet file; every value
+    as text, placeholders in `missing_values` as missing (compared case-insensitively)."""
     path = Path(path)
     if not path.is_file():
         raise FlatDataError(f"flat export not found: {path}")
-    if path.suffix.lower() in (".parquet", ".pq"):
+    kind = file_kind(path)
+    if kind == "parquet":
         frame = pd.read_parquet(path)
         frame = frame.astype(object).where(frame.notna(), None)
         frame = frame.map(lambda v: v if v is None else str(v))
     else:
-        raw = path.read_bytes()
+        raw = read_bytes(path, kind)
+        if not raw.strip():
+            raise FlatDataError(f"{path} holds no columns and no rows: export the data again")
         text, encoding = _decode(raw, path)
         separator = sniff_separator(text)
         import io
@@ -123,6 +193,9 @@ def sniff_separator(text: str) -> str:
 
 
 def _decode(raw: bytes, path: Path) -> tuple[str, str]:
+    for bom, encoding in BOMS:
+        if raw.startswith(bom):  # UTF-16/32 exports (Excel's "Unicode text") carry a BOM
+            return raw.decode(encoding), encoding
     for encoding in ENCODINGS:
         try:
             return raw.decode(encoding), encoding

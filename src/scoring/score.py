@@ -77,16 +77,21 @@ def read_chunks(path: Path | str, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.D
     path = Path(path)
     if not path.is_file():
         raise ScoringInputError(f"input not found: {path}")
-    if _suffix(path) in (".parquet", ".pq"):
+    try:
+        kind = flat.file_kind(path)  # by content, not by name
+    except flat.FlatDataError as err:
+        raise ScoringInputError(str(err)) from None
+    if kind == "parquet":
         import pyarrow.parquet as pq
 
         # Typed columns stay typed: the feature code parses text and typed values alike.
         for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
             yield batch.to_pandas()
         return
-    with open(path, "rb") as handle:
-        head = handle.read(1 << 20)
-    encoding = next(
+    compression = None if kind == "text" else kind
+    head = _head(path, compression)
+    bom = next((e for b, e in flat.BOMS if head.startswith(b)), None)
+    encoding = bom or next(
         (e for e in flat.ENCODINGS if _decodes(head, e)),
         None,
     )
@@ -101,12 +106,34 @@ def read_chunks(path: Path | str, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.D
             keep_default_na=False,
             encoding=encoding,
             chunksize=chunk_rows,
+            compression=compression,
         )
         for frame in reader:
             frame.columns = [str(c).strip() for c in frame.columns]
             yield frame.astype(object).where(frame != "", None)
     except (UnicodeDecodeError, pd.errors.ParserError) as err:
         raise ScoringInputError(f"{path}: cannot be read as {encoding} CSV: {err}") from None
+
+
+def _head(path: Path, compression: str | None, size: int = 1 << 20) -> bytes:
+    """The first bytes of a file's content, decompressed."""
+    if compression == "gzip":
+        import gzip
+
+        with gzip.open(path, "rb") as handle:
+            return handle.read(size)
+    if compression == "bz2":
+        import bz2
+
+        with bz2.open(path, "rb") as handle:
+            return handle.read(size)
+    if compression == "zip":
+        import zipfile
+
+        with zipfile.ZipFile(path) as bundle, bundle.open(bundle.namelist()[0]) as handle:
+            return handle.read(size)
+    with open(path, "rb") as handle:
+        return handle.read(size)
 
 
 def _decodes(raw: bytes, encoding: str) -> bool:
