@@ -12,6 +12,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -123,22 +124,28 @@ def file_kind(path: Path) -> str:
     return "text"
 
 
-def read_bytes(path: Path, kind: str) -> bytes:
-    """The file's bytes, decompressed."""
+def open_content(path: Path, kind: str) -> BinaryIO:
+    """The file's content as a binary stream, decompressed (kind from `file_kind`)."""
     if kind == "gzip":
         import gzip
 
-        return gzip.decompress(path.read_bytes())
+        return gzip.open(path, "rb")
     if kind == "bz2":
         import bz2
 
-        return bz2.decompress(path.read_bytes())
+        return bz2.open(path, "rb")
     if kind == "zip":
         import zipfile
 
-        with zipfile.ZipFile(path) as bundle:
-            return bundle.read(bundle.namelist()[0])
-    return path.read_bytes()
+        bundle = zipfile.ZipFile(path)
+        return bundle.open(bundle.namelist()[0])
+    return open(path, "rb")
+
+
+def read_bytes(path: Path, kind: str, size: int = -1) -> bytes:
+    """The file's bytes (the first `size` of them), decompressed."""
+    with open_content(path, kind) as handle:
+        return handle.read(size)
 
 
 def read_export(path: Path | str, missing_values: list[str]) -> pd.DataFrame:

@@ -89,7 +89,7 @@ def read_chunks(path: Path | str, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.D
             yield batch.to_pandas()
         return
     compression = None if kind == "text" else kind
-    head = _head(path, compression)
+    head = flat.read_bytes(path, kind, 1 << 20)
     bom = next((e for b, e in flat.BOMS if head.startswith(b)), None)
     encoding = bom or next(
         (e for e in flat.ENCODINGS if _decodes(head, e)),
@@ -113,27 +113,6 @@ def read_chunks(path: Path | str, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.D
             yield frame.astype(object).where(frame != "", None)
     except (UnicodeDecodeError, pd.errors.ParserError) as err:
         raise ScoringInputError(f"{path}: cannot be read as {encoding} CSV: {err}") from None
-
-
-def _head(path: Path, compression: str | None, size: int = 1 << 20) -> bytes:
-    """The first bytes of a file's content, decompressed."""
-    if compression == "gzip":
-        import gzip
-
-        with gzip.open(path, "rb") as handle:
-            return handle.read(size)
-    if compression == "bz2":
-        import bz2
-
-        with bz2.open(path, "rb") as handle:
-            return handle.read(size)
-    if compression == "zip":
-        import zipfile
-
-        with zipfile.ZipFile(path) as bundle, bundle.open(bundle.namelist()[0]) as handle:
-            return handle.read(size)
-    with open(path, "rb") as handle:
-        return handle.read(size)
 
 
 def _decodes(raw: bytes, encoding: str) -> bool:
