@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
+from scoring import stats
+
 TOP_SHARES = (0.1, 0.2, 0.3)
 RANK_METRICS = (
     "roc_auc",
@@ -108,32 +110,80 @@ def scorers(predictions: pd.DataFrame) -> dict[str, tuple[str, str | None]]:
     return out
 
 
+def bootstrap_metrics(
+    label: np.ndarray,
+    score: np.ndarray,
+    probability: np.ndarray | None,
+    tiebreak: np.ndarray,
+    counts: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Every metric of one scorer for a block of resamples (rows: resamples; see stats)."""
+    n = len(label)
+    positives = counts @ label.astype(np.float64)
+    two_classes = (positives > 0) & (positives < n)
+    out = {
+        "roc_auc": stats.roc_auc(label, score, counts),
+        "pr_auc": stats.average_precision(label, score, counts),
+    }
+    order = _ranked(score, tiebreak)
+    for share in TOP_SHARES:
+        hits, k = stats.top_share_hits(label, order, counts, share)
+        name = int(share * 100)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[f"lift_at_{name}"] = (hits / k) / (positives / n)
+            out[f"capture_at_{name}"] = hits / positives
+    if probability is None:
+        out.update({m: np.full(len(counts), np.nan) for m in PROBABILITY_METRICS})
+    else:
+        clipped = np.clip(probability, 1e-6, 1 - 1e-6)
+        loss = -(label * np.log(clipped) + (1 - label) * np.log(1 - clipped))
+        edges = np.linspace(0, 1, ECE_BINS + 1)
+        which = np.clip(np.digitize(probability, edges[1:-1]), 0, ECE_BINS - 1)
+        in_bin = np.eye(ECE_BINS)[which]
+        gap = counts @ (in_bin * label[:, None]) - counts @ (in_bin * probability[:, None])
+        out.update(
+            {
+                "brier": counts @ (probability - label) ** 2 / n,
+                "log_loss": counts @ loss / n,
+                "ece": np.abs(gap).sum(axis=1) / n,
+            }
+        )
+    return {k: np.where(two_classes, v, np.nan) for k, v in out.items()}
+
+
 def evaluate(predictions: pd.DataFrame, n_bootstrap: int, seed: int) -> Evaluation:
-    """All test metrics; intervals from a paired bootstrap shared by every scorer."""
+    """All test metrics; intervals from one paired bootstrap shared by every scorer and metric."""
     test = predictions[predictions["split"] == "test"].reset_index(drop=True)
     label = test["label"].to_numpy()
     rng = np.random.default_rng(seed)
     tiebreak = rng.random(len(test))
     named = scorers(test)
-
-    def all_metrics(rows: np.ndarray) -> dict[str, dict[str, float]]:
-        return {
-            name: score_metrics(
-                label[rows],
-                test[rank].to_numpy()[rows],
-                None if prob is None else test[prob].to_numpy()[rows],
-                tiebreak[rows],
-            )
-            for name, (rank, prob) in named.items()
+    columns = {
+        name: (test[rank].to_numpy(), None if prob is None else test[prob].to_numpy())
+        for name, (rank, prob) in named.items()
+    }
+    point = {
+        name: score_metrics(label, score, prob, tiebreak) for name, (score, prob) in columns.items()
+    }
+    indices = stats.resample_indices(len(test), n_bootstrap, rng)
+    blocks = [
+        {
+            name: bootstrap_metrics(label, score, prob, tiebreak, counts)
+            for name, (score, prob) in columns.items()
         }
-
-    point = all_metrics(np.arange(len(test)))
-    samples = [all_metrics(rng.integers(0, len(test), len(test))) for _ in range(n_bootstrap)]
+        for counts in stats.counts_blocks(indices, len(test))
+    ]
+    draws = {
+        name: {
+            metric: np.concatenate([b[name][metric] for b in blocks]) if blocks else np.array([])
+            for metric in METRICS
+        }
+        for name in named
+    }
     rows, diffs = [], []
     for name in named:
         for metric in METRICS:
-            draws = np.array([s[name][metric] for s in samples], dtype=float)
-            low, high = _interval(draws)
+            low, high = stats.interval(draws[name][metric])
             rows.append(
                 {
                     "scorer": name,
@@ -144,8 +194,7 @@ def evaluate(predictions: pd.DataFrame, n_bootstrap: int, seed: int) -> Evaluati
                 }
             )
             if name != "baseline" and metric in PAIRED:
-                base = np.array([s["baseline"][metric] for s in samples], dtype=float)
-                low, high = _interval(draws - base)
+                low, high = stats.interval(draws[name][metric] - draws["baseline"][metric])
                 diffs.append(
                     {
                         "scorer": name,
@@ -172,14 +221,6 @@ def evaluate(predictions: pd.DataFrame, n_bootstrap: int, seed: int) -> Evaluati
         segments=segment_metrics(test, named),
         n_bootstrap=n_bootstrap,
     )
-
-
-def _interval(draws: np.ndarray) -> tuple[float, float]:
-    draws = draws[~np.isnan(draws)]
-    if not len(draws):
-        return np.nan, np.nan
-    low, high = np.percentile(draws, [2.5, 97.5])
-    return float(low), float(high)
 
 
 def conversion_by_decile(test: pd.DataFrame, named: dict, tiebreak: np.ndarray) -> pd.DataFrame:

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from scoring import artifact, data, export, features, flat, score, tracking
+from scoring import artifact, data, export, features, flat, score, stats, tracking
 from scoring.config import Params
 from scoring.evaluate import expected_calibration_error
 
@@ -121,17 +121,13 @@ def paired_difference(
     label: np.ndarray, challenger: np.ndarray, champion: np.ndarray, samples: int, seed: int
 ) -> dict:
     """PR-AUC and ROC-AUC of both, and the PR-AUC difference with a paired bootstrap interval."""
-    rng = np.random.default_rng(seed)
-    draws = []
-    for _ in range(samples):
-        rows = rng.integers(0, len(label), len(label))
-        if label[rows].min() == label[rows].max():
-            continue
-        draws.append(
-            average_precision_score(label[rows], challenger[rows])
-            - average_precision_score(label[rows], champion[rows])
-        )
-    low, high = np.percentile(draws, [2.5, 97.5]) if draws else (np.nan, np.nan)
+    counts = stats.resample_counts(
+        stats.resample_indices(len(label), samples, np.random.default_rng(seed)), len(label)
+    )
+    draws = stats.average_precision(label, challenger, counts) - stats.average_precision(
+        label, champion, counts
+    )
+    low, high = stats.interval(draws)
     pr = {
         "challenger": float(average_precision_score(label, challenger)),
         "champion": float(average_precision_score(label, champion)),

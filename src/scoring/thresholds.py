@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from scoring import stats
 from scoring.config import ThresholdParams
 
 BUSINESS_DAYS_PER_MONTH = 21.7
@@ -78,6 +79,29 @@ def figures_at(
         "lift": precision / base if n and base else np.nan,
         "sqls_per_month": hits / months,
     }
+
+
+def resampled_figures(
+    score: np.ndarray, label: np.ndarray, threshold: float, months: float, counts: np.ndarray
+) -> dict[str, np.ndarray]:
+    """figures_at for every bootstrap resample at once (counts: resamples x rows, see stats)."""
+    selected = (score >= threshold).astype(np.float64)
+    n = counts @ selected
+    hits = counts @ (selected * label)
+    total = counts @ label.astype(np.float64)
+    size = len(label)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(n > 0, hits / n, np.nan)
+        base = total / size if size else np.full(len(counts), np.nan)
+        return {
+            "mqls": n,
+            "share_of_leads": n / size,
+            "mqls_per_month": n / months,
+            "conversion": precision,
+            "capture": np.where(total > 0, hits / total, np.nan),
+            "lift": np.where((n > 0) & (base > 0), precision / base, np.nan),
+            "sqls_per_month": hits / months,
+        }
 
 
 def threshold_table(
@@ -216,19 +240,20 @@ def recommend(
     months = months_covered(test["moment"])
     label = test["label"].to_numpy()
     prob, points = test[model].to_numpy(), test["baseline_points"].to_numpy()
-    rng = np.random.default_rng(seed)
-    samples = [rng.integers(0, len(test), len(test)) for _ in range(n_bootstrap)]
+    counts = stats.resample_counts(
+        stats.resample_indices(len(test), n_bootstrap, np.random.default_rng(seed)), len(test)
+    )
     # Without rules, the comparison is against the baseline at the model's own volume.
     rules_cut = rules_threshold if rules_threshold is not None else np.inf
     rules = figures_at(points, label, rules_cut, months)
-    rules_draws = [figures_at(points[s], label[s], rules_cut, months) for s in samples]
+    rules_draws = resampled_figures(points, label, rules_cut, months, counts)
     rows = []
     for policy, threshold in chosen.items():
         if np.isnan(threshold):
             rows.append({"policy": policy, "threshold": np.nan, "note": notes.get(policy, "")})
             continue
         point = figures_at(prob, label, threshold, months)
-        draws = [figures_at(prob[s], label[s], threshold, months) for s in samples]
+        draws = resampled_figures(prob, label, threshold, months, counts)
         row = {
             "policy": policy,
             "threshold": threshold,
@@ -245,15 +270,15 @@ def recommend(
         }
         for key in ("mqls_per_month", "conversion", "capture", "sqls_per_month", "lift"):
             row[key] = point[key]
-            row[f"{key}_low"], row[f"{key}_high"] = _interval([d[key] for d in draws])
+            row[f"{key}_low"], row[f"{key}_high"] = stats.interval(draws[key])
         for key in ("conversion", "capture", "sqls_per_month", "mqls_per_month"):
             if rules_threshold is None:
                 row[f"{key}_vs_rules"] = row[f"{key}_vs_rules_low"] = np.nan
                 row[f"{key}_vs_rules_high"] = np.nan
                 continue
             row[f"{key}_vs_rules"] = point[key] - rules[key]
-            diffs = [d[key] - r[key] for d, r in zip(draws, rules_draws, strict=True)]
-            row[f"{key}_vs_rules_low"], row[f"{key}_vs_rules_high"] = _interval(diffs)
+            diffs = draws[key] - rules_draws[key]
+            row[f"{key}_vs_rules_low"], row[f"{key}_vs_rules_high"] = stats.interval(diffs)
         row["mqls_per_business_day"] = point["mqls_per_month"] / BUSINESS_DAYS_PER_MONTH
         row["capacity_per_business_day"] = capacity / BUSINESS_DAYS_PER_MONTH
         rows.append(row)
@@ -292,15 +317,6 @@ def recommend(
         capacity_per_month=capacity,
         **decision,
     )
-
-
-def _interval(values: list[float]) -> tuple[float, float]:
-    array = np.array(values, dtype=float)
-    array = array[~np.isnan(array)]
-    if not len(array):
-        return np.nan, np.nan
-    low, high = np.percentile(array, [2.5, 97.5])
-    return float(low), float(high)
 
 
 def save(recommendation: Recommendation, params: ThresholdParams, folder) -> dict[str, str]:
