@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from scoring import artifact, evaluate, explain, export, thresholds, train
+from scoring.io import runfolder
+from scoring.io.runfolder import RunFolder
 
 
 def exported(tmp_path, small_dataset, families, chosen=None):
@@ -23,20 +25,20 @@ def exported(tmp_path, small_dataset, families, chosen=None):
     )
     result = train.train_all(dataset, params.models, params.features, params.baseline, 7)
     result.chosen_model = chosen or result.chosen_model
-    run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    artifact.write_draft(result, dataset, params, run_dir / export.DRAFT_DIR)
+    (tmp_path / "run").mkdir()
+    run = RunFolder(tmp_path / "run")
+    artifact.write_draft(result, dataset, params, run.draft)
     summary = train.training_summary(result, dataset, "f" * 64)
-    train.save_outputs(result, summary, run_dir)
+    train.save_outputs(result, summary, run)
     metrics = evaluate.metrics_document(
         evaluate.evaluate(result.predictions, 20, 7), summary, "run", None
     )
-    evaluate.write_json(metrics, run_dir / "metrics.json")
+    run.write(runfolder.METRICS, metrics)
     recommendation = thresholds.recommend(
         result.predictions, result.chosen_model, params.thresholds, 85.0, 20, 7
     )
-    thresholds.save(recommendation, params.thresholds, run_dir)
-    folder = export.complete(run_dir, params)
+    thresholds.save(recommendation, params.thresholds, run)
+    folder = export.complete(run, params)
     return params, result, dataset, folder
 
 

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
-ALLOWED_PARAMETERS = {"params_path", "overrides", "run_name"}
+ALLOWED_PARAMETERS = {"params_path", "overrides", "run_id"}
 
 
 def test_there_are_notebooks():

@@ -9,7 +9,6 @@ manifest, so a tampered or incomplete artifact is refused before it scores anyth
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -18,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from scoring.io.files import sha256, write_json
 
 FORMAT = "leadscore-artifact"
 FORMAT_VERSION = 1
@@ -62,31 +63,6 @@ PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05", b"PK\x03\x04
 
 class ArtifactError(Exception):
     """The artifact is missing, incomplete, tampered with or of an unknown format."""
-
-
-def sha256(path: Path) -> str:
-    """sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def write_json(path: Path, document: Any) -> Path:
-    """JSON with sorted keys, so the same content gives the same bytes and hash."""
-    path.write_text(json.dumps(document, indent=2, sort_keys=True, default=_plain), "utf-8")
-    return path
-
-
-def _plain(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 # --- draft: written where the fitted model lives ---------------------------------------------
@@ -158,7 +134,7 @@ def logistic_document(pipeline, columns: list[str]) -> dict:
 
 def write_draft(result, dataset, params, folder: Path | str) -> Path:
     """The model, calibration, preprocessing and training profile of the chosen model."""
-    from scoring import drift
+    from scoring import drift, inputs
     from scoring.train import fitted_pipeline
 
     folder = Path(folder)
@@ -177,7 +153,7 @@ def write_draft(result, dataset, params, folder: Path | str) -> Path:
         "family": chosen,
         "features": columns,
         "categorical": categorical,
-        "source": params.data.source if params.data.source != "synthetic" else "tables",
+        "source": inputs.input_kind(params),
     }
     if chosen == "blend":
         preprocessing["weights"] = dict(weights)
@@ -190,7 +166,7 @@ def write_draft(result, dataset, params, folder: Path | str) -> Path:
         document = logistic_document(pipelines["logistic"], columns)
         train_rows = X[(result.split.assignment == "train").to_numpy()]
         document["reference"] = LogisticModel(document).parts(train_rows).mean(axis=0).tolist()
-        write_json(folder / LOGISTIC_FILE, document)
+        write_json(folder / LOGISTIC_FILE, document, canonical=True)
     if preprocessing["source"] == "flat":
         preprocessing["flat"] = flat_preprocessing(dataset, params.data.flat, columns)
     else:
@@ -199,12 +175,12 @@ def write_draft(result, dataset, params, folder: Path | str) -> Path:
             "scoring_moment": params.label.scoring_moment,
             "days_after_created": params.label.days_after_created,
         }
-    write_json(folder / PREPROCESSING_FILE, preprocessing)
-    write_json(folder / CALIBRATION_FILE, calibration_document(calibrated))
+    write_json(folder / PREPROCESSING_FILE, preprocessing, canonical=True)
+    write_json(folder / CALIBRATION_FILE, calibration_document(calibrated), canonical=True)
     train = (result.split.assignment == "train").to_numpy()
     reference = X[train].assign(score=result.predictions.loc[train, chosen].to_numpy())
-    write_json(folder / PROFILE_FILE, drift.profile(reference))
-    write_json(folder / SCHEMA_FILE, input_schema(preprocessing))
+    write_json(folder / PROFILE_FILE, drift.profile(reference), canonical=True)
+    write_json(folder / SCHEMA_FILE, input_schema(preprocessing), canonical=True)
     return folder
 
 
@@ -404,7 +380,7 @@ def write_manifest(folder: Path | str, extra: dict | None = None) -> Path:
         "files": {p.relative_to(folder).as_posix(): sha256(p) for p in files},
         **(extra or {}),
     }
-    return write_json(folder / MANIFEST, document)
+    return write_json(folder / MANIFEST, document, canonical=True)
 
 
 def verify(folder: Path | str) -> dict:

@@ -33,12 +33,34 @@ EXIT_INVALID_INPUT = 2
 EXIT_FAILED = 1
 
 
+class _PeopleFormatter(logging.Formatter):
+    """leadscore's own progress as plain lines; warnings and errors say what and from where."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.levelno < logging.WARNING:
+            return record.getMessage()
+        return f"{record.levelname.lower()} ({record.name}): {record.getMessage()}"
+
+
 def _setup_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    # papermill logs every step at INFO and nbconvert warns about image alt text: noise here.
-    logging.getLogger("papermill").setLevel(logging.WARNING)
+    import os
+
+    # MLflow logs its database migrations at INFO and draws a bar per artifact download.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_PeopleFormatter())
+    # Libraries speak at WARNING and above; leadscore's own steps at INFO.
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
+    # The terminal shows where a run writes and one line per stage; the stages' own INFO
+    # lines (data sizes, validation scores) are in the notebooks and the run's records.
+    logging.getLogger("scoring").setLevel(logging.WARNING)
+    logging.getLogger("scoring.cli").setLevel(logging.INFO)
+    logging.getLogger("scoring.pipeline").setLevel(logging.INFO)
+    # Library warnings (FutureWarning and the like) stay in the notebooks, not on the terminal;
+    # nbconvert warns about image alt text.
+    logging.captureWarnings(True)
+    logging.getLogger("py.warnings").setLevel(logging.ERROR)
     logging.getLogger("traitlets").setLevel(logging.ERROR)
 
 
@@ -77,22 +99,40 @@ def generate(
     typer.echo(f"wrote synthetic CRM to {params.data.raw_dir}")
 
 
-# Errors raised by bad input rather than by a failing stage (exit code 2).
+# Errors raised by bad input rather than by a failing stage (exit code 2), by class name for
+# errors raised in a notebook's kernel, where only the name survives.
 INPUT_ERRORS = ("DataContractError", "FlatDataError", "ParamsError", "BaselineError")
+NotebooksOption = Annotated[
+    bool,
+    typer.Option(
+        "--notebooks/--no-notebooks",
+        help="Execute the stage notebooks (HTML pages for people) or run the stages in-process "
+        "(faster; for schedulers). The report is built either way.",
+    ),
+]
 
 
-def _run(params_path: Path, overrides: list[str] | None, run_name: str | None, audit_only: bool):
+def _is_bad_input(err) -> bool:
+    from scoring.baseline import BaselineError
+    from scoring.config import ParamsError
+    from scoring.data import DataContractError
+
+    if err.error is not None:
+        return isinstance(err.error, DataContractError | ParamsError | BaselineError)
+    return err.error_name in INPUT_ERRORS
+
+
+def _run(
+    params_path: Path,
+    overrides: list[str] | None,
+    run_name: str | None,
+    only: tuple[str, ...] | None = None,
+    notebooks: bool = True,
+):
     _setup_logging()
     params = _load(params_path, overrides)
-    import logging
-
-    from scoring.pipeline import (
-        NotebookError,
-        audit_notebook,
-        ensure_synthetic_data,
-        pipeline_notebooks,
-        run_notebooks,
-    )
+    from scoring import stages
+    from scoring.pipeline import StageError, ensure_synthetic_data, run_pipeline
 
     logging.getLogger(__name__).info(
         "runs go to %s, published models to %s, MLflow to %s",
@@ -101,12 +141,17 @@ def _run(params_path: Path, overrides: list[str] | None, run_name: str | None, a
         params.mlflow.tracking_uri,
     )
     ensure_synthetic_data(params)
-    notebooks = (audit_notebook(params),) if audit_only else pipeline_notebooks(params)
     try:
-        result = run_notebooks(params, params_path, overrides or [], notebooks, run_name)
-    except NotebookError as err:
-        bad_input = err.error_name in INPUT_ERRORS
-        raise _fail(str(err), EXIT_INVALID_INPUT if bad_input else EXIT_FAILED) from None
+        result = run_pipeline(
+            params,
+            params_path,
+            overrides or [],
+            run_name,
+            only=only or stages.STAGES,
+            notebooks=notebooks,
+        )
+    except StageError as err:
+        raise _fail(str(err), EXIT_INVALID_INPUT if _is_bad_input(err) else EXIT_FAILED) from None
     typer.echo(f"run {result.run_id}: {result.run_dir}")
     for page in result.html:
         typer.echo(f"  report: {page}")
@@ -118,9 +163,10 @@ def run(
     params_path: ParamsOption = Path("params.yaml"),
     overrides: SetOption = None,
     run_name: RunNameOption = None,
+    notebooks: NotebooksOption = True,
 ) -> None:
     """Run the whole pipeline (generating synthetic data first if needed)."""
-    _run(params_path, overrides, run_name, audit_only=False)
+    _run(params_path, overrides, run_name, notebooks=notebooks)
 
 
 @app.command()
@@ -130,7 +176,7 @@ def audit(
     run_name: RunNameOption = None,
 ) -> None:
     """Run the funnel audit notebook only (for a flat export: what its fields allow)."""
-    _run(params_path, overrides, run_name, audit_only=True)
+    _run(params_path, overrides, run_name, only=("audit",))
 
 
 @app.command()
@@ -160,29 +206,13 @@ def check_data(
     a flat export (data.source: flat) and list how each column was read."""
     _setup_logging()
     params = _load(params_path, overrides)
-    from scoring.data import DataContractError, load_tables
+    from scoring import inputs
+    from scoring.data import DataContractError
 
-    if params.data.source == "flat":
-        from scoring.flat import build_dataset
-
-        try:
-            dataset = build_dataset(params.data.flat)
-        except DataContractError as err:
-            raise _fail(str(err), EXIT_INVALID_INPUT) from None
-        typer.echo(dataset.columns.to_string(index=False))
-        typer.echo(
-            f"ok: {len(dataset.label):,} leads, {int(dataset.label.sum()):,} converted, "
-            f"{dataset.features.shape[1]} usable columns"
-        )
-        return
     try:
-        tables = load_tables(params.data.leads_path, params.data.activities_path)
+        typer.echo(inputs.check(params))
     except DataContractError as err:
         raise _fail(str(err), EXIT_INVALID_INPUT) from None
-    typer.echo(
-        f"ok: {len(tables.leads):,} leads and {len(tables.activities):,} activities "
-        "meet the contract"
-    )
 
 
 def _load_model(params_path: Path, model: str, workdir: Path):
@@ -276,18 +306,27 @@ def retrain(
     params_path: ParamsOption = Path("params.yaml"),
     overrides: SetOption = None,
     run_name: RunNameOption = None,
+    notebooks: Annotated[
+        bool,
+        typer.Option(
+            "--notebooks/--no-notebooks",
+            help="Also execute the stage notebooks (HTML pages); by default the stages run "
+            "in-process, which is faster and keeps real error types.",
+        ),
+    ] = False,
 ) -> None:
     """Retrain on current data and promote the challenger only if it passes the gates.
 
     Exit codes: 0 promoted, 3 champion kept, 4 awaiting approval (retrain.require_approval),
     1 failed, 2 invalid input or params."""
     from scoring import retrain as retrain_module
+    from scoring.io.runfolder import RunFolder
 
-    result = _run(params_path, overrides, run_name or "retrain", audit_only=False)
+    result = _run(params_path, overrides, run_name or "retrain", notebooks=notebooks)
     params = _load(params_path, overrides)
     run_id, folder = result.run_id, result.run_dir
     try:
-        decision = retrain_module.decide(params, folder, run_id)
+        decision = retrain_module.retrain_decision(params, RunFolder(folder))
     except Exception as err:  # a scheduler needs one clear line and exit 1, not a traceback
         raise _fail(f"retrain {run_id} failed: {type(err).__name__}: {err}", EXIT_FAILED) from None
     typer.echo(retrain_module.markdown(decision))

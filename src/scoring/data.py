@@ -415,9 +415,9 @@ def fingerprint(tables: Tables) -> str:
 
 
 def load_truth(params: DataParams, lead_ids: pd.Series) -> pd.Series | None:
-    """The synthetic true probability for these leads (None unless the source is synthetic)."""
+    """The synthetic true probability for these leads (None when the truth file is missing)."""
     path = params.truth_path
-    if params.source != "synthetic" or not path.is_file():
+    if not path.is_file():
         return None
     truth = pd.read_parquet(path, columns=["lead_id", "true_probability"])
     return truth.set_index("lead_id")["true_probability"].reindex(lead_ids.astype(str))

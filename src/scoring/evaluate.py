@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -326,13 +325,6 @@ def metrics_document(
         "drift": training.get("drift", {}),
         "bootstrap_samples": evaluation.n_bootstrap,
     }
-
-
-def write_json(document: dict[str, Any], path: Path | str) -> Path:
-    """Write a JSON document with stable key order."""
-    path = Path(path)
-    path.write_text(json.dumps(document, indent=2, default=str), encoding="utf-8")
-    return path
 
 
 def flat_metrics(evaluation: Evaluation) -> dict[str, float]:

@@ -15,6 +15,9 @@ import numpy as np
 import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 
+from scoring.io import runfolder
+from scoring.io.runfolder import RunFolder
+
 SOURCE_PATTERN = re.compile(r"source|campaign|channel|medium|utm", re.IGNORECASE)
 INTENT_PATTERN = re.compile(
     r"page|visit|view|form|demo|contact_sales|download|webinar|email|click|open|event|trial|"
@@ -345,53 +348,42 @@ def explain_run(result, dataset, params) -> dict:
     }
 
 
-def save_run(outputs: dict, result, dataset, folder) -> dict[str, str]:
+def save_run(outputs: dict, result, dataset, run: RunFolder) -> dict[str, str]:
     """Write explanations into the run folder (parquet and JSON, no pickles)."""
-    import json
-    from pathlib import Path
-
-    folder = Path(folder)
     explanation = outputs["explanation"]
     index = explanation.contributions.index
     ids = dataset.lead_ids.loc[index].to_numpy()
     label = dataset.label.loc[index].to_numpy()
     paths = {
-        "contributions": folder / "shap_contributions.parquet",
-        "values": folder / "shap_values_explained.parquet",
-        "reasons": folder / "reasons.parquet",
-        "explain": folder / "explain.json",
+        "contributions": run.shap_contributions,
+        "values": run.shap_values,
+        "reasons": run.reasons,
+        "explain": run.explain,
     }
     explanation.contributions.assign(lead_id=ids).to_parquet(paths["contributions"])
     explanation.values.assign(lead_id=ids, label=label).to_parquet(paths["values"])
     outputs["reasons"].assign(lead_id=ids, label=label).join(outputs["scores"]).to_parquet(
         paths["reasons"]
     )
-    paths["explain"].write_text(
-        json.dumps(
-            {
-                "model": result.chosen_model,
-                "base_value": explanation.base_value,
-                "families": explanation.families,
-                "grade_edges": outputs["edges"],
-                "importance": outputs["importance"].to_dict(orient="records"),
-            },
-            indent=2,
-        ),
-        encoding="utf-8",
+    run.write(
+        runfolder.EXPLAIN,
+        {
+            "model": result.chosen_model,
+            "base_value": explanation.base_value,
+            "families": explanation.families,
+            "grade_edges": outputs["edges"],
+            "importance": outputs["importance"].to_dict(orient="records"),
+        },
     )
     return {k: str(v) for k, v in paths.items()}
 
 
-def load_run(folder) -> tuple[Explanation, pd.DataFrame, dict]:
+def load_run(run: RunFolder) -> tuple[Explanation, pd.DataFrame, dict]:
     """The explanations a run saved: (explanation, reasons, explain.json)."""
-    import json
-    from pathlib import Path
-
-    folder = Path(folder)
-    info = json.loads((folder / "explain.json").read_text(encoding="utf-8"))
-    contributions = pd.read_parquet(folder / "shap_contributions.parquet").drop(columns="lead_id")
-    values = pd.read_parquet(folder / "shap_values_explained.parquet")
-    reasons = pd.read_parquet(folder / "reasons.parquet")
+    info = run.read(runfolder.EXPLAIN)
+    contributions = pd.read_parquet(run.shap_contributions).drop(columns="lead_id")
+    values = pd.read_parquet(run.shap_values)
+    reasons = pd.read_parquet(run.reasons)
     explanation = Explanation(
         contributions,
         info["base_value"],

@@ -24,11 +24,12 @@ import pandas as pd
 
 from scoring import artifact, drift
 from scoring.config import Params
+from scoring.io import runfolder
+from scoring.io.files import point_link, write_json
+from scoring.io.runfolder import RunFolder
 
 log = logging.getLogger(__name__)
 
-DRAFT_DIR = "artifact_draft"
-ARTIFACT_DIR = "artifact"
 INTENDED_USE = (
     "Rank and qualify inbound B2B leads at the scoring moment the model was trained for, "
     "in the same CRM and market as the training data. A lead is an MQL when its calibrated "
@@ -172,26 +173,26 @@ def card_markdown(card: dict) -> str:
     return "\n".join(lines)
 
 
-def complete(run_dir: Path | str, params: Params) -> Path:
-    """Turn the run's draft into a complete artifact (run_dir/artifact) with its manifest."""
-    run_dir = Path(run_dir)
-    draft = run_dir / DRAFT_DIR
+def complete(run: RunFolder, params: Params) -> Path:
+    """Turn the run's draft into a complete artifact (<run>/artifact) with its manifest."""
+    draft = run.draft
     if not (draft / artifact.PREPROCESSING_FILE).is_file():
-        raise FileNotFoundError(f"{draft} has no model draft: run 01_train first")
-    metrics = json.loads((run_dir / "metrics.json").read_text("utf-8"))
-    training = json.loads((run_dir / "training.json").read_text("utf-8"))
-    thresholds = json.loads((run_dir / "thresholds.json").read_text("utf-8"))
-    target = run_dir / ARTIFACT_DIR
-    staging = run_dir / f".{ARTIFACT_DIR}-staging"
+        raise FileNotFoundError(f"{draft} has no model draft: run the train stage first")
+    metrics = run.read(runfolder.METRICS)
+    training = run.read(runfolder.TRAINING)
+    thresholds = run.read(runfolder.THRESHOLDS)
+    target = run.artifact
+    staging = target.with_name(f".{target.name}-staging")
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(draft, staging)
     card = model_card(metrics, training, thresholds, params)
-    artifact.write_json(staging / artifact.THRESHOLDS_FILE, card["threshold"])
-    artifact.write_json(
+    write_json(staging / artifact.THRESHOLDS_FILE, card["threshold"], canonical=True)
+    write_json(
         staging / artifact.WORDING_FILE,
         {"wording": dict(params.explain.wording), "top_reasons": 3},
+        canonical=True,
     )
-    artifact.write_json(staging / artifact.CARD_JSON, card)
+    write_json(staging / artifact.CARD_JSON, card, canonical=True)
     (staging / artifact.CARD_MD).write_text(card_markdown(card), "utf-8")
     artifact.write_manifest(staging, {"model_name": params.export.model_name})
     artifact.verify(staging)
@@ -236,14 +237,6 @@ def store_version(source: Path | str, params: Params, version: int | str) -> Pat
     return target
 
 
-def _point(link: Path, target_name: str) -> None:
-    temporary = link.with_name(f".{link.name}-{os.getpid()}")
-    if temporary.is_symlink() or temporary.exists():
-        temporary.unlink()
-    temporary.symlink_to(target_name, target_is_directory=True)
-    os.replace(temporary, link)
-
-
 def current(params: Params, alias: str = "champion") -> int | None:
     """The version an alias points to locally, or None."""
     link = model_root(params) / alias
@@ -260,7 +253,7 @@ def set_alias(
     target = root / f"v{version}"
     artifact.verify(target)
     previous = current(params, alias)
-    _point(root / alias, target.name)
+    point_link(root / alias, target.name)
     with open(root / "history.jsonl", "a", encoding="utf-8") as handle:
         handle.write(
             json.dumps(
@@ -322,14 +315,13 @@ def drift_against(loaded: artifact.Artifact, features: pd.DataFrame, score: np.n
 MAX_DIFFERENCE = 1e-9
 
 
-def export_run(run_dir: Path | str, params: Params, run_id: str, features: pd.DataFrame) -> dict:
+def export_run(run: RunFolder, params: Params, features: pd.DataFrame) -> dict:
     """The export stage: complete the artifact, check it reproduces the run's probabilities
     on every lead (to 1e-9), register it in MLflow and store it as artifacts/<model>/v<N>."""
     from scoring import tracking, train
 
-    run_dir = Path(run_dir)
-    folder = complete(run_dir, params)
-    predictions, summary = train.load_outputs(run_dir)
+    folder = complete(run, params)
+    predictions, summary = train.load_outputs(run)
     expected = predictions[summary["chosen_model"]].to_numpy()
     difference = check_against_run(folder, features, expected)
     if not difference <= MAX_DIFFERENCE:
@@ -337,7 +329,7 @@ def export_run(run_dir: Path | str, params: Params, run_id: str, features: pd.Da
             f"{folder}: the exported model differs from the trained one by up to "
             f"{difference:.3g} (allowed {MAX_DIFFERENCE:g}); not registered"
         )
-    version = tracking.register_artifact(params, run_id, folder)
+    version = tracking.register_artifact(params, run.run_id, folder)
     stored = store_version(folder, params, version)
     document = {
         "model_name": params.export.model_name,
@@ -348,7 +340,7 @@ def export_run(run_dir: Path | str, params: Params, run_id: str, features: pd.Da
         "rows_checked": len(expected),
         "pickles_found": artifact.find_pickles(folder),
     }
-    artifact.write_json(run_dir / "export.json", document)
+    run.write(runfolder.EXPORT, document)
     return document
 
 

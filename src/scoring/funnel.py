@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ import pandas as pd
 from scoring.business_time import business_hours_between
 from scoring.config import FunnelParams
 from scoring.data import PLACEHOLDERS, clean_category, company_size_band
+from scoring.io.files import write_json
 
 STAGE_COLUMNS = {
     "lead": "created_at",
@@ -446,8 +446,7 @@ def write_summary(audit: Any, path: Path | str) -> Path:
     """Write funnel.json from an audit's summary() (funnel or flat-export audit)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(audit.summary(), indent=2), encoding="utf-8")
-    return path
+    return write_json(path, audit.summary())
 
 
 def headline_markdown(audit: FunnelAudit) -> str:

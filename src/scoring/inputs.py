@@ -1,15 +1,16 @@
-"""The edge where input data enters: pick the reader by data.source, return one Dataset."""
+"""The edge where input data enters, and the one place that branches on data.source:
+leads and activities (synthetic or real tables) or a flat export, read into one Dataset."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from scoring import data, features, flat
 from scoring.config import FeatureParams, Params
+from scoring.io.files import sha256
 
 
 @dataclass(frozen=True)
@@ -21,23 +22,55 @@ class Inputs:
     oracle: pd.Series | None
 
 
-def file_fingerprint(path: Path | str) -> str:
-    """sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def input_kind(params: Params) -> str:
+    """'flat' for a flat export, 'tables' for leads and activities (synthetic or real); the
+    artifact records the same word, so a model and a run can be matched."""
+    return "flat" if params.data.source == "flat" else "tables"
+
+
+def is_synthetic(params: Params) -> bool:
+    """Whether the run generates its own data (and has the true probability as an oracle)."""
+    return params.data.source == "synthetic"
 
 
 def load_inputs(params: Params) -> Inputs:
     """Leads and activities (synthetic or tables) or a flat export, as a Dataset."""
-    if params.data.source == "flat":
+    if input_kind(params) == "flat":
         dataset = flat.build_dataset(params.data.flat)
-        return Inputs(dataset, file_fingerprint(params.data.flat.path), None)
+        return Inputs(dataset, sha256(params.data.flat.path), None)
     tables = data.load_tables(params.data.leads_path, params.data.activities_path)
     dataset = features.build_dataset(tables, params.label, params.features)
-    return Inputs(dataset, data.fingerprint(tables), data.load_truth(params.data, dataset.lead_ids))
+    oracle = data.load_truth(params.data, dataset.lead_ids) if is_synthetic(params) else None
+    return Inputs(dataset, data.fingerprint(tables), oracle)
+
+
+def audit(params: Params) -> tuple[Any, str]:
+    """The funnel audit (tables) or what a flat export allows, and its headline in Markdown."""
+    from scoring import funnel
+
+    if input_kind(params) == "flat":
+        result = flat.audit_export(params.data.flat, params.funnel.min_segment_size)
+        return result, flat.audit_markdown(result)
+    tables = data.load_tables(params.data.leads_path, params.data.activities_path)
+    result = funnel.audit_funnel(tables.leads, params.funnel)
+    return result, funnel.headline_markdown(result)
+
+
+def check(params: Params) -> str:
+    """Read and validate the input as training would; a summary for people (raises on bad
+    input with the file, column and example rows)."""
+    if input_kind(params) == "flat":
+        dataset = flat.build_dataset(params.data.flat)
+        return (
+            dataset.columns.to_string(index=False)
+            + f"\nok: {len(dataset.label):,} leads, {int(dataset.label.sum()):,} converted, "
+            f"{dataset.features.shape[1]} usable columns"
+        )
+    tables = data.load_tables(params.data.leads_path, params.data.activities_path)
+    return (
+        f"ok: {len(tables.leads):,} leads and {len(tables.activities):,} activities "
+        "meet the contract"
+    )
 
 
 def feature_params(params: Params) -> FeatureParams:

@@ -1,4 +1,5 @@
-"""Runs: a folder per run under reports/, notebooks executed by papermill, HTML copies, latest."""
+"""Runs: a folder per run under reports/, the stages run in-process or as notebooks executed
+by papermill (with HTML copies for people), the report, and reports/latest."""
 
 from __future__ import annotations
 
@@ -7,49 +8,50 @@ import json
 import logging
 import os
 import re
-from dataclasses import dataclass
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from scoring import inputs, stages
 from scoring.config import Params, dump_params
+from scoring.io.files import point_link
+from scoring.io.runfolder import RunFolder
 
 log = logging.getLogger(__name__)
 
-AUDIT_NOTEBOOK = "00_funnel_audit.ipynb"
-EXPORT_AUDIT_NOTEBOOK = "00_export_audit.ipynb"
-TRAIN_NOTEBOOK = "01_train.ipynb"
-EVALUATE_NOTEBOOK = "02_evaluate.ipynb"
-EXPLAIN_NOTEBOOK = "03_explain.ipynb"
-THRESHOLDS_NOTEBOOK = "04_thresholds.ipynb"
-EXPORT_NOTEBOOK = "05_export.ipynb"
-
-
-def audit_notebook(params: Params) -> str:
-    """The audit notebook that fits the input: the full funnel, or what a flat export allows."""
-    return EXPORT_AUDIT_NOTEBOOK if params.data.source == "flat" else AUDIT_NOTEBOOK
-
-
-def pipeline_notebooks(params: Params) -> tuple[str, ...]:
-    """The notebooks `leadscore run` executes for these params, in order."""
-    return (
-        audit_notebook(params),
-        TRAIN_NOTEBOOK,
-        EVALUATE_NOTEBOOK,
-        EXPLAIN_NOTEBOOK,
-        THRESHOLDS_NOTEBOOK,
-        EXPORT_NOTEBOOK,
-    )
-
+NOTEBOOKS = {
+    "train": "01_train.ipynb",
+    "evaluate": "02_evaluate.ipynb",
+    "explain": "03_explain.ipynb",
+    "thresholds": "04_thresholds.ipynb",
+    "export": "05_export.ipynb",
+}
+AUDIT_NOTEBOOKS = {"tables": "00_funnel_audit.ipynb", "flat": "00_export_audit.ipynb"}
+# Where notebooks/ is when the package is not installed from the repo (set it, or use
+# --no-notebooks, which needs no notebook).
+NOTEBOOKS_ENV = "LEADSCORE_NOTEBOOKS"
 
 # Written beside generated data: the settings it was made with.
 SYNTHETIC_STAMP = "synthetic.json"
 
 
-class NotebookError(RuntimeError):
-    """A notebook failed; the message names it, the error, and where the partial copy is."""
+class StageError(RuntimeError):
+    """A stage failed: which one, the message, and the original error (None when it was raised
+    in a notebook's kernel, where only its class name, `error_name`, survives)."""
 
-    def __init__(self, message: str, error_name: str = "") -> None:
+    def __init__(
+        self, stage: str, message: str, error: BaseException | None = None, error_name: str = ""
+    ) -> None:
         super().__init__(message)
-        self.error_name = error_name
+        self.stage = stage
+        self.error = error
+        self.error_name = error_name or (type(error).__name__ if error is not None else "")
+
+
+class NotebookError(StageError):
+    """A notebook failed; the message names it, the error, and where the partial copy is."""
 
 
 @dataclass(frozen=True)
@@ -58,13 +60,20 @@ class RunResult:
 
     run_id: str
     run_dir: Path
-    notebooks: list[Path]
-    html: list[Path]
+    notebooks: list[Path] = field(default_factory=list)
+    html: list[Path] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def notebook_name(params: Params, stage: str) -> str:
+    """The notebook of a stage for these params."""
+    return AUDIT_NOTEBOOKS[inputs.input_kind(params)] if stage == "audit" else NOTEBOOKS[stage]
 
 
 def notebooks_dir() -> Path:
-    """The project's notebooks/ folder (the package is installed editable from the repo)."""
-    return Path(__file__).resolve().parents[2] / "notebooks"
+    """The project's notebooks/ folder: $LEADSCORE_NOTEBOOKS, or beside src/ in the repo."""
+    configured = os.environ.get(NOTEBOOKS_ENV)
+    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "notebooks"
 
 
 def new_run_id(reports_dir: Path, name: str | None = None) -> str:
@@ -79,22 +88,9 @@ def new_run_id(reports_dir: Path, name: str | None = None) -> str:
     return run_id
 
 
-def run_dir(params: Params, run_name: str) -> Path:
-    """The folder of a run under data.reports_dir (created if missing)."""
-    path = Path(params.data.reports_dir) / run_name
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def point_latest(reports_dir: Path, run_id: str) -> Path:
     """Make reports/latest a relative symlink to the run, replacing the old one atomically."""
-    latest = reports_dir / "latest"
-    temporary = reports_dir / f".latest-{os.getpid()}"
-    if temporary.is_symlink() or temporary.exists():
-        temporary.unlink()
-    temporary.symlink_to(run_id, target_is_directory=True)
-    os.replace(temporary, latest)
-    return latest
+    return point_link(reports_dir / "latest", run_id)
 
 
 def export_html(notebook_path: Path) -> Path:
@@ -121,16 +117,20 @@ def export_html(notebook_path: Path) -> Path:
 
 
 def execute_notebook(
-    name: str, params_path: Path, overrides: list[str], run_id: str, output_dir: Path
+    stage: str, name: str, params_path: Path, overrides: list[str], run_id: str, output_dir: Path
 ) -> Path:
-    """Execute one notebook with papermill into the run folder; raise NotebookError on failure."""
+    """Execute one stage's notebook with papermill into the run folder; NotebookError on failure."""
     import papermill
 
     source = notebooks_dir() / name
     if not source.is_file():
-        raise NotebookError(f"notebook not found: {source}")
+        raise NotebookError(
+            stage,
+            f"notebook not found: {source} (set {NOTEBOOKS_ENV} to the project's notebooks "
+            "folder, or run with --no-notebooks)",
+        )
     output = output_dir / name
-    log.info("executing %s -> %s", name, output)
+    log.debug("executing %s -> %s", name, output)
     try:
         papermill.execute_notebook(
             str(source),
@@ -140,83 +140,99 @@ def execute_notebook(
             parameters={
                 "params_path": str(params_path),
                 "overrides": list(overrides),
-                "run_name": run_id,
+                "run_id": run_id,
             },
+            # The kernel's own start-up warnings are not for the person running leadscore.
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except papermill.PapermillExecutionError as err:
         raise NotebookError(
-            f"notebook {name} failed in cell {err.exec_count}: {err.ename}: {err.evalue}\n"
-            f"The partly executed notebook is at {output}",
-            err.ename,
+            stage,
+            f"stage {stage} ({name}) failed in cell {err.exec_count}: {err.ename}: "
+            f"{err.evalue}\nThe executed notebook, up to the failing cell, is at {output}",
+            error_name=err.ename,
         ) from None
     return output
 
 
-def run_notebooks(
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def run_pipeline(
     params: Params,
     params_path: Path,
     overrides: list[str],
-    notebooks: tuple[str, ...],
     run_name: str | None = None,
+    *,
+    only: tuple[str, ...] = stages.STAGES,
+    notebooks: bool = True,
+    progress: Callable[[str], None] = _stderr,
 ) -> RunResult:
-    """Create a run folder, save the resolved params, execute the notebooks, point latest."""
+    """Create a run folder, save the resolved params, run the stages (as notebooks, with HTML
+    pages, or in-process), build the report and point reports/latest at the run.
+
+    In-process, a stage's own exception is kept as StageError.error; MLflow's run ends FAILED
+    on an error and KILLED on an interrupt."""
     reports_dir = Path(params.data.reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
     run_id = new_run_id(reports_dir, run_name)
-    folder = run_dir(params, run_id)
-    (folder / "params.yaml").write_text(dump_params(params), encoding="utf-8")
-    executed, pages = [], []
+    run = stages.open_run(params, run_id)
+    folder = run.folder
+    folder.params.write_text(dump_params(params), encoding="utf-8")
+    executed, pages, seconds = [], [], {}
+    progress(f"run {run_id} -> {folder.path}")
     try:
-        for name in notebooks:
-            path = execute_notebook(name, params_path.resolve(), overrides, run_id, folder)
-            executed.append(path)
-            pages.append(export_html(path))
-    except NotebookError:
-        _close_tracking(params, run_id, folder, "FAILED")
+        for number, stage in enumerate(only, start=1):
+            started = time.perf_counter()
+            if notebooks:
+                name = notebook_name(params, stage)
+                path = execute_notebook(
+                    stage, name, params_path.resolve(), overrides, run_id, folder.path
+                )
+                executed.append(path)
+                pages.append(export_html(path))
+            else:
+                try:
+                    getattr(stages, stage)(params, run)
+                except Exception as err:
+                    raise StageError(
+                        stage, f"stage {stage} failed: {type(err).__name__}: {err}", err
+                    ) from err
+            seconds[stage] = time.perf_counter() - started
+            progress(f"  [{number}/{len(only)}] {stage:<10} {seconds[stage]:6.1f} s")
+        if folder.thresholds.is_file():
+            pages.append(_build_report(folder))
+    except BaseException as err:
+        interrupted = isinstance(err, KeyboardInterrupt | SystemExit)
+        _close_tracking(params, folder, "KILLED" if interrupted else "FAILED")
         raise
-    if (folder / "thresholds.json").is_file():
-        from scoring import report
-
-        try:
-            pages.append(report.build(folder))
-        except (OSError, KeyError, ValueError) as err:
-            _close_tracking(params, run_id, folder, "FAILED")
-            raise NotebookError(
-                f"building {folder / 'report.html'} failed: {type(err).__name__}: {err}",
-                type(err).__name__,
-            ) from err
-    _close_tracking(params, run_id, folder, "FINISHED")
+    _close_tracking(params, folder, "FINISHED")
     point_latest(reports_dir, run_id)
-    return RunResult(run_id=run_id, run_dir=folder, notebooks=executed, html=pages)
+    return RunResult(run_id, folder.path, executed, pages, seconds)
 
 
-def _close_tracking(params: Params, run_id: str, folder: Path, status: str) -> None:
+def _build_report(folder: RunFolder) -> Path:
+    from scoring import report
+
+    try:
+        return report.build(folder.path)
+    except (OSError, KeyError, ValueError) as err:
+        raise StageError(
+            "report", f"building {folder.report} failed: {type(err).__name__}: {err}", err
+        ) from err
+
+
+def _close_tracking(params: Params, folder: RunFolder, status: str) -> None:
     """Attach the run's records to its MLflow run (if a stage made one) and close it."""
-    if not any((folder / name).exists() for name in (TRAIN_NOTEBOOK, EVALUATE_NOTEBOOK)):
-        return
+    if not folder.training.exists():
+        return  # the train stage opens the MLflow run; before it there is nothing to close
     from scoring import tracking
 
-    if tracking.find_run(params, run_id) is None:
+    if tracking.find_run(params, folder.run_id) is None:
         return
-    records = (
-        sorted(folder.glob("*.ipynb"))
-        + sorted(folder.glob("*.html"))
-        + [
-            p
-            for p in (
-                folder / "metrics.json",
-                folder / "funnel.json",
-                folder / "params.yaml",
-                folder / "training.json",
-                folder / "thresholds.json",
-                folder / "explain.json",
-                folder / "export.json",
-            )
-            if p.is_file()
-        ]
-    )
-    tracking.log_artifacts(params, run_id, records, folder="run")
-    tracking.finish(params, run_id, status)
+    tracking.log_artifacts(params, folder.run_id, folder.records(), folder="run")
+    tracking.finish(params, folder.run_id, status)
 
 
 def _generator_stamp(params: Params) -> str:
@@ -228,7 +244,7 @@ def _generator_stamp(params: Params) -> str:
 def ensure_synthetic_data(params: Params) -> bool:
     """(Re)generate synthetic data when the source is synthetic and the files are missing or
     were made with other generator settings; return whether it generated."""
-    if params.data.source != "synthetic":
+    if not inputs.is_synthetic(params):
         return False
     paths = (params.data.leads_path, params.data.activities_path, params.data.truth_path)
     stamp_path = Path(params.data.raw_dir) / SYNTHETIC_STAMP

@@ -1,13 +1,13 @@
 """The marketing-ops report: one self-contained HTML page per run, no code, opens offline.
 
 It reads what the stages wrote into the run folder (metrics.json, thresholds.json, the
-explanations and plots) and never recomputes a figure.
+explanations and plots). Every figure it quotes comes from those files; it only draws charts
+from them (the trade-off curve, the fit-by-intent grid, the importance bars).
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,8 @@ from typing import Any
 import pandas as pd
 
 from scoring import drift, explain, plots
+from scoring.io import runfolder
+from scoring.io.runfolder import RunFolder
 
 TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -287,22 +289,20 @@ def _drift_table(document: dict[str, Any]) -> str:
     return table.to_html(index=False, border=0, float_format=lambda v: f"{v:.3f}")
 
 
-def _model_lines(folder: Path) -> list[str]:
+def _model_lines(run: RunFolder) -> list[str]:
     """Registered version and, after a retrain, the decision gate by gate."""
     import html
 
     lines = []
-    exported = folder / "export.json"
-    if exported.is_file():
-        info = json.loads(exported.read_text(encoding="utf-8"))
+    if run.export.is_file():
+        info = run.read(runfolder.EXPORT)
         lines.append(
             f"Registered as {html.escape(info['model_name'])} version {info['version']}; it "
             f"reproduces the trained model to {info['max_difference_vs_run']:.1g} on "
             f"{info['rows_checked']:,} leads. Model card: artifact/model_card.md."
         )
-    decided = folder / "retrain.json"
-    if decided.is_file():
-        info = json.loads(decided.read_text(encoding="utf-8"))
+    if run.retrain.is_file():
+        info = run.read(runfolder.RETRAIN)
         lines.append(f"<strong>Retrain decision: {html.escape(info['decision'])}</strong>.")
         lines += [
             f"{'passed' if g['passed'] else '<strong>failed</strong>'}: "
@@ -334,19 +334,17 @@ def build(folder: Path | str) -> Path:
     """Write report.html into a run folder from what the stages saved there."""
     from jinja2 import Template
 
-    folder = Path(folder)
-    missing = [
-        n for n in ("metrics.json", "thresholds.json", "explain.json") if not (folder / n).is_file()
-    ]
+    run = RunFolder(folder)
+    missing = run.missing(runfolder.METRICS, runfolder.THRESHOLDS, runfolder.EXPLAIN)
     if missing:
         raise FileNotFoundError(
-            f"{folder} has no {', '.join(missing)}: run the pipeline "
+            f"{run.path} has no {', '.join(missing)}: run the pipeline "
             "(leadscore run) before building the report"
         )
-    metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-    thresholds = json.loads((folder / "thresholds.json").read_text(encoding="utf-8"))
-    tradeoff_tables = pd.read_parquet(folder / "threshold_tradeoff.parquet")
-    explanation, reasons, info = explain.load_run(folder)
+    metrics = run.read(runfolder.METRICS)
+    thresholds = run.read(runfolder.THRESHOLDS)
+    tradeoff_tables = pd.read_parquet(run.tradeoff)
+    explanation, reasons, info = explain.load_run(run)
     policies = pd.DataFrame(thresholds["policies"])
     has_rules = thresholds["rules_threshold_points"] is not None and not pd.isna(
         thresholds["rules_threshold_points"]
@@ -429,7 +427,7 @@ def build(folder: Path | str) -> Path:
     html = Template(TEMPLATE).render(
         drift_text=_bold(drift.markdown(drift_document)),
         drift_table=_drift_table(drift_document),
-        model_lines=_model_lines(folder),
+        model_lines=_model_lines(run),
         run_id=metrics["run_id"],
         test_period=" to ".join(data["test_period"] or ["?", "?"]),
         n_test=f"{data['n_test']:,}",
@@ -438,8 +436,8 @@ def build(folder: Path | str) -> Path:
         tradeoff_baseline=tradeoff_baseline,
         tradeoff=figure.to_html(full_html=False, include_plotlyjs=True),
         policies=_policies_table(thresholds),
-        gains=_image(folder / "plots" / "gains_lift.png"),
-        calibration=_image(folder / "plots" / "calibration.png"),
+        gains=_image(run.plot("gains_lift")),
+        calibration=_image(run.plot("calibration")),
         matrix=_figure_image(plots.fit_intent_heatmap(matrix)),
         importance=_figure_image(plots.importance(explain.global_importance(explanation))),
         top_reasons=top,
@@ -456,6 +454,5 @@ def build(folder: Path | str) -> Path:
             + leakage.to_html(index=False, border=0, classes="review", float_format="{:.3f}".format)
         ),
     )
-    path = folder / "report.html"
-    path.write_text(html, encoding="utf-8")
-    return path
+    run.report.write_text(html, encoding="utf-8")
+    return run.report

@@ -15,7 +15,6 @@ their own artifacts. The challenger replaces the champion only when it passes ev
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,9 +23,11 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from scoring import artifact, data, export, features, flat, score, stats, tracking
+from scoring import artifact, data, export, features, flat, inputs, score, stats, tracking
 from scoring.config import Params
 from scoring.evaluate import expected_calibration_error
+from scoring.io import runfolder
+from scoring.io.runfolder import RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +77,10 @@ class Decision:
         return out
 
 
-def window_leads(run_dir: Path) -> pd.DataFrame:
+def window_leads(run: RunFolder) -> pd.DataFrame:
     """The challenger's test window: lead_id, label and the challenger's probability."""
-    predictions = pd.read_parquet(run_dir / "predictions.parquet")
-    training = json.loads((run_dir / "training.json").read_text("utf-8"))
+    predictions = pd.read_parquet(run.predictions)
+    training = run.read(runfolder.TRAINING)
     test = predictions[predictions["split"] == "test"]
     return pd.DataFrame(
         {
@@ -93,7 +94,7 @@ def window_leads(run_dir: Path) -> pd.DataFrame:
 def artifact_features(loaded: artifact.Artifact, params: Params, lead_ids: pd.Series):
     """Features for these leads as the artifact builds them, from the run's raw data."""
     kind = loaded.preprocessing["source"]
-    current = "flat" if params.data.source == "flat" else "tables"
+    current = inputs.input_kind(params)
     if kind != current:
         raise ValueError(
             f"the champion ({loaded.path}) was trained on {kind} input but this run reads "
@@ -201,78 +202,117 @@ def _ci(ci: list) -> str:
     return "n/a" if low is None else f"{low:+.4f} to {high:+.4f}"
 
 
-def decide(params: Params, run_dir: Path | str, run_id: str) -> Decision:
-    """Compare the run's exported challenger with the champion and act on the result."""
-    run_dir = Path(run_dir)
-    exported = json.loads((run_dir / "export.json").read_text("utf-8"))
+@dataclass
+class Comparison:
+    """What the gates look at: the window, both models' cards and, with a champion, the paired
+    comparison on the window."""
+
+    challenger_version: int
+    champion_version: int | None
+    window: pd.DataFrame
+    comparison: dict | None
+    drift: dict
+    challenger_card: dict
+    champion_card: dict | None
+
+
+def compare(params: Params, run: RunFolder) -> Comparison:
+    """Score the challenger's test window with the champion (read from the stored artifacts)."""
+    exported = run.read(runfolder.EXPORT)
     challenger_version = int(exported["version"])
     challenger = artifact.load(exported["stored"])
     champion_version = export.current(params)
-    window = window_leads(run_dir)
-    comparison, champion, drift_doc = None, None, {}
-    if champion_version is not None:
-        champion = artifact.load(export.model_root(params) / f"v{champion_version}")
-        features_frame, errors = artifact_features(champion, params, window["lead_id"])
-        if errors.notna().any():
-            raise ValueError(
-                f"the champion cannot score {int(errors.notna().sum())} lead(s) of the window; "
-                f"e.g. {errors.dropna().iloc[0]}"
-            )
-        champion_scores = champion.predict_proba(features_frame[champion.features])
-        comparison = paired_difference(
-            window["label"].to_numpy(),
-            window["challenger"].to_numpy(),
-            champion_scores,
-            params.models.bootstrap_samples,
-            params.seed,
-        )
-        drift_doc = export.drift_against(champion, features_frame, champion_scores)
-    else:
+    window = window_leads(run)
+    if champion_version is None:
         features_frame, _ = artifact_features(challenger, params, window["lead_id"])
         drift_doc = export.drift_against(
             challenger, features_frame, window["challenger"].to_numpy()
         )
-    checks = gates(params, window, comparison, challenger.card, champion and champion.card)
+        return Comparison(challenger_version, None, window, None, drift_doc, challenger.card, None)
+    champion = artifact.load(export.model_root(params) / f"v{champion_version}")
+    features_frame, errors = artifact_features(champion, params, window["lead_id"])
+    if errors.notna().any():
+        raise ValueError(
+            f"the champion cannot score {int(errors.notna().sum())} lead(s) of the window; "
+            f"e.g. {errors.dropna().iloc[0]}"
+        )
+    champion_scores = champion.predict_proba(features_frame[champion.features])
+    comparison = paired_difference(
+        window["label"].to_numpy(),
+        window["challenger"].to_numpy(),
+        champion_scores,
+        params.models.bootstrap_samples,
+        params.seed,
+    )
+    drift_doc = export.drift_against(champion, features_frame, champion_scores)
+    return Comparison(
+        challenger_version,
+        champion_version,
+        window,
+        comparison,
+        drift_doc,
+        challenger.card,
+        champion.card,
+    )
+
+
+def decide(params: Params, compared: Comparison, run_id: str, report_path: Path) -> Decision:
+    """Promote, keep or ask a person, from the gates alone (no files, no side effects)."""
+    checks = gates(
+        params,
+        compared.window,
+        compared.comparison,
+        compared.challenger_card,
+        compared.champion_card,
+    )
     failed = [g for g in checks if not g.passed]
+    version = compared.challenger_version
     if failed:
         outcome = "kept"
         reasons = [f"{g.name}: {g.detail}" for g in failed]
-        if champion_version is None:
+        if compared.champion_version is None:
             reasons.append("there is no champion yet: nothing is published")
     elif params.retrain.require_approval:
         outcome = "awaiting approval"
         reasons = [
-            f"all gates passed; version {challenger_version} is the candidate. After reading "
-            f"{run_dir / 'report.html'}, run: leadscore promote {challenger_version}"
+            f"all gates passed; version {version} is the candidate. After reading "
+            f"{report_path}, run: leadscore promote {version}"
         ]
     else:
         outcome = "promoted"
-        reasons = ["all gates passed" + ("" if champion_version else " (first champion)")]
-    decision = Decision(
+        reasons = ["all gates passed" + ("" if compared.champion_version else " (first champion)")]
+    return Decision(
         decision=outcome,
-        challenger_version=challenger_version,
-        champion_version=champion_version,
+        challenger_version=version,
+        champion_version=compared.champion_version,
         gates=checks,
-        comparison=comparison or {},
-        drift=drift_doc,
+        comparison=compared.comparison or {},
+        drift=compared.drift,
         reasons=reasons,
         run_id=run_id,
         decided_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
-    act(params, decision)
-    artifact.write_json(run_dir / "retrain.json", decision.as_dict())
-    (run_dir / "retrain.md").write_text(markdown(decision), "utf-8")
-    if (run_dir / "thresholds.json").is_file():
+
+
+def record(params: Params, decision: Decision, run: RunFolder) -> None:
+    """Write retrain.json/.md, rebuild the report with the decision and log both to MLflow."""
+    run.write(runfolder.RETRAIN, decision.as_dict())
+    run.retrain_md.write_text(markdown(decision), "utf-8")
+    if run.thresholds.is_file():
         from scoring import report
 
-        report.build(run_dir)  # the report now shows the decision, gate by gate
-    tracking.log_tags(params, run_id, {"leadscore.retrain": outcome})
+        report.build(run.path)  # the report now shows the decision, gate by gate
+    tracking.log_tags(params, run.run_id, {"leadscore.retrain": decision.decision})
     tracking.log_artifacts(
-        params,
-        run_id,
-        [run_dir / "retrain.json", run_dir / "retrain.md", run_dir / "report.html"],
-        folder="retrain",
+        params, run.run_id, [run.retrain, run.retrain_md, run.report], folder="retrain"
     )
+
+
+def retrain_decision(params: Params, run: RunFolder) -> Decision:
+    """Compare the run's exported challenger with the champion, decide, act and record."""
+    decision = decide(params, compare(params, run), run.run_id, run.report)
+    act(params, decision)
+    record(params, decision, run)
     return decision
 
 

@@ -15,6 +15,9 @@ import pandas as pd
 
 from scoring import stats
 from scoring.config import ThresholdParams
+from scoring.io import runfolder
+from scoring.io.files import write_json
+from scoring.io.runfolder import RunFolder
 
 BUSINESS_DAYS_PER_MONTH = 21.7
 WEEKS_PER_MONTH = 52 / 12
@@ -319,16 +322,9 @@ def recommend(
     )
 
 
-def save(recommendation: Recommendation, params: ThresholdParams, folder) -> dict[str, str]:
+def save(recommendation: Recommendation, params: ThresholdParams, run: RunFolder) -> dict[str, str]:
     """thresholds.json (policies with intervals, the score mapping) and the trade-off tables."""
-    import json
-    from pathlib import Path
-
-    folder = Path(folder)
-    paths = {
-        "thresholds": folder / "thresholds.json",
-        "tradeoff": folder / "threshold_tradeoff.parquet",
-    }
+    paths = {"thresholds": run.thresholds, "tradeoff": run.tradeoff}
     tables = pd.concat(
         [
             recommendation.model_table.assign(scorer="model"),
@@ -337,40 +333,34 @@ def save(recommendation: Recommendation, params: ThresholdParams, folder) -> dic
     )
     tables.to_parquet(paths["tradeoff"])
     policies = recommendation.policies.astype(object).where(recommendation.policies.notna(), None)
-    paths["thresholds"].write_text(
-        json.dumps(
-            {
-                "recommended": recommendation.recommended,
-                "requested": recommendation.requested,
-                "fallback_reason": recommendation.fallback_reason,
-                "per_month": recommendation.dated,
-                "period_note": None
-                if recommendation.dated
-                else "the export has no dates: 'per month' figures are per window (validation "
-                "or test), not per calendar month",
-                "policies": policies.to_dict(orient="records"),
-                "rules_threshold_points": (
-                    None
-                    if np.isnan(recommendation.baseline_threshold)
-                    else recommendation.baseline_threshold
-                ),
-                "capacity_per_month": recommendation.capacity_per_month,
-                "score_mapping": "score = 100 * sqrt(calibrated probability); grades A >= 50, "
-                "B >= 30, C >= 15, D below",
-                "chosen_on": "validation",
-                "reported_on": "test",
-            },
-            indent=2,
-            default=float,
-        ),
-        encoding="utf-8",
+    write_json(
+        paths["thresholds"],
+        {
+            "recommended": recommendation.recommended,
+            "requested": recommendation.requested,
+            "fallback_reason": recommendation.fallback_reason,
+            "per_month": recommendation.dated,
+            "period_note": None
+            if recommendation.dated
+            else "the export has no dates: 'per month' figures are per window (validation "
+            "or test), not per calendar month",
+            "policies": policies.to_dict(orient="records"),
+            "rules_threshold_points": (
+                None
+                if np.isnan(recommendation.baseline_threshold)
+                else recommendation.baseline_threshold
+            ),
+            "capacity_per_month": recommendation.capacity_per_month,
+            "score_mapping": "score = 100 * sqrt(calibrated probability); grades A >= 50, "
+            "B >= 30, C >= 15, D below",
+            "chosen_on": "validation",
+            "reported_on": "test",
+        },
+        default=float,
     )
     return {k: str(v) for k, v in paths.items()}
 
 
-def load(folder) -> dict:
+def load(run: RunFolder) -> dict:
     """thresholds.json of a run."""
-    import json
-    from pathlib import Path
-
-    return json.loads((Path(folder) / "thresholds.json").read_text(encoding="utf-8"))
+    return run.read(runfolder.THRESHOLDS)

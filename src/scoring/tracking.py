@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +177,18 @@ def _requirements() -> list[str]:
     return pins
 
 
+@contextlib.contextmanager
+def _quiet(logger: str, level: int = logging.ERROR) -> Iterator[None]:
+    """Raise one library logger's level for the duration of a call."""
+    log = logging.getLogger(logger)
+    before = log.level
+    log.setLevel(level)
+    try:
+        yield
+    finally:
+        log.setLevel(before)
+
+
 def register_artifact(params: Params, run_id: str, artifact_dir: Path | str) -> int:
     """Log the artifact as an MLflow pyfunc (models from code, the package as code) on the
     run and register it as a new version of export.model_name; returns the version number."""
@@ -186,7 +199,9 @@ def register_artifact(params: Params, run_id: str, artifact_dir: Path | str) -> 
     client = _client(params.mlflow)
     mlflow_run = run_for(params, run_id)
     name = params.export.model_name
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, _quiet("mlflow.pyfunc"):
+        # No signature: the input is the raw lead table, whose columns depend on the model;
+        # the artifact checks it against its own input_schema.json (MLflow warns otherwise).
         model_path = Path(tmp) / "model"
         mlflow.pyfunc.save_model(
             path=str(model_path),

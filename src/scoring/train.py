@@ -25,6 +25,8 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 from scoring import baseline, drift, leakage
 from scoring.config import BaselineParams, FeatureParams, ModelParams
 from scoring.features import Dataset, categorical_columns
+from scoring.io import runfolder
+from scoring.io.runfolder import RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -806,54 +808,38 @@ def training_summary(result: TrainingResult, dataset: Dataset, data_fingerprint:
     }
 
 
-def save_outputs(result: TrainingResult, summary: dict, folder) -> dict[str, str]:
+def save_outputs(result: TrainingResult, summary: dict, run: RunFolder) -> dict[str, str]:
     """Write predictions, the training summary and the models (no pickles) into the run."""
-    import json
-    from pathlib import Path
-
-    folder = Path(folder)
-    paths = {"predictions": folder / "predictions.parquet", "training": folder / "training.json"}
+    paths = {"predictions": run.predictions, "training": run.training}
     result.predictions.to_parquet(paths["predictions"], index=False)
-    paths["training"].write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    run.write(runfolder.TRAINING, summary)
     if "lightgbm" in result.models:
         booster = fitted_pipeline(result.models["lightgbm"]).named_steps["model"].booster_
-        paths["lightgbm_model"] = folder / "lightgbm_model.txt"
+        paths["lightgbm_model"] = run.lightgbm_model
         booster.save_model(paths["lightgbm_model"])
     if "logistic" in result.models:
         pipe = fitted_pipeline(result.models["logistic"])
         names = pipe.named_steps["prep"].get_feature_names_out()
         model = pipe.named_steps["model"]
-        paths["logistic_model"] = folder / "logistic_coefficients.json"
-        paths["logistic_model"].write_text(
-            json.dumps(
-                {
-                    "intercept": float(model.intercept_[0]),
-                    "coefficients": dict(zip(names, model.coef_[0].round(8).tolist(), strict=True)),
-                },
-                indent=2,
-            ),
-            encoding="utf-8",
+        paths["logistic_model"] = run.write(
+            runfolder.LOGISTIC_MODEL,
+            {
+                "intercept": float(model.intercept_[0]),
+                "coefficients": dict(zip(names, model.coef_[0].round(8).tolist(), strict=True)),
+            },
         )
     return {k: str(v) for k, v in paths.items()}
 
 
-def load_outputs(folder) -> tuple[pd.DataFrame, dict]:
+def load_outputs(run: RunFolder) -> tuple[pd.DataFrame, dict]:
     """The predictions and training summary a training run wrote."""
-    import json
-    from pathlib import Path
-
-    folder = Path(folder)
-    missing = [
-        p.name
-        for p in (folder / "predictions.parquet", folder / "training.json")
-        if not p.is_file()
-    ]
+    missing = run.missing(runfolder.PREDICTIONS, runfolder.TRAINING)
     if missing:
         raise FileNotFoundError(
-            f"{folder} has no {', '.join(missing)}: run 01_train first (leadscore run does both)"
+            f"{run.path} has no {', '.join(missing)}: run the train stage first "
+            "(leadscore run does both)"
         )
-    summary = json.loads((folder / "training.json").read_text(encoding="utf-8"))
-    return pd.read_parquet(folder / "predictions.parquet"), summary
+    return pd.read_parquet(run.predictions), run.read(runfolder.TRAINING)
 
 
 def summary_markdown(summary: dict) -> str:
@@ -940,12 +926,8 @@ def columns_table(dataset: Dataset) -> pd.DataFrame:
     return dataset.columns
 
 
-def load_metrics(folder) -> dict:
+def load_metrics(run: RunFolder) -> dict:
     """metrics.json of a run (written by the evaluation stage)."""
-    import json
-    from pathlib import Path
-
-    path = Path(folder) / "metrics.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: run 02_evaluate first")
-    return json.loads(path.read_text(encoding="utf-8"))
+    if run.missing(runfolder.METRICS):
+        raise FileNotFoundError(f"{run.metrics} is missing: run the evaluate stage first")
+    return run.read(runfolder.METRICS)

@@ -1,0 +1,63 @@
+"""Small file helpers used at every edge: JSON documents, content hashes, atomic links."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def _plain(value: Any) -> Any:
+    """numpy and pandas scalars as plain JSON values; anything else is a bug in the caller."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def write_json(
+    path: Path | str, document: Any, *, canonical: bool = False, default: Any = str
+) -> Path:
+    """Write a JSON document. canonical: sorted keys and strict types, so the same content
+    always gives the same bytes and hash (artifact files); otherwise keys keep their order and
+    other values go through `default` (text unless said)."""
+    path = Path(path)
+    if canonical:
+        text = json.dumps(document, indent=2, sort_keys=True, default=_plain)
+    else:
+        text = json.dumps(document, indent=2, default=default)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def read_json(path: Path | str) -> Any:
+    """A JSON document."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def sha256(path: Path | str) -> str:
+    """sha256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def point_link(link: Path, target_name: str) -> Path:
+    """Make `link` a relative symlink to the folder `target_name` beside it, replacing any old
+    link atomically (readers see the old target or the new one, never none)."""
+    temporary = link.with_name(f".{link.name}-{os.getpid()}")
+    if temporary.is_symlink() or temporary.exists():
+        temporary.unlink()
+    temporary.symlink_to(target_name, target_is_directory=True)
+    os.replace(temporary, link)
+    return link
