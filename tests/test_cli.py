@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -61,13 +62,17 @@ def test_check_data_reports_contract_violations(tmp_params):
     assert "column 'lead_id'" in result.output and "3 row(s)" in result.output
 
 
-def test_run_on_bad_data_fails_with_the_contract_message(tmp_params):
+@pytest.mark.parametrize("mode", ["--notebooks", "--no-notebooks"])
+def test_run_on_bad_data_fails_with_the_contract_message(tmp_params, mode):
+    """Exit 2 either way: by the error's class name from a notebook's kernel, by its type
+    in-process."""
     runner.invoke(app, ["generate", "--params", str(tmp_params), "--n-leads", "2000"])
     path = tmp_params.parent / "data" / "raw" / "leads.parquet"
     leads = pd.read_parquet(path)
     leads["created_at"] = leads["created_at"].astype(str)
     leads.loc[5, "created_at"] = "not a date"
     leads.to_parquet(path)
-    result = runner.invoke(app, ["run", "--params", str(tmp_params)])
-    assert result.exit_code == 2
+    result = runner.invoke(app, ["run", "--params", str(tmp_params), mode])
+    assert result.exit_code == 2, result.output
     assert "created_at" in result.output and "not a date" in result.output
+    assert "stage audit" in result.output and "Traceback" not in result.output

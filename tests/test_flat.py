@@ -338,7 +338,8 @@ def test_flat_export_without_rules_runs_end_to_end_and_exports(tmp_path, monkeyp
         )
     )
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(app, ["run", "--params", "params.yaml"])
+    # In-process: the notebooks of a flat export run in the README example's test.
+    result = CliRunner().invoke(app, ["run", "--params", "params.yaml", "--no-notebooks"])
     assert result.exit_code == 0, result.output
     latest = tmp_path / "reports" / "latest"
     saved = yaml.safe_load((latest / "thresholds.json").read_text())
