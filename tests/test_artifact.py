@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from scoring import artifact, evaluate, explain, export, thresholds, train
-from scoring.io import runfolder
+from scoring.io import registry, runfolder
 from scoring.io.runfolder import RunFolder
 
 
@@ -146,27 +146,27 @@ def test_a_tampered_or_incomplete_artifact_is_refused(lightgbm_export, tmp_path,
 def test_store_promote_and_history(lightgbm_export):
     params, _, _, folder = lightgbm_export
     for version in (1, 2):
-        export.store_version(folder, params, version)
+        registry.store_version(folder, params, version)
     with pytest.raises(artifact.ArtifactError, match="no champion yet"):
-        artifact.load(export.model_root(params))
-    export.set_alias(params, "champion", 1, "first")
-    export.set_alias(params, "champion", 2, "second")
-    assert export.current(params) == 2 and export.previous_champion(params) == 1
-    export.set_alias(params, "champion", 1, "undo", action="rollback")
-    assert export.current(params) == 1 and export.previous_champion(params) is None
-    assert artifact.load(export.model_root(params)).path.name == "v1"
+        artifact.load(registry.model_root(params))
+    registry.set_alias(params, "champion", 1, "first")
+    registry.set_alias(params, "champion", 2, "second")
+    assert registry.current(params) == 2 and registry.previous_champion(params) == 1
+    registry.set_alias(params, "champion", 1, "undo", action="rollback")
+    assert registry.current(params) == 1 and registry.previous_champion(params) is None
+    assert artifact.load(registry.model_root(params)).path.name == "v1"
 
 
 def test_a_stored_version_is_never_replaced_by_a_different_model(lightgbm_export, tmp_path):
     params, _, _, folder = lightgbm_export
-    export.store_version(folder, params, 7)
-    export.store_version(folder, params, 7)  # the same model again: fine
+    registry.store_version(folder, params, 7)
+    registry.store_version(folder, params, 7)  # the same model again: fine
     other = tmp_path / "other"
     shutil.copytree(folder, other)
     (other / artifact.WORDING_FILE).write_text('{"wording": {}, "top_reasons": 2}')
     artifact.write_manifest(other)
     with pytest.raises(artifact.ArtifactError, match="registry disagree"):
-        export.store_version(other, params, 7)
+        registry.store_version(other, params, 7)
 
 
 def test_a_champion_link_to_a_missing_version_says_so(tmp_path):

@@ -221,10 +221,10 @@ def _load_model(params_path: Path, model: str, workdir: Path):
 
     try:
         if model.startswith("models:/"):
-            from scoring import tracking
+            from scoring.io import registry
 
             params = _load(params_path, [])
-            folder = tracking.download_model(params, model, workdir)
+            folder = registry.download_model(params, model, workdir)
         else:
             folder = Path(model)
         return artifact.load(folder)
@@ -341,11 +341,11 @@ def promote(
 ) -> None:
     """Make a registered model version the champion (after reading its report)."""
     params = _load(params_path, [])
-    from scoring import retrain as retrain_module
     from scoring.artifact import ArtifactError
+    from scoring.io import registry
 
     try:
-        retrain_module.promote(params, version, "promoted by hand")
+        registry.promote(params, version, "promoted by hand")
     except ValueError as err:
         raise _fail(f"cannot promote: {err}", EXIT_INVALID_INPUT) from None
     except (ArtifactError, OSError) as err:
@@ -357,10 +357,10 @@ def promote(
 def rollback(params_path: ParamsOption = Path("params.yaml")) -> None:
     """Restore the previous champion."""
     params = _load(params_path, [])
-    from scoring import retrain as retrain_module
+    from scoring.io import registry
 
     try:
-        version = retrain_module.rollback(params)
+        version = registry.rollback(params)
     except ValueError as err:
         raise _fail(str(err), EXIT_FAILED) from None
     typer.echo(f"version {version} is the champion of {params.export.model_name} again")

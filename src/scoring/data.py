@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from scoring.config import DataParams
+from scoring.errors import DataContractError
+from scoring.io import tables
 
 log = logging.getLogger(__name__)
 
@@ -89,15 +91,8 @@ LEAD_COLUMNS = (
     "lead_rating",
 )
 ACTIVITY_COLUMNS = ("lead_id", "occurred_at", "activity_type", "page_category", "form_type")
-PERSONAL_COLUMNS = ("email", "first_name", "last_name", "company_name")
-# Filled by sales after contact: they encode the outcome and must never become features.
-LEAKY_COLUMNS = ("lead_status", "lead_rating", "disqualification_reason")
 
 MAX_EXAMPLES = 5
-
-
-class DataContractError(ValueError):
-    """Input data breaks the contract; the message says where and how."""
 
 
 @dataclass(frozen=True)
@@ -142,25 +137,12 @@ def _raise(violations: list[Violation], source: str) -> None:
 
 
 def read_table(path: Path | str) -> pd.DataFrame:
-    """Read a CSV or Parquet file as it is (CSV values stay text until validated)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataContractError(f"input file not found: {path}")
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        return pd.read_parquet(path)
-    if suffix in (".csv", ".txt", ".tsv"):
-        # keep_default_na=False: blanks and placeholders stay visible to the checks
-        return pd.read_csv(
-            path,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            encoding="utf-8-sig",
-            sep=None,
-            engine="python",
-        )
-    raise DataContractError(f"{path}: unsupported file type {suffix!r}; use .csv or .parquet")
+    """Read a CSV or Parquet file as it is (CSV values stay text until validated, blanks
+    missing)."""
+    frame = tables.read_table(path)
+    text = frame.select_dtypes(include=["object", "string"]).columns
+    frame[text] = frame[text].mask(frame[text].eq(""))
+    return frame
 
 
 def _coerce_timestamps(

@@ -13,7 +13,6 @@ The MLflow registry holds the same versions (pyfunc, models from code) with the 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
 import shutil
@@ -25,7 +24,7 @@ import pandas as pd
 from scoring import artifact, drift
 from scoring.config import Params
 from scoring.io import runfolder
-from scoring.io.files import point_link, write_json
+from scoring.io.files import write_json
 from scoring.io.runfolder import RunFolder
 
 log = logging.getLogger(__name__)
@@ -207,104 +206,6 @@ def check_against_run(folder: Path | str, features: pd.DataFrame, expected: np.n
     return float(np.max(np.abs(loaded.predict_proba(features) - expected), initial=0.0))
 
 
-def model_root(params: Params) -> Path:
-    """artifacts/<model_name>."""
-    return Path(params.export.dir) / params.export.model_name
-
-
-def store_version(source: Path | str, params: Params, version: int | str) -> Path:
-    """Copy a complete artifact to artifacts/<model>/v<version> (write beside, then rename, so
-    a reader never sees half a version); an existing identical version is kept."""
-    source = Path(source)
-    artifact.verify(source)
-    root = model_root(params)
-    root.mkdir(parents=True, exist_ok=True)
-    target = root / f"v{version}"
-    if target.exists():
-        stored = artifact.verify(target)["files"]
-        if stored != artifact.verify(source)["files"]:
-            raise artifact.ArtifactError(
-                f"{target} already holds a different model than version {version} of the "
-                "registry: artifacts/ and the MLflow registry disagree (was mlruns/ reset?). "
-                f"Move {root} aside or point mlflow.tracking_uri at the registry it came from"
-            )
-        return target
-    staging = root / f".v{version}-staging-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(source, staging)
-    artifact.verify(staging)
-    os.replace(staging, target)
-    return target
-
-
-def current(params: Params, alias: str = "champion") -> int | None:
-    """The version an alias points to locally, or None."""
-    link = model_root(params) / alias
-    if not link.is_symlink():
-        return None
-    return int(os.readlink(link).removeprefix("v"))
-
-
-def set_alias(
-    params: Params, alias: str, version: int, reason: str, action: str = "promote"
-) -> None:
-    """Point artifacts/<model>/<alias> at v<version> atomically and record it in history."""
-    root = model_root(params)
-    target = root / f"v{version}"
-    artifact.verify(target)
-    previous = current(params, alias)
-    point_link(root / alias, target.name)
-    with open(root / "history.jsonl", "a", encoding="utf-8") as handle:
-        handle.write(
-            json.dumps(
-                {
-                    "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                    "alias": alias,
-                    "action": action,
-                    "version": version,
-                    "previous": previous,
-                    "reason": reason,
-                }
-            )
-            + "\n"
-        )
-
-
-def clear_alias(params: Params, alias: str) -> None:
-    """Remove a local alias link (e.g. candidate after its promotion)."""
-    link = model_root(params) / alias
-    if link.is_symlink():
-        link.unlink()
-
-
-def history(params: Params) -> list[dict]:
-    """Promotions and rollbacks, oldest first."""
-    path = model_root(params) / "history.jsonl"
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
-
-
-def champion_stack(params: Params) -> list[int]:
-    """Champions in order, as promotions push and rollbacks pop them."""
-    stack: list[int] = []
-    for entry in history(params):
-        if entry["alias"] != "champion":
-            continue
-        if entry.get("action") == "rollback":
-            if stack:
-                stack.pop()
-        else:
-            stack.append(int(entry["version"]))
-    return stack
-
-
-def previous_champion(params: Params) -> int | None:
-    """The champion before the current one (what rollback restores)."""
-    stack = champion_stack(params)
-    return stack[-2] if len(stack) >= 2 else None
-
-
 def drift_against(loaded: artifact.Artifact, features: pd.DataFrame, score: np.ndarray) -> dict:
     """Drift of a batch against the artifact's training window."""
     table = drift.population_stability(loaded.profile, features, pd.Series(score))
@@ -318,7 +219,8 @@ MAX_DIFFERENCE = 1e-9
 def export_run(run: RunFolder, params: Params, features: pd.DataFrame) -> dict:
     """The export stage: complete the artifact, check it reproduces the run's probabilities
     on every lead (to 1e-9), register it in MLflow and store it as artifacts/<model>/v<N>."""
-    from scoring import tracking, train
+    from scoring import train
+    from scoring.io import registry
 
     folder = complete(run, params)
     predictions, summary = train.load_outputs(run)
@@ -329,8 +231,8 @@ def export_run(run: RunFolder, params: Params, features: pd.DataFrame) -> dict:
             f"{folder}: the exported model differs from the trained one by up to "
             f"{difference:.3g} (allowed {MAX_DIFFERENCE:g}); not registered"
         )
-    version = tracking.register_artifact(params, run.run_id, folder)
-    stored = store_version(folder, params, version)
+    version = registry.register_artifact(params, run.run_id, folder)
+    stored = registry.store_version(folder, params, version)
     document = {
         "model_name": params.export.model_name,
         "version": version,

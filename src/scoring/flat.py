@@ -7,12 +7,10 @@ reason, and hand the rest to the same training and leakage guard as the main pip
 
 from __future__ import annotations
 
-import csv
 import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -20,11 +18,10 @@ import pandas as pd
 from scoring.config import FlatParams
 from scoring.data import MAX_EXAMPLES, DataContractError
 from scoring.features import Dataset
+from scoring.io import tables
 
 log = logging.getLogger(__name__)
 
-ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
-SEPARATORS = ",;\t|"
 PERSONAL_NAME = re.compile(
     r"^(contact |work |personal )?e-?mail( address)?$|phone|mobile|\bfax\b|first ?name|"
     r"last ?name|full ?name|surname|contact ?name|^name$|street|address|postal|zip|linkedin|"
@@ -75,140 +72,22 @@ class ColumnType:
     levels: int
 
 
-# What a file is, by its first bytes rather than its name.
-COMPRESSED = {b"\x1f\x8b": "gzip", b"BZh": "bz2"}
-BOMS = (
-    (b"\x00\x00\xfe\xff", "utf-32"),
-    (b"\xff\xfe\x00\x00", "utf-32"),
-    (b"\xfe\xff", "utf-16"),
-    (b"\xff\xfe", "utf-16"),
-)
-
-
-def file_kind(path: Path) -> str:
-    """parquet | gzip | bz2 | zip | text, by content; a clear error for an empty file, an
-    Excel workbook or other binary data."""
-    with open(path, "rb") as handle:
-        head = handle.read(8192)
-    if not head:
-        raise FlatDataError(f"{path} is empty (0 bytes): export the data again")
-    if head.startswith(b"PAR1"):
-        return "parquet"
-    for magic, kind in COMPRESSED.items():
-        if head.startswith(magic):
-            return kind
-    if head.startswith(b"PK\x03\x04"):
-        import zipfile
-
-        with zipfile.ZipFile(path) as bundle:
-            names = bundle.namelist()
-        if "[Content_Types].xml" in names or any(n.startswith("xl/") for n in names):
-            raise FlatDataError(
-                f"{path} is an Excel workbook, not a CSV: open it and save it as CSV (UTF-8) "
-                "or Parquet"
-            )
-        if len(names) != 1:
-            raise FlatDataError(
-                f"{path} is a zip archive of {len(names)} files; leadscore reads a zip that "
-                "holds one CSV file"
-            )
-        return "zip"
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise FlatDataError(
-            f"{path} is an Excel 97-2003 workbook, not a CSV: save it as CSV (UTF-8) or Parquet"
-        )
-    if b"\x00" in head and not any(head.startswith(bom) for bom, _ in BOMS):
-        raise FlatDataError(
-            f"{path} holds binary data, not text: it is not a CSV file (first bytes {head[:8]!r})"
-        )
-    return "text"
-
-
-def open_content(path: Path, kind: str) -> BinaryIO:
-    """The file's content as a binary stream, decompressed (kind from `file_kind`)."""
-    if kind == "gzip":
-        import gzip
-
-        return gzip.open(path, "rb")
-    if kind == "bz2":
-        import bz2
-
-        return bz2.open(path, "rb")
-    if kind == "zip":
-        import zipfile
-
-        bundle = zipfile.ZipFile(path)
-        return bundle.open(bundle.namelist()[0])
-    return open(path, "rb")
-
-
-def read_bytes(path: Path, kind: str, size: int = -1) -> bytes:
-    """The file's bytes (the first `size` of them), decompressed."""
-    with open_content(path, kind) as handle:
-        return handle.read(size)
-
-
 def read_export(path: Path | str, missing_values: list[str]) -> pd.DataFrame:
     """Read a CSV (separator, encoding and compression detected) or Parquet file; every value
     as text, placeholders in `missing_values` as missing (compared case-insensitively)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FlatDataError(f"flat export not found: {path}")
-    kind = file_kind(path)
-    if kind == "parquet":
-        frame = pd.read_parquet(path)
-        frame = frame.astype(object).where(frame.notna(), None)
-        frame = frame.map(lambda v: v if v is None else str(v))
-    else:
-        raw = read_bytes(path, kind)
-        if not raw.strip():
-            raise FlatDataError(f"{path} holds no columns and no rows: export the data again")
-        text, encoding = _decode(raw, path)
-        separator = sniff_separator(text)
-        import io
+    frame = tables.read_table(path, text=True, error=FlatDataError)
+    return clean_text(frame, missing_values)
 
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=separator,
-            dtype=str,
-            keep_default_na=False,
-            quotechar='"',
-            skipinitialspace=False,
-        )
-        log.info(
-            "read %s: %d rows, separator %r, encoding %s",
-            path.name,
-            len(frame),
-            separator,
-            encoding,
-        )
-    frame.columns = [str(c).strip() for c in frame.columns]
+
+def clean_text(frame: pd.DataFrame, missing_values: list[str]) -> pd.DataFrame:
+    """Every value as stripped text, placeholders in `missing_values` (any case) as None: how
+    training and scoring both see an export's values before typing them."""
     missing = {str(v).strip().lower() for v in missing_values}
     cleaned = {}
     for column in frame.columns:
         values = frame[column].astype("string").str.strip()
         cleaned[column] = values.mask(values.str.lower().isin(missing))
     return pd.DataFrame(cleaned, index=frame.index).astype(object).where(lambda f: f.notna(), None)
-
-
-def sniff_separator(text: str) -> str:
-    """The CSV separator of a text sample (comma when nothing fits)."""
-    try:
-        return csv.Sniffer().sniff(text[:50_000], delimiters=SEPARATORS).delimiter
-    except csv.Error:
-        return ","
-
-
-def _decode(raw: bytes, path: Path) -> tuple[str, str]:
-    for bom, encoding in BOMS:
-        if raw.startswith(bom):  # UTF-16/32 exports (Excel's "Unicode text") carry a BOM
-            return raw.decode(encoding), encoding
-    for encoding in ENCODINGS:
-        try:
-            return raw.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    raise FlatDataError(f"{path}: cannot decode as {', '.join(ENCODINGS)}")
 
 
 def _examples(frame: pd.DataFrame, mask: pd.Series, column: str, id_column: str) -> str:
@@ -405,11 +284,52 @@ def _is_code(column: str, values: pd.Series) -> bool:
 def _full_dates(values: pd.Series) -> pd.Series:
     """Dates parsed only from values that hold a full date (year, month and day)."""
     full = values.astype(str).str.strip().str.match(FULL_DATE)
-    return _dates(values.where(full))
+    return parse_dates(values.where(full))
 
 
-def _dates(values: pd.Series) -> pd.Series:
+def parse_dates(values: pd.Series) -> pd.Series:
+    """Dates of an export column (month-first when ambiguous); NaT where unparseable."""
     return pd.to_datetime(values, errors="coerce", format="mixed", dayfirst=False)
+
+
+# What a value that does not parse as its column's type means, per type (scoring's row error).
+INVALID = {
+    "numeric": "{column} is not a number",
+    "boolean": "{column} is not yes/no",
+    "datetime": "{column} is not a date",
+}
+
+
+def feature_name(column: str, kind: str) -> str:
+    """The model's feature for an export column (a date becomes its age in days)."""
+    return f"{column} (days before)" if kind == "datetime" else column
+
+
+def typed_column(
+    kind: str, values: pd.Series, reference: pd.Series | None
+) -> tuple[pd.Series, pd.Series]:
+    """One numeric, boolean or date column as the model reads it, in training and in scoring:
+    (typed values, values present that do not parse as that type). A date becomes its age in
+    days at `reference` (the row's date column) or, without one, at the latest date given."""
+    present = values.notna()
+    if kind == "numeric":
+        numbers = _numeric(values)
+        return numbers, numbers.isna() & present
+    if kind == "boolean":
+        lowered = values.astype("string").str.lower()
+        flags = lowered.map(lambda v: np.nan if pd.isna(v) else float(v in TRUE_WORDS))
+        return flags.astype(float), present & ~lowered.isin(TRUE_WORDS | FALSE_WORDS)
+    if kind == "datetime":
+        stamps = parse_dates(values)
+        base = reference if reference is not None else stamps.max()
+        return (base - stamps).dt.total_seconds() / 86400, stamps.isna() & present
+    raise ValueError(f"not a typed column kind: {kind!r}")
+
+
+def categories(values: pd.Series, kept: pd.Index | list[str]) -> pd.Series:
+    """A categorical column with only the kept levels: others are 'other', blanks 'missing'."""
+    text = values.astype("string").str.strip()
+    return text.where(text.isin(kept) | text.isna(), "other").fillna("missing").astype(str)
 
 
 def feature_frame(
@@ -419,28 +339,18 @@ def feature_frame(
     columns = {}
     for info in types:
         values = frame[info.column]
-        if info.kind == "numeric":
-            columns[info.column] = _numeric(values)
-        elif info.kind == "boolean":
-            lowered = values.astype("string").str.lower()
-            columns[info.column] = lowered.map(
-                lambda v: np.nan if pd.isna(v) else float(v in TRUE_WORDS)
-            ).astype(float)
-        elif info.kind == "datetime":
-            stamps = _dates(values)
-            base = reference if reference is not None else stamps.max()
-            columns[f"{info.column} (days before)"] = (base - stamps).dt.total_seconds() / 86400
-        elif info.kind == "categorical":
-            columns[info.column] = _group_levels(values, params)
+        name = feature_name(info.column, info.kind)
+        if info.kind == "categorical":
+            columns[name] = _group_levels(values, params)
+        elif info.kind in INVALID:
+            columns[name], _ = typed_column(info.kind, values, reference)
     return pd.DataFrame(columns, index=frame.index)
 
 
 def _group_levels(values: pd.Series, params: FlatParams) -> pd.Series:
-    text = values.astype("string").str.strip()
-    counts = text.value_counts()
+    counts = values.astype("string").str.strip().value_counts()
     keep = counts[counts >= params.min_category_size].index[: params.max_categories]
-    grouped = text.where(text.isin(keep) | text.isna(), "other")
-    return grouped.fillna("missing").astype(str)
+    return categories(values, keep)
 
 
 def type_report(types: list[ColumnType]) -> pd.DataFrame:
@@ -462,7 +372,7 @@ def build_dataset(params: FlatParams) -> Dataset:
     if params.date_column:
         if params.date_column not in frame.columns:
             raise FlatDataError(f"{source}: date column {params.date_column!r} not found")
-        moment = _dates(frame[params.date_column]).astype("datetime64[ns]")
+        moment = parse_dates(frame[params.date_column]).astype("datetime64[ns]")
         bad = moment.isna() & frame[params.date_column].notna()
         if bad.any():
             raise FlatDataError(
@@ -570,7 +480,7 @@ def audit_export(params: FlatParams, min_size: int = 30) -> ExportAudit:
         "conversion": float(label.mean()),
     }
     if params.date_column and params.date_column in frame.columns:
-        dates = _dates(frame[params.date_column])
+        dates = parse_dates(frame[params.date_column])
         overview.update({"first_date": dates.min(), "last_date": dates.max()})
     by_segment = {}
     for info in types:

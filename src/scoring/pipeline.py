@@ -227,7 +227,7 @@ def _close_tracking(params: Params, folder: RunFolder, status: str) -> None:
     """Attach the run's records to its MLflow run (if a stage made one) and close it."""
     if not folder.training.exists():
         return  # the train stage opens the MLflow run; before it there is nothing to close
-    from scoring import tracking
+    from scoring.io import tracking
 
     if tracking.find_run(params, folder.run_id) is None:
         return

@@ -1,6 +1,9 @@
-"""Charts for the reports: each function takes a result table and returns a matplotlib Figure.
+"""Charts for the reports: most functions take a result table and return a matplotlib Figure;
+`tradeoff` returns an interactive plotly figure (for report.html) and `styled` a pandas Styler
+for tables in the notebooks.
 
-Figures are built with the object API (no pyplot state), so nothing is shown or kept globally.
+Matplotlib figures are built with the object API (no pyplot state), so nothing is shown or kept
+globally.
 """
 
 from __future__ import annotations

@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from scoring import artifact, data, export, features, flat, inputs, score, stats, tracking
+from scoring import artifact, data, export, features, flat, inputs, score, stats
 from scoring.config import Params
 from scoring.evaluate import expected_calibration_error
-from scoring.io import runfolder
+from scoring.io import registry, runfolder, tracking
 from scoring.io.runfolder import RunFolder
 
 log = logging.getLogger(__name__)
@@ -221,7 +221,7 @@ def compare(params: Params, run: RunFolder) -> Comparison:
     exported = run.read(runfolder.EXPORT)
     challenger_version = int(exported["version"])
     challenger = artifact.load(exported["stored"])
-    champion_version = export.current(params)
+    champion_version = registry.current(params)
     window = window_leads(run)
     if champion_version is None:
         features_frame, _ = artifact_features(challenger, params, window["lead_id"])
@@ -229,7 +229,7 @@ def compare(params: Params, run: RunFolder) -> Comparison:
             challenger, features_frame, window["challenger"].to_numpy()
         )
         return Comparison(challenger_version, None, window, None, drift_doc, challenger.card, None)
-    champion = artifact.load(export.model_root(params) / f"v{champion_version}")
+    champion = artifact.load(registry.model_root(params) / f"v{champion_version}")
     features_frame, errors = artifact_features(champion, params, window["lead_id"])
     if errors.notna().any():
         raise ValueError(
@@ -320,47 +320,12 @@ def act(params: Params, decision: Decision) -> None:
     """Move aliases for the decision (the old champion's files are never touched)."""
     version = decision.challenger_version
     if decision.decision == "promoted":
-        promote(params, version, f"retrain {decision.run_id}: {'; '.join(decision.reasons)}")
-    elif decision.decision == "awaiting approval":
-        tracking.set_registry_alias(params, "candidate", version)
-        export.set_alias(params, "candidate", version, f"retrain {decision.run_id}")
-
-
-def promote(params: Params, version: int, reason: str, action: str = "promote") -> None:
-    """Make a stored (or registered) version the champion: registry alias and local link."""
-    root = export.model_root(params)
-    folder = root / f"v{version}"
-    if not folder.exists():
-        import tempfile
-
-        registered = tracking.registered_versions(params)
-        if version not in registered:
-            raise ValueError(
-                f"version {version} is not a registered version of {params.export.model_name} "
-                f"(registered: {', '.join(map(str, registered)) or 'none'})"
-            )
-        with tempfile.TemporaryDirectory() as tmp:
-            uri = f"models:/{params.export.model_name}/{version}"
-            downloaded = tracking.download_model(params, uri, Path(tmp))
-            export.store_version(downloaded, params, version)
-    artifact.verify(folder)
-    tracking.set_registry_alias(params, "champion", version)
-    export.set_alias(params, "champion", version, reason, action)
-    if export.current(params, "candidate") == version:
-        export.clear_alias(params, "candidate")
-        tracking.delete_registry_alias(params, "candidate")
-
-
-def rollback(params: Params) -> int:
-    """Restore the champion before the current one; returns its version."""
-    previous = export.previous_champion(params)
-    if previous is None:
-        raise ValueError(
-            "no previous champion to roll back to (see "
-            f"{export.model_root(params) / 'history.jsonl'})"
+        registry.promote(
+            params, version, f"retrain {decision.run_id}: {'; '.join(decision.reasons)}"
         )
-    promote(params, previous, f"rollback from v{export.current(params)}", action="rollback")
-    return previous
+    elif decision.decision == "awaiting approval":
+        registry.set_registry_alias(params, "candidate", version)
+        registry.set_alias(params, "candidate", version, f"retrain {decision.run_id}")
 
 
 def markdown(decision: Decision) -> str:

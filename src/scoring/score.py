@@ -19,12 +19,12 @@ import pandas as pd
 from scoring import artifact as artifact_module
 from scoring import explain, features, flat, thresholds
 from scoring.data import ACTIVITY_TYPES, DataContractError
+from scoring.io import tables
 
 log = logging.getLogger(__name__)
 
 CHUNK_ROWS = 100_000
 DRIFT_SAMPLE_ROWS = 50_000  # the batch's drift is measured on its first rows
-OUTPUT_COLUMNS = ("probability", "score", "grade", "is_mql")
 
 
 class ScoringInputError(DataContractError):
@@ -73,60 +73,13 @@ def check_output(output: Path, inputs: list[Path]) -> None:
 
 
 def read_chunks(path: Path | str, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-    """The file as text columns, chunk by chunk (CSV: separator and encoding detected)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ScoringInputError(f"input not found: {path}")
-    try:
-        kind = flat.file_kind(path)  # by content, not by name
-    except flat.FlatDataError as err:
-        raise ScoringInputError(str(err)) from None
-    if kind == "parquet":
-        import pyarrow.parquet as pq
-
-        # Typed columns stay typed: the feature code parses text and typed values alike.
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
-            yield batch.to_pandas()
-        return
-    compression = None if kind == "text" else kind
-    head = flat.read_bytes(path, kind, 1 << 20)
-    bom = next((e for b, e in flat.BOMS if head.startswith(b)), None)
-    encoding = bom or next(
-        (e for e in flat.ENCODINGS if _decodes(head, e)),
-        None,
-    )
-    if encoding is None:
-        raise ScoringInputError(f"{path}: cannot decode as {', '.join(flat.ENCODINGS)}")
-    separator = flat.sniff_separator(head.decode(encoding, errors="ignore"))
-    try:
-        reader = pd.read_csv(
-            path,
-            sep=separator,
-            dtype=str,
-            keep_default_na=False,
-            encoding=encoding,
-            chunksize=chunk_rows,
-            compression=compression,
-        )
-        for frame in reader:
-            frame.columns = [str(c).strip() for c in frame.columns]
-            yield frame.astype(object).where(frame != "", None)
-    except (UnicodeDecodeError, pd.errors.ParserError) as err:
-        raise ScoringInputError(f"{path}: cannot be read as {encoding} CSV: {err}") from None
-
-
-def _decodes(raw: bytes, encoding: str) -> bool:
-    try:
-        raw.decode(encoding)
-    except UnicodeDecodeError as err:
-        # A multi-byte character cut at the end of the sample is not an encoding error.
-        return err.start >= len(raw) - 4 and encoding.startswith("utf-8")
-    return True
+    """The input chunk by chunk (see io.tables; errors as ScoringInputError)."""
+    return tables.iter_chunks(path, chunk_rows, ScoringInputError)
 
 
 def count_rows(path: Path) -> int | None:
-    """Rows in a Parquet file (from its footer); None for CSV (not worth a second pass)."""
-    if _suffix(path) in (".parquet", ".pq"):
+    """Rows of a Parquet file (from its footer); None for CSV (not worth a second pass)."""
+    if tables.is_parquet(path):
         import pyarrow.parquet as pq
 
         return pq.ParquetFile(path).metadata.num_rows
@@ -180,7 +133,7 @@ def read_activities(path: Path | str) -> Activities:
     """Activities as the data contract describes; unusable rows are kept aside with a reason
     (they turn into errors on their leads, never silently dropped)."""
     path = Path(path)
-    if _suffix(path) in (".parquet", ".pq") and path.is_file():
+    if tables.is_parquet(path):
         frame = pd.read_parquet(path)
     else:
         frame = pd.concat(list(read_chunks(path, 1_000_000)), ignore_index=True)
@@ -340,17 +293,14 @@ def flat_features(
     if any(c["kind"] == "datetime" for c in used) and settings["date_column"]:
         required.append(settings["date_column"])
     _require(chunk, list(dict.fromkeys(required)), source)
-    missing = {str(v).strip().lower() for v in settings["missing_values"]}
-    text = chunk.apply(
-        lambda col: col.astype("string").str.strip().mask(lambda v: v.str.lower().isin(missing))
-    )
+    text = flat.clean_text(chunk, settings["missing_values"])
     errors = _no_errors(chunk.index)
     errors = _add_error(
         errors, text[settings["id_column"]].isna(), f"{settings['id_column']} is empty"
     )
     reference = None
     if settings["date_column"]:
-        stamps = flat._dates(text[settings["date_column"]].astype(object))
+        stamps = flat.parse_dates(text[settings["date_column"]])
         errors = _add_error(
             errors,
             stamps.isna(),
@@ -361,36 +311,13 @@ def flat_features(
     columns = {}
     for entry in used:
         values = text[entry["column"]]
-        if entry["kind"] == "numeric":
-            numbers = flat._numeric(values.astype(object))
-            invalid = numbers.isna() & values.notna()
-            errors = _add_error(errors, invalid, f"{entry['column']} is not a number", values)
-            columns[entry["feature"]] = numbers
-        elif entry["kind"] == "boolean":
-            lowered = values.str.lower()
-            known = lowered.isin(flat.TRUE_WORDS | flat.FALSE_WORDS)
-            errors = _add_error(
-                errors,
-                values.notna() & ~known,
-                f"{entry['column']} is not yes/no",
-                values,
-            )
-            columns[entry["feature"]] = lowered.map(
-                lambda v: np.nan if pd.isna(v) else float(v in flat.TRUE_WORDS)
-            ).astype(float)
-        elif entry["kind"] == "datetime":
-            stamps = flat._dates(values.astype(object))
-            errors = _add_error(
-                errors,
-                stamps.isna() & values.notna(),
-                f"{entry['column']} is not a date",
-                values,
-            )
-            base = reference if reference is not None else stamps.max()
-            columns[entry["feature"]] = (base - stamps).dt.total_seconds() / 86400
-        else:
-            kept = values.where(values.isin(entry["kept_levels"]) | values.isna(), "other")
-            columns[entry["feature"]] = kept.fillna("missing").astype(str)
+        if entry["kind"] == "categorical":
+            columns[entry["feature"]] = flat.categories(values, entry["kept_levels"])
+            continue
+        typed, invalid = flat.typed_column(entry["kind"], values, reference)
+        message = flat.INVALID[entry["kind"]].format(column=entry["column"])
+        errors = _add_error(errors, invalid, message, values)
+        columns[entry["feature"]] = typed
     return pd.DataFrame(columns, index=chunk.index), errors
 
 
@@ -560,7 +487,7 @@ def _ahead(chunks: Iterator[pd.DataFrame], prepare) -> Iterator:
 def _latest_timestamp(leads_path: Path, activities: Activities) -> pd.Timestamp:
     """The latest activity or creation time in the input: "now" for the data."""
     stamps = [activities.frame["occurred_at"].max()]
-    if _suffix(leads_path) in (".parquet", ".pq"):
+    if tables.is_parquet(leads_path):
         import pyarrow.parquet as pq
 
         if "created_at" in pq.ParquetFile(leads_path).schema.names:

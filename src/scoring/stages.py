@@ -14,9 +14,9 @@ from typing import Any
 
 import pandas as pd
 
-from scoring import inputs, tracking
+from scoring import inputs
 from scoring.config import Params
-from scoring.io import runfolder
+from scoring.io import runfolder, tracking
 from scoring.io.runfolder import RunFolder
 
 STAGES = ("audit", "train", "evaluate", "explain", "thresholds", "export")

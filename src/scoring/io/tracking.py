@@ -1,16 +1,14 @@
 """MLflow at the edge: one MLflow run per pipeline run, found again by its leadscore run id.
 
 The tracking URI comes from MLFLOW_TRACKING_URI when set, else from params (default a sqlite
-file under mlruns/, never MLflow's own default: see shared STACK_NOTES).
+file under mlruns/, never MLflow's own default, which MLflow 3 no longer keeps as plain files).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -147,115 +145,3 @@ def finish(params: Params, run_id: str, status: str = "FINISHED") -> None:
 
 
 # --- model registry --------------------------------------------------------------------------
-
-MODEL_FILE = Path(__file__).with_name("mlflow_model.py")
-# What `mlflow models serve` installs: the stack the artifact was tested with.
-# (the scoring modules import scikit-learn, scipy, pydantic and PyYAML through the package).
-SERVE_REQUIREMENTS = (
-    "lightgbm",
-    "pandas",
-    "numpy",
-    "pyarrow",
-    "scikit-learn",
-    "scipy",
-    "pydantic",
-    "pyyaml",
-    "tqdm",
-    "mlflow",
-)
-
-
-def _requirements() -> list[str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    pins = []
-    for name in SERVE_REQUIREMENTS:
-        try:
-            pins.append(f"{name}=={version(name)}")
-        except PackageNotFoundError:
-            pins.append(name)
-    return pins
-
-
-@contextlib.contextmanager
-def _quiet(logger: str, level: int = logging.ERROR) -> Iterator[None]:
-    """Raise one library logger's level for the duration of a call."""
-    log = logging.getLogger(logger)
-    before = log.level
-    log.setLevel(level)
-    try:
-        yield
-    finally:
-        log.setLevel(before)
-
-
-def register_artifact(params: Params, run_id: str, artifact_dir: Path | str) -> int:
-    """Log the artifact as an MLflow pyfunc (models from code, the package as code) on the
-    run and register it as a new version of export.model_name; returns the version number."""
-    import tempfile
-
-    import mlflow.pyfunc
-
-    client = _client(params.mlflow)
-    mlflow_run = run_for(params, run_id)
-    name = params.export.model_name
-    with tempfile.TemporaryDirectory() as tmp, _quiet("mlflow.pyfunc"):
-        # No signature: the input is the raw lead table, whose columns depend on the model;
-        # the artifact checks it against its own input_schema.json (MLflow warns otherwise).
-        model_path = Path(tmp) / "model"
-        mlflow.pyfunc.save_model(
-            path=str(model_path),
-            python_model=str(MODEL_FILE),
-            artifacts={"leadscore": str(artifact_dir)},
-            code_paths=[str(MODEL_FILE.parent)],
-            pip_requirements=_requirements(),
-        )
-        client.log_artifacts(mlflow_run, str(model_path), artifact_path="model")
-    if client.search_registered_models(filter_string=f"name = '{name}'") == []:
-        client.create_registered_model(name, description="leadscore lead-scoring models")
-    source = f"{client.get_run(mlflow_run).info.artifact_uri}/model"
-    version = client.create_model_version(name, source, run_id=mlflow_run, tags={RUN_TAG: run_id})
-    return int(version.version)
-
-
-def set_registry_alias(params: Params, alias: str, version: int) -> None:
-    """Point a registry alias (champion, candidate) at a version."""
-    _client(params.mlflow).set_registered_model_alias(params.export.model_name, alias, version)
-
-
-def delete_registry_alias(params: Params, alias: str) -> None:
-    """Remove a registry alias if it is set."""
-    from mlflow.exceptions import MlflowException
-
-    with contextlib.suppress(MlflowException):
-        _client(params.mlflow).delete_registered_model_alias(params.export.model_name, alias)
-
-
-def registered_versions(params: Params) -> list[int]:
-    """Version numbers registered under export.model_name."""
-    found = _client(params.mlflow).search_model_versions(f"name = '{params.export.model_name}'")
-    return sorted(int(v.version) for v in found)
-
-
-def download_model(params: Params, uri: str, destination: Path) -> Path:
-    """Download models:/<name>/<version> or models:/<name>@<alias> and return the leadscore
-    artifact folder inside it."""
-    import re
-
-    import mlflow.artifacts
-
-    match = re.fullmatch(r"models:/([^/@]+)(?:/(\d+)|@([\w-]+))", uri)
-    if not match:
-        raise ValueError(f"{uri}: expected models:/<name>/<version> or models:/<name>@<alias>")
-    name, version, alias = match.groups()
-    client = _client(params.mlflow)
-    if alias:
-        version = client.get_model_version_by_alias(name, alias).version
-    source = client.get_model_version_download_uri(name, version)
-    local = mlflow.artifacts.download_artifacts(
-        artifact_uri=source, dst_path=str(destination), tracking_uri=tracking_uri(params.mlflow)
-    )
-    found = sorted(Path(local).rglob("manifest.json"))
-    if not found:
-        raise FileNotFoundError(f"{uri}: no leadscore artifact (manifest.json) in the model")
-    return found[0].parent
