@@ -35,16 +35,16 @@ PAGE_CATEGORIES = ("pricing", "product", "docs", "blog", "careers", "case_study"
 FORM_TYPES = ("demo_request", "contact_sales", "newsletter", "content_gate", "webinar_signup")
 PLACEHOLDERS = ("", "select", "n/a", "na", "none", "null", "-", "--", "unknown", "?")
 
-LEAD_TIMESTAMPS = (
-    "created_at",
-    "mql_at",
-    "first_touch_at",
-    "sal_at",
-    "sql_at",
-    "opportunity_at",
-    "won_at",
-    "lost_at",
-)
+# The funnel's stages and the lead column stamping when a lead reached each: the one map.
+STAGE_TIMESTAMPS = {
+    "lead": "created_at",
+    "mql": "mql_at",
+    "sal": "sal_at",
+    "sql": "sql_at",
+    "opportunity": "opportunity_at",
+    "won": "won_at",
+}
+LEAD_TIMESTAMPS = (*STAGE_TIMESTAMPS.values(), "first_touch_at", "lost_at")
 LEAD_TEXT = (
     "lead_id",
     "company_name",

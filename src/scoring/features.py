@@ -17,6 +17,7 @@ from scoring.data import (
     ACTIVITY_TYPES,
     FORM_TYPES,
     PAGE_CATEGORIES,
+    STAGE_TIMESTAMPS,
     Tables,
     by_distinct,
     clean_category,
@@ -25,7 +26,8 @@ from scoring.data import (
 
 log = logging.getLogger(__name__)
 
-OUTCOME_COLUMNS = {"sql": "sql_at", "opportunity": "opportunity_at", "won": "won_at"}
+# The stages a lead can be labelled by (label.outcome in params).
+OUTCOME_COLUMNS = {stage: STAGE_TIMESTAMPS[stage] for stage in ("sql", "opportunity", "won")}
 FREE_MAIL_DOMAINS = (
     "gmail.com",
     "yahoo.com",

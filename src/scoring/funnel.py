@@ -13,17 +13,10 @@ import pandas as pd
 
 from scoring.business_time import business_hours_between
 from scoring.config import FunnelParams
-from scoring.data import PLACEHOLDERS, clean_category, company_size_band
+from scoring.data import PLACEHOLDERS, STAGE_TIMESTAMPS, clean_category, company_size_band
 from scoring.io.files import write_json
 
-STAGE_COLUMNS = {
-    "lead": "created_at",
-    "mql": "mql_at",
-    "sal": "sal_at",
-    "sql": "sql_at",
-    "opportunity": "opportunity_at",
-    "won": "won_at",
-}
+STAGE_COLUMNS = STAGE_TIMESTAMPS
 KEY_FIELDS = (
     "industry",
     "employee_count",

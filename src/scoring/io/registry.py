@@ -1,6 +1,13 @@
-"""Published models: versions stored as artifacts/<model>/v<N> (complete and verified before
-a link moves), the local aliases (champion, candidate) with their history, and the same
-versions and aliases mirrored to the MLflow model registry."""
+"""Published models: stored versions, aliases and their history, mirrored to the MLflow
+registry. Local layout, one folder per registered version, and links that move atomically:
+
+    artifacts/<model_name>/v<N>/        a complete, verified artifact (never changed again)
+    artifacts/<model_name>/champion  -> v<N>   what `leadscore score --model artifacts/<name>` uses
+    artifacts/<model_name>/candidate -> v<M>   awaiting approval (retrain.require_approval)
+    artifacts/<model_name>/history.jsonl       every promotion and rollback, for rollback
+
+The MLflow registry holds the same versions (pyfunc, models from code) with the same aliases.
+"""
 
 from __future__ import annotations
 

@@ -147,7 +147,7 @@ def read_table(
     path: Path | str, *, text: bool = False, error: ErrorType = DataContractError
 ) -> pd.DataFrame:
     """A whole table. CSV: every value as text, a blank as ''. Parquet: typed, or every value
-    as text (None when missing) with `text`."""
+    as text (missing stays missing) with `text`."""
     path = Path(path)
     kind = file_kind(path, error)
     if kind == "parquet":
