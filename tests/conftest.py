@@ -80,3 +80,17 @@ def small_dataset(small_crm):
         data.validate_leads(small_crm.leads), data.validate_activities(small_crm.activities)
     )
     return params, tables, features.build_dataset(tables, params.label, params.features)
+
+
+@pytest.fixture(scope="session")
+def small_training(small_dataset):
+    """The small dataset trained once with the project's params (two backtest folds)."""
+    from scoring import train
+
+    params, _, dataset = small_dataset
+    fast = params.models.model_copy(update={"backtest_folds": 2})
+    return (
+        params,
+        dataset,
+        train.train_all(dataset, fast, params.features, params.baseline, params.seed),
+    )

@@ -1,5 +1,6 @@
 """The exported artifact: same probabilities as the trained model, no pickle, tamper-proof."""
 
+import copy
 import json
 import shutil
 
@@ -11,9 +12,9 @@ from scoring.io import registry, runfolder
 from scoring.io.runfolder import RunFolder
 
 
-def exported(tmp_path, small_dataset, families, chosen=None):
-    """Train in process and export through the real draft/complete path (`chosen` overrides
-    the model validation chose)."""
+def exported(tmp_path, small_dataset, families, chosen=None, trained=None):
+    """Train in process (or take a `trained` result of the same data) and export through the
+    real draft/complete path (`chosen` overrides the model validation chose)."""
     params, _, dataset = small_dataset
     params = params.model_copy(
         update={
@@ -23,7 +24,10 @@ def exported(tmp_path, small_dataset, families, chosen=None):
             "export": params.export.model_copy(update={"dir": str(tmp_path / "artifacts")}),
         }
     )
-    result = train.train_all(dataset, params.models, params.features, params.baseline, 7)
+    if trained is None:
+        result = train.train_all(dataset, params.models, params.features, params.baseline, 7)
+    else:
+        result = copy.copy(trained)  # the shared result keeps its own choice
     result.chosen_model = chosen or result.chosen_model
     (tmp_path / "run").mkdir()
     run = RunFolder(tmp_path / "run")
@@ -47,9 +51,10 @@ def lightgbm_export(tmp_path_factory, small_dataset):
     return exported(tmp_path_factory.mktemp("lgb"), small_dataset, ["lightgbm"])
 
 
-@pytest.mark.parametrize("families", [["logistic"]])
-def test_logistic_artifact_reproduces_the_model(tmp_path, small_dataset, families):
-    _, result, dataset, folder = exported(tmp_path, small_dataset, families)
+def test_logistic_artifact_reproduces_the_model(tmp_path, small_dataset, small_training):
+    _, result, dataset, folder = exported(
+        tmp_path, small_dataset, ["logistic"], "logistic", small_training[2]
+    )
     loaded = artifact.load(folder)
     X = dataset.features[result.feature_columns]
     expected = result.predictions["logistic"].to_numpy()
@@ -73,9 +78,9 @@ def test_lightgbm_artifact_reproduces_the_model_and_its_shap(lightgbm_export):
     assert np.allclose(contributions, reference.contributions.to_numpy(), atol=1e-9)
 
 
-def test_blend_artifact_reproduces_the_blend_and_its_shap(tmp_path, small_dataset):
+def test_blend_artifact_reproduces_the_blend_and_its_shap(tmp_path, small_dataset, small_training):
     _, result, dataset, folder = exported(
-        tmp_path, small_dataset, ["logistic", "lightgbm"], chosen="blend"
+        tmp_path, small_dataset, ["logistic", "lightgbm"], "blend", small_training[2]
     )
     blend = result.models["blend"]
     assert set(blend.weights) == {"lightgbm", "logistic"}

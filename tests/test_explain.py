@@ -8,10 +8,8 @@ from scoring import explain, train
 
 
 @pytest.fixture(scope="module")
-def fitted(small_dataset):
-    params, _, dataset = small_dataset
-    fast = params.models.model_copy(update={"backtest_folds": 0})
-    result = train.train_all(dataset, fast, params.features, params.baseline, params.seed)
+def fitted(small_training):
+    _, dataset, result = small_training
     X = dataset.features[result.feature_columns]
     test = (result.split.assignment == "test").to_numpy()
     train_rows = (result.split.assignment == "train").to_numpy()

@@ -10,14 +10,8 @@ from scoring.features import Dataset
 
 
 @pytest.fixture(scope="module")
-def trained(small_dataset):
-    params, _, dataset = small_dataset
-    fast = params.models.model_copy(update={"backtest_folds": 2})
-    return (
-        params,
-        dataset,
-        train.train_all(dataset, fast, params.features, params.baseline, params.seed),
-    )
+def trained(small_training):
+    return small_training
 
 
 def test_split_is_out_of_time(trained):
@@ -97,8 +91,18 @@ def test_whole_months_that_leave_too_little_training_fall_back_to_time_ordered_s
 
 
 def test_refit_learns_from_validation_and_never_sees_a_test_row(small_dataset):
-    params, _, dataset = small_dataset
+    params, _, full = small_dataset
     fast = params.models.model_copy(update={"backtest_folds": 0})
+    # Every third lead: the same months, a third of the fitting time (three trainings here).
+    rows = full.features.index[::3]
+    dataset = Dataset(
+        full.features.loc[rows],
+        full.label.loc[rows],
+        full.moment.loc[rows],
+        full.lead_ids.loc[rows],
+        full.exclusions,
+        full.snapshot,
+    )
 
     def trained_on(label: pd.Series) -> train.TrainingResult:
         changed = Dataset(
