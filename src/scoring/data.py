@@ -45,23 +45,6 @@ STAGE_TIMESTAMPS = {
     "won": "won_at",
 }
 LEAD_TIMESTAMPS = (*STAGE_TIMESTAMPS.values(), "first_touch_at", "lost_at")
-LEAD_TEXT = (
-    "lead_id",
-    "company_name",
-    "industry",
-    "country",
-    "region",
-    "job_title",
-    "lead_source",
-    "campaign",
-    "disqualification_reason",
-    "owner_id",
-    "email",
-    "first_name",
-    "last_name",
-    "lead_status",
-    "lead_rating",
-)
 LEAD_NUMBERS = ("employee_count", "annual_revenue")
 LEAD_COLUMNS = (
     "lead_id",
@@ -90,9 +73,13 @@ LEAD_COLUMNS = (
     "lead_status",
     "lead_rating",
 )
+LEAD_TEXT = tuple(c for c in LEAD_COLUMNS if c not in (*LEAD_TIMESTAMPS, *LEAD_NUMBERS))
 ACTIVITY_COLUMNS = ("lead_id", "occurred_at", "activity_type", "page_category", "form_type")
 
 MAX_EXAMPLES = 5
+# The checks a timestamp and a number column fail, as violations name them.
+TIMESTAMP = "parseable timestamp"
+NUMERIC = "numeric"
 
 
 @dataclass(frozen=True)
@@ -130,6 +117,14 @@ def _examples(frame: pd.DataFrame, mask: pd.Series, column: str, id_column: str)
     return out
 
 
+def _violation(
+    frame: pd.DataFrame, mask: pd.Series, table: str, column: str, check: str, id_column: str
+) -> Violation:
+    """The rows of `mask` failing `check`, counted, with a few examples."""
+    examples = _examples(frame, mask, column, id_column)
+    return Violation(table, column, check, int(mask.sum()), examples)
+
+
 def _raise(violations: list[Violation], source: str) -> None:
     if violations:
         body = "\n".join(f"  - {v.describe()}" for v in violations)
@@ -145,51 +140,43 @@ def read_table(path: Path | str) -> pd.DataFrame:
     return frame
 
 
-def _coerce_timestamps(
+def _timestamps(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Naive UTC timestamps, the values present that do not parse, and none non-finite."""
+    nothing = pd.Series(False, index=raw.index)
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        tz = getattr(raw.dt, "tz", None)
+        naive = raw.dt.tz_convert("UTC").dt.tz_localize(None) if tz is not None else raw
+        return naive, nothing, nothing
+    parsed = pd.to_datetime(raw, errors="coerce", format="mixed", utc=True)
+    return parsed.dt.tz_localize(None), raw.notna() & parsed.isna(), nothing
+
+
+def _numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Floats, the values present that are not numbers, and the non-finite ones ("1e400"
+    parses as infinity: no real count or revenue is infinite, so it becomes missing)."""
+    parsed = pd.to_numeric(raw, errors="coerce").astype("float64")
+    infinite = pd.Series(np.isinf(parsed), index=raw.index)
+    bad = raw.notna() & parsed.isna() & ~infinite
+    if pd.api.types.is_numeric_dtype(raw):
+        bad = bad & False  # typed numbers (Parquet) always parse
+    return parsed.mask(infinite), bad, infinite
+
+
+def _coerce(
     frame: pd.DataFrame,
     table: str,
     columns: tuple[str, ...],
     id_column: str,
     violations: list[Violation],
+    kind: str,
 ) -> pd.DataFrame:
+    """Parse columns as `kind` (TIMESTAMP or NUMERIC): a violation with example rows for each
+    column holding values that do not parse; non-finite numbers missing, with a warning."""
+    parse = _numbers if kind == NUMERIC else _timestamps
     for column in columns:
         if column not in frame.columns:
             continue
-        raw = frame[column]
-        if pd.api.types.is_datetime64_any_dtype(raw):
-            if getattr(raw.dt, "tz", None) is not None:
-                frame[column] = raw.dt.tz_convert("UTC").dt.tz_localize(None)
-            continue
-        parsed = pd.to_datetime(raw, errors="coerce", format="mixed", utc=True)
-        bad = raw.notna() & parsed.isna()
-        if bad.any():
-            violations.append(
-                Violation(
-                    table,
-                    column,
-                    "parseable timestamp",
-                    int(bad.sum()),
-                    _examples(frame, bad, column, id_column),
-                )
-            )
-        frame[column] = parsed.dt.tz_localize(None)
-    return frame
-
-
-def _coerce_numbers(
-    frame: pd.DataFrame,
-    table: str,
-    columns: tuple[str, ...],
-    id_column: str,
-    violations: list[Violation],
-) -> pd.DataFrame:
-    for column in columns:
-        if column not in frame.columns:
-            continue
-        raw = frame[column]
-        parsed = pd.to_numeric(raw, errors="coerce").astype("float64")
-        # "1e400" parses as infinity: no real count or revenue is infinite.
-        infinite = np.isinf(parsed)
+        parsed, bad, infinite = parse(frame[column])
         if infinite.any():
             log.warning(
                 "%s.%s: %d non-finite value(s) read as missing; e.g. %s",
@@ -198,22 +185,9 @@ def _coerce_numbers(
                 int(infinite.sum()),
                 "; ".join(_examples(frame, infinite, column, id_column)),
             )
-            parsed = parsed.mask(infinite)
-        if pd.api.types.is_numeric_dtype(raw):
-            frame[column] = parsed
-            continue
-        bad = raw.notna() & parsed.isna() & ~infinite
         if bad.any():
-            violations.append(
-                Violation(
-                    table,
-                    column,
-                    "numeric",
-                    int(bad.sum()),
-                    _examples(frame, bad, column, id_column),
-                )
-            )
-        frame[column] = parsed.astype("float64")
+            violations.append(_violation(frame, bad, table, column, kind, id_column))
+        frame[column] = parsed
     return frame
 
 
@@ -294,23 +268,16 @@ def validate_leads(frame: pd.DataFrame, source: str = "leads") -> pd.DataFrame:
     violations = _missing_columns(frame, "leads", LEAD_COLUMNS)
     _raise(violations, source)
     frame = _as_text(frame, LEAD_TEXT)
-    frame = _coerce_timestamps(frame, "leads", LEAD_TIMESTAMPS, "lead_id", violations)
-    frame = _coerce_numbers(frame, "leads", LEAD_NUMBERS, "lead_id", violations)
+    frame = _coerce(frame, "leads", LEAD_TIMESTAMPS, "lead_id", violations, TIMESTAMP)
+    frame = _coerce(frame, "leads", LEAD_NUMBERS, "lead_id", violations, NUMERIC)
     _raise(violations, source)
     for column in LEAD_TIMESTAMPS:
         frame[column] = frame[column].astype("datetime64[ns]")
     violations = _pandera_violations(frame, "leads", _leads_schema(), "lead_id")
     both = frame["won_at"].notna() & frame["lost_at"].notna()
     if both.any():
-        violations.append(
-            Violation(
-                "leads",
-                "lost_at",
-                "not both won_at and lost_at",
-                int(both.sum()),
-                _examples(frame, both, "lost_at", "lead_id"),
-            )
-        )
+        check = "not both won_at and lost_at"
+        violations.append(_violation(frame, both, "leads", "lost_at", check, "lead_id"))
     _raise(violations, source)
     return frame
 
@@ -323,22 +290,15 @@ def validate_activities(
     violations = _missing_columns(frame, "activities", ACTIVITY_COLUMNS)
     _raise(violations, source)
     frame = _as_text(frame, ("lead_id", "activity_type", "page_category", "form_type"))
-    frame = _coerce_timestamps(frame, "activities", ("occurred_at",), "lead_id", violations)
+    frame = _coerce(frame, "activities", ("occurred_at",), "lead_id", violations, TIMESTAMP)
     _raise(violations, source)
     frame["occurred_at"] = frame["occurred_at"].astype("datetime64[ns]")
     violations = _pandera_violations(frame, "activities", _activities_schema(), "lead_id")
     if lead_ids is not None:
         orphan = ~frame["lead_id"].isin(set(lead_ids))
         if orphan.any():
-            violations.append(
-                Violation(
-                    "activities",
-                    "lead_id",
-                    "lead exists in leads",
-                    int(orphan.sum()),
-                    _examples(frame, orphan, "lead_id", "lead_id"),
-                )
-            )
+            check = "lead exists in leads"
+            violations.append(_violation(frame, orphan, "activities", "lead_id", check, "lead_id"))
     _raise(violations, source)
     for column in ("activity_type", "page_category", "form_type"):
         frame[column] = frame[column].astype("category")

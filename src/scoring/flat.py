@@ -98,13 +98,16 @@ def _examples(frame: pd.DataFrame, mask: pd.Series, column: str, id_column: str)
     )
 
 
+def _require_column(frame: pd.DataFrame, column: str, role: str, source: str) -> None:
+    if column not in frame.columns:
+        raise FlatDataError(
+            f"{source}: {role} {column!r} not found; columns: {', '.join(frame.columns)}"
+        )
+
+
 def target_labels(frame: pd.DataFrame, params: FlatParams, source: str) -> pd.Series:
     """The conversion flag as 0/1 (positive values compared case-insensitively as text)."""
-    if params.target_column not in frame.columns:
-        raise FlatDataError(
-            f"{source}: target column {params.target_column!r} not found; "
-            f"columns: {', '.join(frame.columns)}"
-        )
+    _require_column(frame, params.target_column, "target column", source)
     values = frame[params.target_column]
     missing = values.isna()
     if missing.any():
@@ -159,11 +162,7 @@ def resolve_ids(frame: pd.DataFrame, params: FlatParams) -> tuple[pd.DataFrame, 
 
 def check_ids(frame: pd.DataFrame, params: FlatParams, source: str) -> pd.DataFrame:
     """Refuse or resolve duplicate ids, by data.flat.duplicate_ids."""
-    if params.id_column not in frame.columns:
-        raise FlatDataError(
-            f"{source}: id column {params.id_column!r} not found; columns: "
-            f"{', '.join(frame.columns)}"
-        )
+    _require_column(frame, params.id_column, "id column", source)
     ids = frame[params.id_column]
     if ids.isna().any():
         raise FlatDataError(

@@ -27,6 +27,14 @@ def _figure(width: float = 8.0, height: float = 3.6) -> tuple[Figure, Axes]:
     return fig, ax
 
 
+def _labels(ax: Axes, x: str, y: str, title: str) -> None:
+    """Axis labels, a quiet legend and the title: the finish every test-set chart shares."""
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.legend(frameon=False, fontsize=8)
+    ax.set_title(title)
+
+
 def stage_funnel(audit: FunnelAudit) -> Figure:
     """Leads reaching each stage, labelled with conversion from the previous stage."""
     table = audit.stage_conversion
@@ -220,51 +228,49 @@ def _test_scorers(predictions: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     return test, scorers(test)
 
 
-def roc_curves(predictions: pd.DataFrame) -> Figure:
-    """ROC curve per scorer on test."""
-    from sklearn.metrics import roc_auc_score, roc_curve
+def _curve_per_scorer(predictions: pd.DataFrame, kind: str) -> tuple[Figure, Axes, pd.Series]:
+    """One curve per scorer on test: 'roc' (x: FPR, y: TPR) or 'pr' (x: recall, y: precision),
+    each labelled with its area."""
+    from sklearn import metrics
 
     test, named = _test_scorers(predictions)
     fig, ax = _figure(5.5, 4.5)
     for name, (rank, _) in named.items():
-        fpr, tpr, _ = roc_curve(test["label"], test[rank])
-        auc = roc_auc_score(test["label"], test[rank])
+        label, score = test["label"], test[rank]
+        if kind == "roc":
+            x, y, _ = metrics.roc_curve(label, score)
+            area = f"AUC {metrics.roc_auc_score(label, score):.3f}"
+        else:
+            y, x, _ = metrics.precision_recall_curve(label, score)
+            area = f"PR-AUC {metrics.average_precision_score(label, score):.3f}"
         ax.plot(
-            fpr,
-            tpr,
+            x,
+            y,
             color=MODEL_COLORS[name],
-            label=f"{name} (AUC {auc:.3f})",
+            label=f"{name} ({area})",
             linestyle="--" if name == "oracle" else "-",
         )
+    return fig, ax, test["label"]
+
+
+def roc_curves(predictions: pd.DataFrame) -> Figure:
+    """ROC curve per scorer on test."""
+    fig, ax, _ = _curve_per_scorer(predictions, "roc")
     ax.plot([0, 1], [0, 1], color="#bbbbbb", linewidth=0.8)
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
-    ax.legend(frameon=False, fontsize=8)
-    ax.set_title("ROC on test")
+    _labels(ax, "false positive rate", "true positive rate", "ROC on test")
     return fig
 
 
 def pr_curves(predictions: pd.DataFrame) -> Figure:
     """Precision-recall curve per scorer on test."""
-    from sklearn.metrics import average_precision_score, precision_recall_curve
-
-    test, named = _test_scorers(predictions)
-    fig, ax = _figure(5.5, 4.5)
-    for name, (rank, _) in named.items():
-        precision, recall, _ = precision_recall_curve(test["label"], test[rank])
-        ap = average_precision_score(test["label"], test[rank])
-        ax.plot(
-            recall,
-            precision,
-            color=MODEL_COLORS[name],
-            label=f"{name} (PR-AUC {ap:.3f})",
-            linestyle="--" if name == "oracle" else "-",
-        )
-    ax.axhline(test["label"].mean(), color="#bbbbbb", linewidth=0.8, label="base rate")
-    ax.set_xlabel("recall (share of conversions found)")
-    ax.set_ylabel("precision (conversion among selected)")
-    ax.legend(frameon=False, fontsize=8)
-    ax.set_title("Precision-recall on test")
+    fig, ax, label = _curve_per_scorer(predictions, "pr")
+    ax.axhline(label.mean(), color="#bbbbbb", linewidth=0.8, label="base rate")
+    _labels(
+        ax,
+        "recall (share of conversions found)",
+        "precision (conversion among selected)",
+        "Precision-recall on test",
+    )
     return fig
 
 
@@ -280,10 +286,7 @@ def reliability(predictions: pd.DataFrame, bins: int = 10) -> Figure:
         top = max(top, grouped.max().max())
         ax.plot(grouped["p"], grouped["y"], marker="o", color=MODEL_COLORS[name], label=name)
     ax.plot([0, top], [0, top], color="#bbbbbb", linewidth=0.8, label="perfect calibration")
-    ax.set_xlabel("predicted probability")
-    ax.set_ylabel("observed conversion")
-    ax.legend(frameon=False, fontsize=8)
-    ax.set_title("Calibration on test")
+    _labels(ax, "predicted probability", "observed conversion", "Calibration on test")
     return fig
 
 
