@@ -36,7 +36,8 @@ def test_counts_blocks_cover_every_resample(monkeypatch, sample):
 def test_ranking_metrics_equal_scikit_learn_per_resample(sample):
     label, score, _, indices = sample
     counts = stats.resample_counts(indices, len(label))
-    roc, ap = stats.roc_auc(label, score, counts), stats.average_precision(label, score, counts)
+    pos, neg = stats.by_score(label, score, counts)
+    roc, ap = stats.roc_auc(pos, neg), stats.average_precision(pos, neg)
     for i, rows in enumerate(indices):
         assert roc[i] == pytest.approx(roc_auc_score(label[rows], score[rows]), abs=1e-12)
         assert ap[i] == pytest.approx(average_precision_score(label[rows], score[rows]), abs=1e-12)
@@ -45,9 +46,9 @@ def test_ranking_metrics_equal_scikit_learn_per_resample(sample):
 def test_one_class_resample_is_nan():
     label = np.array([0, 1, 0])
     counts = np.array([[3.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
-    assert np.isnan(stats.roc_auc(label, np.array([0.1, 0.9, 0.2]), counts)[0])
-    assert np.isnan(stats.average_precision(label, np.array([0.1, 0.9, 0.2]), counts)[0])
-    assert stats.roc_auc(label, np.array([0.1, 0.9, 0.2]), counts)[1] == 1.0
+    pos, neg = stats.by_score(label, np.array([0.1, 0.9, 0.2]), counts)
+    assert np.isnan(stats.roc_auc(pos, neg)[0]) and np.isnan(stats.average_precision(pos, neg)[0])
+    assert stats.roc_auc(pos, neg)[1] == 1.0
 
 
 def test_every_evaluation_metric_equals_the_per_resample_path(sample):

@@ -120,13 +120,10 @@ def bootstrap_metrics(
     n = len(label)
     positives = counts @ label.astype(np.float64)
     two_classes = (positives > 0) & (positives < n)
-    out = {
-        "roc_auc": stats.roc_auc(label, score, counts),
-        "pr_auc": stats.average_precision(label, score, counts),
-    }
-    order = _ranked(score, tiebreak)
-    for share in TOP_SHARES:
-        hits, k = stats.top_share_hits(label, order, counts, share)
+    pos, neg = stats.by_score(label, score, counts)
+    out = {"roc_auc": stats.roc_auc(pos, neg), "pr_auc": stats.average_precision(pos, neg)}
+    tops = stats.top_share_hits(label, _ranked(score, tiebreak), counts, TOP_SHARES)
+    for share, (hits, k) in zip(TOP_SHARES, tops, strict=True):
         name = int(share * 100)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[f"lift_at_{name}"] = (hits / k) / (positives / n)

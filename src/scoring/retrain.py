@@ -125,9 +125,8 @@ def paired_difference(
     counts = stats.resample_counts(
         stats.resample_indices(len(label), samples, np.random.default_rng(seed)), len(label)
     )
-    draws = stats.average_precision(label, challenger, counts) - stats.average_precision(
-        label, champion, counts
-    )
+    draws = stats.average_precision(*stats.by_score(label, challenger, counts))
+    draws = draws - stats.average_precision(*stats.by_score(label, champion, counts))
     low, high = stats.interval(draws)
     pr = {
         "challenger": float(average_precision_score(label, challenger)),

@@ -47,10 +47,12 @@ def _groups(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order, starts
 
 
-def _positives_negatives(
+def by_score(
     label: np.ndarray, score: np.ndarray, counts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted positives and negatives per distinct score (descending), per resample."""
+    """Weighted positives and negatives per distinct score (descending), per resample: what
+    both ranking metrics are computed from (compute once, pass to roc_auc and average_precision).
+    """
     order, starts = _groups(score)
     weights = counts[:, order]
     positive = label[order].astype(bool)
@@ -59,9 +61,8 @@ def _positives_negatives(
     return pos, neg
 
 
-def roc_auc(label: np.ndarray, score: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """ROC-AUC of each resample (NaN when a resample holds one class)."""
-    pos, neg = _positives_negatives(label, score, counts)
+def roc_auc(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+    """ROC-AUC of each resample from `by_score` (NaN when a resample holds one class)."""
     total_pos, total_neg = pos.sum(axis=1), neg.sum(axis=1)
     lower_neg = total_neg[:, None] - np.cumsum(neg, axis=1)
     wins = (pos * (lower_neg + 0.5 * neg)).sum(axis=1)
@@ -70,27 +71,33 @@ def roc_auc(label: np.ndarray, score: np.ndarray, counts: np.ndarray) -> np.ndar
     return np.where((total_pos > 0) & (total_neg > 0), out, np.nan)
 
 
-def average_precision(label: np.ndarray, score: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Average precision of each resample, stepping at each distinct score like scikit-learn."""
-    pos, neg = _positives_negatives(label, score, counts)
+def average_precision(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+    """Average precision of each resample from `by_score`, stepping at each distinct score
+    like scikit-learn (NaN when a resample holds one class)."""
     cum_pos, cum_all = np.cumsum(pos, axis=1), np.cumsum(pos + neg, axis=1)
     total_pos = cum_pos[:, -1] if pos.shape[1] else np.zeros(len(pos))
+    total = cum_all[:, -1] if pos.shape[1] else np.zeros(len(pos))
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = np.where(cum_all > 0, cum_pos / cum_all, 0.0)
         out = (pos * precision).sum(axis=1) / total_pos
-    return np.where((total_pos > 0) & (total_pos < counts.sum(axis=1)), out, np.nan)
+    return np.where((total_pos > 0) & (total_pos < total), out, np.nan)
 
 
 def top_share_hits(
-    label: np.ndarray, order: np.ndarray, counts: np.ndarray, share: float
-) -> tuple[np.ndarray, int]:
-    """Conversions among the top `share` of each resample's rows (rows ranked by `order`)."""
+    label: np.ndarray, order: np.ndarray, counts: np.ndarray, shares: tuple[float, ...]
+) -> list[tuple[np.ndarray, int]]:
+    """Per share: conversions among the top `share` of each resample's rows (rows ranked by
+    `order`), and how many rows that top holds."""
     n = len(label)  # a resample has as many rows as the sample
-    k = max(1, round(share * n))
     ranked = counts[:, order]
     before = np.cumsum(ranked, axis=1) - ranked
-    taken = np.clip(k - before, 0.0, ranked)
-    return taken @ label[order].astype(np.float64), k
+    ranked_label = label[order].astype(np.float64)
+    out = []
+    for share in shares:
+        k = max(1, round(share * n))
+        taken = np.clip(k - before, 0.0, ranked)
+        out.append((taken @ ranked_label, k))
+    return out
 
 
 def interval(draws: np.ndarray) -> tuple[float, float]:

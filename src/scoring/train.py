@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
@@ -427,14 +428,24 @@ def refit_calibrated(
     valid_rows = np.flatnonzero(is_valid)
     raw = np.zeros(len(valid_rows))
     folds = StratifiedKFold(CALIBRATION_FOLDS, shuffle=True, random_state=seed)
+    helds = [held for _, held in folds.split(valid_rows, y_pre.iloc[valid_rows])]
+
+    def fit_without(held: np.ndarray | None):
+        keep = np.ones(len(X_pre), dtype=bool)
+        if held is not None:
+            keep[valid_rows[held]] = False
+        return clone(recipe).fit(X_pre[keep], y_pre[keep])
+
+    # LightGBM uses every core itself; the logistic fits are mostly single-threaded, so the
+    # folds and the final fit run side by side (each fit is the same whatever the order).
+    jobs = 1 if family == "lightgbm" else -1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # infrequent-category notices
-        for _, held in folds.split(valid_rows, y_pre.iloc[valid_rows]):
-            keep = np.ones(len(X_pre), dtype=bool)
-            keep[valid_rows[held]] = False
-            fold_model = clone(recipe).fit(X_pre[keep], y_pre[keep])
-            raw[held] = log_odds(fold_model, X_pre.iloc[valid_rows[held]])
-        final = clone(recipe).fit(X_pre, y_pre)
+        *fold_models, final = Parallel(n_jobs=jobs, prefer="threads")(
+            delayed(fit_without)(held) for held in [*helds, None]
+        )
+    for held, fold_model in zip(helds, fold_models, strict=True):
+        raw[held] = log_odds(fold_model, X_pre.iloc[valid_rows[held]])
     calibrator = fit_calibrator(method, raw, y_pre.iloc[valid_rows].to_numpy())
     return CalibratedModel(final, method, calibrator), raw
 
