@@ -151,3 +151,16 @@ def test_an_infinite_number_is_read_as_missing_with_a_warning(caplog):
         checked = data.validate_leads(frame)
     assert checked["annual_revenue"].isna().tolist() == [True, False]
     assert "1 non-finite value(s) read as missing" in caplog.text and "L1" in caplog.text
+
+
+def test_read_table_keeps_parquet_values_and_reads_csv_blanks_as_missing(tmp_path):
+    """A blank in a CSV is missing; a typed Parquet table is read as it is (so the data
+    fingerprint of the same file never changes with the reader)."""
+    from scoring.data import read_table
+
+    frame = pd.DataFrame({"lead_id": ["L1", "L2"], "industry": ["", "Software"]})
+    frame.to_parquet(tmp_path / "leads.parquet")
+    frame.to_csv(tmp_path / "leads.csv", index=False)
+    assert read_table(tmp_path / "leads.parquet")["industry"].tolist() == ["", "Software"]
+    from_csv = read_table(tmp_path / "leads.csv")["industry"]
+    assert pd.isna(from_csv[0]) and from_csv[1] == "Software"
