@@ -59,6 +59,7 @@ bench: $(STAMP)  ## Speed and memory figures (prints them; not part of the tests
 	$(BIN)/python bench/bench_train.py
 	$(BIN)/python bench/bench_shap.py
 	$(BIN)/python bench/bench_score.py
+	$(BIN)/python bench/bench_run.py
 
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP) pyproject.toml constraints.txt

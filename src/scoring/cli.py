@@ -42,7 +42,8 @@ class _PeopleFormatter(logging.Formatter):
         return f"{record.levelname.lower()} ({record.name}): {record.getMessage()}"
 
 
-def _setup_logging() -> None:
+def setup_logging() -> None:
+    """Terminal output for people: leadscore's steps, library warnings and errors only."""
     import os
 
     # MLflow logs its database migrations at INFO and draws a bar per artifact download.
@@ -86,7 +87,7 @@ def generate(
     seed: Annotated[int | None, typer.Option(help="Random seed (default: params).")] = None,
 ) -> None:
     """Generate the synthetic CRM (leads, activities, truth, flat export) into data/raw/."""
-    _setup_logging()
+    setup_logging()
     extra = [*(overrides or [])]
     if n_leads is not None:
         extra.append(f"generator.n_leads={n_leads}")
@@ -129,7 +130,7 @@ def _run(
     only: tuple[str, ...] | None = None,
     notebooks: bool = True,
 ):
-    _setup_logging()
+    setup_logging()
     params = _load(params_path, overrides)
     from scoring import stages
     from scoring.pipeline import StageError, ensure_synthetic_data, run_pipeline
@@ -204,7 +205,7 @@ def check_data(
 ) -> None:
     """Validate the input tables against the data contract (data/README.md), or read and type
     a flat export (data.source: flat) and list how each column was read."""
-    _setup_logging()
+    setup_logging()
     params = _load(params_path, overrides)
     from scoring import inputs
     from scoring.data import DataContractError
@@ -269,7 +270,7 @@ def score(
     output row per input row, in order, with an error column for rows that cannot be scored."""
     import tempfile
 
-    _setup_logging()
+    setup_logging()
     with tempfile.TemporaryDirectory() as tmp:
         loaded = _load_model(params_path, model, Path(tmp))
         import pandas as pd

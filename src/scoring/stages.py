@@ -20,6 +20,28 @@ from scoring.io import runfolder, tracking
 from scoring.io.runfolder import RunFolder
 
 STAGES = ("audit", "train", "evaluate", "explain", "thresholds", "export")
+# What each stage reads that another stage writes (the audit reads only the input).
+NEEDS = {
+    "audit": (),
+    "train": (),
+    "evaluate": ("train",),
+    "explain": ("train",),
+    "thresholds": ("train", "evaluate"),
+    "export": ("train", "evaluate", "thresholds"),
+}
+
+
+def waves(only: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """The stages in groups that may run at the same time: each group needs only stages of
+    earlier groups (stages outside `only` count as done)."""
+    done: set[str] = set()
+    left, out = list(only), []
+    while left:
+        ready = tuple(s for s in left if all(n in done or n not in only for n in NEEDS[s]))
+        out.append(ready)
+        done.update(ready)
+        left = [s for s in left if s not in ready]
+    return out
 
 
 @dataclass

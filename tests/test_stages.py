@@ -1,0 +1,30 @@
+"""The stages' order and what may run side by side; a group's errors surface in stage order."""
+
+import pytest
+
+from scoring import pipeline, stages
+
+
+def test_every_stage_needs_only_earlier_stages():
+    for number, stage in enumerate(stages.STAGES):
+        assert set(stages.NEEDS[stage]) <= set(stages.STAGES[:number]), stage
+
+
+def test_waves_pair_the_stages_that_do_not_need_each_other():
+    assert stages.waves(stages.STAGES) == [
+        ("audit", "train"),
+        ("evaluate", "explain"),
+        ("thresholds",),
+        ("export",),
+    ]
+    assert stages.waves(("audit",)) == [("audit",)]
+    assert stages.waves(("evaluate", "thresholds")) == [("evaluate",), ("thresholds",)]
+
+
+def test_a_group_raises_the_error_of_its_first_stage():
+    def one(stage: str):
+        raise pipeline.StageError(stage, f"{stage} broke")
+
+    with pytest.raises(pipeline.StageError, match="audit broke"):
+        pipeline._run_group(("audit", "train"), one)
+    assert pipeline._run_group(("evaluate", "explain"), lambda s: s) == ["evaluate", "explain"]
