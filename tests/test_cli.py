@@ -76,3 +76,12 @@ def test_run_on_bad_data_fails_with_the_contract_message(tmp_params, mode):
     assert result.exit_code == 2, result.output
     assert "created_at" in result.output and "not a date" in result.output
     assert "stage audit" in result.output and "Traceback" not in result.output
+
+
+def test_run_without_the_notebooks_folder_says_how_to_run_anyway(tmp_params, monkeypatch):
+    """An install without the repo's notebooks/ (not editable) points at the two ways out."""
+    monkeypatch.setenv("LEADSCORE_NOTEBOOKS", str(tmp_params.parent / "nowhere"))
+    result = runner.invoke(app, ["audit", "--params", str(tmp_params)])
+    assert result.exit_code == 1, result.output
+    assert "notebook not found" in result.output and "--no-notebooks" in result.output
+    assert "LEADSCORE_NOTEBOOKS" in result.output

@@ -175,9 +175,10 @@ def audit(
     params_path: ParamsOption = Path("params.yaml"),
     overrides: SetOption = None,
     run_name: RunNameOption = None,
+    notebooks: NotebooksOption = True,
 ) -> None:
-    """Run the funnel audit notebook only (for a flat export: what its fields allow)."""
-    _run(params_path, overrides, run_name, only=("audit",))
+    """Run the funnel audit only (for a flat export: what its fields allow)."""
+    _run(params_path, overrides, run_name, only=("audit",), notebooks=notebooks)
 
 
 @app.command()
