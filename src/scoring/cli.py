@@ -191,8 +191,9 @@ def report(
     """Rebuild the marketing-ops report (report.html) of the latest run, or of --run-dir."""
     params = _load(params_path, [])
     from scoring import report as report_module
+    from scoring.io.runfolder import LATEST
 
-    folder = run_dir or Path(params.data.reports_dir) / "latest"
+    folder = run_dir or Path(params.data.reports_dir) / LATEST
     try:
         path = report_module.build(folder.resolve())
     except FileNotFoundError as err:

@@ -17,7 +17,7 @@ from pathlib import Path
 from scoring import inputs, stages
 from scoring.config import Params, dump_params
 from scoring.io.files import point_link
-from scoring.io.runfolder import RunFolder
+from scoring.io.runfolder import LATEST, RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def new_run_id(reports_dir: Path, name: str | None = None) -> str:
 
 def point_latest(reports_dir: Path, run_id: str) -> Path:
     """Make reports/latest a relative symlink to the run, replacing the old one atomically."""
-    return point_link(reports_dir / "latest", run_id)
+    return point_link(reports_dir / LATEST, run_id)
 
 
 def export_html(notebook_path: Path) -> Path:

@@ -231,7 +231,7 @@ def download_model(params: Params, uri: str, destination: Path) -> Path:
     local = mlflow.artifacts.download_artifacts(
         artifact_uri=source, dst_path=str(destination), tracking_uri=tracking_uri(params.mlflow)
     )
-    found = sorted(Path(local).rglob("manifest.json"))
+    found = sorted(Path(local).rglob(artifact.MANIFEST))
     if not found:
         raise FileNotFoundError(f"{uri}: no leadscore artifact (manifest.json) in the model")
     return found[0].parent

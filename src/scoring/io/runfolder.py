@@ -29,6 +29,9 @@ RETRAIN = "retrain.json"
 RETRAIN_MD = "retrain.md"
 REPORT = "report.html"
 
+# reports/latest: the link to the newest complete run, beside the run folders.
+LATEST = "latest"
+
 # The run's records attached to its MLflow run when it ends (when they exist).
 RECORDS = (METRICS, FUNNEL, PARAMS, TRAINING, THRESHOLDS, EXPLAIN, EXPORT)
 
