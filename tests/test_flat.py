@@ -427,3 +427,48 @@ def test_files_that_are_not_csv_are_refused_clearly(tmp_path, content, message):
         path.write_bytes(content)
     with pytest.raises(flat.FlatDataError, match=re.escape(message)):
         flat.read_export(path, [])
+
+
+def _stages_export(n: int = 300) -> pd.DataFrame:
+    """A CRM status as the target: won, lost and still open."""
+    frame = _export(n)
+    status = np.where(frame["Converted"] == "Yes", "Closed Won", "Closed Lost")
+    status[::7] = "Open"
+    return frame.assign(Converted=status)
+
+
+def test_a_target_value_that_is_neither_positive_nor_negative_is_an_error(tmp_path):
+    path = _write(_stages_export(), tmp_path / "e.csv")
+    with pytest.raises(flat.FlatDataError) as err:
+        flat.build_dataset(_params(path, positive_values=["Closed Won"]))
+    message = str(err.value)
+    assert "'Open' (43 rows)" in message
+    assert "negative_values" in message and "unlabelled_values" in message
+
+
+def test_unlabelled_values_are_left_out_and_counted(tmp_path):
+    path = _write(_stages_export(), tmp_path / "e.csv")
+    params = _params(path, positive_values=["Closed Won"], unlabelled_values=["open"])
+    dataset = flat.build_dataset(params)
+    assert len(dataset.label) == 300 - 43 and set(dataset.label) == {0, 1}
+    assert dataset.exclusions.to_dict(orient="records") == [
+        {"reason": "outcome not known yet (data.flat.unlabelled_values)", "leads": 43}
+    ]
+    counted = {v["value"]: v["counted_as"] for v in dataset.description["target_values"]}
+    assert counted == {
+        "Closed Lost": "negative",
+        "Closed Won": "positive",
+        "Open": "unlabelled (left out)",
+    }
+    audit = flat.audit_export(params)
+    assert audit.overview.iloc[0]["rows_used"] == 257 and audit.overview.iloc[0]["unlabelled"] == 43
+    assert "'Open' 43 rows (unlabelled (left out))" in flat.audit_markdown(audit)
+
+
+def test_negative_values_count_an_open_status_as_not_converted(tmp_path):
+    path = _write(_stages_export(), tmp_path / "e.csv")
+    params = _params(path, positive_values=["Closed Won"], negative_values=["Open"])
+    dataset = flat.build_dataset(params)
+    assert len(dataset.label) == 300 and dataset.exclusions.empty
+    positives = (_stages_export()["Converted"] == "Closed Won").sum()
+    assert dataset.label.sum() == positives

@@ -40,6 +40,12 @@ class FlatParams(_Section):
     id_column: str | None = None  # None: rows are identified by their line number ("row")
     target_column: str
     positive_values: list[Any] = [1, "yes", "true", "converted", "closed won"]
+    # Target values that mean "did not convert", beyond the obvious ones (0, no, false, lost,
+    # closed lost, disqualified, ...: flat.NEGATIVE_WORDS). Any other value is an error.
+    negative_values: list[Any] = []
+    # Target values whose outcome is not known yet (an open status): those rows are left out of
+    # training, counted in the report.
+    unlabelled_values: list[Any] = []
     date_column: str | None = None
     order_column: str | None = None
     # No date or order column, but the rows are in time order (oldest first): split by position.

@@ -105,8 +105,27 @@ def _require_column(frame: pd.DataFrame, column: str, role: str, source: str) ->
         )
 
 
-def target_labels(frame: pd.DataFrame, params: FlatParams, source: str) -> pd.Series:
-    """The conversion flag as 0/1 (positive values compared case-insensitively as text)."""
+# Target values that plainly mean "did not convert" (compared case-insensitively).
+NEGATIVE_WORDS = (
+    "0",
+    "no",
+    "n",
+    "false",
+    "f",
+    "not converted",
+    "unconverted",
+    "lost",
+    "closed lost",
+    "disqualified",
+    "unqualified",
+    "rejected",
+)
+POSITIVE, NEGATIVE, UNLABELLED = "positive", "negative", "unlabelled (left out)"
+
+
+def target_values(frame: pd.DataFrame, params: FlatParams, source: str) -> pd.DataFrame:
+    """Every value of the target column with its rows and how it counts: positive, negative
+    or unlabelled (left out). A value that is none of them is an error naming it and the fix."""
     _require_column(frame, params.target_column, "target column", source)
     values = frame[params.target_column]
     missing = values.isna()
@@ -116,19 +135,51 @@ def target_labels(frame: pd.DataFrame, params: FlatParams, source: str) -> pd.Se
             f"row(s); e.g. {_examples(frame, missing, params.target_column, params.id_column)}"
         )
     positives = {_canonical(v) for v in params.positive_values}
-    label = values.map(lambda v: int(_canonical(v) in positives))
-    if label.nunique() < 2:
+    negatives = {_canonical(v) for v in (*NEGATIVE_WORDS, *params.negative_values)}
+    unlabelled = {_canonical(v) for v in params.unlabelled_values}
+    counts = values.astype(str).str.strip().value_counts(sort=True)
+    table = pd.DataFrame({"value": counts.index, "rows": counts.to_numpy()})
+    canonical = table["value"].map(_canonical)
+    table["counted_as"] = np.select(
+        [canonical.isin(positives), canonical.isin(unlabelled), canonical.isin(negatives)],
+        [POSITIVE, UNLABELLED, NEGATIVE],
+        default="",
+    )
+    unknown = table[table["counted_as"] == ""]
+    if len(unknown):
+        listed = ", ".join(f"{v!r} ({n:,} rows)" for v, n in unknown[["value", "rows"]].values[:8])
+        raise FlatDataError(
+            f"{source}: target column {params.target_column!r} holds values that are neither "
+            f"positive ({params.positive_values}) nor plainly negative: {listed}. Say what they "
+            "mean: data.flat.positive_values (converted), data.flat.negative_values (did not "
+            "convert) or data.flat.unlabelled_values (outcome not known yet: rows left out)"
+        )
+    return table
+
+
+def target_labels(
+    frame: pd.DataFrame, params: FlatParams, source: str
+) -> tuple[pd.Series, pd.DataFrame]:
+    """The conversion flag as 0/1, NaN for unlabelled rows, and the target_values table (values
+    compared case-insensitively as text)."""
+    table = target_values(frame, params, source)
+    meaning = dict(zip(table["value"], table["counted_as"], strict=True))
+    counted = frame[params.target_column].astype(str).str.strip().map(meaning)
+    label = counted.map({POSITIVE: 1.0, NEGATIVE: 0.0, UNLABELLED: np.nan})
+    known = label.dropna()
+    if known.nunique() < 2:
+        values = frame[params.target_column]
         seen = ", ".join(map(repr, values.value_counts().index[:5]))
         raise FlatDataError(
             f"{source}: target column {params.target_column!r} has one class only (values: "
             f"{seen}); positive_values are {params.positive_values}"
         )
-    if label.sum() < params.min_positives:
+    if known.sum() < params.min_positives:
         raise FlatDataError(
-            f"{source}: only {int(label.sum())} positive rows in {params.target_column!r}; at "
+            f"{source}: only {int(known.sum())} positive rows in {params.target_column!r}; at "
             f"least {params.min_positives} are needed (data.flat.min_positives)"
         )
-    return label.astype(int)
+    return label, table
 
 
 def _canonical(value) -> str:
@@ -365,7 +416,20 @@ def build_dataset(params: FlatParams) -> Dataset:
         raise FlatDataError(f"{source}: no rows")
     frame, params = resolve_ids(frame, params)
     frame = check_ids(frame, params, source).reset_index(drop=True)
-    label = target_labels(frame, params, source)
+    label, values = target_labels(frame, params, source)
+    unlabelled = label.isna()
+    exclusions = pd.DataFrame(columns=["reason", "leads"])
+    if unlabelled.any():
+        exclusions = pd.DataFrame(
+            [
+                {
+                    "reason": "outcome not known yet (data.flat.unlabelled_values)",
+                    "leads": int(unlabelled.sum()),
+                }
+            ]
+        )
+        frame, label = frame[~unlabelled].reset_index(drop=True), label[~unlabelled]
+    label = label.reset_index(drop=True).astype(int)
     moment = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
     notes = []
     if params.date_column:
@@ -413,7 +477,7 @@ def build_dataset(params: FlatParams) -> Dataset:
         label=label,
         moment=moment,
         lead_ids=frame[params.id_column].astype(str),
-        exclusions=pd.DataFrame(columns=["reason", "leads"]),
+        exclusions=exclusions,
         snapshot=moment.max() if moment.notna().any() else pd.NaT,
         order=order,
         segments=features[segment_names],
@@ -423,6 +487,7 @@ def build_dataset(params: FlatParams) -> Dataset:
             "target_column": params.target_column,
             "positive_values": params.positive_values,
             "meaning": f"{params.target_column} in {params.positive_values}",
+            "target_values": values.to_dict(orient="records"),
         },
     )
 
@@ -437,6 +502,7 @@ class ExportAudit:
     duplicates: pd.DataFrame
     columns: pd.DataFrame
     notes: list[str]
+    target_values: pd.DataFrame  # each target value, its rows and how it was counted
 
     def summary(self) -> dict:
         from scoring.funnel import _jsonable, _records
@@ -450,6 +516,7 @@ class ExportAudit:
                 "completeness": _records(self.completeness),
                 "duplicates": _records(self.duplicates),
                 "columns": _records(self.columns),
+                "target_values": _records(self.target_values),
                 "notes": self.notes,
             }
         )
@@ -470,11 +537,15 @@ def audit_export(params: FlatParams, min_size: int = 30) -> ExportAudit:
     raw, params = resolve_ids(read_export(params.path, params.missing_values), params)
     ids = raw[params.id_column] if params.id_column in raw.columns else None
     frame = check_ids(raw, params, source).reset_index(drop=True)
-    label = target_labels(frame, params, source)
+    label, target_table = target_labels(frame, params, source)
+    labelled = label.notna()
+    frame, label = frame[labelled].reset_index(drop=True), label[labelled].astype(int)
+    label = label.reset_index(drop=True)
     types = infer_types(frame, params)
     overview = {
         "rows": len(raw),
         "rows_used": len(frame),
+        "unlabelled": int((~labelled).sum()),
         "converted": int(label.sum()),
         "conversion": float(label.mean()),
     }
@@ -531,6 +602,7 @@ def audit_export(params: FlatParams, min_size: int = 30) -> ExportAudit:
         duplicates=pd.DataFrame(duplicates),
         columns=type_report(types),
         notes=notes,
+        target_values=target_table,
     )
 
 
@@ -541,6 +613,14 @@ def audit_markdown(audit: ExportAudit) -> str:
         f"**{row['rows_used']:,} leads** in the export ({row['rows']:,} rows), "
         f"**{row['converted']:,} converted ({row['conversion']:.1%})**."
     ]
+    lines.append(
+        "Target values: "
+        + "; ".join(
+            f"{r.value!r} {r.rows:,} rows ({r.counted_as})"
+            for r in audit.target_values.itertuples()
+        )
+        + "."
+    )
     if "first_date" in audit.overview.columns:
         lines.append(
             f"Created {pd.Timestamp(row['first_date']):%d %b %Y} to "

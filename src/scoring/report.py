@@ -394,6 +394,18 @@ def build(folder: Path | str) -> Path:
         f"{data['n_test']:,} ({metrics['split']['method']}); periods "
         + "; ".join(f"{k} {v[0]} to {v[1]}" for k, v in metrics["split"]["periods"].items()),
         f"Label: {metrics['label'].get('meaning', '')}.",
+        *(
+            [
+                "Target values: "
+                + "; ".join(
+                    f"{v['value']!r} {v['rows']:,} rows ({v['counted_as']})"
+                    for v in metrics["label"]["target_values"]
+                )
+                + "."
+            ]
+            if metrics["label"].get("target_values")
+            else []
+        ),
         *[
             f"Left out: {e['leads']:,} leads ({e['reason']})."
             for e in metrics["label"].get("excluded", [])
