@@ -203,18 +203,14 @@ def _fmt(value, pattern: str) -> str:
 def _reason_tables(reasons: pd.DataFrame, count: int) -> tuple[str, str]:
     ups = pd.concat([reasons[f"up_{i}"] for i in (1, 2, 3)]).dropna()
     downs = pd.concat([reasons[f"down_{i}"] for i in (1, 2, 3)]).dropna()
-    top = pd.DataFrame(
-        {
-            "raises the score": ups.str.replace(r"\d[\d,.]*", "#", regex=True)
-            .value_counts()
-            .head(8)
-            .index,
-            "lowers the score": downs.str.replace(r"\d[\d,.]*", "#", regex=True)
-            .value_counts()
-            .head(8)
-            .index,
-        }
-    )
+    def most_common(texts: pd.Series, name: str) -> pd.Series:
+        shapes = texts.str.replace(r"\d[\d,.]*", "#", regex=True).value_counts().head(8)
+        return pd.Series(shapes.index, name=name)
+
+    # The two columns can have different lengths (a small model has few reason families).
+    top = pd.concat(
+        [most_common(ups, "raises the score"), most_common(downs, "lowers the score")], axis=1
+    ).fillna("")
     ordered = reasons.sort_values("fit", ascending=False)
     picks = pd.concat([ordered.head(count // 2), ordered.tail(count - count // 2)])
     examples = pd.DataFrame(
