@@ -472,3 +472,16 @@ def test_negative_values_count_an_open_status_as_not_converted(tmp_path):
     assert len(dataset.label) == 300 and dataset.exclusions.empty
     positives = (_stages_export()["Converted"] == "Closed Won").sum()
     assert dataset.label.sum() == positives
+
+
+def test_dates_that_mostly_lie_in_the_future_are_an_error_about_the_dates(tmp_path):
+    frame = _export()
+    frame["Created"] = pd.date_range("2099-01-01", periods=len(frame), freq="D").strftime(
+        "%Y-%m-%d"
+    )
+    with pytest.raises(flat.FlatDataError, match=r"100% of the dates in 'Created' lie after"):
+        flat.build_dataset(_params(_write(frame, tmp_path / "e.csv")))
+    frame = _export()
+    frame.loc[:2, "Created"] = "2099-01-01"
+    dataset = flat.build_dataset(_params(_write(frame, tmp_path / "few.csv")))
+    assert any("3 date(s) in 'Created' lie after today" in note for note in dataset.notes)

@@ -408,6 +408,33 @@ def type_report(types: list[ColumnType]) -> pd.DataFrame:
     return pd.DataFrame([vars(t) for t in types], columns=["column", "kind", "reason", "levels"])
 
 
+# Share of dates after today above which the column, not the leads, is wrong.
+FUTURE_SHARE = 0.5
+
+
+def _future_dates(
+    frame: pd.DataFrame, moment: pd.Series, params: FlatParams, source: str
+) -> list[str]:
+    """Leads are not created in the future: mostly-future dates are an error about the dates
+    (a misread format, two-digit years); a few are a note."""
+    today = pd.Timestamp.now().normalize()
+    future = moment > today + pd.Timedelta(days=1)
+    if not future.any():
+        return []
+    examples = _examples(frame, future, params.date_column, params.id_column)
+    if future.mean() > FUTURE_SHARE:
+        raise FlatDataError(
+            f"{source}: {future.mean():.0%} of the dates in {params.date_column!r} lie after "
+            f"today ({today:%Y-%m-%d}); e.g. {examples}. Leads are not created in the future: "
+            "check that this is the creation date and how it is written (day and month "
+            "swapped? two-digit years?)"
+        )
+    return [
+        f"{int(future.sum())} date(s) in {params.date_column!r} lie after today "
+        f"({today:%Y-%m-%d}); e.g. {examples}"
+    ]
+
+
 def build_dataset(params: FlatParams) -> Dataset:
     """Read, check, type and split-ready the flat export (section data.flat of params.yaml)."""
     source = str(params.path)
@@ -450,6 +477,7 @@ def build_dataset(params: FlatParams) -> Dataset:
                 f"row(s); e.g. {_examples(frame, empty, params.id_column, params.id_column)}. "
                 "Fill it, or use order_column instead"
             )
+        notes.extend(_future_dates(frame, moment, params, source))
     order = None
     if params.order_column:
         if params.order_column not in frame.columns:

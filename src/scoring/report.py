@@ -203,6 +203,7 @@ def _fmt(value, pattern: str) -> str:
 def _reason_tables(reasons: pd.DataFrame, count: int) -> tuple[str, str]:
     ups = pd.concat([reasons[f"up_{i}"] for i in (1, 2, 3)]).dropna()
     downs = pd.concat([reasons[f"down_{i}"] for i in (1, 2, 3)]).dropna()
+
     def most_common(texts: pd.Series, name: str) -> pd.Series:
         shapes = texts.str.replace(r"\d[\d,.]*", "#", regex=True).value_counts().head(8)
         return pd.Series(shapes.index, name=name)
