@@ -485,3 +485,15 @@ def test_dates_that_mostly_lie_in_the_future_are_an_error_about_the_dates(tmp_pa
     frame.loc[:2, "Created"] = "2099-01-01"
     dataset = flat.build_dataset(_params(_write(frame, tmp_path / "few.csv")))
     assert any("3 date(s) in 'Created' lie after today" in note for note in dataset.notes)
+
+
+def test_mixed_time_zone_offsets_are_read_as_utc_with_a_note(tmp_path):
+    frame = _export()
+    stamps = pd.date_range("2025-01-01 10:00", periods=len(frame), freq="D")
+    frame["Created"] = [
+        f"{t:%Y-%m-%dT%H:%M:%S}{'+02:00' if i % 2 else '-05:00'}" for i, t in enumerate(stamps)
+    ]
+    dataset = flat.build_dataset(_params(_write(frame, tmp_path / "e.csv")))
+    assert dataset.moment.iloc[0] == pd.Timestamp("2025-01-01 15:00")  # 10:00 at -05:00
+    assert dataset.moment.iloc[1] == pd.Timestamp("2025-01-02 08:00")  # 10:00 at +02:00
+    assert any("converted to UTC" in note for note in dataset.notes)

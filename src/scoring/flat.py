@@ -337,9 +337,23 @@ def _full_dates(values: pd.Series) -> pd.Series:
     return parse_dates(values.where(full))
 
 
+# A time of day followed by an offset ("10:00+02:00", "10:00:00Z"); "01-10-2024" is not one.
+OFFSET = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s?(?:Z|[+-]\d{2}:?\d{2})$")
+
+
 def parse_dates(values: pd.Series) -> pd.Series:
-    """Dates of an export column (month-first when ambiguous); NaT where unparseable."""
+    """Dates of an export column (month-first when ambiguous), naive; NaT where unparseable.
+    Values with time-zone offsets are converted to UTC (mixed offsets included)."""
+    text = values.astype("string").str.strip()
+    if text.str.contains(OFFSET, na=False).any():
+        parsed = pd.to_datetime(values, errors="coerce", format="mixed", utc=True)
+        return parsed.dt.tz_localize(None)
     return pd.to_datetime(values, errors="coerce", format="mixed", dayfirst=False)
+
+
+def has_offsets(values: pd.Series) -> bool:
+    """Whether some values of a date column carry a time-zone offset (read as UTC)."""
+    return bool(values.astype("string").str.strip().str.contains(OFFSET, na=False).any())
 
 
 # What a value that does not parse as its column's type means, per type (scoring's row error).
@@ -478,6 +492,11 @@ def build_dataset(params: FlatParams) -> Dataset:
                 "Fill it, or use order_column instead"
             )
         notes.extend(_future_dates(frame, moment, params, source))
+        if has_offsets(frame[params.date_column]):
+            notes.append(
+                f"Dates in {params.date_column!r} carry time-zone offsets: all were converted "
+                "to UTC before the split."
+            )
     order = None
     if params.order_column:
         if params.order_column not in frame.columns:
