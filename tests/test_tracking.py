@@ -30,3 +30,29 @@ def test_tracking_leaves_the_environment_alone(tmp_params):
 
     tracking.run_for(load_params(tmp_params), "run-env")
     assert "MLFLOW_TRACKING_URI" not in os.environ
+
+
+def test_runs_left_running_by_a_dead_pipeline_are_closed_as_killed(tmp_params, monkeypatch):
+    """kill -9 leaves an MLflow run RUNNING; the next run closes it. Runs of a live process,
+    and runs started by hand (no pipeline pid), are left alone."""
+    import subprocess
+    import sys
+
+    import mlflow
+
+    params = load_params(tmp_params)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    monkeypatch.setenv(tracking.PIPELINE_PID_ENV, dead.stdout.strip())
+    killed = tracking.run_for(params, "killed-run")
+    import os
+
+    monkeypatch.setenv(tracking.PIPELINE_PID_ENV, str(os.getpid()))
+    alive = tracking.run_for(params, "live-run")
+    monkeypatch.delenv(tracking.PIPELINE_PID_ENV)
+    by_hand = tracking.run_for(params, "lab")
+    assert tracking.close_orphans(params) == ["killed-run"]
+    client = mlflow.tracking.MlflowClient(params.mlflow.tracking_uri)
+    status = {r: client.get_run(r).info.status for r in (killed, alive, by_hand)}
+    assert status == {killed: "KILLED", alive: "RUNNING", by_hand: "RUNNING"}

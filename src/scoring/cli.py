@@ -142,6 +142,10 @@ def _run(
         params.mlflow.tracking_uri,
     )
     ensure_synthetic_data(params)
+    import signal
+
+    # A scheduler stops a job with SIGTERM: end the run's MLflow run as KILLED, not RUNNING.
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:
         result = run_pipeline(
             params,
@@ -153,6 +157,8 @@ def _run(
         )
     except StageError as err:
         raise _fail(str(err), EXIT_INVALID_INPUT if _is_bad_input(err) else EXIT_FAILED) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     typer.echo(f"run {result.run_id}: {result.run_dir}")
     for page in result.html:
         typer.echo(f"  report: {page}")

@@ -174,6 +174,12 @@ def run_pipeline(
 
     In-process, a stage's own exception is kept as StageError.error; MLflow's run ends FAILED
     on an error and KILLED on an interrupt."""
+    from scoring.io import tracking
+
+    # Notebook kernels inherit it: the MLflow run records which process owns it.
+    os.environ[tracking.PIPELINE_PID_ENV] = str(os.getpid())
+    for orphan in tracking.close_orphans(params):
+        log.warning("run %s was killed before it ended: its MLflow run is now KILLED", orphan)
     reports_dir = Path(params.data.reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
     run_id = new_run_id(reports_dir, run_name)

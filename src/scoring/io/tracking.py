@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,10 @@ from scoring.config import MlflowParams, Params
 log = logging.getLogger(__name__)
 
 RUN_TAG = "leadscore.run_id"
+# The process running a pipeline (set by pipeline.run_pipeline, inherited by notebook kernels)
+# and its host: a RUNNING MLflow run whose process is gone was killed.
+PIPELINE_PID_ENV = "LEADSCORE_PIPELINE_PID"
+PID_TAG, HOST_TAG = "leadscore.pipeline_pid", "leadscore.host"
 
 
 def tracking_uri(params: MlflowParams) -> str:
@@ -76,9 +81,10 @@ def run_for(params: Params, run_id: str) -> str:
         return existing
     client = _client(params.mlflow)
     experiment_id = _experiment_id(client, params.mlflow)
-    run = client.create_run(
-        experiment_id, run_name=run_id, tags={RUN_TAG: run_id, "git_commit": git_commit()}
-    )
+    tags = {RUN_TAG: run_id, "git_commit": git_commit()}
+    if os.environ.get(PIPELINE_PID_ENV):
+        tags.update({PID_TAG: os.environ[PIPELINE_PID_ENV], HOST_TAG: socket.gethostname()})
+    run = client.create_run(experiment_id, run_name=run_id, tags=tags)
     flat = flatten(params.model_dump(mode="json"))
     client.log_batch(run.info.run_id, params=[_param(k, v) for k, v in flat.items()])
     log.info("MLflow run %s at %s", run.info.run_id, tracking_uri(params.mlflow))
@@ -138,10 +144,38 @@ def log_artifacts(
             log.warning("not logged to MLflow, missing: %s", path)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def close_orphans(params: Params) -> list[str]:
+    """End as KILLED the MLflow runs a pipeline on this host left RUNNING when its process was
+    killed (SIGKILL, a lost machine); returns their leadscore run ids. Runs started by hand in
+    JupyterLab carry no pipeline pid and are left alone."""
+    client = _client(params.mlflow)
+    experiment = client.get_experiment_by_name(params.mlflow.experiment)
+    if experiment is None:
+        return []
+    running = client.search_runs(
+        [experiment.experiment_id], filter_string="attributes.status = 'RUNNING'"
+    )
+    closed = []
+    for run in running:
+        tags = run.data.tags
+        pid, host = tags.get(PID_TAG), tags.get(HOST_TAG)
+        if pid and host == socket.gethostname() and not _alive(int(pid)):
+            client.set_terminated(run.info.run_id, status="KILLED")
+            closed.append(tags.get(RUN_TAG, run.info.run_id))
+    return closed
+
+
 def finish(params: Params, run_id: str, status: str = "FINISHED") -> None:
     """Mark the pipeline's MLflow run finished (or FAILED)."""
     client = _client(params.mlflow)
     client.set_terminated(run_for(params, run_id), status=status)
-
-
-# --- model registry --------------------------------------------------------------------------
