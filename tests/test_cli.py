@@ -63,9 +63,8 @@ def test_check_data_reports_contract_violations(tmp_params):
 
 
 @pytest.mark.parametrize("mode", ["--notebooks", "--no-notebooks"])
-def test_run_on_bad_data_fails_with_the_contract_message(tmp_params, mode):
-    """Exit 2 either way: by the error's class name from a notebook's kernel, by its type
-    in-process."""
+def test_run_on_bad_data_fails_before_anything_is_written(tmp_params, mode):
+    """Exit 2 with the file, column and value, and no run folder, no MLflow database."""
     runner.invoke(app, ["generate", "--params", str(tmp_params), "--n-leads", "2000"])
     path = tmp_params.parent / "data" / "raw" / "leads.parquet"
     leads = pd.read_parquet(path)
@@ -75,7 +74,31 @@ def test_run_on_bad_data_fails_with_the_contract_message(tmp_params, mode):
     result = runner.invoke(app, ["run", "--params", str(tmp_params), mode])
     assert result.exit_code == 2, result.output
     assert "created_at" in result.output and "not a date" in result.output
-    assert "stage audit" in result.output and "Traceback" not in result.output
+    assert str(path) in result.output and "Traceback" not in result.output
+    assert not (tmp_params.parent / "reports").exists()
+    assert not (tmp_params.parent / "mlruns").exists()
+
+
+def test_a_rule_on_a_missing_field_is_refused_before_anything_is_written(tmp_params):
+    runner.invoke(app, ["generate", "--params", str(tmp_params), "--n-leads", "2000"])
+    raw = yaml.safe_load(tmp_params.read_text())
+    raw["baseline"]["rules"][0]["field"] = "no_such_field"
+    tmp_params.write_text(yaml.safe_dump(raw))
+    result = runner.invoke(app, ["run", "--params", str(tmp_params), "--no-notebooks"])
+    assert result.exit_code == 2, result.output
+    assert "'no_such_field', which is not a feature" in result.output
+    assert not (tmp_params.parent / "reports").exists()
+
+
+def test_errors_are_sorted_by_type_in_process_and_by_class_name_from_a_kernel():
+    from scoring.cli import _is_bad_input
+    from scoring.errors import DataContractError
+    from scoring.pipeline import StageError
+
+    assert _is_bad_input(StageError("train", "x", DataContractError("bad file")))
+    assert not _is_bad_input(StageError("train", "x", KeyError("bug")))
+    assert _is_bad_input(StageError("train", "x", error_name="FlatDataError"))
+    assert not _is_bad_input(StageError("train", "x", error_name="KeyError"))
 
 
 def test_run_without_the_notebooks_folder_says_how_to_run_anyway(tmp_params, monkeypatch):

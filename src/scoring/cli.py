@@ -133,6 +133,8 @@ def _run(
     setup_logging()
     params = _load(params_path, overrides)
     from scoring import stages
+    from scoring.baseline import BaselineError
+    from scoring.errors import DataContractError
     from scoring.pipeline import StageError, ensure_synthetic_data, run_pipeline
 
     logging.getLogger(__name__).info(
@@ -157,6 +159,8 @@ def _run(
         )
     except StageError as err:
         raise _fail(str(err), EXIT_INVALID_INPUT if _is_bad_input(err) else EXIT_FAILED) from None
+    except (DataContractError, BaselineError) as err:  # refused before anything was written
+        raise _fail(str(err), EXIT_INVALID_INPUT) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
     typer.echo(f"run {result.run_id}: {result.run_dir}")

@@ -44,6 +44,17 @@ def load_inputs(params: Params) -> Inputs:
     return Inputs(dataset, data.fingerprint(tables), oracle)
 
 
+def preflight(params: Params) -> Inputs:
+    """Read and check everything a run needs from the data before anything is written: the
+    input against its contract and today's rules against its fields (DataContractError or
+    BaselineError, naming the file, the column and example rows)."""
+    from scoring import baseline
+
+    loaded = load_inputs(params)
+    baseline.points(loaded.dataset.features, params.baseline)
+    return loaded
+
+
 def audit(params: Params) -> tuple[Any, str]:
     """The funnel audit (tables) or what a flat export allows, and its headline in Markdown."""
     from scoring import funnel

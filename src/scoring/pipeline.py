@@ -176,6 +176,9 @@ def run_pipeline(
     on an error and KILLED on an interrupt."""
     from scoring.io import tracking
 
+    # Bad input or rules are refused before anything is written: no run folder, no MLflow run.
+    # (An audit alone reads the input itself, and says more about a broken export.)
+    loaded = inputs.preflight(params) if "train" in only else None
     # Notebook kernels inherit it: the MLflow run records which process owns it.
     os.environ[tracking.PIPELINE_PID_ENV] = str(os.getpid())
     for orphan in tracking.close_orphans(params):
@@ -184,6 +187,7 @@ def run_pipeline(
     reports_dir.mkdir(parents=True, exist_ok=True)
     run_id = new_run_id(reports_dir, run_name)
     run = stages.open_run(params, run_id)
+    run.loaded = loaded  # in-process, the stages reuse what the check read
     folder = run.folder
     folder.params.write_text(dump_params(params), encoding="utf-8")
     executed, pages, seconds = [], [], {}
