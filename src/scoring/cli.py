@@ -63,6 +63,7 @@ def setup_logging() -> None:
     logging.captureWarnings(True)
     logging.getLogger("py.warnings").setLevel(logging.ERROR)
     logging.getLogger("traitlets").setLevel(logging.ERROR)
+    logging.getLogger("mlflow").setLevel(logging.WARNING)  # when it was imported already
 
 
 def _fail(message: str, code: int) -> typer.Exit:
