@@ -497,3 +497,53 @@ def test_mixed_time_zone_offsets_are_read_as_utc_with_a_note(tmp_path):
     assert dataset.moment.iloc[0] == pd.Timestamp("2025-01-01 15:00")  # 10:00 at -05:00
     assert dataset.moment.iloc[1] == pd.Timestamp("2025-01-02 08:00")  # 10:00 at +02:00
     assert any("converted to UTC" in note for note in dataset.notes)
+
+
+def test_decimal_commas_are_read_as_decimals_not_thousands(tmp_path):
+    """'90,0' employees is ninety, not nine hundred; '28.842.000,00' is a revenue, not a
+    category."""
+    frame = _export()
+    frame["Employees"] = [f"{i % 31 * 3},{i % 2 * 5}" for i in range(len(frame))]
+    frame["Revenue"] = [
+        "28.842.000,00" if i % 3 == 0 else f"{i % 50},50" for i in range(len(frame))
+    ]
+    dataset = flat.build_dataset(_params(_write(frame, tmp_path / "e.csv")))
+    kinds = dataset.columns.set_index("column")
+    assert kinds.loc["Employees", "kind"] == "numeric" and kinds.loc["Employees", "decimal"] == ","
+    assert kinds.loc["Revenue", "kind"] == "numeric"
+    assert dataset.features["Employees"].iloc[30:32].tolist() == [90.0, 0.5]
+    assert dataset.features["Revenue"].iloc[12:14].tolist() == [28_842_000.0, 13.5]
+
+
+def test_a_column_with_both_decimal_marks_is_refused_unless_params_say(tmp_path):
+    frame = _export()
+    frame["Score"] = ["1,5" if i % 2 else "2.5" for i in range(len(frame))]
+    path = _write(frame, tmp_path / "e.csv")
+    with pytest.raises(
+        flat.FlatDataError, match=r"'Score' mixes decimal points and decimal commas"
+    ):
+        flat.build_dataset(_params(path))
+    dataset = flat.build_dataset(_params(path, decimal=","))
+    assert dataset.features["Score"].iloc[:2].tolist() == [25.0, 1.5]  # "2.5" as 25 by order
+
+
+def test_scoring_reads_numbers_with_the_decimal_mark_training_found(tmp_path):
+    from scoring import score
+
+    preprocessing = {
+        "flat": {
+            "id_column": "id",
+            "date_column": None,
+            "missing_values": [],
+            "columns": [
+                {"column": "Employees", "kind": "numeric", "feature": "Employees", "decimal": ","},
+                {"column": "Visits", "kind": "numeric", "feature": "Visits"},
+            ],
+        }
+    }
+    chunk = pd.DataFrame(
+        {"id": ["a", "b"], "Employees": ["1.200,5", "90,0"], "Visits": ["1,200", "3"]}
+    )
+    features, errors = score.flat_features(chunk, preprocessing, "input.csv")
+    assert features["Employees"].tolist() == [1200.5, 90.0]
+    assert features["Visits"].tolist() == [1200.0, 3.0] and errors.isna().all()

@@ -186,13 +186,17 @@ def write_draft(result, dataset, params, folder: Path | str) -> Path:
 
 def flat_preprocessing(dataset, flat_params, columns: list[str]) -> dict:
     """How each raw export column becomes a feature: its type and the levels kept."""
-    types = dataset.columns.set_index("column")["kind"].to_dict()
+    table = dataset.columns.set_index("column")
+    types = table["kind"].to_dict()
+    decimals = table["decimal"].to_dict() if "decimal" in table.columns else {}
     used = []
     for column, kind in types.items():
         name = f"{column} (days before)" if kind == "datetime" else column
         if name not in columns:
             continue
         entry = {"column": column, "kind": kind, "feature": name}
+        if kind == "numeric" and decimals.get(column) == ",":
+            entry["decimal"] = ","
         if kind == "categorical":
             seen = dataset.features[name].unique().tolist()
             entry["kept_levels"] = sorted(v for v in seen if v not in ("other", "missing"))

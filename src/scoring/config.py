@@ -53,6 +53,9 @@ class FlatParams(_Section):
     drop_columns: list[str] = []
     allow_columns: list[str] = []
     missing_values: list[str] = DEFAULT_MISSING
+    # The decimal mark of every number column ("." or ","); None: detected per column, and a
+    # column that holds both "1,5" and "2.5" is refused.
+    decimal: Literal[".", ","] | None = None
     duplicate_ids: Literal["keep_first", "error"] = "error"
     min_positives: int = Field(50, ge=1)
     # Levels kept per category (the rest become "other"); LightGBM smooths rare levels itself.

@@ -70,6 +70,7 @@ class ColumnType:
     kind: str  # numeric | boolean | categorical | datetime | excluded | role
     reason: str
     levels: int
+    decimal: str | None = None  # numeric: the decimal mark, "." or ","
 
 
 def read_export(path: Path | str, missing_values: list[str]) -> pd.DataFrame:
@@ -264,16 +265,16 @@ def infer_types(frame: pd.DataFrame, params: FlatParams) -> list[ColumnType]:
             out.append(ColumnType(column, "boolean", "yes/no values", levels))
         elif (calendar := _calendar_names(values)) is not None:
             out.append(ColumnType(column, "categorical", f"{calendar} (categories)", levels))
-        elif _numeric(values).notna().mean() >= TYPE_SHARE and _is_code(column, values):
-            out.append(
-                ColumnType(column, "categorical", "numbers that are codes (categories)", levels)
-            )
-        elif _numeric(values).notna().mean() >= TYPE_SHARE:
-            if levels == len(values) and levels > 50:
+        elif (decimal := number_format(column, values, params)) is not None:
+            if _is_code(column, values):
+                reason = "numbers that are codes (categories)"
+                out.append(ColumnType(column, "categorical", reason, levels))
+            elif levels == len(values) and levels > 50:
                 reason = "identifier (a different number on every row)"
                 out.append(ColumnType(column, "excluded", reason, levels))
             else:
-                out.append(ColumnType(column, "numeric", "numbers", levels))
+                reason = "numbers" if decimal == "." else "numbers (decimal comma: 1.234,5)"
+                out.append(ColumnType(column, "numeric", reason, levels, decimal))
         elif _full_dates(values).notna().mean() >= TYPE_SHARE:
             out.append(
                 ColumnType(column, "datetime", "dates: age relative to the date column", levels)
@@ -300,9 +301,41 @@ def _share(values: pd.Series, pattern: re.Pattern) -> float:
     return float(values.map(lambda v: bool(pattern.match(v))).mean()) if len(values) else 0.0
 
 
-def _numeric(values: pd.Series) -> pd.Series:
-    # Thousands separators and currency symbols are common in exports.
-    cleaned = values.astype(str).str.replace(r"[,$€£\s]", "", regex=True)
+# Numbers as exports write them, once currency symbols and spaces are gone: with a decimal
+# point and comma thousands (1,234.5) or a decimal comma and point thousands (1.234,5).
+NOT_DIGITS = re.compile(r"[$€£\s]")
+POINT_NUMBER = re.compile(r"^(?=.*\d)[-+]?(?:\d{1,3}(?:,\d{3})+|\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?$")
+COMMA_NUMBER = re.compile(r"^(?=.*\d)[-+]?(?:\d{1,3}(?:\.\d{3})+|\d*)(?:,\d+)?$")
+
+
+def number_format(column: str, values: pd.Series, params: FlatParams) -> str | None:
+    """The decimal mark of a column of numbers ("." or ","), None when it is not numbers.
+    "1,5" can only be a decimal comma and "1.5" or "1,234.5" only a decimal point; "1,234"
+    and "1.234" could be either, and count for the point (as most exports write them) unless
+    the column shows a decimal comma elsewhere. Both kinds in one column is an error."""
+    cleaned = values.str.replace(NOT_DIGITS, "", regex=True)
+    point, comma = cleaned.str.match(POINT_NUMBER), cleaned.str.match(COMMA_NUMBER)
+    if (point | comma).mean() < TYPE_SHARE:
+        return None
+    if params.decimal is not None:
+        return params.decimal
+    only_point, only_comma = point & ~comma, comma & ~point
+    if only_point.any() and only_comma.any():
+        raise FlatDataError(
+            f"{params.path}: column {column!r} mixes decimal points and decimal commas: e.g. "
+            f"{', '.join(map(repr, values[only_point].head(3)))} and "
+            f"{', '.join(map(repr, values[only_comma].head(3)))}. Fix the export, or set "
+            "data.flat.decimal to '.' or ','"
+        )
+    return "," if only_comma.any() else "."
+
+
+def _numeric(values: pd.Series, decimal: str = ".") -> pd.Series:
+    cleaned = values.astype(str).str.replace(NOT_DIGITS, "", regex=True)
+    if decimal == ",":
+        cleaned = cleaned.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        cleaned = cleaned.str.replace(",", "", regex=False)
     numbers = pd.to_numeric(cleaned, errors="coerce")
     # "1e400" parses as infinity: missing in training, an error row in scoring.
     return numbers.mask(np.isinf(numbers.astype(float)))
@@ -370,14 +403,14 @@ def feature_name(column: str, kind: str) -> str:
 
 
 def typed_column(
-    kind: str, values: pd.Series, reference: pd.Series | None
+    kind: str, values: pd.Series, reference: pd.Series | None, decimal: str = "."
 ) -> tuple[pd.Series, pd.Series]:
     """One numeric, boolean or date column as the model reads it, in training and in scoring:
     (typed values, values present that do not parse as that type). A date becomes its age in
     days at `reference` (the row's date column) or, without one, at the latest date given."""
     present = values.notna()
     if kind == "numeric":
-        numbers = _numeric(values)
+        numbers = _numeric(values, decimal)
         return numbers, numbers.isna() & present
     if kind == "boolean":
         lowered = values.astype("string").str.lower()
@@ -407,7 +440,7 @@ def feature_frame(
         if info.kind == "categorical":
             columns[name] = _group_levels(values, params)
         elif info.kind in INVALID:
-            columns[name], _ = typed_column(info.kind, values, reference)
+            columns[name], _ = typed_column(info.kind, values, reference, info.decimal or ".")
     return pd.DataFrame(columns, index=frame.index)
 
 
@@ -419,7 +452,9 @@ def _group_levels(values: pd.Series, params: FlatParams) -> pd.Series:
 
 def type_report(types: list[ColumnType]) -> pd.DataFrame:
     """The inferred types as a table for the report."""
-    return pd.DataFrame([vars(t) for t in types], columns=["column", "kind", "reason", "levels"])
+    return pd.DataFrame(
+        [vars(t) for t in types], columns=["column", "kind", "reason", "levels", "decimal"]
+    )
 
 
 # Share of dates after today above which the column, not the leads, is wrong.

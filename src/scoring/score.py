@@ -314,7 +314,8 @@ def flat_features(
         if entry["kind"] == "categorical":
             columns[entry["feature"]] = flat.categories(values, entry["kept_levels"])
             continue
-        typed, invalid = flat.typed_column(entry["kind"], values, reference)
+        decimal = entry.get("decimal", ".")
+        typed, invalid = flat.typed_column(entry["kind"], values, reference, decimal)
         message = flat.INVALID[entry["kind"]].format(column=entry["column"])
         errors = _add_error(errors, invalid, message, values)
         columns[entry["feature"]] = typed
