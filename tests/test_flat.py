@@ -547,3 +547,58 @@ def test_scoring_reads_numbers_with_the_decimal_mark_training_found(tmp_path):
     features, errors = score.flat_features(chunk, preprocessing, "input.csv")
     assert features["Employees"].tolist() == [1200.5, 90.0]
     assert features["Visits"].tolist() == [1200.0, 3.0] and errors.isna().all()
+
+
+def _day_first(dates: pd.DatetimeIndex) -> list[str]:
+    return list(dates.strftime("%d/%m/%Y"))
+
+
+def test_day_first_dates_are_detected_and_read_day_first(tmp_path):
+    frame = _export()
+    dates = pd.date_range("2025-01-01", periods=len(frame), freq="D")
+    frame["Created"] = _day_first(dates)
+    dataset = flat.build_dataset(_params(_write(frame, tmp_path / "e.csv")))
+    assert (dataset.moment.to_numpy() == dates.to_numpy()).all()  # 01/02/2025 is 1 February
+    assert dataset.columns.set_index("column").loc["Created", "dayfirst"] is True
+
+
+def test_a_date_column_of_unknown_order_is_refused_unless_params_say(tmp_path):
+    frame = _export(24)
+    dates = pd.date_range("2025-01-01", periods=24, freq="MS")  # always the 1st: 01/02/2025
+    frame["Created"] = _day_first(dates)
+    path = _write(frame, tmp_path / "e.csv")
+    with pytest.raises(flat.FlatDataError, match=r"'01/01/2025' could be day or month first"):
+        flat.build_dataset(_params(path))
+    dataset = flat.build_dataset(_params(path, dayfirst=True))
+    assert (dataset.moment.to_numpy() == dates.to_numpy()).all()
+
+
+def test_a_date_column_with_both_orders_is_refused(tmp_path):
+    frame = _export()
+    frame["Created"] = ["13/01/2025" if i % 2 else "01/13/2025" for i in range(len(frame))]
+    with pytest.raises(flat.FlatDataError, match=r"both day-first \('13/01/2025'\)"):
+        flat.build_dataset(_params(_write(frame, tmp_path / "e.csv")))
+
+
+def test_scoring_reads_dates_in_the_order_training_found(tmp_path):
+    from scoring import score
+
+    preprocessing = {
+        "flat": {
+            "id_column": "id",
+            "date_column": "Created",
+            "date_dayfirst": True,
+            "missing_values": [],
+            "columns": [
+                {
+                    "column": "Last Visit",
+                    "kind": "datetime",
+                    "feature": "Last Visit (days before)",
+                    "dayfirst": True,
+                }
+            ],
+        }
+    }
+    chunk = pd.DataFrame({"id": ["a"], "Created": ["10/02/2025"], "Last Visit": ["01/02/2025"]})
+    features, errors = score.flat_features(chunk, preprocessing, "input.csv")
+    assert features["Last Visit (days before)"].tolist() == [9.0] and errors.isna().all()

@@ -189,6 +189,7 @@ def flat_preprocessing(dataset, flat_params, columns: list[str]) -> dict:
     table = dataset.columns.set_index("column")
     types = table["kind"].to_dict()
     decimals = table["decimal"].to_dict() if "decimal" in table.columns else {}
+    dayfirst = table["dayfirst"].to_dict() if "dayfirst" in table.columns else {}
     used = []
     for column, kind in types.items():
         name = f"{column} (days before)" if kind == "datetime" else column
@@ -197,6 +198,8 @@ def flat_preprocessing(dataset, flat_params, columns: list[str]) -> dict:
         entry = {"column": column, "kind": kind, "feature": name}
         if kind == "numeric" and decimals.get(column) == ",":
             entry["decimal"] = ","
+        if kind == "datetime" and dayfirst.get(column) is True:
+            entry["dayfirst"] = True
         if kind == "categorical":
             seen = dataset.features[name].unique().tolist()
             entry["kept_levels"] = sorted(v for v in seen if v not in ("other", "missing"))
@@ -206,6 +209,7 @@ def flat_preprocessing(dataset, flat_params, columns: list[str]) -> dict:
         "date_column": flat_params.date_column,
         "missing_values": list(flat_params.missing_values),
         "columns": used,
+        **({"date_dayfirst": True} if dayfirst.get(flat_params.date_column) is True else {}),
     }
 
 

@@ -56,6 +56,9 @@ class FlatParams(_Section):
     # The decimal mark of every number column ("." or ","); None: detected per column, and a
     # column that holds both "1,5" and "2.5" is refused.
     decimal: Literal[".", ","] | None = None
+    # Dates written 01/10/2024: day first (True) or month first (False); None: detected per
+    # column from values that can only be one way (13/10/2024), ambiguous columns refused.
+    dayfirst: bool | None = None
     duplicate_ids: Literal["keep_first", "error"] = "error"
     min_positives: int = Field(50, ge=1)
     # Levels kept per category (the rest become "other"); LightGBM smooths rare levels itself.

@@ -71,6 +71,7 @@ class ColumnType:
     reason: str
     levels: int
     decimal: str | None = None  # numeric: the decimal mark, "." or ","
+    dayfirst: bool | None = None  # datetime: 01/10/2024 is 1 October (True) or 10 January
 
 
 def read_export(path: Path | str, missing_values: list[str]) -> pd.DataFrame:
@@ -248,7 +249,9 @@ def infer_types(frame: pd.DataFrame, params: FlatParams) -> list[ColumnType]:
         values = frame[column].dropna().astype(str)
         levels = int(values.nunique())
         if column in roles:
-            out.append(ColumnType(column, "role", roles[column], levels))
+            # The date column's order travels with the model (scoring reads it the same way).
+            dayfirst = date_order(values, params)[0] if column == params.date_column else None
+            out.append(ColumnType(column, "role", roles[column], levels, dayfirst=dayfirst))
         elif column in params.drop_columns:
             out.append(ColumnType(column, "excluded", "listed in data.flat.drop_columns", levels))
         elif len(values) / n < NEARLY_EMPTY:
@@ -276,9 +279,15 @@ def infer_types(frame: pd.DataFrame, params: FlatParams) -> list[ColumnType]:
                 reason = "numbers" if decimal == "." else "numbers (decimal comma: 1.234,5)"
                 out.append(ColumnType(column, "numeric", reason, levels, decimal))
         elif _full_dates(values).notna().mean() >= TYPE_SHARE:
-            out.append(
-                ColumnType(column, "datetime", "dates: age relative to the date column", levels)
-            )
+            dayfirst, problem = date_order(values, params)
+            if problem:
+                reason = f"dates in an unknown order ({problem}; set data.flat.dayfirst)"
+                out.append(ColumnType(column, "excluded", reason, levels))
+            else:
+                reason = "dates: age relative to the date column" + (
+                    " (day first)" if dayfirst else ""
+                )
+                out.append(ColumnType(column, "datetime", reason, levels, dayfirst=dayfirst))
         elif _share(values, PHONE) > 0.5:
             out.append(ColumnType(column, "excluded", "personal data (phone numbers)", levels))
         elif values.str.len().mean() > 40 or values.str.count(" ").mean() >= 4:
@@ -374,14 +383,40 @@ def _full_dates(values: pd.Series) -> pd.Series:
 OFFSET = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s?(?:Z|[+-]\d{2}:?\d{2})$")
 
 
-def parse_dates(values: pd.Series) -> pd.Series:
-    """Dates of an export column (month-first when ambiguous), naive; NaT where unparseable.
-    Values with time-zone offsets are converted to UTC (mixed offsets included)."""
+# A date written day and month first, in either order: 01/10/2024, 1.10.24, 01-10-2024.
+DAY_MONTH = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}(?:\D|$)")
+
+
+def date_order(values: pd.Series, params: FlatParams) -> tuple[bool, str]:
+    """(day first?, problem): whether dates written 01/10/2024 are day first, told from values
+    that can only be one way (13/10/2024 or 10/13/2024). Problem is "" when the order is known
+    (or irrelevant: year-first and written-out dates), else why it is not."""
+    if params.dayfirst is not None:
+        return params.dayfirst, ""
+    parts = values.astype("string").str.extract(DAY_MONTH).dropna().astype(int)
+    if parts.empty:
+        return False, ""
+    text = values.astype("string").str.strip()
+    day_first, month_first = parts[0] > 12, parts[1] > 12
+    if day_first.any() and month_first.any():
+        a = text.loc[day_first[day_first].index[0]]
+        b = text.loc[month_first[month_first].index[0]]
+        return False, f"both day-first ({a!r}) and month-first ({b!r}) dates"
+    if day_first.any() or month_first.any():
+        return bool(day_first.any()), ""
+    return False, f"{text.loc[parts.index[0]]!r} could be day or month first"
+
+
+def parse_dates(values: pd.Series, dayfirst: bool = False) -> pd.Series:
+    """Dates of an export column, naive; NaT where unparseable. `dayfirst` reads 01/10/2024 as
+    1 October. Values with time-zone offsets are converted to UTC (mixed offsets included)."""
     text = values.astype("string").str.strip()
     if text.str.contains(OFFSET, na=False).any():
-        parsed = pd.to_datetime(values, errors="coerce", format="mixed", utc=True)
+        parsed = pd.to_datetime(
+            values, errors="coerce", format="mixed", utc=True, dayfirst=dayfirst
+        )
         return parsed.dt.tz_localize(None)
-    return pd.to_datetime(values, errors="coerce", format="mixed", dayfirst=False)
+    return pd.to_datetime(values, errors="coerce", format="mixed", dayfirst=dayfirst)
 
 
 def has_offsets(values: pd.Series) -> bool:
@@ -403,7 +438,11 @@ def feature_name(column: str, kind: str) -> str:
 
 
 def typed_column(
-    kind: str, values: pd.Series, reference: pd.Series | None, decimal: str = "."
+    kind: str,
+    values: pd.Series,
+    reference: pd.Series | None,
+    decimal: str = ".",
+    dayfirst: bool = False,
 ) -> tuple[pd.Series, pd.Series]:
     """One numeric, boolean or date column as the model reads it, in training and in scoring:
     (typed values, values present that do not parse as that type). A date becomes its age in
@@ -417,7 +456,7 @@ def typed_column(
         flags = lowered.map(lambda v: np.nan if pd.isna(v) else float(v in TRUE_WORDS))
         return flags.astype(float), present & ~lowered.isin(TRUE_WORDS | FALSE_WORDS)
     if kind == "datetime":
-        stamps = parse_dates(values)
+        stamps = parse_dates(values, dayfirst)
         base = reference if reference is not None else stamps.max()
         return (base - stamps).dt.total_seconds() / 86400, stamps.isna() & present
     raise ValueError(f"not a typed column kind: {kind!r}")
@@ -440,7 +479,9 @@ def feature_frame(
         if info.kind == "categorical":
             columns[name] = _group_levels(values, params)
         elif info.kind in INVALID:
-            columns[name], _ = typed_column(info.kind, values, reference, info.decimal or ".")
+            columns[name], _ = typed_column(
+                info.kind, values, reference, info.decimal or ".", bool(info.dayfirst)
+            )
     return pd.DataFrame(columns, index=frame.index)
 
 
@@ -453,7 +494,8 @@ def _group_levels(values: pd.Series, params: FlatParams) -> pd.Series:
 def type_report(types: list[ColumnType]) -> pd.DataFrame:
     """The inferred types as a table for the report."""
     return pd.DataFrame(
-        [vars(t) for t in types], columns=["column", "kind", "reason", "levels", "decimal"]
+        [vars(t) for t in types],
+        columns=["column", "kind", "reason", "levels", "decimal", "dayfirst"],
     )
 
 
@@ -484,6 +526,18 @@ def _future_dates(
     ]
 
 
+def date_column_order(frame: pd.DataFrame, params: FlatParams, source: str) -> bool:
+    """Whether the date column (it drives the split) is day first; an unknown order is an
+    error: a misread date moves leads between windows."""
+    dayfirst, problem = date_order(frame[params.date_column], params)
+    if problem:
+        raise FlatDataError(
+            f"{source}: date column {params.date_column!r} has {problem}. Set "
+            "data.flat.dayfirst: true (01/10/2024 is 1 October) or false (10 January)"
+        )
+    return dayfirst
+
+
 def build_dataset(params: FlatParams) -> Dataset:
     """Read, check, type and split-ready the flat export (section data.flat of params.yaml)."""
     source = str(params.path)
@@ -511,7 +565,8 @@ def build_dataset(params: FlatParams) -> Dataset:
     if params.date_column:
         if params.date_column not in frame.columns:
             raise FlatDataError(f"{source}: date column {params.date_column!r} not found")
-        moment = parse_dates(frame[params.date_column]).astype("datetime64[ns]")
+        dayfirst = date_column_order(frame, params, source)
+        moment = parse_dates(frame[params.date_column], dayfirst).astype("datetime64[ns]")
         bad = moment.isna() & frame[params.date_column].notna()
         if bad.any():
             raise FlatDataError(
@@ -632,7 +687,7 @@ def audit_export(params: FlatParams, min_size: int = 30) -> ExportAudit:
         "conversion": float(label.mean()),
     }
     if params.date_column and params.date_column in frame.columns:
-        dates = parse_dates(frame[params.date_column])
+        dates = parse_dates(frame[params.date_column], date_column_order(frame, params, source))
         overview.update({"first_date": dates.min(), "last_date": dates.max()})
     by_segment = {}
     for info in types:

@@ -300,7 +300,9 @@ def flat_features(
     )
     reference = None
     if settings["date_column"]:
-        stamps = flat.parse_dates(text[settings["date_column"]])
+        stamps = flat.parse_dates(
+            text[settings["date_column"]], settings.get("date_dayfirst", False)
+        )
         errors = _add_error(
             errors,
             stamps.isna(),
@@ -314,8 +316,8 @@ def flat_features(
         if entry["kind"] == "categorical":
             columns[entry["feature"]] = flat.categories(values, entry["kept_levels"])
             continue
-        decimal = entry.get("decimal", ".")
-        typed, invalid = flat.typed_column(entry["kind"], values, reference, decimal)
+        decimal, dayfirst = entry.get("decimal", "."), entry.get("dayfirst", False)
+        typed, invalid = flat.typed_column(entry["kind"], values, reference, decimal, dayfirst)
         message = flat.INVALID[entry["kind"]].format(column=entry["column"])
         errors = _add_error(errors, invalid, message, values)
         columns[entry["feature"]] = typed
