@@ -213,3 +213,28 @@ def test_leadscore_score_equals_the_notebook_model_on_raw_files(two_runs, tmp_pa
     assert (merged[chosen] - merged["probability"]).abs().max() <= 1e-9
     assert scored["error"].isna().all()
     assert set(scored["grade"]) <= set("ABCD") and scored["reason_up_1"].notna().any()
+
+
+def test_no_email_or_name_from_the_input_reaches_reports_mlflow_or_artifacts(two_runs):
+    """Personal data is never a feature, and never lands in what a run writes: executed
+    notebooks, HTML, JSON, parquet, the MLflow database and artifacts, the published model."""
+    import pandas as pd
+
+    folder, _, _ = two_runs
+    leads = pd.read_parquet(folder / "data" / "raw" / "leads.parquet")
+    sample = leads.dropna(subset=["email", "first_name", "last_name"]).sample(50, random_state=1)
+    needles = {e.encode() for e in sample["email"]} | {
+        f"{f} {last}".encode()
+        for f, last in zip(sample["first_name"], sample["last_name"], strict=True)
+    }
+    written = [
+        path
+        for root in ("reports", "mlruns", "artifacts")
+        for path in (folder / root).rglob("*")
+        if path.is_file()
+    ]
+    assert len(written) > 50
+    found = [
+        (path.name, needle) for path in written for needle in needles if needle in path.read_bytes()
+    ]
+    assert found == []
