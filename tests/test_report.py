@@ -24,3 +24,4 @@ def test_reason_tables_with_fewer_reasons_down_than_up():
     assert "raises the score" in top and "lowers the score" in top
     assert "# visits" in top and "Employees: #" in top
     assert examples.count("<tr") == 3  # header and two example leads
+    assert "; ;" not in examples and "Employees: 5<" in examples

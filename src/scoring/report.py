@@ -200,6 +200,11 @@ def _fmt(value, pattern: str) -> str:
     return "–" if value is None or pd.isna(value) else pattern.format(value)
 
 
+def _joined(reasons: pd.Series) -> str:
+    """A lead's reasons in one cell, the missing ones left out."""
+    return "; ".join(r for r in reasons if isinstance(r, str) and r)
+
+
 def _reason_tables(reasons: pd.DataFrame, count: int) -> tuple[str, str]:
     ups = pd.concat([reasons[f"up_{i}"] for i in (1, 2, 3)]).dropna()
     downs = pd.concat([reasons[f"down_{i}"] for i in (1, 2, 3)]).dropna()
@@ -218,10 +223,8 @@ def _reason_tables(reasons: pd.DataFrame, count: int) -> tuple[str, str]:
         {
             "lead": picks["lead_id"],
             "converted": picks["label"].map({1: "yes", 0: "no"}),
-            "top reasons up": picks[["up_1", "up_2", "up_3"]].fillna("").agg("; ".join, axis=1),
-            "top reasons down": picks[["down_1", "down_2", "down_3"]]
-            .fillna("")
-            .agg("; ".join, axis=1),
+            "top reasons up": picks[["up_1", "up_2", "up_3"]].apply(_joined, axis=1),
+            "top reasons down": picks[["down_1", "down_2", "down_3"]].apply(_joined, axis=1),
         }
     )
     return top.to_html(index=False, border=0), examples.to_html(index=False, border=0)
