@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -246,39 +247,48 @@ def infer_types(frame: pd.DataFrame, params: FlatParams) -> list[ColumnType]:
     out = []
     n = max(len(frame), 1)
     for column in frame.columns:
-        values = frame[column].dropna().astype(str)
-        levels = int(values.nunique())
+        # Each distinct value is looked at once; shares count rows (wide exports stay fast).
+        counts = frame[column].dropna().astype(str).value_counts(sort=False)
+        values = pd.Series(counts.index, dtype=object)
+        rows = counts.to_numpy()
+        total = int(rows.sum())
+        levels = len(values)
+
+        def share(mask: pd.Series, rows: np.ndarray = rows, total: int = total) -> float:
+            return float((mask.to_numpy(dtype=bool) * rows).sum() / total) if total else 0.0
+
+        def mean(numbers: pd.Series, rows: np.ndarray = rows, total: int = total) -> float:
+            return float((numbers.to_numpy(dtype=float) * rows).sum() / total) if total else 0.0
+
         if column in roles:
             # The date column's order travels with the model (scoring reads it the same way).
             dayfirst = date_order(values, params)[0] if column == params.date_column else None
             out.append(ColumnType(column, "role", roles[column], levels, dayfirst=dayfirst))
         elif column in params.drop_columns:
             out.append(ColumnType(column, "excluded", "listed in data.flat.drop_columns", levels))
-        elif len(values) / n < NEARLY_EMPTY:
+        elif total / n < NEARLY_EMPTY:
             out.append(
-                ColumnType(
-                    column, "excluded", f"nearly empty ({len(values) / n:.1%} filled)", levels
-                )
+                ColumnType(column, "excluded", f"nearly empty ({total / n:.1%} filled)", levels)
             )
         elif levels <= 1:
             out.append(ColumnType(column, "excluded", "constant", levels))
-        elif PERSONAL_NAME.search(column) or _share(values, EMAIL) > 0.5:
+        elif PERSONAL_NAME.search(column) or share(values.str.match(EMAIL)) > 0.5:
             out.append(ColumnType(column, "excluded", "personal data", levels))
         elif set(values.str.lower()) <= TRUE_WORDS | FALSE_WORDS:
             out.append(ColumnType(column, "boolean", "yes/no values", levels))
         elif (calendar := _calendar_names(values)) is not None:
             out.append(ColumnType(column, "categorical", f"{calendar} (categories)", levels))
-        elif (decimal := number_format(column, values, params)) is not None:
-            if _is_code(column, values):
+        elif (decimal := number_format(column, values, params, share)) is not None:
+            if _is_code(column, values, share):
                 reason = "numbers that are codes (categories)"
                 out.append(ColumnType(column, "categorical", reason, levels))
-            elif levels == len(values) and levels > 50:
+            elif levels == total and levels > 50:
                 reason = "identifier (a different number on every row)"
                 out.append(ColumnType(column, "excluded", reason, levels))
             else:
                 reason = "numbers" if decimal == "." else "numbers (decimal comma: 1.234,5)"
                 out.append(ColumnType(column, "numeric", reason, levels, decimal))
-        elif _full_dates(values).notna().mean() >= TYPE_SHARE:
+        elif share(_full_dates(values).notna()) >= TYPE_SHARE:
             dayfirst, problem = date_order(values, params)
             if problem:
                 reason = f"dates in an unknown order ({problem}; set data.flat.dayfirst)"
@@ -288,13 +298,13 @@ def infer_types(frame: pd.DataFrame, params: FlatParams) -> list[ColumnType]:
                     " (day first)" if dayfirst else ""
                 )
                 out.append(ColumnType(column, "datetime", reason, levels, dayfirst=dayfirst))
-        elif _share(values, PHONE) > 0.5:
+        elif share(values.str.match(PHONE)) > 0.5:
             out.append(ColumnType(column, "excluded", "personal data (phone numbers)", levels))
-        elif values.str.len().mean() > 40 or values.str.count(" ").mean() >= 4:
+        elif mean(values.str.len()) > 40 or mean(values.str.count(" ")) >= 4:
             out.append(ColumnType(column, "excluded", "free text", levels))
-        elif levels / len(values) > 0.9 and levels > 50:
+        elif levels / total > 0.9 and levels > 50:
             out.append(ColumnType(column, "excluded", "identifier (unique per row)", levels))
-        elif levels / len(values) > 0.5 and levels > 50:
+        elif levels / total > 0.5 and levels > 50:
             out.append(ColumnType(column, "excluded", "free text (mostly distinct values)", levels))
         else:
             reason = (
@@ -307,7 +317,7 @@ def infer_types(frame: pd.DataFrame, params: FlatParams) -> list[ColumnType]:
 
 
 def _share(values: pd.Series, pattern: re.Pattern) -> float:
-    return float(values.map(lambda v: bool(pattern.match(v))).mean()) if len(values) else 0.0
+    return float(values.str.match(pattern).mean()) if len(values) else 0.0
 
 
 # Numbers as exports write them, once currency symbols and spaces are gone: with a decimal
@@ -317,14 +327,17 @@ POINT_NUMBER = re.compile(r"^(?=.*\d)[-+]?(?:\d{1,3}(?:,\d{3})+|\d*)(?:\.\d+)?(?
 COMMA_NUMBER = re.compile(r"^(?=.*\d)[-+]?(?:\d{1,3}(?:\.\d{3})+|\d*)(?:,\d+)?$")
 
 
-def number_format(column: str, values: pd.Series, params: FlatParams) -> str | None:
+def number_format(
+    column: str, values: pd.Series, params: FlatParams, share: Callable | None = None
+) -> str | None:
     """The decimal mark of a column of numbers ("." or ","), None when it is not numbers.
     "1,5" can only be a decimal comma and "1.5" or "1,234.5" only a decimal point; "1,234"
     and "1.234" could be either, and count for the point (as most exports write them) unless
     the column shows a decimal comma elsewhere. Both kinds in one column is an error."""
+    share = share or (lambda mask: float(mask.mean()))  # `share`: of rows, for distinct values
     cleaned = values.str.replace(NOT_DIGITS, "", regex=True)
     point, comma = cleaned.str.match(POINT_NUMBER), cleaned.str.match(COMMA_NUMBER)
-    if (point | comma).mean() < TYPE_SHARE:
+    if share(point | comma) < TYPE_SHARE:
         return None
     if params.decimal is not None:
         return params.decimal
@@ -362,7 +375,7 @@ def _calendar_names(values: pd.Series) -> str | None:
     return None
 
 
-def _is_code(column: str, values: pd.Series) -> bool:
+def _is_code(column: str, values: pd.Series, share: Callable) -> bool:
     """Numbers that are codes: a code-like name with whole numbers, or leading zeros."""
     digits = values.str.fullmatch(r"\d+")
     if not digits.all():
@@ -370,7 +383,7 @@ def _is_code(column: str, values: pd.Series) -> bool:
     if CODE_NAME.search(column):
         return True
     # "01234": a number would never be written with a leading zero.
-    return bool((values.str.len().gt(1) & values.str.startswith("0")).mean() > 0.05)
+    return share(values.str.len().gt(1) & values.str.startswith("0")) > 0.05
 
 
 def _full_dates(values: pd.Series) -> pd.Series:
