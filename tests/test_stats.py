@@ -76,3 +76,9 @@ def test_interval_ignores_nan_and_empty():
     assert stats.interval(np.array([np.nan, 1.0, np.nan])) == (1.0, 1.0)
     assert np.isnan(stats.interval(np.array([]))[0])
     assert stats.interval(np.arange(101.0)) == (2.5, 97.5)
+
+
+def test_single_sample_auc_equals_scikit_learn(sample):
+    label, score, probability, _ = sample
+    for values in (score, probability, -score):
+        assert stats.auc(label, values) == pytest.approx(roc_auc_score(label, values), abs=1e-12)

@@ -389,6 +389,8 @@ def _is_code(column: str, values: pd.Series, share: Callable) -> bool:
 def _full_dates(values: pd.Series) -> pd.Series:
     """Dates parsed only from values that hold a full date (year, month and day)."""
     full = values.astype(str).str.strip().str.match(FULL_DATE)
+    if not full.any():  # most columns: no date at all, nothing to parse
+        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     return parse_dates(values.where(full))
 
 
@@ -466,8 +468,8 @@ def typed_column(
         return numbers, numbers.isna() & present
     if kind == "boolean":
         lowered = values.astype("string").str.lower()
-        flags = lowered.map(lambda v: np.nan if pd.isna(v) else float(v in TRUE_WORDS))
-        return flags.astype(float), present & ~lowered.isin(TRUE_WORDS | FALSE_WORDS)
+        flags = lowered.isin(TRUE_WORDS).astype(float).where(lowered.notna().to_numpy())
+        return flags, present & ~lowered.isin(TRUE_WORDS | FALSE_WORDS)
     if kind == "datetime":
         stamps = parse_dates(values, dayfirst)
         base = reference if reference is not None else stamps.max()

@@ -71,6 +71,13 @@ def roc_auc(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
     return np.where((total_pos > 0) & (total_neg > 0), out, np.nan)
 
 
+def auc(label: np.ndarray, score: np.ndarray) -> float:
+    """ROC-AUC of one sample (ties count half), without scikit-learn's per-call checks: the
+    leakage scan calls it once per column."""
+    counts = np.ones((1, len(label)))
+    return float(roc_auc(*by_score(np.asarray(label), np.asarray(score, dtype=float), counts))[0])
+
+
 def average_precision(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
     """Average precision of each resample from `by_score`, stepping at each distinct score
     like scikit-learn (NaN when a resample holds one class)."""
