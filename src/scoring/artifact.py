@@ -186,13 +186,15 @@ def write_draft(result, dataset, params, folder: Path | str) -> Path:
 
 def flat_preprocessing(dataset, flat_params, columns: list[str]) -> dict:
     """How each raw export column becomes a feature: its type and the levels kept."""
+    from scoring import flat
+
     table = dataset.columns.set_index("column")
     types = table["kind"].to_dict()
     decimals = table["decimal"].to_dict() if "decimal" in table.columns else {}
     dayfirst = table["dayfirst"].to_dict() if "dayfirst" in table.columns else {}
     used = []
     for column, kind in types.items():
-        name = f"{column} (days before)" if kind == "datetime" else column
+        name = flat.feature_name(column, kind)
         if name not in columns:
             continue
         entry = {"column": column, "kind": kind, "feature": name}

@@ -156,9 +156,9 @@ def _numbers(raw: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     parses as infinity: no real count or revenue is infinite, so it becomes missing)."""
     parsed = pd.to_numeric(raw, errors="coerce").astype("float64")
     infinite = pd.Series(np.isinf(parsed), index=raw.index)
-    bad = raw.notna() & parsed.isna() & ~infinite
-    if pd.api.types.is_numeric_dtype(raw):
-        bad = bad & False  # typed numbers (Parquet) always parse
+    # Typed numbers (Parquet) always parse; text that is not a number is a violation.
+    typed = pd.api.types.is_numeric_dtype(raw)
+    bad = pd.Series(False, index=raw.index) if typed else raw.notna() & parsed.isna() & ~infinite
     return parsed.mask(infinite), bad, infinite
 
 

@@ -328,13 +328,12 @@ COMMA_NUMBER = re.compile(r"^(?=.*\d)[-+]?(?:\d{1,3}(?:\.\d{3})+|\d*)(?:,\d+)?$"
 
 
 def number_format(
-    column: str, values: pd.Series, params: FlatParams, share: Callable | None = None
+    column: str, values: pd.Series, params: FlatParams, share: Callable[[pd.Series], float]
 ) -> str | None:
     """The decimal mark of a column of numbers ("." or ","), None when it is not numbers.
     "1,5" can only be a decimal comma and "1.5" or "1,234.5" only a decimal point; "1,234"
     and "1.234" could be either, and count for the point (as most exports write them) unless
     the column shows a decimal comma elsewhere. Both kinds in one column is an error."""
-    share = share or (lambda mask: float(mask.mean()))  # `share`: of rows, for distinct values
     cleaned = values.str.replace(NOT_DIGITS, "", regex=True)
     point, comma = cleaned.str.match(POINT_NUMBER), cleaned.str.match(COMMA_NUMBER)
     if share(point | comma) < TYPE_SHARE:
@@ -375,7 +374,7 @@ def _calendar_names(values: pd.Series) -> str | None:
     return None
 
 
-def _is_code(column: str, values: pd.Series, share: Callable) -> bool:
+def _is_code(column: str, values: pd.Series, share: Callable[[pd.Series], float]) -> bool:
     """Numbers that are codes: a code-like name with whole numbers, or leading zeros."""
     digits = values.str.fullmatch(r"\d+")
     if not digits.all():

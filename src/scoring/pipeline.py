@@ -16,6 +16,7 @@ from pathlib import Path
 
 from scoring import inputs, stages
 from scoring.config import Params, dump_params
+from scoring.io import tracking
 from scoring.io.files import point_link
 from scoring.io.runfolder import LATEST, RunFolder
 
@@ -174,8 +175,6 @@ def run_pipeline(
 
     In-process, a stage's own exception is kept as StageError.error; MLflow's run ends FAILED
     on an error and KILLED on an interrupt."""
-    from scoring.io import tracking
-
     # Bad input or rules are refused before anything is written: no run folder, no MLflow run.
     # (An audit alone reads the input itself, and says more about a broken export.)
     loaded = inputs.preflight(params) if "train" in only else None
@@ -263,8 +262,6 @@ def _close_tracking(params: Params, folder: RunFolder, status: str) -> None:
     """Attach the run's records to its MLflow run (if a stage made one) and close it."""
     if not folder.training.exists():
         return  # the train stage opens the MLflow run; before it there is nothing to close
-    from scoring.io import tracking
-
     if tracking.find_run(params, folder.run_id) is None:
         return
     tracking.log_artifacts(params, folder.run_id, folder.records(), folder="run")

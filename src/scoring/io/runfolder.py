@@ -49,9 +49,6 @@ class RunFolder:
     def run_id(self) -> str:
         return self.path.name
 
-    def file(self, name: str) -> Path:
-        return self.path / name
-
     params = property(lambda self: self.path / PARAMS)
     funnel = property(lambda self: self.path / FUNNEL)
     training = property(lambda self: self.path / TRAINING)
