@@ -32,6 +32,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("report", nargs="?", type=Path, default=Path("reports/latest/report.html"))
     parser.add_argument("--png", type=Path, default=Path("report_screenshot.png"))
+    parser.add_argument("--height", type=int, default=4000, help="Screenshot height in pixels.")
     args = parser.parse_args()
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
@@ -44,7 +45,7 @@ def main() -> int:
             [*base, "--dump-dom", url], capture_output=True, text=True, timeout=120, check=True
         ).stdout
         subprocess.run(
-            [*base, "--window-size=1280,4000", f"--screenshot={args.png}", url],
+            [*base, f"--window-size=1280,{args.height}", f"--screenshot={args.png}", url],
             capture_output=True,
             timeout=120,
             check=True,
@@ -59,6 +60,11 @@ def main() -> int:
         >= 4,
         "no external scripts (opens offline)": not re.search(r'<script[^>]+src="https?:', dom),
     }
+    rules = re.search(r'id="rules-you-can-paste">(.*?)<h2>', dom, re.S)
+    if "points_rules.json" in {p.name for p in args.report.parent.iterdir()}:
+        checks["'Rules you can paste' with its rules and MQL threshold in points"] = bool(
+            rules and "<table" in rules.group(1) and "MQL when fit + behaviour reaches" in rules.group(1)
+        )
     for name, ok in checks.items():
         print(f"{'ok  ' if ok else 'FAIL'} {name}")
     print(f"screenshot: {args.png} ({args.png.stat().st_size:,} bytes)")

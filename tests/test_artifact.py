@@ -12,9 +12,10 @@ from scoring.io import registry, runfolder
 from scoring.io.runfolder import RunFolder
 
 
-def exported(tmp_path, small_dataset, families, chosen=None, trained=None):
+def exported(tmp_path, small_dataset, families, chosen=None, trained=None, with_points=False):
     """Train in process (or take a `trained` result of the same data) and export through the
-    real draft/complete path (`chosen` overrides the model validation chose)."""
+    real draft/complete path (`chosen` overrides the model validation chose; `with_points`
+    learns point rules, which the artifact then carries)."""
     params, _, dataset = small_dataset
     params = params.model_copy(
         update={
@@ -42,6 +43,18 @@ def exported(tmp_path, small_dataset, families, chosen=None, trained=None):
         result.predictions, result.chosen_model, params.thresholds, 85.0, 20, 7
     )
     thresholds.save(recommendation, params.thresholds, run)
+    if with_points:
+        from scoring import points
+
+        card, _, evaluation = points.build(
+            dataset.features.reset_index(drop=True),
+            result.predictions.reset_index(drop=True),
+            result.feature_columns,
+            result.chosen_model,
+            params,
+        )
+        saved = points.document(card, evaluation, params.points)
+        points.save(saved, card.table, "became SQL", run)
     folder = export.complete(run, params)
     return params, result, dataset, folder
 

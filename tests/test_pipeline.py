@@ -29,7 +29,7 @@ def two_runs(tmp_path_factory):
     first = runner.invoke(app, [*args, "--run-name", "first"])
     assert first.exit_code == 0, first.output
     # For people: one line per stage with its time, no library chatter.
-    assert all(f"[{i}/6]" in first.output for i in range(1, 7)), first.output
+    assert all(f"[{i}/7]" in first.output for i in range(1, 8)), first.output
     assert "INFO" not in first.output and "Downloading artifacts" not in first.output
     first_dir = (folder / "reports" / "latest").resolve()
     second = runner.invoke(app, [*args, "--run-name", "second", "--no-notebooks"])
@@ -42,7 +42,14 @@ def two_runs(tmp_path_factory):
 def test_run_writes_every_record(two_runs):
     _, first, second = two_runs
     assert first.name.endswith("-first") and second.name.endswith("-second")
-    for name in ("00_funnel_audit", "01_train", "02_evaluate", "03_explain", "04_thresholds"):
+    for name in (
+        "00_funnel_audit",
+        "01_train",
+        "02_evaluate",
+        "03_explain",
+        "04_thresholds",
+        "05_points",
+    ):
         assert (first / f"{name}.ipynb").is_file() and (first / f"{name}.html").is_file()
     for name in (
         "report.html",
@@ -56,6 +63,10 @@ def test_run_writes_every_record(two_runs):
         "predictions.parquet",
         "lightgbm_model.txt",
         "logistic_coefficients.json",
+        "points_rules.csv",
+        "points_rules.json",
+        "points_rules.md",
+        "artifact/points_rules.json",
     ):
         assert (first / name).is_file(), name
     for plot in ("roc", "precision_recall", "calibration", "gains_lift", "score_distributions"):
@@ -176,7 +187,7 @@ def test_the_run_exports_a_registered_artifact_equal_to_the_trained_model(two_ru
     assert json.loads((second / "export.json").read_text())["version"] == exported["version"] + 1
     stored = folder / "artifacts" / "leadscore" / f"v{exported['version']}"
     assert artifact.verify(stored)["files"]
-    assert (first / "05_export.html").is_file()
+    assert (first / "06_export.html").is_file()
     assert not list(second.glob("*.ipynb")) and (second / "report.html").is_file()
 
 

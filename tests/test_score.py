@@ -13,7 +13,7 @@ from tests.test_artifact import exported
 @pytest.fixture(scope="module")
 def tables_model(tmp_path_factory, small_dataset, small_crm):
     folder = tmp_path_factory.mktemp("score")
-    _params, _, _, artifact_dir = exported(folder, small_dataset, ["lightgbm"])
+    _params, _, _, artifact_dir = exported(folder, small_dataset, ["lightgbm"], with_points=True)
     leads = small_crm.leads.head(2000).copy()
     activities = small_crm.activities[small_crm.activities["lead_id"].isin(leads["lead_id"])]
     return folder, artifact_dir, leads, activities
@@ -335,3 +335,56 @@ def test_an_empty_input_file_is_a_clear_error(flat_model, tmp_path):
     result = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "out.csv"), "--no-progress"])
     assert result.exit_code == 2 and "is empty (0 bytes)" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "out.csv").exists()
+
+
+def test_points_add_the_artifact_rules_to_every_scored_row(tables_model, tmp_path):
+    from tests.test_points import _hand_points
+
+    _, artifact_dir, leads, activities = tables_model
+    loaded = artifact.load(artifact_dir)
+    assert loaded.points and loaded.points["rules"]
+    leads.to_csv(tmp_path / "leads.csv", index=False)
+    activities.to_csv(tmp_path / "activities.csv", index=False)
+    args = ["score", "-m", str(artifact_dir), "-i", str(tmp_path / "leads.csv")]
+    args += ["--activities", str(tmp_path / "activities.csv"), "--no-progress", "--points"]
+    result = CliRunner().invoke(app, [*args, "-o", str(tmp_path / "scored.csv")])
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(tmp_path / "scored.csv", dtype={"lead_id": str})
+    assert len(scored) == len(leads)
+    assert (scored["points"] == scored["points_fit"] + scored["points_behaviour"]).all()
+    threshold = loaded.points["mql_threshold_points"]
+    assert (scored["points_mql"] == (scored["points"] >= threshold)).all()
+    assert scored["points"].nunique() > 5
+    # The same rules typed in by hand give the same points on the features the scorer used.
+    events = score.read_activities(tmp_path / "activities.csv")
+    as_of = score._latest_timestamp(tmp_path / "leads.csv", events)
+    chunk = next(score.read_chunks(tmp_path / "leads.csv", 10**6))
+    frame, errors = score.leads_features(chunk, events, loaded.preprocessing, as_of, "leads")
+    rules = [
+        {**r, "value": "|".join(r["value"]) if isinstance(r["value"], list) else r["value"]}
+        for r in loaded.points["rules"]
+    ]
+    rows = frame.astype(object).to_dict(orient="records")
+    assert errors.isna().all()
+    assert [_hand_points(row, rules) for row in rows] == scored["points"].astype(float).tolist()
+
+
+def test_points_from_an_artifact_without_rules_is_a_clear_error(flat_model, tmp_path):
+    path, _, artifact_dir = flat_model
+    result = CliRunner().invoke(
+        app,
+        [
+            "score",
+            "-m",
+            str(artifact_dir),
+            "-i",
+            str(path),
+            "-o",
+            str(tmp_path / "out.csv"),
+            "--points",
+            "--no-progress",
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert "carries no learned point rules" in result.output
+    assert not (tmp_path / "out.csv").exists()

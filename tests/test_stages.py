@@ -13,7 +13,7 @@ def test_every_stage_needs_only_earlier_stages():
 def test_waves_pair_the_stages_that_do_not_need_each_other():
     assert stages.waves(stages.STAGES) == [
         ("audit", "train"),
-        ("evaluate", "explain"),
+        ("evaluate", "explain", "points"),
         ("thresholds",),
         ("export",),
     ]

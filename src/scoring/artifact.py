@@ -32,6 +32,7 @@ THRESHOLDS_FILE = "thresholds.json"
 WORDING_FILE = "wording.json"
 SCHEMA_FILE = "input_schema.json"
 CARD_JSON = "model_card.json"
+POINTS_FILE = "points_rules.json"  # the learned point rules, when the run learned them
 CARD_MD = "model_card.md"
 REQUIRED = (
     CALIBRATION_FILE,
@@ -302,6 +303,7 @@ class Artifact:
     manifest: dict
     booster: Any = None
     logistic: LogisticModel | None = None
+    points: dict | None = None  # rules and MQL threshold in points (scoring.points)
     _explainer: Any = None
 
     @property
@@ -466,6 +468,8 @@ def load(folder: Path | str) -> Artifact:
         profile=_read(folder, PROFILE_FILE),
         manifest=manifest,
     )
+    if (folder / POINTS_FILE).is_file():
+        artifact.points = _read(folder, POINTS_FILE)
     if "lightgbm" in artifact.weights:
         import lightgbm as lgb
 

@@ -212,6 +212,47 @@ def report(
     typer.echo(f"report: {path}")
 
 
+@app.command()
+def rules(
+    params_path: ParamsOption = Path("params.yaml"),
+    overrides: SetOption = None,
+    run_dir: Annotated[
+        Path | None, typer.Option(help="A trained run's folder (default: reports/latest).")
+    ] = None,
+) -> None:
+    """Learn point rules to type into a marketing platform from a trained run: rules on the
+    training rows, MQL threshold in points on validation, figures on test. Writes
+    points_rules.csv, .json and .md into the run folder and updates its report."""
+    setup_logging()
+    params = _load(params_path, overrides)
+    from scoring import stages
+    from scoring.baseline import BaselineError
+    from scoring.errors import DataContractError
+    from scoring.io.runfolder import LATEST, RunFolder
+    from scoring.points import PointsError
+
+    folder = (run_dir or Path(params.data.reports_dir) / LATEST).resolve()
+    if not RunFolder(folder).predictions.is_file():
+        raise _fail(
+            f"{folder} holds no trained run (no {RunFolder(folder).predictions.name}): run "
+            "`leadscore run` first, or pass --run-dir",
+            EXIT_INVALID_INPUT,
+        )
+    run = stages.Run(RunFolder(folder))
+    try:
+        pointed = stages.points(params, run)
+    except (PointsError, DataContractError, BaselineError) as err:
+        raise _fail(str(err), EXIT_INVALID_INPUT) from None
+    for line in pointed.lines:
+        typer.echo(line.replace("**", ""))
+    typer.echo(pointed.scorecard.table[["kind", "condition", "points"]].to_string(index=False))
+    typer.echo(f"rules: {run.folder.points_csv}, {run.folder.points_md.name}")
+    if run.folder.report.is_file():
+        from scoring import report as report_module
+
+        typer.echo(f"report: {report_module.build(folder)}")
+
+
 @app.command("check-data")
 def check_data(
     params_path: ParamsOption = Path("params.yaml"), overrides: SetOption = None
@@ -275,6 +316,14 @@ def score(
         typer.Option(help="Score as of this time (default: the latest timestamp in the input)."),
     ] = None,
     reasons: Annotated[bool, typer.Option(help="Add the top reasons in words.")] = True,
+    points: Annotated[
+        bool,
+        typer.Option(
+            "--points",
+            help="Add the learned point rules' points (points_fit, points_behaviour, points, "
+            "points_mql), to check rules typed into a marketing platform against the file.",
+        ),
+    ] = False,
     chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.")] = 100_000,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     params_path: ParamsOption = Path("params.yaml"),
@@ -296,7 +345,15 @@ def score(
             raise _fail(f"--as-of {as_of!r} is not a date", EXIT_INVALID_INPUT) from None
         try:
             summary = score_file(
-                loaded, input_path, output_path, activities, moment, reasons, chunk_rows, progress
+                loaded,
+                input_path,
+                output_path,
+                activities,
+                moment,
+                reasons,
+                chunk_rows,
+                progress,
+                points=points,
             )
         except ScoringInputError as err:
             raise _fail(str(err), EXIT_INVALID_INPUT) from None

@@ -311,6 +311,18 @@ class ExplainParams(_Section):
     example_leads: int = Field(8, ge=1)
 
 
+class PointsParams(_Section):
+    """Learned point rules for marketing platforms (scoring.points)."""
+
+    max_rules: int = Field(15, ge=1, le=100)
+    max_bins: int = Field(4, ge=2, le=10)  # bins per field: at most max_bins - 1 rules each
+    min_bin_share: float = Field(0.01, gt=0.0, lt=0.5)  # of training leads, per bin
+    points_per_doubling: float = Field(20.0, gt=0)  # points that double the odds to convert
+    rounding: int = Field(1, ge=1)  # points are multiples of this (5: +15, +20, ...)
+    fields: list[str] = []  # fields the rules may use (empty: every model feature) ...
+    exclude_fields: list[str] = []  # ... except these (names the data lacks are ignored)
+
+
 class MlflowParams(_Section):
     """Tracking location; MLFLOW_TRACKING_URI in the environment takes precedence."""
 
@@ -348,6 +360,7 @@ class Params(_Section):
     models: ModelParams = ModelParams()
     thresholds: ThresholdParams = ThresholdParams()
     explain: ExplainParams = ExplainParams()
+    points: PointsParams = PointsParams()
     mlflow: MlflowParams = MlflowParams()
     export: ExportParams = ExportParams()
     retrain: RetrainParams = RetrainParams()

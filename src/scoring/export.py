@@ -40,6 +40,14 @@ def complete(run: RunFolder, params: Params) -> Path:
         canonical=True,
     )
     write_json(staging / artifact.CARD_JSON, card, canonical=True)
+    if run.points_json.is_file():
+        from scoring import points
+
+        write_json(
+            staging / artifact.POINTS_FILE,
+            points.artifact_document(run.read(runfolder.POINTS_JSON)),
+            canonical=True,
+        )
     (staging / artifact.CARD_MD).write_text(model_card.card_markdown(card), "utf-8")
     artifact.write_manifest(staging, {"model_name": params.export.model_name})
     artifact.verify(staging)

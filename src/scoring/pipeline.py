@@ -27,7 +27,8 @@ NOTEBOOKS = {
     "evaluate": "02_evaluate.ipynb",
     "explain": "03_explain.ipynb",
     "thresholds": "04_thresholds.ipynb",
-    "export": "05_export.ipynb",
+    "points": "05_points.ipynb",
+    "export": "06_export.ipynb",
 }
 AUDIT_NOTEBOOKS = {"tables": "00_funnel_audit.ipynb", "flat": "00_export_audit.ipynb"}
 # Where notebooks/ is when the package is not installed from the repo (set it, or use

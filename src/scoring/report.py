@@ -52,6 +52,15 @@ Hover for details.</p>
 {{ policies | safe }}
 <p class="muted">Score = 100 x square root of the calibrated probability (the same score means
 the same chance after every retrain). Grades: A 50+, B 30-49, C 15-29, D below 15.</p>
+{% if points_lines %}<h2 id="rules-you-can-paste">Rules you can paste</h2>
+<p>No model call needed: point rules in the form HubSpot, Marketo or Account Engagement score
+leads with, learned from the same history (training leads), threshold chosen on validation,
+measured on the same test leads as the model.</p>
+<div class="headline">{% for line in points_lines %}<p>{{ line | safe }}</p>{% endfor %}</div>
+{{ points_table | safe }}
+<p class="muted">A lead gets the points of every rule it matches; rules on the same number add
+up. Text matches ignore case; an empty field gets no points. Step by step for ops:
+{{ points_page }} in the run folder (also points_rules.csv).</p>{% endif %}
 <h2>Gains and lift against today's rules</h2>
 <img alt="Cumulative gains and lift of the model against the rules" src="{{ gains }}">
 <div class="grid"><div><h2>Calibration</h2>
@@ -205,18 +214,42 @@ def _joined(reasons: pd.Series) -> str:
     return "; ".join(r for r in reasons if isinstance(r, str) and r)
 
 
+def _reason_families(reasons: pd.DataFrame, limit: int = 8) -> pd.DataFrame:
+    """Each reason family (feature) once, on the side where its contributions mostly act, with
+    how many leads have it among their top reasons there and its most common wording."""
+    parts = [
+        pd.DataFrame(
+            {
+                "feature": reasons[f"{side}_{rank}_feature"],
+                "text": reasons[f"{side}_{rank}"],
+                "weight": pd.to_numeric(reasons[f"{side}_{rank}_contribution"]).abs(),
+                "side": side,
+            }
+        )
+        for side in ("up", "down")
+        for rank in (1, 2, 3)
+    ]
+    every = pd.concat(parts).dropna(subset=["feature", "text"])
+    weight = every.pivot_table(
+        index="feature", columns="side", values="weight", aggfunc="sum", fill_value=0.0
+    ).reindex(columns=["up", "down"], fill_value=0.0)
+    columns = {}
+    for side, name in (("up", "raises the score"), ("down", "lowers the score")):
+        other = "down" if side == "up" else "up"
+        mine = weight[weight[side] > weight[other]][side].sort_values(ascending=False)
+        cells = []
+        for feature in mine.index[:limit]:
+            texts = every[(every["feature"] == feature) & (every["side"] == side)]["text"]
+            cells.append(
+                f"{explain.feature_label(feature)} (e.g. “{texts.mode().iloc[0]}”; "
+                f"{len(texts):,} leads)"
+            )
+        columns[name] = pd.Series(cells, dtype=object)
+    return pd.DataFrame(columns).fillna("")
+
+
 def _reason_tables(reasons: pd.DataFrame, count: int) -> tuple[str, str]:
-    ups = pd.concat([reasons[f"up_{i}"] for i in (1, 2, 3)]).dropna()
-    downs = pd.concat([reasons[f"down_{i}"] for i in (1, 2, 3)]).dropna()
-
-    def most_common(texts: pd.Series, name: str) -> pd.Series:
-        shapes = texts.str.replace(r"\d[\d,.]*", "#", regex=True).value_counts().head(8)
-        return pd.Series(shapes.index, name=name)
-
-    # The two columns can have different lengths (a small model has few reason families).
-    top = pd.concat(
-        [most_common(ups, "raises the score"), most_common(downs, "lowers the score")], axis=1
-    ).fillna("")
+    top = _reason_families(reasons)
     ordered = reasons.sort_values("fit", ascending=False)
     picks = pd.concat([ordered.head(count // 2), ordered.tail(count - count // 2)])
     examples = pd.DataFrame(
@@ -228,6 +261,40 @@ def _reason_tables(reasons: pd.DataFrame, count: int) -> tuple[str, str]:
         }
     )
     return top.to_html(index=False, border=0), examples.to_html(index=False, border=0)
+
+
+def _points_section(run: RunFolder) -> dict[str, Any]:
+    """The learned point rules, when the run has them: summary lines and the rules table."""
+    if not run.points_json.is_file():
+        return {"points_lines": [], "points_table": "", "points_page": ""}
+    from scoring import points
+
+    saved = run.read(runfolder.POINTS_JSON)
+    table = pd.DataFrame(
+        {
+            "rule": [r["rule"] for r in saved["rules"]],
+            "score": [r["kind"].capitalize() for r in saved["rules"]],
+            "points": [f"{r['points']:+d}" for r in saved["rules"]],
+            "training leads": [f"{r['leads_train']:,}" for r in saved["rules"]],
+            "their conversion": [_fmt(r["conversion_train"], "{:.1%}") for r in saved["rules"]],
+        }
+    )
+    threshold = pd.DataFrame(
+        [
+            {
+                "rule": "MQL when fit + behaviour reaches",
+                "score": "",
+                "points": f"{saved['mql_threshold_points']:g}",
+                "training leads": "",
+                "their conversion": "",
+            }
+        ]
+    )
+    return {
+        "points_lines": [_bold(line) for line in points.summary_lines(saved)],
+        "points_table": pd.concat([table, threshold]).to_html(index=False, border=0),
+        "points_page": runfolder.POINTS_MD,
+    }
 
 
 def _segments(metrics: dict[str, Any]) -> str:
@@ -454,6 +521,7 @@ def build(folder: Path | str) -> Path:
         importance=_figure_image(plots.importance(explain.global_importance(explanation))),
         top_reasons=top,
         examples=examples,
+        **_points_section(run),
         segments=_segments(metrics),
         metrics_table=_metrics_table(metrics),
         data_lines=data_lines,

@@ -332,9 +332,10 @@ def score_features(
     frame: pd.DataFrame,
     errors: pd.Series,
     reasons: bool,
+    points: bool = False,
 ) -> pd.DataFrame:
-    """Probability, score, grade, is_mql (and reasons) for rows without an error; error rows
-    keep their place with empty scores."""
+    """Probability, score, grade, is_mql (reasons, learned points) for rows without an error;
+    error rows keep their place with empty scores."""
     ok = errors.isna().to_numpy()
     n = len(frame)
     probability = np.full(n, np.nan)
@@ -374,6 +375,11 @@ def score_features(
                 for rank in range(1, top + 1):
                     words.loc[ok, f"reason_{kind}_{rank}"] = table[f"{kind}_{rank}"].to_numpy()
         out = pd.concat([out, words], axis=1)
+    if points:
+        from scoring import points as points_module
+
+        columns = points_module.points_columns(frame.loc[ok], loaded.points)
+        out = out.join(columns.reindex(frame.index))
     out["error"] = pd.array(errors.to_numpy(), dtype="string")
     return out
 
@@ -387,14 +393,21 @@ def score_file(
     reasons: bool = True,
     chunk_rows: int = CHUNK_ROWS,
     progress: bool = True,
+    points: bool = False,
 ) -> ScoreSummary:
-    """Score a file into another (CSV or Parquet by suffix), one row per input row in order."""
+    """Score a file into another (CSV or Parquet by suffix), one row per input row in order;
+    `points` adds the learned point rules' points (the artifact must carry them)."""
     from tqdm import tqdm
 
     input_path, output_path = Path(input_path), Path(output_path)
     check_output(output_path, [input_path, *([Path(activities_path)] if activities_path else [])])
     if chunk_rows < 1:
         raise ScoringInputError(f"--chunk-rows must be at least 1 (found {chunk_rows})")
+    if points and loaded.points is None:
+        raise ScoringInputError(
+            f"{loaded.path} carries no learned point rules (exported before they existed): "
+            "export a new run to score with --points"
+        )
     preprocessing = loaded.preprocessing
     kind = preprocessing["source"]
     activities = None
@@ -425,7 +438,7 @@ def score_file(
 
     try:
         for chunk, frame, errors in _ahead(_numbered(read_chunks(input_path, chunk_rows)), prepare):
-            result = score_features(loaded, frame, errors, reasons)
+            result = score_features(loaded, frame, errors, reasons, points)
             result.insert(0, id_column, pd.array(chunk[id_column].to_numpy(), dtype="string"))
             writer.write(result)
             ok = result["error"].isna()

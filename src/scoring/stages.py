@@ -3,7 +3,7 @@ written into the run folder and its records logged to MLflow.
 
 A notebook is one stage call plus display cells, so it runs the same in JupyterLab, under
 papermill and in-process (`leadscore run --no-notebooks`, retrain, tests). Order:
-audit, train, evaluate, explain, thresholds, export (STAGES).
+audit, train, evaluate, explain, thresholds, points, export (STAGES).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from scoring import inputs
@@ -19,7 +20,7 @@ from scoring.config import Params
 from scoring.io import runfolder, tracking
 from scoring.io.runfolder import RunFolder
 
-STAGES = ("audit", "train", "evaluate", "explain", "thresholds", "export")
+STAGES = ("audit", "train", "evaluate", "explain", "thresholds", "points", "export")
 # What each stage reads that another stage writes (the audit reads only the input).
 NEEDS = {
     "audit": (),
@@ -27,7 +28,8 @@ NEEDS = {
     "evaluate": ("train",),
     "explain": ("train",),
     "thresholds": ("train", "evaluate"),
-    "export": ("train", "evaluate", "thresholds"),
+    "points": ("train",),
+    "export": ("train", "evaluate", "thresholds", "points"),
 }
 
 
@@ -211,6 +213,41 @@ def thresholds(params: Params, run: Run) -> Thresholded:
     saved = thresholds_module.load(run.folder)
     headline = report.headline(saved, training.load_metrics(run.folder))
     return Thresholded(recommendation, saved, headline)
+
+
+@dataclass(frozen=True)
+class Pointed:
+    """The learned point rules, their threshold in points and their test figures."""
+
+    scorecard: Any
+    saved: dict
+    lines: list[str]
+
+
+def points(params: Params, run: Run) -> Pointed:
+    """Learn point rules on the training rows, choose their MQL threshold on validation and
+    measure them on test; points_rules.csv, .json and .md."""
+    from scoring import points as points_module
+    from scoring import train as training
+
+    predictions, summary = training.load_outputs(run.folder)
+    dataset = run.inputs(params).dataset
+    if not np.array_equal(dataset.lead_ids.to_numpy(), predictions["lead_id"].to_numpy()):
+        raise ValueError(
+            f"the input has changed since {run.folder.predictions} was written: train again"
+        )
+    card, _, evaluation = points_module.build(
+        dataset.features.reset_index(drop=True),
+        predictions,
+        summary["features"],
+        summary["chosen_model"],
+        params,
+    )
+    saved = points_module.document(card, evaluation, params.points)
+    paths = points_module.save(saved, card.table, summary["label"]["meaning"], run.folder)
+    tracking.log_artifacts(params, run.run_id, list(paths.values()), folder="points")
+    tracking.log_metrics(params, run.run_id, points_module.flat_metrics(saved))
+    return Pointed(card, saved, points_module.summary_lines(saved))
 
 
 def export(params: Params, run: Run) -> dict:

@@ -22,6 +22,9 @@ METRICS = "metrics.json"
 PLOTS = "plots"
 THRESHOLDS = "thresholds.json"
 TRADEOFF = "threshold_tradeoff.parquet"
+POINTS_CSV = "points_rules.csv"
+POINTS_JSON = "points_rules.json"
+POINTS_MD = "points_rules.md"
 DRAFT = "artifact_draft"
 ARTIFACT = "artifact"
 EXPORT = "export.json"
@@ -33,7 +36,7 @@ REPORT = "report.html"
 LATEST = "latest"
 
 # The run's records attached to its MLflow run when it ends (when they exist).
-RECORDS = (METRICS, FUNNEL, PARAMS, TRAINING, THRESHOLDS, EXPLAIN, EXPORT)
+RECORDS = (METRICS, FUNNEL, PARAMS, TRAINING, THRESHOLDS, EXPLAIN, POINTS_JSON, EXPORT)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,9 @@ class RunFolder:
     plots = property(lambda self: self.path / PLOTS)
     thresholds = property(lambda self: self.path / THRESHOLDS)
     tradeoff = property(lambda self: self.path / TRADEOFF)
+    points_csv = property(lambda self: self.path / POINTS_CSV)
+    points_json = property(lambda self: self.path / POINTS_JSON)
+    points_md = property(lambda self: self.path / POINTS_MD)
     draft = property(lambda self: self.path / DRAFT)
     artifact = property(lambda self: self.path / ARTIFACT)
     export = property(lambda self: self.path / EXPORT)

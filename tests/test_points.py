@@ -1,0 +1,173 @@
+"""Learned point rules: budget, readable points, monotone numbers, the CSV applied by hand,
+the threshold in points and the test figures."""
+
+import csv
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import average_precision_score
+
+from scoring import baseline, points
+from scoring.config import BaselineParams, PointsParams, Rule
+from scoring.io.runfolder import RunFolder
+
+
+@pytest.fixture(scope="module")
+def learned(small_training):
+    params, dataset, result = small_training
+    params = params.model_copy(
+        update={"models": params.models.model_copy(update={"bootstrap_samples": 200})}
+    )
+    features = dataset.features.reset_index(drop=True)
+    predictions = result.predictions.reset_index(drop=True)
+    card, scored, evaluation = points.build(
+        features, predictions, result.feature_columns, result.chosen_model, params
+    )
+    return params, features, predictions, card, scored, evaluation
+
+
+def test_rules_stay_within_the_budget_and_are_whole_points(learned):
+    params, _, _, card, scored, _ = learned
+    assert 0 < len(card.rules) <= params.points.max_rules
+    assert all(r.points == int(r.points) and r.points != 0 for r in card.rules)
+    assert card.threshold == int(card.threshold)
+    assert {r.kind for r in card.rules} <= {"fit", "behaviour"}
+    # Fit and behaviour are kept apart and add up to the total.
+    assert np.array_equal(scored["fit"] + scored["behaviour"], scored["points"])
+    assert "email_click_rate" not in card.fields  # excluded in params.yaml
+
+
+def test_numbers_are_monotone_and_categories_never_negative(learned):
+    _, _, _, card, _, _ = learned
+    steps: dict[str, set] = {}
+    for rule in card.rules:
+        if rule.op == ">=":
+            steps.setdefault(rule.field, set()).add(np.sign(rule.points))
+        else:
+            assert rule.op == "in" and rule.points > 0, rule
+    assert all(len(signs) == 1 for signs in steps.values()), steps
+
+
+def test_a_coarser_scale_and_a_smaller_budget(small_training):
+    params, dataset, result = small_training
+    settings = params.points.model_copy(update={"max_rules": 5, "rounding": 5})
+    rules, selection, _ = points.learn(
+        dataset.features.reset_index(drop=True),
+        result.predictions["label"].reset_index(drop=True),
+        result.predictions["split"].reset_index(drop=True),
+        result.feature_columns,
+        settings,
+        7,
+    )
+    assert 0 < len(rules) <= 5 and len(selection) <= 5
+    assert all(r.points % 5 == 0 for r in rules)
+    # Each step of the forward selection improved validation PR-AUC.
+    assert selection["valid_pr_auc"].is_monotonic_increasing
+
+
+def _hand_points(row: dict, rules: list[dict]) -> float:
+    """A rule file applied the way a person would read it: a plain loop, no package code."""
+    total = 0.0
+    for rule in rules:
+        value = row[rule["field"]]
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        if rule["op"] == ">=":
+            hit = float(value) >= float(rule["value"])
+        elif rule["op"] == "in":
+            allowed = [v.strip().lower() for v in rule["value"].split("|")]
+            hit = str(value).strip().lower() in allowed
+        else:
+            raise AssertionError(f"unexpected op {rule['op']}")
+        if hit:
+            total += float(rule["points"])
+    return total
+
+
+def test_points_rules_csv_applied_by_hand_gives_the_package_points(learned, tmp_path):
+    params, features, predictions, card, scored, evaluation = learned
+    run = RunFolder(tmp_path)
+    saved = points.document(card, evaluation, params.points)
+    points.save(saved, card.table, "became SQL", run)
+    with run.points_csv.open(newline="") as handle:
+        rules = list(csv.DictReader(handle))
+    assert len(rules) == len(card.rules)
+    test = np.flatnonzero((predictions["split"] == "test").to_numpy())
+    rows = features.iloc[test].astype(object).to_dict(orient="records")
+    by_hand = np.array([_hand_points(row, rules) for row in rows])
+    assert np.array_equal(by_hand, scored["points"].to_numpy()[test])
+    # The markdown page names every rule and the threshold.
+    page = run.points_md.read_text()
+    assert all(r["rule"] in page for r in rules)
+    assert f"**{card.threshold:g}**" in page
+
+
+def test_threshold_on_validation_matches_todays_volume(learned):
+    params, _, predictions, card, scored, _ = learned
+    assert card.policy == "volume_matched"
+    valid = (predictions["split"] == "valid").to_numpy()
+    today = (predictions["baseline_points"] >= params.baseline.mql_threshold).to_numpy()
+    mine = scored["points"].to_numpy() >= card.threshold
+    # A threshold that reaches today's MQL volume on validation, and not far past it.
+    assert today[valid].sum() <= mine[valid].sum() <= 1.5 * today[valid].sum()
+
+
+def test_test_figures_are_the_test_rows_with_paired_intervals(learned):
+    _, _, predictions, card, scored, evaluation = learned
+    test = (predictions["split"] == "test").to_numpy()
+    label = predictions["label"].to_numpy()[test]
+    expected = average_precision_score(label, scored["points"].to_numpy()[test])
+    pr = evaluation["ranking"]["points"]["pr_auc"]
+    assert pr["value"] == pytest.approx(expected, abs=1e-12)
+    assert pr["low"] <= pr["value"] <= pr["high"]
+    model = evaluation["ranking"]["model"]["pr_auc"]["value"]
+    rules = evaluation["ranking"]["rules"]["pr_auc"]["value"]
+    gain = evaluation["gain_kept"]["value"]
+    assert gain == pytest.approx((pr["value"] - rules) / (model - rules))
+    versus = evaluation["versus"]["rules"]["pr_auc"]
+    assert versus["value"] == pytest.approx(pr["value"] - rules)
+    volume = next(p for p in evaluation["policies"] if p["policy"] == "volume_matched")
+    assert volume["threshold_points"] == card.threshold
+    assert {"points", "model", "rules", "conversion_vs_rules", "conversion_vs_model"} <= set(volume)
+
+
+def test_unknown_fields_are_refused_and_dates_never_become_rules():
+    frame = pd.DataFrame(
+        {
+            "visits": [0, 1, 2],
+            "seen_at": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"]),
+        }
+    )
+    settings = PointsParams(fields=["visits", "vists"])
+    with pytest.raises(points.PointsError, match=r"\['vists'\]"):
+        points.candidate_fields(frame, list(frame.columns), settings)
+    allowed = points.candidate_fields(frame, list(frame.columns), PointsParams())
+    assert allowed == ["visits"]
+    with pytest.raises(points.PointsError, match="no field is left"):
+        points.candidate_fields(frame, ["seen_at"], PointsParams())
+
+
+def test_category_penalties_become_points_for_the_other_values():
+    bins = {
+        "industry": points.FieldBins(
+            "industry", False, [], [["retail"], ["software"], ["fintech", "banking"]], 0.3
+        )
+    }
+
+    def rule(values, value):
+        return Rule(name="x", kind="fit", field="industry", op="in", value=values, points=value)
+
+    shifted = points._no_negative_groups([rule(["retail"], -30.0), rule(["software"], -10.0)], bins)
+    assert {tuple(r.value): r.points for r in shifted} == {
+        ("software",): 20.0,
+        ("banking", "fintech"): 30.0,
+    }
+    frame = pd.DataFrame({"industry": ["retail", "software", "fintech", "banking"]})
+    before = baseline.points(
+        frame,
+        BaselineParams(rules=[rule(["retail"], -30.0), rule(["software"], -10.0)]),
+    )
+    after = baseline.points(frame, BaselineParams(rules=shifted))
+    assert ((after - before) == 30).all()  # same order, every lead moved by the same points
