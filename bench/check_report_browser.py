@@ -61,9 +61,10 @@ def main() -> int:
         "no external scripts (opens offline)": not re.search(r'<script[^>]+src="https?:', dom),
     }
     rules = re.search(r'id="rules-you-can-paste">(.*?)<h2>', dom, re.S)
-    if "points_rules.json" in {p.name for p in args.report.parent.iterdir()}:
-        checks["'Rules you can paste' with its rules and MQL threshold in points"] = bool(
-            rules and "<table" in rules.group(1) and "MQL when fit + behaviour reaches" in rules.group(1)
+    if (args.report.parent / "points_rules.json").is_file():
+        section = rules.group(1) if rules else ""
+        checks["'Rules you can paste' with its rules and MQL threshold in points"] = (
+            "<table" in section and "MQL when fit + behaviour reaches" in section
         )
     for name, ok in checks.items():
         print(f"{'ok  ' if ok else 'FAIL'} {name}")

@@ -140,6 +140,20 @@ def compare(
             label_name += f" max_categories={setting[-1].split('=')[1]}"
         out.append({"scorer": label_name, **scores(y_test, probability)})
 
+    rules_file = run / "points_rules.json"
+    if rules_file.is_file():
+        # The learned point rules, on the same test rows (figures from the run's points stage).
+        learned = json.loads(rules_file.read_text())
+        ranking = learned["evaluation"]["ranking"]["points"]
+        out.append(
+            {
+                "scorer": f"leadscore point rules ({len(learned['rules'])} rules)",
+                "roc_auc": ranking["roc_auc"]["value"],
+                "pr_auc": ranking["pr_auc"]["value"],
+                "ece": np.nan,
+            }
+        )
+
     model = lgb.LGBMClassifier(n_estimators=300, learning_rate=0.03, num_leaves=15, verbose=-1)
     model.fit(features[is_pre], label[is_pre])
     plain = model.predict_proba(features.iloc[rows])[:, 1]
@@ -180,8 +194,17 @@ def compare(
         f"run folder {run}"
     )
     print(table.drop(columns="export").round(4).to_string(index=False))
+    if rules_file.is_file():
+        from scoring import points
+
+        print("\nlearned point rules:")
+        print("\n".join(line.replace("**", "") for line in points.summary_lines(learned)))
+        for rule in learned["rules"]:
+            print(f"  {rule['kind']:<9} {rule['points']:+5d}  {rule['rule']}")
     plain_auc = table.loc[table["scorer"] == "plain LightGBM", "roc_auc"].iloc[0]
-    for row in table[table["scorer"].str.startswith("leadscore")].itertuples():
+    for row in table[
+        table["scorer"].str.startswith("leadscore") & ~table["scorer"].str.contains("point rules")
+    ].itertuples():
         gap = row.roc_auc - plain_auc
         print(f"{row.scorer} ROC-AUC - plain LightGBM: {gap:+.4f} (target >= +0.005)")
     return table

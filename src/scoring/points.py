@@ -548,6 +548,9 @@ def build(
         params.seed,
     )
     evaluation["policy_notes"] = {p: policy_notes[p] for p in shown if p in policy_notes}
+    evaluation["baseline_name"] = (
+        "today's rules" if params.baseline.rules else "the baseline (a plain logistic regression)"
+    )
     card = Scorecard(
         rules=rules,
         threshold=float(chosen[policy]),
@@ -677,13 +680,15 @@ def summary_lines(saved: dict) -> list[str]:
     """What the rules give and give up on test, in sentences (report and markdown page)."""
     ev = saved["evaluation"]
     ranking, lines = ev["ranking"], []
+    # Without rules in params the baseline is a plain logistic regression, not "today's rules".
+    today = ev.get("baseline_name", "today's rules")
     lines.append(
         f"{len(saved['rules'])} rules; a lead is an MQL at **{saved['mql_threshold_points']:g} "
         f"points** or more (chosen on validation by the {saved['policy'].replace('_', ' ')} "
         "policy)."
     )
     lines.append(
-        f"PR-AUC on test: rules you can paste {_auc(ranking['points']['pr_auc'])}, today's rules "
+        f"PR-AUC on test: rules you can paste {_auc(ranking['points']['pr_auc'])}, {today} "
         f"{_auc(ranking['rules']['pr_auc'])}, the model {_auc(ranking['model']['pr_auc'])}."
     )
     gain = ev["gain_kept"]
@@ -691,9 +696,13 @@ def summary_lines(saved: dict) -> list[str]:
         _finite(gain["value"])
         and ranking["model"]["pr_auc"]["value"] > ranking["rules"]["pr_auc"]["value"]
     ):
+        interval = (
+            f" (95% interval {gain['low']:.0%} to {gain['high']:.0%})"
+            if _finite(gain["low"]) and _finite(gain["high"])
+            else ""
+        )
         lines.append(
-            f"They keep **{gain['value']:.0%}** of the model's PR-AUC gain over today's rules "
-            f"(95% interval {gain['low']:.0%} to {gain['high']:.0%})."
+            f"They keep **{gain['value']:.0%}** of the model's PR-AUC gain over {today}{interval}."
         )
     for row in ev["policies"]:
         if row.get("threshold_points") is None or "points" not in row:
@@ -705,7 +714,7 @@ def summary_lines(saved: dict) -> list[str]:
             f"{_pct(row['points']['conversion'])}"
         )
         if "conversion_vs_rules" in row:
-            text += f"; against today's rules {_pp(row['conversion_vs_rules'])}"
+            text += f"; against {today} {_pp(row['conversion_vs_rules'])}"
         if "conversion_vs_model" in row:
             text += (
                 f"; against the model at its own {name} threshold "
