@@ -2,11 +2,14 @@
 
 Per field, bins a platform can express (ranges for numbers, lists of values for categories,
 "at least N in the last D days" for behaviour) are found with optimal binning (monotone for
-numbers) on the training rows. A logistic regression on the bins' weights of evidence, over
-fields added one at a time while they improve validation PR-AUC within the rule budget, gives
-each bin its points, rounded to a readable scale. The rules are `config.Rule`s, scored by the
+numbers) on the training rows; each bin is a candidate rule. A logistic regression adds rules
+one at a time while they improve validation PR-AUC, within the rule budget; its coefficients,
+at a fixed number of points per doubling of the odds, rounded, are the points. The rules are
+`config.Rule`s, scored by the
 same code as today's rules (`baseline.points`), so the CSV ops type in is the scorecard itself.
-The MQL threshold in points is chosen on validation; every figure is reported on test.
+As for the models, the rules are chosen on the training rows and their points learn from every
+row before the test window; the MQL threshold in points is chosen on validation leads'
+out-of-fold points; every figure is reported on test.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from sklearn.metrics import average_precision_score
 
 from scoring import baseline, stats, thresholds
 from scoring.config import BaselineParams, PointsParams, Rule, ThresholdParams
-from scoring.explain import VALUE_WORDS, feature_family, feature_label
+from scoring.explain import LABELS, VALUE_WORDS, feature_family, feature_label
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ class FieldBins:
     edges: list[float]
     groups: list[list[str]]
     iv: float
+    binary: bool = False  # a yes/no field read as 1/0: its one rule reads "is yes"
 
     def conditions(self) -> list[tuple[str, Any]]:
         """The rules the bins allow: `>= edge` for numbers (additive steps), `in group` for
@@ -69,6 +73,7 @@ class Scorecard:
     table: pd.DataFrame  # one row a rule, with its training support and conversion
     selection: pd.DataFrame  # the forward selection, one row a step
     notes: list[str] = field(default_factory=list)
+    validation: np.ndarray | None = None  # validation leads' out-of-fold points (thresholds)
 
     def baseline_params(self) -> BaselineParams:
         """The rules as a `baseline` section (what ops could paste into params.yaml)."""
@@ -138,7 +143,8 @@ def bin_field(values: pd.Series, label: np.ndarray, params: PointsParams) -> Fie
         iv = float(binning.binning_table.build().loc["Totals", "IV"])
     if numeric:
         edges = _readable_edges(np.asarray(binning.splits, dtype=float), data, name)
-        return FieldBins(name, True, edges, [], iv) if edges else None
+        binary = bool(np.isin(data[~np.isnan(data)], (0.0, 1.0)).all())
+        return FieldBins(name, True, edges, [], iv, binary) if edges else None
     groups = [sorted(str(v) for v in group) for group in binning.splits]
     return FieldBins(name, False, [], groups, iv)
 
@@ -171,7 +177,7 @@ def candidate_rules(features: pd.DataFrame, bins: list[FieldBins]) -> tuple[list
         kind = "behaviour" if feature_family(found.field) == "intent" else "fit"
         for op, value in found.conditions():
             rule = Rule(
-                name=condition(found.field, op, value),
+                name=condition(found.field, op, value, found.binary),
                 kind=kind,
                 field=found.field,
                 op=op,
@@ -242,20 +248,26 @@ def _round(points: np.ndarray, step: int) -> np.ndarray:
     return np.round(points / step) * step
 
 
-def condition(field_name: str, op: str, value) -> str:
+def condition(field_name: str, op: str, value, binary: bool = False) -> str:
     """A rule's condition in words, in the field's own units."""
     label = feature_label(field_name)
     if op == "in":
-        words = [VALUE_WORDS.get(v, v.replace("_", " ")) if v != "other" else v for v in value]
+        # Engineered categories have words (C-level, IT); an export's values stay as written.
+        words = [
+            VALUE_WORDS.get(v, v.replace("_", " ")) if field_name in LABELS and v != "other" else v
+            for v in value
+        ]
         return f"{label} is {_or_list(words)}"
     if field_name.startswith("log_"):
         amount = float(np.expm1(value))
         shown = f"${amount / 1e6:,.3g}M" if "revenue" in field_name else f"{amount:,.0f}"
         return f"{label} at least {shown}"
-    if isinstance(value, int) and value == 1 and field_name.endswith("_missing"):
-        return f"{label} is empty"
-    if isinstance(value, int) and value == 1 and field_name == "free_mail":
+    if field_name.endswith("_missing") and value == 1:
+        return f"{feature_label(field_name.removesuffix('_missing'))} is empty"
+    if field_name == "free_mail" and value == 1:
         return "Free e-mail address (gmail, outlook, ...)"
+    if binary and value == 1:
+        return f"{label} is yes"
     return (
         f"{label} at least {value:,}" if isinstance(value, int) else f"{label} at least {value:g}"
     )
@@ -272,8 +284,11 @@ def learn(
     columns: list[str],
     params: PointsParams,
     seed: int,
-) -> tuple[list[Rule], pd.DataFrame, list[str]]:
-    """The point rules learned on the training rows (chosen step by step on validation)."""
+) -> tuple[list[Rule], pd.DataFrame, list[str], np.ndarray]:
+    """The models' recipe for point rules: bins and rules chosen on the training rows (judged
+    on validation), points fitted on every row before the test window; with each validation
+    lead's out-of-fold points on the same scale, to choose thresholds on.
+    (rules, selection steps, notes, validation points in row order)"""
     is_train = (assignment == "train").to_numpy()
     is_valid = (assignment == "valid").to_numpy()
     y = label.to_numpy().astype(int)
@@ -292,29 +307,73 @@ def learn(
         raise PointsError(
             "no rule improves validation PR-AUC: the data holds no point rule worth typing in"
         )
-    chosen, model, notes = _monotone(chosen, candidates, matrix[is_train], y[is_train], seed)
-    factor = params.points_per_doubling / math.log(2)
-    rules, zero = [], []
-    for j, coefficient in zip(chosen, model.coef_[0], strict=True):
-        points_ = float(_round(np.array(coefficient * factor), params.rounding))
-        if points_ == 0:
-            zero.append(candidates[j].name)
-            continue
-        rules.append(candidates[j].model_copy(update={"points": points_}))
+    chosen, _, notes = _monotone(chosen, candidates, matrix[is_train], y[is_train], seed)
+    # Like the models: the rules are chosen; their points learn from the newest rows too.
+    is_pre = is_train | is_valid
+    chosen, model, more = _monotone(chosen, candidates, matrix[is_pre], y[is_pre], seed)
+    notes += more
+    steps = _whole_points(model.coef_[0], params)
+    zero = [candidates[j].name for j, p in zip(chosen, steps, strict=True) if p == 0]
     if zero:
         notes.append(f"rules whose points round to 0 are left out: {'; '.join(zero)}")
-    rules = _no_negative_groups(rules, {b.field: b for b in bins})
+    rules = [
+        candidates[j].model_copy(update={"points": float(p)})
+        for j, p in zip(chosen, steps, strict=True)
+        if p != 0
+    ]
+    by_field = {b.field: b for b in bins}
+    rules, shifts = _no_negative_groups(rules, by_field)
     order = {"fit": 0, "behaviour": 1}
     rules.sort(key=lambda r: (order[r.kind], r.field, -r.points if r.op == "in" else r.value))
-    return rules, selection, notes
+    validation = _out_of_fold(matrix[:, chosen], y, is_train, is_valid, params, seed)
+    for name, shift in shifts.items():
+        values = set().union(*by_field[name].groups)
+        validation += shift * _normalised(features[name]).isin(values).to_numpy()[is_valid]
+    return rules, selection, notes, validation
 
 
-def _no_negative_groups(rules: list[Rule], bins: dict[str, FieldBins]) -> list[Rule]:
+def _whole_points(coefficients: np.ndarray, params: PointsParams) -> np.ndarray:
+    """Log-odds coefficients as points: `points_per_doubling` a doubling, rounded."""
+    factor = params.points_per_doubling / math.log(2)
+    return _round(np.asarray(coefficients) * factor, params.rounding)
+
+
+VALIDATION_FOLDS = 5
+
+
+def _out_of_fold(
+    chosen: np.ndarray,
+    label: np.ndarray,
+    is_train: np.ndarray,
+    is_valid: np.ndarray,
+    params: PointsParams,
+    seed: int,
+) -> np.ndarray:
+    """Validation leads' points from rules fitted without them (training rows and the other
+    validation folds), before the category shift: what thresholds are chosen on, as the
+    models' out-of-fold probabilities are."""
+    from sklearn.model_selection import KFold
+
+    rows = np.flatnonzero(is_valid)
+    out = np.zeros(len(rows))
+    folds = KFold(min(VALIDATION_FOLDS, len(rows)), shuffle=True, random_state=seed)
+    for kept, held in folds.split(rows):
+        fit = is_train.copy()
+        fit[rows[kept]] = True
+        model = _fit(chosen[fit], label[fit], seed)
+        out[held] = chosen[rows[held]] @ _whole_points(model.coef_[0], params)
+    return out
+
+
+def _no_negative_groups(
+    rules: list[Rule], bins: dict[str, FieldBins]
+) -> tuple[list[Rule], dict[str, float]]:
     """Shift each category field's points so its lowest group gets 0 and none is negative: the
     same order of leads (every lead with a value moves by the same points), but 'Industry is
     software: -16' would read as a penalty for a good industry. The values no rule named
-    become a group of their own when they end up with points."""
-    out = [r for r in rules if r.op != "in"]
+    become a group of their own when they end up with points. Returns the rules and the
+    points each field's leads with a binned value gained."""
+    out, shifts = [r for r in rules if r.op != "in"], {}
     for name in dict.fromkeys(r.field for r in rules if r.op == "in"):
         groups = [r for r in rules if r.op == "in" and r.field == name]
         named = {v for r in groups for v in r.value}
@@ -333,12 +392,14 @@ def _no_negative_groups(rules: list[Rule], bins: dict[str, FieldBins]) -> list[R
             )
         elif lowest < 0:
             lowest = 0.0  # nothing else to give points to: keep the penalties
+        if lowest < 0:
+            shifts[name] = -lowest
         out += [
             r.model_copy(update={"points": r.points - lowest})
             for r in groups
             if r.points - lowest != 0
         ]
-    return out
+    return out, shifts
 
 
 def _monotone(
@@ -471,6 +532,12 @@ def evaluate(
     }
     with np.errstate(invalid="ignore", divide="ignore"):
         out["gain_kept"] = _with_interval(float(gain["point"]), np.asarray(gain["draws"]))
+    # The share kept means something only when the model's own gain is clearly above zero.
+    out["model_gain"] = _with_interval(
+        ranking["model"]["pr_auc"][0] - ranking["rules"]["pr_auc"][0],
+        ranking["model"]["pr_auc"][1] - ranking["rules"]["pr_auc"][1],
+    )
+    out["per_month"] = thresholds.is_dated(test["moment"])
     months = thresholds.months_covered(test["moment"])
     figures = {}
     if rules_cut is not None:
@@ -524,13 +591,15 @@ def build(
     """Learn the rules, choose their threshold on validation and evaluate them on test:
     (scorecard, each lead's points, the test evaluation)."""
     label, assignment = predictions["label"], predictions["split"]
-    rules, selection, notes = learn(
+    rules, selection, notes, validation = learn(
         features, label, assignment, columns, params.points, params.seed
     )
     points = scored(features, rules)
     rules_cut = thresholds.rules_threshold(params.baseline)
+    out_of_fold = pd.Series(np.nan, index=predictions.index)
+    out_of_fold[(assignment == "valid").to_numpy()] = validation
     chosen, policy, policy_notes, reason = choose_threshold(
-        predictions, points["points"], params.thresholds, rules_cut
+        predictions, out_of_fold, params.thresholds, rules_cut
     )
     if reason:
         notes.append(reason)
@@ -559,6 +628,7 @@ def build(
         table=rule_table(rules, features, label, (assignment == "train").to_numpy()),
         selection=selection,
         notes=notes,
+        validation=validation,
     )
     return card, points, evaluation
 
@@ -691,11 +761,17 @@ def summary_lines(saved: dict) -> list[str]:
         f"PR-AUC on test: rules you can paste {_auc(ranking['points']['pr_auc'])}, {today} "
         f"{_auc(ranking['rules']['pr_auc'])}, the model {_auc(ranking['model']['pr_auc'])}."
     )
-    gain = ev["gain_kept"]
-    if (
-        _finite(gain["value"])
-        and ranking["model"]["pr_auc"]["value"] > ranking["rules"]["pr_auc"]["value"]
-    ):
+    gain, model_gain = ev["gain_kept"], ev["model_gain"]
+    clear = _finite(model_gain["value"]) and model_gain["value"] > 0
+    if _finite(model_gain.get("low")):
+        clear = clear and model_gain["low"] > 0
+    if not clear:
+        lines.append(
+            f"The model is not clearly better than {today} on test (PR-AUC difference "
+            f"{_figure(model_gain, '{:+.3f}')}): the share of its gain the rules keep says "
+            "nothing here."
+        )
+    elif _finite(gain["value"]):
         interval = (
             f" (95% interval {gain['low']:.0%} to {gain['high']:.0%})"
             if _finite(gain["low"]) and _finite(gain["high"])
@@ -704,13 +780,15 @@ def summary_lines(saved: dict) -> list[str]:
         lines.append(
             f"They keep **{gain['value']:.0%}** of the model's PR-AUC gain over {today}{interval}."
         )
+    # Without dates, "per month" figures are per test window (thresholds.months_covered).
+    period = "a month" if ev.get("per_month", True) else "in the test window"
     for row in ev["policies"]:
         if row.get("threshold_points") is None or "points" not in row:
             continue
         name = row["policy"].replace("_", " ")
         text = (
             f"At the {name} threshold ({row['threshold_points']:g} points): "
-            f"{row['points']['mqls_per_month']['value']:,.0f} MQLs a month converting at "
+            f"{row['points']['mqls_per_month']['value']:,.0f} MQLs {period} converting at "
             f"{_pct(row['points']['conversion'])}"
         )
         if "conversion_vs_rules" in row:
