@@ -202,3 +202,19 @@ def test_no_share_of_gain_when_the_model_is_not_clearly_better(learned):
     lines = points.summary_lines(saved)
     assert not any("They keep" in line for line in lines)
     assert any("not clearly better" in line for line in lines)
+
+
+def test_the_newton_fit_is_scikit_learns_penalised_logistic_regression():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(3)
+    matrix = (rng.random((4000, 6)) < [0.05, 0.2, 0.5, 0.3, 0.01, 0.7]).astype(float)
+    logit = matrix @ np.array([2.0, -1.0, 0.5, 0.0, 3.0, -0.3]) - 2.0
+    label = (rng.random(4000) < 1 / (1 + np.exp(-logit))).astype(float)
+    mine = points._fit(matrix, label)
+    theirs = LogisticRegression(C=points.FIT_C, tol=1e-10, max_iter=10_000).fit(matrix, label)
+    assert np.allclose(mine.coef, theirs.coef_[0], atol=1e-4)
+    assert mine.intercept == pytest.approx(theirs.intercept_[0], abs=1e-4)
+    # Warm-started from elsewhere, the same optimum.
+    again = points._fit(matrix, label, np.r_[1.0, np.ones(6)])
+    assert np.allclose(again.coef, mine.coef, atol=1e-6)
