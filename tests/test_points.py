@@ -218,3 +218,12 @@ def test_the_newton_fit_is_scikit_learns_penalised_logistic_regression():
     # Warm-started from elsewhere, the same optimum.
     again = points._fit(matrix, label, np.r_[1.0, np.ones(6)])
     assert np.allclose(again.coef, mine.coef, atol=1e-6)
+
+
+def test_rules_below_the_baseline_say_so_instead_of_a_negative_share(learned):
+    params, _, _, card, _, evaluation = learned
+    saved = points.document(card, evaluation, params.points)
+    saved["evaluation"]["versus"]["rules"]["pr_auc"] = {"value": -0.04, "low": -0.06, "high": -0.02}
+    lines = points.summary_lines(saved)
+    assert not any("They keep" in line for line in lines)
+    assert any("rank below today's rules" in line and "-0.040" in line for line in lines)

@@ -808,7 +808,14 @@ def summary_lines(saved: dict) -> list[str]:
     clear = _finite(model_gain["value"]) and model_gain["value"] > 0
     if _finite(model_gain.get("low")):
         clear = clear and model_gain["low"] > 0
-    if not clear:
+    below = ev["versus"]["rules"]["pr_auc"]
+    if _finite(below["value"]) and below["value"] < 0:
+        lines.append(
+            f"They rank below {today} on test (PR-AUC difference "
+            f"{_figure(below, '{:+.3f}')}): {today} keeps more than "
+            f"{len(saved['rules'])} rules can say."
+        )
+    elif not clear:
         lines.append(
             f"The model is not clearly better than {today} on test (PR-AUC difference "
             f"{_figure(model_gain, '{:+.3f}')}): the share of its gain the rules keep says "
