@@ -812,8 +812,8 @@ def summary_lines(saved: dict) -> list[str]:
     if _finite(below["value"]) and below["value"] < 0:
         lines.append(
             f"They rank below {today} on test (PR-AUC difference "
-            f"{_figure(below, '{:+.3f}')}): {today} keeps more than "
-            f"{len(saved['rules'])} rules can say."
+            f"{_figure(below, '{:+.3f}')}): {len(saved['rules'])} single-field rules carry "
+            "less than it does."
         )
     elif not clear:
         lines.append(
