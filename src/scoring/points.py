@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -767,9 +768,15 @@ def _figure(entry: dict, pattern: str) -> str:
     """A figure with its 95% interval when there is one ('n/a' when there is no figure)."""
     if not _finite(entry.get("value")):
         return "n/a"
-    shown = pattern.format(entry["value"])
+
+    def text(value: float) -> str:
+        # No "-0.0": a difference that rounds to nothing is shown as +0.0.
+        shown = pattern.format(value)
+        return pattern.format(0.0) if float(re.sub(r"[^0-9.+-]", "", shown) or 0) == 0 else shown
+
+    shown = text(entry["value"])
     if _finite(entry.get("low")) and _finite(entry.get("high")):
-        shown += f" ({pattern.format(entry['low'])} to {pattern.format(entry['high'])})"
+        shown += f" ({text(entry['low'])} to {text(entry['high'])})"
     return shown
 
 

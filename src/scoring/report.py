@@ -54,8 +54,9 @@ Hover for details.</p>
 the same chance after every retrain). Grades: A 50+, B 30-49, C 15-29, D below 15.</p>
 {% if points_lines %}<h2 id="rules-you-can-paste">Rules you can paste</h2>
 <p>No model call needed: point rules in the form HubSpot, Marketo or Account Engagement score
-leads with, learned from the same history (training leads), threshold chosen on validation,
-measured on the same test leads as the model.</p>
+leads with, learned from the same history as the model (rules chosen on the training leads,
+points fitted on every lead before the test period), threshold chosen on validation, measured
+on the same test leads as the model.</p>
 <div class="headline">{% for line in points_lines %}<p>{{ line | safe }}</p>{% endfor %}</div>
 {{ points_table | safe }}
 <p class="muted">A lead gets the points of every rule it matches; rules on the same number add
