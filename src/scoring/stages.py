@@ -225,8 +225,9 @@ class Pointed:
 
 
 def points(params: Params, run: Run) -> Pointed:
-    """Learn point rules on the training rows, choose their MQL threshold on validation and
-    measure them on test; points_rules.csv, .json and .md."""
+    """Learn point rules (chosen on the training rows, points fitted on every row before the
+    test window), choose their MQL threshold on validation and measure them on test;
+    points_rules.csv, .json and .md."""
     from scoring import points as points_module
     from scoring import train as training
 
