@@ -337,6 +337,28 @@ def test_an_empty_input_file_is_a_clear_error(flat_model, tmp_path):
     assert "Traceback" not in result.output and not (tmp_path / "out.csv").exists()
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_header_only_input_gives_a_header_only_output(tables_model, tmp_path, suffix):
+    _, artifact_dir, leads, activities = tables_model
+    empty = tmp_path / f"leads{suffix}"
+    if suffix == ".csv":
+        leads.head(0).to_csv(empty, index=False)
+    else:
+        leads.head(0).to_parquet(empty)
+    activities.head(0).to_csv(tmp_path / "activities.csv", index=False)
+    output = tmp_path / f"scored{suffix}"
+    args = ["score", "-m", str(artifact_dir), "-i", str(empty), "-o", str(output)]
+    args += ["--activities", str(tmp_path / "activities.csv"), "--no-progress", "--points"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "scored 0 of 0 rows" in result.output
+    scored = pd.read_csv(output) if suffix == ".csv" else pd.read_parquet(output)
+    assert len(scored) == 0
+    assert {"lead_id", "probability", "is_mql", "reason_up_1", "points", "error"} <= set(
+        scored.columns
+    )
+
+
 def test_points_add_the_artifact_rules_to_every_scored_row(tables_model, tmp_path):
     from tests.test_points import _hand_points
 

@@ -410,17 +410,21 @@ def score_file(
         )
     preprocessing = loaded.preprocessing
     kind = preprocessing["source"]
+    id_column = (preprocessing["flat"]["id_column"] or flat.ROW_ID) if kind == "flat" else "lead_id"
     activities = None
+    if kind != "flat" and activities_path is None:
+        raise ScoringInputError(
+            f"{loaded.path} scores leads with their activities: pass --activities <file> "
+            "(an empty activities file if the leads have none)"
+        )
+    if _header_only(input_path):
+        # A header and no rows: an output with its header and no rows, not an error.
+        _write_header_only(loaded, output_path, id_column, reasons, points)
+        return ScoreSummary()
     if kind != "flat":
-        if activities_path is None:
-            raise ScoringInputError(
-                f"{loaded.path} scores leads with their activities: pass --activities <file> "
-                "(an empty activities file if the leads have none)"
-            )
         activities = read_activities(activities_path)
         if as_of is None:
             as_of = _latest_timestamp(input_path, activities)
-    id_column = (preprocessing["flat"]["id_column"] or flat.ROW_ID) if kind == "flat" else "lead_id"
     summary = ScoreSummary()
     writer = _Writer(output_path)
     # Which activity leads appeared in the input (to count activities that belong to none).
@@ -473,6 +477,25 @@ def score_file(
         sample = pd.concat(features_seen)
         summary.drift = export.drift_against(loaded, sample, np.concatenate(scores_seen))
     return summary
+
+
+def _header_only(path: Path) -> bool:
+    """Whether the input has columns but no rows."""
+    if tables.is_parquet(path):
+        return count_rows(path) == 0
+    return next(iter(read_chunks(path, 1))).empty
+
+
+def _write_header_only(
+    loaded: artifact_module.Artifact, output: Path, id_column: str, reasons: bool, points: bool
+) -> None:
+    """The scored columns of an empty input, as one header (or an empty Parquet table)."""
+    features = pd.DataFrame({name: pd.Series(dtype=float) for name in loaded.features})
+    empty = score_features(loaded, features, _no_errors(features.index), reasons, points)
+    empty.insert(0, id_column, pd.array([], dtype="string"))
+    writer = _Writer(output)
+    writer.write(empty)
+    writer.close()
 
 
 def _numbered(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
