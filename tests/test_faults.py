@@ -56,3 +56,42 @@ def test_sigterm_stops_a_run_through_the_interrupt_path(tmp_params, monkeypatch)
     result = CliRunner().invoke(app, ["run", "--params", str(tmp_params), "--no-notebooks"])
     assert result.exit_code == 128 + signal.SIGTERM
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def _no_space(*_args, **_kwargs):
+    import errno
+
+    raise OSError(errno.ENOSPC, "No space left on device", "scored.csv")
+
+
+def test_a_full_disk_is_one_line_and_exit_1_and_debug_shows_the_traceback(
+    tmp_params, monkeypatch, capsys
+):
+    from scoring import cli, pipeline
+
+    monkeypatch.setattr(pipeline, "run_pipeline", _no_space)
+    monkeypatch.setattr(cli.app, "debug", False)
+    with pytest.raises(SystemExit) as stopped:
+        cli.app(["run", "--params", str(tmp_params)], prog_name="leadscore")
+    assert stopped.value.code == 1
+    err = capsys.readouterr().err
+    assert "no space left on the device writing scored.csv" in err
+    assert "Traceback" not in err
+    with pytest.raises(OSError, match="No space left"):
+        cli.app(["--debug", "run", "--params", str(tmp_params)], prog_name="leadscore")
+
+
+def test_an_unexpected_error_is_one_line_naming_it(tmp_params, monkeypatch, capsys):
+    from scoring import cli, pipeline
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("something nobody expected")
+
+    monkeypatch.setattr(pipeline, "run_pipeline", broken)
+    monkeypatch.setattr(cli.app, "debug", False)
+    with pytest.raises(SystemExit) as stopped:
+        cli.app(["run", "--params", str(tmp_params)], prog_name="leadscore")
+    assert stopped.value.code == 1
+    err = capsys.readouterr().err
+    assert "leadscore failed: RuntimeError: something nobody expected" in err
+    assert "--debug" in err and "Traceback" not in err

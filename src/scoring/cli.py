@@ -10,12 +10,69 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(
+EXIT_INVALID_INPUT = 2
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+DEBUG_ENV = "LEADSCORE_DEBUG"
+
+
+class _Leadscore(typer.Typer):
+    """The app: an error no command turned into a message still ends in one line and exit 1;
+    `--debug` (or LEADSCORE_DEBUG=1) shows the Python traceback instead."""
+
+    debug = False
+
+    def __call__(self, *args, **kwargs):
+        import os
+
+        try:
+            return super().__call__(*args, **kwargs)
+        except KeyboardInterrupt:
+            if self.debug or os.environ.get(DEBUG_ENV):
+                raise
+            typer.secho("interrupted", err=True, fg=typer.colors.RED)
+            sys.exit(EXIT_INTERRUPTED)
+        except Exception as err:
+            if self.debug or os.environ.get(DEBUG_ENV):
+                raise
+            typer.secho(unexpected_message(err), err=True, fg=typer.colors.RED)
+            sys.exit(EXIT_FAILED)
+
+
+def unexpected_message(err: BaseException) -> str:
+    """One line for an error no command expected, with what to do about it."""
+    import errno
+
+    if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+        where = f" writing {err.filename}" if err.filename else ""
+        return (
+            f"no space left on the device{where}: free some space, or point data.reports_dir, "
+            "export.dir and mlflow.artifact_dir at a disk with room, and run again"
+        )
+    return (
+        f"leadscore failed: {type(err).__name__}: {err} (run `leadscore --debug ...` for the "
+        "Python traceback)"
+    )
+
+
+app = _Leadscore(
     help="leadscore: funnel audit, lead-scoring models against your rules, MQL thresholds.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _options(
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Show Python tracebacks instead of one-line errors."),
+    ] = False,
+) -> None:
+    """leadscore: funnel audit, lead-scoring models against your rules, MQL thresholds."""
+    app.debug = debug
+
 
 ParamsOption = Annotated[Path, typer.Option("--params", "-p", help="Path to params.yaml.")]
 SetOption = Annotated[
@@ -28,9 +85,6 @@ RunNameOption = Annotated[
     str | None,
     typer.Option("--run-name", help="A name appended to the run id (reports/<run_id>/)."),
 ]
-
-EXIT_INVALID_INPUT = 2
-EXIT_FAILED = 1
 
 
 class _PeopleFormatter(logging.Formatter):
@@ -159,6 +213,10 @@ def _run(
             notebooks=notebooks,
         )
     except StageError as err:
+        if app.debug and err.error is not None:
+            import traceback
+
+            traceback.print_exception(err.error)
         raise _fail(str(err), EXIT_INVALID_INPUT if _is_bad_input(err) else EXIT_FAILED) from None
     except (DataContractError, BaselineError) as err:  # refused before anything was written
         raise _fail(str(err), EXIT_INVALID_INPUT) from None
