@@ -157,7 +157,13 @@ def generate(
 
 # Errors raised by bad input rather than by a failing stage (exit code 2), by class name for
 # errors raised in a notebook's kernel, where only the name survives.
-INPUT_ERRORS = ("DataContractError", "FlatDataError", "ParamsError", "BaselineError")
+INPUT_ERRORS = (
+    "DataContractError",
+    "FlatDataError",
+    "ParamsError",
+    "BaselineError",
+    "PointsError",
+)
 NotebooksOption = Annotated[
     bool,
     typer.Option(
@@ -172,9 +178,10 @@ def _is_bad_input(err) -> bool:
     from scoring.baseline import BaselineError
     from scoring.config import ParamsError
     from scoring.data import DataContractError
+    from scoring.points import PointsError
 
     if err.error is not None:
-        return isinstance(err.error, DataContractError | ParamsError | BaselineError)
+        return isinstance(err.error, DataContractError | ParamsError | BaselineError | PointsError)
     return err.error_name in INPUT_ERRORS
 
 
@@ -189,6 +196,7 @@ def _run(
     params = _load(params_path, overrides)
     from scoring import stages
     from scoring.baseline import BaselineError
+    from scoring.config import ParamsError
     from scoring.errors import DataContractError
     from scoring.pipeline import StageError, ensure_synthetic_data, run_pipeline
 
@@ -218,7 +226,7 @@ def _run(
 
             traceback.print_exception(err.error)
         raise _fail(str(err), EXIT_INVALID_INPUT if _is_bad_input(err) else EXIT_FAILED) from None
-    except (DataContractError, BaselineError) as err:  # refused before anything was written
+    except (DataContractError, BaselineError, ParamsError) as err:  # before anything is written
         raise _fail(str(err), EXIT_INVALID_INPUT) from None
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -557,7 +557,7 @@ def build_dataset(params: FlatParams) -> Dataset:
     source = str(params.path)
     frame = read_export(params.path, params.missing_values)
     if frame.empty:
-        raise FlatDataError(f"{source}: no rows")
+        raise FlatDataError(f"{source} has a header but no rows: export the data again")
     frame, params = resolve_ids(frame, params)
     frame = check_ids(frame, params, source).reset_index(drop=True)
     label, values = target_labels(frame, params, source)

@@ -46,12 +46,25 @@ def load_inputs(params: Params) -> Inputs:
 
 def preflight(params: Params) -> Inputs:
     """Read and check everything a run needs from the data before anything is written: the
-    input against its contract and today's rules against its fields (DataContractError or
-    BaselineError, naming the file, the column and example rows)."""
+    input against its contract, today's rules and the feature names in params against its
+    fields (DataContractError, BaselineError or ParamsError, naming the file, the column and
+    example rows)."""
     from scoring import baseline
+    from scoring.config import ParamsError
 
     loaded = load_inputs(params)
     baseline.points(loaded.dataset.features, params.baseline)
+    columns = loaded.dataset.features.columns
+    for key, names in (
+        ("features.drop_columns", params.features.drop_columns),
+        ("points.fields", params.points.fields),
+    ):
+        unknown = [n for n in names if n not in columns]
+        if unknown:
+            raise ParamsError(
+                f"{key} names {unknown}, which are not features; the features are: "
+                + ", ".join(columns)
+            )
     return loaded
 
 

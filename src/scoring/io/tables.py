@@ -37,6 +37,8 @@ ErrorType = type[DataContractError]
 def file_kind(path: Path, error: ErrorType = DataContractError) -> str:
     """parquet | gzip | bz2 | zip | text, by content; a clear error for a missing or empty
     file, an Excel workbook or other binary data."""
+    if path.is_dir():
+        raise error(f"{path} is a folder, not a file: name the export file itself")
     if not path.is_file():
         raise error(f"input file not found: {path}")
     with open(path, "rb") as handle:
@@ -47,6 +49,7 @@ def file_kind(path: Path, error: ErrorType = DataContractError) -> str:
         return "parquet"
     for magic, kind in COMPRESSED.items():
         if head.startswith(magic):
+            _check_text(path, _decompressed_head(path, kind, error), error, f"{kind}-compressed ")
             return kind
     if head.startswith(b"PK\x03\x04"):
         import zipfile
@@ -68,11 +71,26 @@ def file_kind(path: Path, error: ErrorType = DataContractError) -> str:
         raise error(
             f"{path} is an Excel 97-2003 workbook, not a CSV: save it as CSV (UTF-8) or Parquet"
         )
+    _check_text(path, head, error)
+    return "text"
+
+
+def _decompressed_head(path: Path, kind: str, error: ErrorType) -> bytes:
+    try:
+        return read_bytes(path, kind, 8192)
+    except (OSError, EOFError, ValueError) as err:
+        raise error(
+            f"{path} is not a readable {kind} file ({err}): export the data again"
+        ) from None
+
+
+def _check_text(path: Path, head: bytes, error: ErrorType, what: str = "") -> None:
+    """Text, or UTF-16/32 with its byte order mark; otherwise a clear error."""
     if b"\x00" in head and not any(head.startswith(bom) for bom, _ in BOMS):
         raise error(
-            f"{path} holds binary data, not text: it is not a CSV file (first bytes {head[:8]!r})"
+            f"{path} holds {what}binary data, not text: it is not a CSV file (first bytes "
+            f"{head[:8]!r})"
         )
-    return "text"
 
 
 def is_parquet(path: Path | str) -> bool:
