@@ -95,3 +95,42 @@ def test_an_unexpected_error_is_one_line_naming_it(tmp_params, monkeypatch, caps
     err = capsys.readouterr().err
     assert "leadscore failed: RuntimeError: something nobody expected" in err
     assert "--debug" in err and "Traceback" not in err
+
+
+def test_two_runs_at_once_do_not_collide(tmp_params):
+    """A schedule and a person start `leadscore run` at the same moment on a fresh project:
+    one generates the data while the other waits, two run folders, two MLflow runs FINISHED,
+    reports/latest at a complete run."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from scoring.config import load_params
+    from scoring.io import tracking
+
+    command = [str(Path(sys.executable).parent / "leadscore"), "run", "--no-notebooks"]
+    command += ["--params", str(tmp_params), "--set", "models.backtest_folds=0"]
+    started = [
+        subprocess.Popen(
+            command,
+            cwd=tmp_params.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=600)[0] for p in started]
+    assert [p.returncode for p in started] == [0, 0], outputs
+    reports = tmp_params.parent / "reports"
+    folders = sorted(p for p in reports.iterdir() if p.is_dir() and not p.is_symlink())
+    assert len(folders) == 2
+    assert all((f / "report.html").is_file() and (f / "export.json").is_file() for f in folders)
+    assert (reports / "latest").resolve() in folders
+    params = load_params(tmp_params)
+    runs = [tracking.find_run(params, f.name) for f in folders]
+    assert all(runs) and len(set(runs)) == 2
+    client = tracking._client(params.mlflow)
+    assert [client.get_run(r).info.status for r in runs] == ["FINISHED", "FINISHED"]
+    versions = sorted(p.name for p in (tmp_params.parent / "artifacts" / "leadscore").glob("v*"))
+    assert versions == ["v1", "v2"]

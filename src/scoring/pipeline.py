@@ -82,12 +82,16 @@ def new_run_id(reports_dir: Path, name: str | None = None) -> str:
     """A sortable, unique run id: UTC time, plus the name if one is given."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     suffix = f"-{re.sub(r'[^A-Za-z0-9_.-]+', '-', name).strip('-')}" if name else ""
-    run_id = f"{stamp}{suffix}"
-    counter = 1
-    while (reports_dir / run_id).exists():
-        counter += 1
-        run_id = f"{stamp}{suffix}-{counter}"
-    return run_id
+    run_id, counter = f"{stamp}{suffix}", 1
+    while True:
+        # Creating the folder claims the id: two runs started in the same second (a schedule
+        # and a person) get two folders, never one.
+        try:
+            (reports_dir / run_id).mkdir(parents=True)
+            return run_id
+        except FileExistsError:
+            counter += 1
+            run_id = f"{stamp}{suffix}-{counter}"
 
 
 def point_latest(reports_dir: Path, run_id: str) -> Path:
@@ -280,14 +284,21 @@ def ensure_synthetic_data(params: Params) -> bool:
     were made with other generator settings; return whether it generated."""
     if not inputs.is_synthetic(params):
         return False
+    import fcntl
+
     paths = (params.data.leads_path, params.data.activities_path, params.data.truth_path)
-    stamp_path = Path(params.data.raw_dir) / SYNTHETIC_STAMP
+    raw = Path(params.data.raw_dir)
+    raw.mkdir(parents=True, exist_ok=True)
+    stamp_path = raw / SYNTHETIC_STAMP
     stamp = _generator_stamp(params)
-    current = stamp_path.is_file() and stamp_path.read_text(encoding="utf-8") == stamp
-    if current and all(p.is_file() for p in paths):
-        return False
-    generate_synthetic(params)
-    return True
+    # Two runs starting on a fresh clone: one generates, the other waits and reuses the data.
+    with open(raw / ".generate.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        current = stamp_path.is_file() and stamp_path.read_text(encoding="utf-8") == stamp
+        if current and all(p.is_file() for p in paths):
+            return False
+        generate_synthetic(params)
+        return True
 
 
 def generate_synthetic(params: Params) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from scoring import artifact
 from scoring.config import Params
 from scoring.io.files import point_link
-from scoring.io.tracking import RUN_TAG, _client, run_for, tracking_uri
+from scoring.io.tracking import RUN_TAG, _client, already_exists, run_for, tracking_uri
 
 
 def model_root(params: Params) -> Path:
@@ -188,7 +188,13 @@ def register_artifact(params: Params, run_id: str, artifact_dir: Path | str) -> 
         )
         client.log_artifacts(mlflow_run, str(model_path), artifact_path="model")
     if client.search_registered_models(filter_string=f"name = '{name}'") == []:
-        client.create_registered_model(name, description="leadscore lead-scoring models")
+        from mlflow.exceptions import MlflowException
+
+        try:
+            client.create_registered_model(name, description="leadscore lead-scoring models")
+        except MlflowException as err:  # registered by a run that started at the same time
+            if not already_exists(err):
+                raise
     source = f"{client.get_run(mlflow_run).info.artifact_uri}/model"
     version = client.create_model_version(name, source, run_id=mlflow_run, tags={RUN_TAG: run_id})
     return int(version.version)

@@ -29,21 +29,59 @@ def tracking_uri(params: MlflowParams) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or params.tracking_uri
 
 
+_READY: set[str] = set()  # tracking URIs whose database this process has seen created
+
+
 def _client(params: MlflowParams):
     # An explicit client, never mlflow.set_tracking_uri: that also sets MLFLOW_TRACKING_URI in
     # the environment, which would then override the params of every later run in the process.
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient(tracking_uri=tracking_uri(params))
+    uri = tracking_uri(params)
+    if not uri.startswith("sqlite:///") or uri in _READY:
+        return MlflowClient(tracking_uri=uri)
+    client = _create_database(uri, Path(uri.removeprefix("sqlite:///")))
+    _READY.add(uri)
+    return client
+
+
+def _create_database(uri: str, database: Path):
+    """A client of a SQLite tracking database, created and migrated under a file lock: the
+    client migrates the database as it starts, and two runs starting at once on a fresh
+    project would both migrate it and one would fail."""
+    import fcntl
+
+    from mlflow.tracking import MlflowClient
+
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(database.with_name(f".{database.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        client = MlflowClient(tracking_uri=uri)
+        client.search_registered_models(max_results=1)  # the registry's tables too
+    return client
+
+
+def already_exists(err: Exception) -> bool:
+    """Whether an MLflow error says the thing exists (another process just created it)."""
+    return getattr(err, "error_code", "") == "RESOURCE_ALREADY_EXISTS" or "already exists" in str(
+        err
+    )
 
 
 def _experiment_id(client, params: MlflowParams) -> str:
+    from mlflow.exceptions import MlflowException
+
     experiment = client.get_experiment_by_name(params.experiment)
     if experiment is not None:
         return experiment.experiment_id
     artifacts = Path(params.artifact_dir)
     artifacts.mkdir(parents=True, exist_ok=True)
-    return client.create_experiment(params.experiment, artifact_location=artifacts.as_uri())
+    try:
+        return client.create_experiment(params.experiment, artifact_location=artifacts.as_uri())
+    except MlflowException as err:  # created by a run that started at the same time
+        if not already_exists(err):
+            raise
+        return client.get_experiment_by_name(params.experiment).experiment_id
 
 
 def git_commit() -> str:

@@ -76,11 +76,21 @@ def write(
     truth_path: Path,
     export_path: Path | None = None,
 ) -> None:
-    """Write the generated tables (Parquet) and, optionally, the flat CRM export (CSV)."""
+    """Write the generated tables (Parquet) and, optionally, the flat CRM export (CSV); each
+    file appears whole (written aside, then renamed), so a reader never sees half a file."""
+    import os
+
     for path in (leads_path, activities_path, truth_path):
         path.parent.mkdir(parents=True, exist_ok=True)
-    crm.leads.to_parquet(leads_path, index=False)
-    crm.activities.to_parquet(activities_path, index=False)
-    crm.truth.to_parquet(truth_path, index=False)
+
+    def whole(path: Path, write_to) -> None:
+        temporary = path.with_name(f".{path.name}-{os.getpid()}")
+        write_to(temporary)
+        os.replace(temporary, path)
+
+    whole(leads_path, lambda p: crm.leads.to_parquet(p, index=False))
+    whole(activities_path, lambda p: crm.activities.to_parquet(p, index=False))
+    whole(truth_path, lambda p: crm.truth.to_parquet(p, index=False))
     if export_path is not None:
-        flat_export(crm.leads, crm.activities, crm.snapshot).to_csv(export_path, index=False)
+        export = flat_export(crm.leads, crm.activities, crm.snapshot)
+        whole(export_path, lambda p: export.to_csv(p, index=False))
