@@ -50,9 +50,13 @@ def store_version(source: Path | str, params: Params, version: int | str) -> Pat
         return target
     staging = root / f".v{version}-staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(source, staging)
-    artifact.verify(staging)
-    os.replace(staging, target)
+    try:
+        shutil.copytree(source, staging)
+        artifact.verify(staging)
+        os.replace(staging, target)
+    except BaseException:  # killed or failed midway: no half copy left behind
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return target
 
 
