@@ -227,3 +227,16 @@ def test_rules_below_the_baseline_say_so_instead_of_a_negative_share(learned):
     lines = points.summary_lines(saved)
     assert not any("They keep" in line for line in lines)
     assert any("rank below today's rules" in line and "-0.040" in line for line in lines)
+
+
+def test_a_wide_export_bins_only_its_most_informative_fields():
+    rng = np.random.default_rng(5)
+    label = (rng.random(3000) < 0.2).astype(int)
+    frame = pd.DataFrame({f"noise_{i}": rng.normal(size=3000) for i in range(150)})
+    frame["visits"] = label * 3 + rng.poisson(1, 3000)
+    frame["tier"] = np.where(label & (rng.random(3000) < 0.7), "gold", "basic")
+    frame["tier"] = frame["tier"].where(rng.random(3000) < 0.95, "silver")
+    kept = points.most_informative(frame, label, 10)
+    assert len(kept) == 10 and {"visits", "tier"} <= set(kept)
+    assert kept == [c for c in frame.columns if c in kept]  # in the frame's order
+    assert points.most_informative(frame[["visits", "tier"]], label, 10) == ["visits", "tier"]

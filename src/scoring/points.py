@@ -33,6 +33,7 @@ from scoring.explain import LABELS, VALUE_WORDS, feature_family, feature_label
 log = logging.getLogger(__name__)
 
 MIN_IV = 0.02  # fields whose bins say less than this (information value) are not tried
+MAX_FIELDS = 100  # fields binned at most: the most informative ones alone (wide exports)
 SHORTLIST = 20  # candidate rules per step, by score test, judged on validation PR-AUC
 MIN_GAIN = 0.0005  # validation PR-AUC a rule must add to be kept
 FIT_C = 10.0  # light regularisation: rare bins keep finite points
@@ -113,6 +114,29 @@ def candidate_fields(features: pd.DataFrame, columns: list[str], params: PointsP
     if not out:
         raise PointsError("no field is left for the point rules: check points.fields")
     return out
+
+
+def most_informative(train: pd.DataFrame, label: np.ndarray, keep: int) -> list[str]:
+    """The `keep` fields whose values alone best separate converting leads on the training rows
+    (single-field ROC-AUC away from 0.5; categories by their smoothed conversion rate), in
+    their order: optimal binning of 2,000 columns would take minutes and find the same few."""
+    if train.shape[1] <= keep:
+        return list(train.columns)
+    strength = {}
+    base = float(label.mean()) if len(label) else 0.0
+    for name in train.columns:
+        values = train[name]
+        if _is_numeric(values):
+            score = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
+        else:
+            text = _normalised(values).fillna("(missing)")
+            grouped = pd.Series(label).groupby(text.to_numpy())
+            rate = (grouped.sum() + 20 * base) / (grouped.count() + 20)
+            score = text.map(rate).to_numpy(dtype=float)
+        score = np.where(np.isnan(score), np.nanmin(score, initial=0.0) - 1, score)
+        strength[name] = abs(stats.auc(label, score) - 0.5)
+    chosen = set(sorted(strength, key=lambda n: -strength[n])[:keep])
+    return [n for n in train.columns if n in chosen]
 
 
 def bin_field(values: pd.Series, label: np.ndarray, params: PointsParams) -> FieldBins | None:
@@ -337,7 +361,8 @@ def learn(
     is_valid = (assignment == "valid").to_numpy()
     y = label.to_numpy().astype(int)
     bins = []
-    for name in candidate_fields(features, columns, params):
+    fields = candidate_fields(features, columns, params)
+    for name in most_informative(features.loc[is_train, fields], y[is_train], MAX_FIELDS):
         found = bin_field(features.loc[is_train, name], y[is_train], params)
         if found is not None and found.iv >= MIN_IV:
             bins.append(found)
