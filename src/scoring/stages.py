@@ -64,6 +64,14 @@ class Run:
             self.loaded = inputs.load_inputs(params)
         return self.loaded
 
+    def features(self, params: Params) -> pd.DataFrame:
+        """Every lead's features in the order of predictions.parquet: from memory in-process,
+        else from the train stage's features.parquet (a notebook need not read and type the
+        input again), else from the input."""
+        if self.loaded is None and self.folder.features.is_file():
+            return pd.read_parquet(self.folder.features)
+        return self.inputs(params).dataset.features.reset_index(drop=True)
+
 
 def open_run(params: Params, run_id: str) -> Run:
     """The run <data.reports_dir>/<run_id> (its folder created if missing)."""
@@ -117,6 +125,7 @@ def train(params: Params, run: Run) -> Trained:
     )
     summary = training.training_summary(result, dataset, loaded.fingerprint)
     paths = training.save_outputs(result, summary, run.folder)
+    dataset.features.reset_index(drop=True).to_parquet(run.folder.features, index=False)
     explained = explain.explain_run(result, dataset, params.explain)
     paths.update(explain.save_run(explained, result, dataset, run.folder))
     artifact.write_draft(result, dataset, params, run.folder.draft)
@@ -232,13 +241,16 @@ def points(params: Params, run: Run) -> Pointed:
     from scoring import train as training
 
     predictions, summary = training.load_outputs(run.folder)
-    dataset = run.inputs(params).dataset
-    if not np.array_equal(dataset.lead_ids.to_numpy(), predictions["lead_id"].to_numpy()):
+    features = run.features(params)
+    read_again = run.loaded is not None and not np.array_equal(
+        run.loaded.dataset.lead_ids.to_numpy(), predictions["lead_id"].to_numpy()
+    )
+    if len(features) != len(predictions) or read_again:
         raise ValueError(
             f"the input has changed since {run.folder.predictions} was written: train again"
         )
     card, _, evaluation = points_module.build(
-        dataset.features.reset_index(drop=True),
+        features,
         predictions,
         summary["features"],
         summary["chosen_model"],
@@ -255,4 +267,4 @@ def export(params: Params, run: Run) -> dict:
     """Complete the artifact, check it reproduces the run, register and store it (export.json)."""
     from scoring import export as export_module
 
-    return export_module.export_run(run.folder, params, run.inputs(params).dataset.features)
+    return export_module.export_run(run.folder, params, run.features(params))

@@ -102,12 +102,16 @@ class CategoryEncoder(BaseEstimator, TransformerMixin):
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        X = X.copy()
-        for column in self.columns_:
-            values = X[column].astype(str)
-            known = values.where(values.isin(self.levels_[column]))
-            X[column] = pd.Categorical(known, categories=self.levels_[column])
-        return X
+        # A value outside the levels becomes missing (pd.Categorical's own rule). The columns are
+        # put back in one concat: assigning them one by one costs quadratic time on wide frames.
+        encoded = {
+            column: pd.Categorical(X[column].astype(str), categories=self.levels_[column])
+            for column in self.columns_
+        }
+        if not encoded:
+            return X.copy()
+        rest = X.drop(columns=list(encoded))
+        return pd.concat([rest, pd.DataFrame(encoded, index=X.index)], axis=1)[X.columns]
 
 
 def _signed_log1p(values: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ PARAMS = "params.yaml"
 FUNNEL = "funnel.json"
 TRAINING = "training.json"
 PREDICTIONS = "predictions.parquet"
+FEATURES = "features.parquet"  # every lead's features, in the order of predictions.parquet
 LIGHTGBM_MODEL = "lightgbm_model.txt"
 LOGISTIC_MODEL = "logistic_coefficients.json"
 SHAP_CONTRIBUTIONS = "shap_contributions.parquet"
@@ -56,6 +57,7 @@ class RunFolder:
     funnel = property(lambda self: self.path / FUNNEL)
     training = property(lambda self: self.path / TRAINING)
     predictions = property(lambda self: self.path / PREDICTIONS)
+    features = property(lambda self: self.path / FEATURES)
     lightgbm_model = property(lambda self: self.path / LIGHTGBM_MODEL)
     logistic_model = property(lambda self: self.path / LOGISTIC_MODEL)
     shap_contributions = property(lambda self: self.path / SHAP_CONTRIBUTIONS)
