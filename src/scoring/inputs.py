@@ -10,7 +10,7 @@ import pandas as pd
 
 from scoring import data, features, flat
 from scoring.config import FeatureParams, Params
-from scoring.io.files import sha256
+from scoring.io.files import read_json, sha256, write_json
 
 
 @dataclass(frozen=True)
@@ -103,3 +103,85 @@ def feature_params(params: Params) -> FeatureParams:
         return params.features
     allowed = [*params.features.allow_columns, *params.data.flat.allow_columns]
     return params.features.model_copy(update={"allow_columns": allowed})
+
+
+def _settings(params: Params) -> str:
+    """What reading the input depends on, as one digest (a cache read with other settings is
+    not used)."""
+    import hashlib
+    import json
+
+    keys = ("seed", "data", "generator", "label", "features")
+    document = {k: v for k, v in params.model_dump(mode="json").items() if k in keys}
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+def save_cache(loaded: Inputs, params: Params, run) -> bool:
+    """The input as read for this run, into its folder (features.parquet, inputs.parquet,
+    inputs.json): the notebooks of the run read it instead of reading and typing the input
+    again. Only for inputs indexed 0..n-1 (all of leadscore's); returns whether it wrote."""
+    ds = loaded.dataset
+    if not ds.features.index.equals(pd.RangeIndex(len(ds.features))):
+        return False
+    series = {"label": ds.label, "moment": ds.moment, "lead_ids": ds.lead_ids}
+    if ds.order is not None:
+        series["order"] = ds.order
+    if loaded.oracle is not None:
+        series["oracle"] = loaded.oracle.reset_index(drop=True)
+    frame = pd.DataFrame({k: v.reset_index(drop=True) for k, v in series.items()})
+    if ds.segments is not None:
+        for column in ds.segments.columns:
+            frame[f"segment:{column}"] = ds.segments[column].to_numpy()
+    ds.features.to_parquet(run.features)
+    frame.to_parquet(run.inputs)
+    write_json(
+        run.inputs_json,
+        {
+            "settings": _settings(params),
+            "fingerprint": loaded.fingerprint,
+            "names": {k: v.name for k, v in series.items()},
+            "snapshot": None if pd.isna(ds.snapshot) else ds.snapshot.isoformat(),
+            "exclusions": ds.exclusions.to_dict(orient="records"),
+            "exclusion_columns": list(ds.exclusions.columns),
+            "columns": None if ds.columns is None else ds.columns.to_dict(orient="records"),
+            "notes": ds.notes,
+            "description": ds.description,
+        },
+    )
+    return True
+
+
+def load_cache(params: Params, run) -> Inputs | None:
+    """The input as the run read it (save_cache), or None when there is none for these
+    settings."""
+    if not (run.inputs_json.is_file() and run.inputs.is_file() and run.features.is_file()):
+        return None
+    meta = read_json(run.inputs_json)
+    if meta.get("settings") != _settings(params):
+        return None
+    frame = pd.read_parquet(run.inputs)
+    names = meta["names"]
+
+    def series(key: str) -> pd.Series | None:
+        return frame[key].rename(names[key]) if key in frame.columns else None
+
+    segment_columns = [c for c in frame.columns if c.startswith("segment:")]
+    segments = (
+        frame[segment_columns].rename(columns=lambda c: c.removeprefix("segment:"))
+        if segment_columns
+        else None
+    )
+    dataset = features.Dataset(
+        features=pd.read_parquet(run.features),
+        label=series("label"),
+        moment=series("moment"),
+        lead_ids=series("lead_ids"),
+        exclusions=pd.DataFrame(meta["exclusions"], columns=meta["exclusion_columns"]),
+        snapshot=pd.NaT if meta["snapshot"] is None else pd.Timestamp(meta["snapshot"]),
+        order=series("order"),
+        segments=segments,
+        columns=None if meta["columns"] is None else pd.DataFrame(meta["columns"]),
+        notes=meta["notes"],
+        description=meta["description"],
+    )
+    return Inputs(dataset, meta["fingerprint"], series("oracle"))

@@ -194,6 +194,9 @@ def run_pipeline(
     run.loaded = loaded  # in-process, the stages reuse what the check read
     folder = run.folder
     folder.params.write_text(dump_params(params), encoding="utf-8")
+    if notebooks and loaded is not None:
+        # Each notebook is a new process: it reads the input as checked here, not again.
+        inputs.save_cache(loaded, params, folder)
     executed, pages, seconds = [], [], {}
     progress(f"run {run_id} -> {folder.path}")
 

@@ -59,9 +59,10 @@ class Run:
         return self.folder.run_id
 
     def inputs(self, params: Params) -> inputs.Inputs:
-        """The run's input data, read on first use."""
+        """The run's input data: as the run's start read it (inputs.save_cache), else read on
+        first use."""
         if self.loaded is None:
-            self.loaded = inputs.load_inputs(params)
+            self.loaded = inputs.load_cache(params, self.folder) or inputs.load_inputs(params)
         return self.loaded
 
     def features(self, params: Params) -> pd.DataFrame:

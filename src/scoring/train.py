@@ -102,12 +102,13 @@ class CategoryEncoder(BaseEstimator, TransformerMixin):
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        # A value outside the levels becomes missing (pd.Categorical's own rule). The columns are
-        # put back in one concat: assigning them one by one costs quadratic time on wide frames.
-        encoded = {
-            column: pd.Categorical(X[column].astype(str), categories=self.levels_[column])
-            for column in self.columns_
-        }
+        # A value outside the levels becomes missing. The columns are put back in one concat:
+        # assigning them one by one gets slow on wide frames.
+        encoded = {}
+        for column in self.columns_:
+            values = X[column].astype(str)
+            known = values.where(values.isin(self.levels_[column]))
+            encoded[column] = pd.Categorical(known, categories=self.levels_[column])
         if not encoded:
             return X.copy()
         rest = X.drop(columns=list(encoded))

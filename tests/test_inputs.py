@@ -1,0 +1,52 @@
+"""The run's input as its start read it: saved into the run folder, read back equal, and
+ignored when the settings that shape it differ."""
+
+import numpy as np
+import pandas as pd
+
+from scoring import inputs
+from scoring.io.runfolder import RunFolder
+
+
+def test_the_input_cache_reads_back_equal_and_only_for_its_settings(small_dataset, tmp_path):
+    params, _, dataset = small_dataset
+    oracle = pd.Series(np.linspace(0, 1, len(dataset.label)), name="truth")
+    loaded = inputs.Inputs(dataset, "f" * 64, oracle)
+    run = RunFolder(tmp_path)
+    assert inputs.save_cache(loaded, params, run)
+    back = inputs.load_cache(params, run)
+    pd.testing.assert_frame_equal(back.dataset.features, dataset.features)
+    for name in ("label", "moment", "lead_ids"):
+        pd.testing.assert_series_equal(getattr(back.dataset, name), getattr(dataset, name))
+    pd.testing.assert_frame_equal(back.dataset.exclusions, dataset.exclusions)
+    assert back.dataset.snapshot == dataset.snapshot
+    assert back.dataset.description == dataset.description
+    assert back.fingerprint == "f" * 64
+    assert np.array_equal(back.oracle.to_numpy(), oracle.to_numpy())
+    # Other label settings shape another input: the cache is not used.
+    other = params.model_copy(update={"label": params.label.model_copy(update={"window_days": 30})})
+    assert inputs.load_cache(other, run) is None
+    # Settings that do not shape the input (thresholds) keep it.
+    same = params.model_copy(
+        update={"thresholds": params.thresholds.model_copy(update={"reps": 3})}
+    )
+    assert inputs.load_cache(same, run) is not None
+
+
+def test_no_cache_for_an_input_indexed_otherwise(small_dataset, tmp_path):
+    params, _, dataset = small_dataset
+    shifted = dataset.features.set_axis(dataset.features.index + 1)
+    moved = inputs.Inputs(
+        inputs.features.Dataset(
+            shifted,
+            dataset.label,
+            dataset.moment,
+            dataset.lead_ids,
+            dataset.exclusions,
+            dataset.snapshot,
+        ),
+        "x",
+        None,
+    )
+    assert not inputs.save_cache(moved, params, RunFolder(tmp_path))
+    assert inputs.load_cache(params, RunFolder(tmp_path)) is None
