@@ -28,3 +28,21 @@ def test_a_group_raises_the_error_of_its_first_stage():
     with pytest.raises(pipeline.StageError, match="audit broke"):
         pipeline._run_group(("audit", "train"), one)
     assert pipeline._run_group(("evaluate", "explain"), lambda s: s) == ["evaluate", "explain"]
+
+
+def test_point_rules_from_a_run_whose_input_changed_are_refused(tmp_path):
+    import pandas as pd
+
+    from scoring.config import load_params
+    from scoring.errors import DataContractError
+    from scoring.io.runfolder import RunFolder
+    from tests.conftest import ROOT
+
+    run = RunFolder(tmp_path)
+    pd.DataFrame({"lead_id": ["a", "b", "c"], "split": ["train", "valid", "test"]}).to_parquet(
+        run.predictions
+    )
+    run.write("training.json", {"features": ["x"], "chosen_model": "logistic"})
+    pd.DataFrame({"x": [1.0, 2.0]}).to_parquet(run.features)
+    with pytest.raises(DataContractError, match="input has changed"):
+        stages.points(load_params(ROOT / "params.yaml"), stages.Run(run))

@@ -286,9 +286,10 @@ def rules(
         Path | None, typer.Option(help="A trained run's folder (default: reports/latest).")
     ] = None,
 ) -> None:
-    """Learn point rules to type into a marketing platform from a trained run: rules on the
-    training rows, MQL threshold in points on validation, figures on test. Writes
-    points_rules.csv, .json and .md into the run folder and updates its report."""
+    """Learn point rules to type into a marketing platform from a trained run: rules chosen on
+    the training rows and fitted on every row before the test window, MQL threshold in points
+    on validation, figures on test. Writes points_rules.csv, .json and .md into the run folder
+    and updates its report."""
     setup_logging()
     params = _load(params_path, overrides)
     from scoring import stages

@@ -247,8 +247,11 @@ def points(params: Params, run: Run) -> Pointed:
         run.loaded.dataset.lead_ids.to_numpy(), predictions["lead_id"].to_numpy()
     )
     if len(features) != len(predictions) or read_again:
-        raise ValueError(
-            f"the input has changed since {run.folder.predictions} was written: train again"
+        from scoring.errors import DataContractError
+
+        raise DataContractError(
+            f"the input has changed since {run.folder.predictions} was written: train again "
+            "(leadscore run) before learning point rules from it"
         )
     card, _, evaluation = points_module.build(
         features,
