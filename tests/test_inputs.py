@@ -50,3 +50,28 @@ def test_no_cache_for_an_input_indexed_otherwise(small_dataset, tmp_path):
     )
     assert not inputs.save_cache(moved, params, RunFolder(tmp_path))
     assert inputs.load_cache(params, RunFolder(tmp_path)) is None
+
+
+def test_an_input_file_changed_since_the_cache_is_read_again(small_dataset, tmp_path):
+    from scoring.config import FlatParams
+
+    params, _, dataset = small_dataset
+    export = tmp_path / "export.csv"
+    export.write_text("id,converted\n1,0\n")
+    flat = params.model_copy(
+        update={
+            "data": params.data.model_copy(
+                update={
+                    "source": "flat",
+                    "flat": FlatParams(path=str(export), target_column="converted"),
+                }
+            )
+        }
+    )
+    run = RunFolder(tmp_path / "run")
+    run.path.mkdir()
+    assert inputs.save_cache(inputs.Inputs(dataset, "x", None), flat, run)
+    assert inputs.cache_current(flat, run)
+    export.write_text("id,converted\n1,0\n2,1\n")  # a new export in the same place
+    assert not inputs.cache_current(flat, run)
+    assert inputs.load_cache(flat, run) is None

@@ -33,6 +33,7 @@ def test_a_group_raises_the_error_of_its_first_stage():
 def test_point_rules_from_a_run_whose_input_changed_are_refused(tmp_path):
     import pandas as pd
 
+    from scoring import features, inputs
     from scoring.config import load_params
     from scoring.errors import DataContractError
     from scoring.io.runfolder import RunFolder
@@ -43,6 +44,16 @@ def test_point_rules_from_a_run_whose_input_changed_are_refused(tmp_path):
         run.predictions
     )
     run.write("training.json", {"features": ["x"], "chosen_model": "logistic"})
-    pd.DataFrame({"x": [1.0, 2.0]}).to_parquet(run.features)
+    # The input as read now: two leads, where training saw three.
+    now = features.Dataset(
+        pd.DataFrame({"x": [1.0, 2.0]}),
+        pd.Series([0, 1]),
+        pd.Series(pd.to_datetime(["2025-01-01", "2025-01-02"])),
+        pd.Series(["a", "b"]),
+        pd.DataFrame(columns=["reason", "leads"]),
+        pd.NaT,
+    )
     with pytest.raises(DataContractError, match="input has changed"):
-        stages.points(load_params(ROOT / "params.yaml"), stages.Run(run))
+        stages.points(
+            load_params(ROOT / "params.yaml"), stages.Run(run, inputs.Inputs(now, "x", None))
+        )

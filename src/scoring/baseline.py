@@ -23,6 +23,11 @@ class BaselineError(ValueError):
     """A rule refers to a field the features do not have, or compares it wrongly."""
 
 
+def normalised_text(values: pd.Series) -> pd.Series:
+    """Text as rules compare it: trimmed and lower case (exports spell one value many ways)."""
+    return values.astype("string").str.strip().str.lower()
+
+
 def rule_matches(rule: Rule, features: pd.DataFrame) -> pd.Series:
     """Which leads a rule gives its points to (missing values never match)."""
     if rule.field not in features.columns:
@@ -33,7 +38,7 @@ def rule_matches(rule: Rule, features: pd.DataFrame) -> pd.Series:
     values = features[rule.field]
     if not pd.api.types.is_numeric_dtype(values):
         # Text compares case-insensitively, as exports spell the same value many ways.
-        values = values.astype("string").str.strip().str.lower()
+        values = normalised_text(values)
         rule = rule.model_copy(update={"value": _lower(rule.value)})
     if rule.op in ("in", "not_in"):
         if not isinstance(rule.value, list):

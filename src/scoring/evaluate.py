@@ -151,8 +151,7 @@ def evaluate(predictions: pd.DataFrame, n_bootstrap: int, seed: int) -> Evaluati
     """All test metrics; intervals from one paired bootstrap shared by every scorer and metric."""
     test = predictions[predictions["split"] == "test"].reset_index(drop=True)
     label = test["label"].to_numpy()
-    rng = np.random.default_rng(seed)
-    tiebreak = rng.random(len(test))
+    tiebreak, indices = stats.test_draws(len(test), n_bootstrap, seed)
     named = scorers(test)
     columns = {
         name: (test[rank].to_numpy(), None if prob is None else test[prob].to_numpy())
@@ -161,7 +160,6 @@ def evaluate(predictions: pd.DataFrame, n_bootstrap: int, seed: int) -> Evaluati
     point = {
         name: score_metrics(label, score, prob, tiebreak) for name, (score, prob) in columns.items()
     }
-    indices = stats.resample_indices(len(test), n_bootstrap, rng)
     blocks = [
         {
             name: bootstrap_metrics(label, score, prob, tiebreak, counts)

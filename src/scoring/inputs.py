@@ -106,14 +106,35 @@ def feature_params(params: Params) -> FeatureParams:
 
 
 def _settings(params: Params) -> str:
-    """What reading the input depends on, as one digest (a cache read with other settings is
-    not used)."""
+    """What reading the input depends on, as one digest: the settings that shape it and the
+    input files as they are on disk (size and time), so a cache of other settings or of
+    files changed since is not used."""
     import hashlib
     import json
+    from pathlib import Path
 
     keys = ("seed", "data", "generator", "label", "features")
     document = {k: v for k, v in params.model_dump(mode="json").items() if k in keys}
+    files = (
+        [params.data.flat.path]
+        if input_kind(params) == "flat"
+        else [params.data.leads_path, params.data.activities_path]
+    )
+    document["files"] = [
+        [str(f), Path(f).stat().st_size, Path(f).stat().st_mtime_ns] if Path(f).is_file() else None
+        for f in files
+    ]
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+def cache_current(params: Params, run) -> bool:
+    """Whether the run folder holds the input as these settings and files read it."""
+    return (
+        run.inputs_json.is_file()
+        and run.inputs.is_file()
+        and run.features.is_file()
+        and read_json(run.inputs_json).get("settings") == _settings(params)
+    )
 
 
 def save_cache(loaded: Inputs, params: Params, run) -> bool:
@@ -154,11 +175,9 @@ def save_cache(loaded: Inputs, params: Params, run) -> bool:
 def load_cache(params: Params, run) -> Inputs | None:
     """The input as the run read it (save_cache), or None when there is none for these
     settings."""
-    if not (run.inputs_json.is_file() and run.inputs.is_file() and run.features.is_file()):
+    if not cache_current(params, run):
         return None
     meta = read_json(run.inputs_json)
-    if meta.get("settings") != _settings(params):
-        return None
     frame = pd.read_parquet(run.inputs)
     names = meta["names"]
 

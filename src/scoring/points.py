@@ -5,8 +5,8 @@ Per field, bins a platform can express (ranges for numbers, lists of values for 
 numbers) on the training rows; each bin is a candidate rule. A logistic regression adds rules
 one at a time while they improve validation PR-AUC, within the rule budget; its coefficients,
 at a fixed number of points per doubling of the odds, rounded, are the points. The rules are
-`config.Rule`s, scored by the
-same code as today's rules (`baseline.points`), so the CSV ops type in is the scorecard itself.
+`config.Rule`s, scored by the same code as today's rules (`baseline.points`), so the CSV ops
+type in is the scorecard itself.
 As for the models, the rules are chosen on the training rows and their points learn from every
 row before the test window; the MQL threshold in points is chosen on validation leads'
 out-of-fold points; every figure is reported on test.
@@ -14,7 +14,6 @@ out-of-fold points; every figure is reported on test.
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 import warnings
@@ -29,8 +28,6 @@ from sklearn.metrics import average_precision_score
 from scoring import baseline, stats, thresholds
 from scoring.config import BaselineParams, PointsParams, Rule, ThresholdParams
 from scoring.explain import LABELS, VALUE_WORDS, feature_family, feature_label
-
-log = logging.getLogger(__name__)
 
 MIN_IV = 0.02  # fields whose bins say less than this (information value) are not tried
 MAX_FIELDS = 100  # fields binned at most: the most informative ones alone (wide exports)
@@ -77,15 +74,6 @@ class Scorecard:
     notes: list[str] = field(default_factory=list)
     validation: np.ndarray | None = None  # validation leads' out-of-fold points (thresholds)
 
-    def baseline_params(self) -> BaselineParams:
-        """The rules as a `baseline` section (what ops could paste into params.yaml)."""
-        return BaselineParams(mql_threshold=self.threshold, rules=self.rules)
-
-
-def _normalised(values: pd.Series) -> pd.Series:
-    # The same spelling rule as today's rules: text matches case-insensitively.
-    return values.astype("string").str.strip().str.lower()
-
 
 def _is_numeric(values: pd.Series) -> bool:
     # Booleans count as 0/1: a rule `>= 1` matches True.
@@ -129,7 +117,7 @@ def most_informative(train: pd.DataFrame, label: np.ndarray, keep: int) -> list[
         if _is_numeric(values):
             score = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
         else:
-            text = _normalised(values).fillna("(missing)")
+            text = baseline.normalised_text(values).fillna("(missing)")
             grouped = pd.Series(label).groupby(text.to_numpy())
             rate = (grouped.sum() + 20 * base) / (grouped.count() + 20)
             score = text.map(rate).to_numpy(dtype=float)
@@ -149,7 +137,8 @@ def bin_field(values: pd.Series, label: np.ndarray, params: PointsParams) -> Fie
     if numeric:
         data = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
     else:
-        data = _normalised(values).astype(object).where(values.notna(), np.nan).to_numpy()
+        text = baseline.normalised_text(values)
+        data = text.astype(object).where(values.notna(), np.nan).to_numpy()
     if pd.isna(data).all():
         return None
     binning = OptimalBinning(
@@ -397,7 +386,8 @@ def learn(
     validation = _out_of_fold(matrix[:, chosen], y, is_train, is_valid, params, seed)
     for name, shift in shifts.items():
         values = set().union(*by_field[name].groups)
-        validation += shift * _normalised(features[name]).isin(values).to_numpy()[is_valid]
+        binned = baseline.normalised_text(features[name]).isin(values).to_numpy()
+        validation += shift * binned[is_valid]
     return rules, selection, notes, validation
 
 
@@ -579,9 +569,8 @@ def evaluate(
         "rules": test["baseline_points"].to_numpy(dtype=float),
         "model": test[model].to_numpy(dtype=float),
     }
-    rng = np.random.default_rng(seed)
-    rng.random(len(test))  # evaluate's tie-break draw comes first: same resamples after it
-    counts = stats.resample_counts(stats.resample_indices(len(test), n_bootstrap, rng), len(test))
+    _, indices = stats.test_draws(len(test), n_bootstrap, seed)  # metrics.json's resamples
+    counts = stats.resample_counts(indices, len(test))
     ranking = {name: _ranking(label, score, counts) for name, score in scores.items()}
     out: dict = {"model": model, "ranking": {}, "versus": {}, "policies": []}
     for name, metrics in ranking.items():
@@ -714,8 +703,9 @@ def document(card: Scorecard, evaluation: dict, params: PointsParams) -> dict:
             "mql_threshold_points": card.threshold,
             "policy": card.policy,
             "fields": card.fields,
-            "learned_on": "training rows",
-            "chosen_on": "validation",
+            "rules_chosen_on": "training rows (each step judged on validation)",
+            "points_fitted_on": "every row before the test window",
+            "threshold_chosen_on": "validation (out-of-fold points)",
             "reported_on": "test",
             "settings": params.model_dump(),
             "selection": card.selection.to_dict(orient="records"),
@@ -928,7 +918,7 @@ def save(saved: dict, table: pd.DataFrame, label_words: str, run) -> dict[str, s
     from scoring.io.files import write_json
 
     table.to_csv(run.points_csv, index=False)
-    write_json(run.points_json, saved, default=float)
+    write_json(run.points_json, saved)
     run.points_md.write_text(markdown_page(saved, label_words))
     return {"csv": str(run.points_csv), "json": str(run.points_json), "md": str(run.points_md)}
 

@@ -66,11 +66,7 @@ class Run:
         return self.loaded
 
     def features(self, params: Params) -> pd.DataFrame:
-        """Every lead's features in the order of predictions.parquet: from memory in-process,
-        else from the train stage's features.parquet (a notebook need not read and type the
-        input again), else from the input."""
-        if self.loaded is None and self.folder.features.is_file():
-            return pd.read_parquet(self.folder.features)
+        """Every lead's features in the order of predictions.parquet."""
         return self.inputs(params).dataset.features.reset_index(drop=True)
 
 
@@ -126,7 +122,8 @@ def train(params: Params, run: Run) -> Trained:
     )
     summary = training.training_summary(result, dataset, loaded.fingerprint)
     paths = training.save_outputs(result, summary, run.folder)
-    dataset.features.reset_index(drop=True).to_parquet(run.folder.features, index=False)
+    if not inputs.cache_current(params, run.folder):  # later stages and `leadscore rules`
+        inputs.save_cache(loaded, params, run.folder)
     explained = explain.explain_run(result, dataset, params.explain)
     paths.update(explain.save_run(explained, result, dataset, run.folder))
     artifact.write_draft(result, dataset, params, run.folder.draft)
@@ -243,10 +240,8 @@ def points(params: Params, run: Run) -> Pointed:
 
     predictions, summary = training.load_outputs(run.folder)
     features = run.features(params)
-    read_again = run.loaded is not None and not np.array_equal(
-        run.loaded.dataset.lead_ids.to_numpy(), predictions["lead_id"].to_numpy()
-    )
-    if len(features) != len(predictions) or read_again:
+    ids = run.inputs(params).dataset.lead_ids.to_numpy()
+    if len(ids) != len(predictions) or not np.array_equal(ids, predictions["lead_id"].to_numpy()):
         from scoring.errors import DataContractError
 
         raise DataContractError(

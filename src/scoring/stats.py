@@ -23,6 +23,14 @@ def resample_indices(n: int, samples: int, rng: np.random.Generator) -> np.ndarr
     return rng.integers(0, n, (samples, n)) if samples else np.empty((0, n), dtype=np.int64)
 
 
+def test_draws(n: int, samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(tie-break, resample indices) of a test window of n rows: every figure reported on test
+    with an interval (metrics.json, the point rules) is drawn from these same resamples."""
+    rng = np.random.default_rng(seed)
+    tiebreak = rng.random(n)
+    return tiebreak, resample_indices(n, samples, rng)
+
+
 def counts_blocks(indices: np.ndarray, n: int) -> Iterator[np.ndarray]:
     """How many times each row was drawn, per resample, in blocks of rows x n (float64)."""
     step = max(1, BLOCK_BYTES // max(8 * n, 1))
