@@ -240,3 +240,15 @@ def test_a_wide_export_bins_only_its_most_informative_fields():
     assert len(kept) == 10 and {"visits", "tier"} <= set(kept)
     assert kept == [c for c in frame.columns if c in kept]  # in the frame's order
     assert points.most_informative(frame[["visits", "tier"]], label, 10) == ["visits", "tier"]
+
+
+def test_edges_and_value_lists_stay_typeable():
+    whole = np.array([0.0, 3.0, 40.0, 5_000_000.0, 90_000_000.0])
+    # Counts: the next whole number; whole amounts: 2 significant digits.
+    assert points._readable_edges(np.array([2.5, 26_172_000.5]), whole, "revenue") == [
+        3.0,
+        26_000_000.0,
+    ]
+    many = [f"title {i}" for i in range(points.MAX_VALUES + 1)]
+    bins = points.FieldBins("job", False, [], [["cfo", "cto"], many], 0.2)
+    assert bins.conditions() == [("in", ["cfo", "cto"])]

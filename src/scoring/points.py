@@ -35,6 +35,8 @@ SHORTLIST = 20  # candidate rules per step, by score test, judged on validation 
 MIN_GAIN = 0.0005  # validation PR-AUC a rule must add to be kept
 FIT_C = 10.0  # light regularisation: rare bins keep finite points
 POINTS_POLICIES = ("volume_matched", "conversion_target")  # always reported for the rules
+MAX_VALUES = 12  # values one category rule may list: a list a person types into a platform
+COUNT_EDGES = 100  # whole-number fields below this are counts (x > 2.5 is x >= 3); above, amounts
 
 
 class PointsError(ValueError):
@@ -58,7 +60,7 @@ class FieldBins:
         categories. Missing values match none of them."""
         if self.numeric:
             return [(">=", int(e) if float(e).is_integer() else e) for e in self.edges]
-        return [("in", group) for group in self.groups]
+        return [("in", group) for group in self.groups if len(group) <= MAX_VALUES]
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,9 @@ def _readable_edges(splits: np.ndarray, data: np.ndarray, name: str) -> list[flo
     if name.startswith("log_"):
         edges = [float(np.log1p(_significant(a))) for a in np.expm1(splits)]
     elif np.all(present == np.round(present)):
-        edges = [float(math.floor(s) + 1) for s in splits]  # x > 2.5 is x >= 3
+        # Counts get the next whole number (x > 2.5 is x >= 3); larger whole amounts (revenue,
+        # employees) 2 significant digits, as a person would type them.
+        edges = [float(math.floor(s) + 1) if s < COUNT_EDGES else _significant(s) for s in splits]
     else:
         edges = [_significant(s) for s in splits]
     # An edge at or below the smallest value (or above the largest) makes an empty bin.
@@ -438,7 +442,7 @@ def _no_negative_groups(
         named = {v for r in groups for v in r.value}
         rest = sorted(v for g in bins[name].groups for v in g if v not in named)
         lowest = min(0.0, *(r.points for r in groups))
-        if lowest < 0 and rest:
+        if lowest < 0 and 0 < len(rest) <= MAX_VALUES:
             groups.append(
                 Rule(
                     name=condition(name, "in", rest),
@@ -450,7 +454,7 @@ def _no_negative_groups(
                 )
             )
         elif lowest < 0:
-            lowest = 0.0  # nothing else to give points to: keep the penalties
+            lowest = 0.0  # no short list of other values to give points to: keep the penalties
         if lowest < 0:
             shifts[name] = -lowest
         out += [
