@@ -12,7 +12,7 @@ help:  ## List the targets
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,spark]'
 	touch $(STAMP)
 
 setup: $(STAMP)  ## Create .venv and install the project with its dev extras (pinned)
@@ -64,7 +64,7 @@ bench: $(STAMP)  ## Speed and memory figures (prints them; not part of the tests
 
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP) pyproject.toml constraints.txt
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,spark,bench]'
 	touch $(BENCH_STAMP)
 
 bench-real: $(BENCH_STAMP)  ## leadscore against plain LightGBM and FLAML on real exports (prints)

@@ -211,6 +211,11 @@ class FeatureParams(_Section):
     """Point-in-time feature windows and leakage guards (models issue)."""
 
     windows_days: list[int] = [7, 30, 90]
+    # Which engine builds the activity features (scoring.feature_sql): DuckDB in process, or
+    # Spark for activities that live in a lake or outgrow one machine (section `spark`).
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    # DuckDB's memory limit ("4GB", "50%"); beyond it, it spills to a temporary folder.
+    duckdb_memory_limit: str | None = None
     leakage_auc_max: Fraction = 0.9
     pure_category_rate: Fraction = 0.98
     pure_category_min_support: int = Field(50, ge=1)
@@ -249,6 +254,14 @@ class Rule(_Section):
     op: Literal["==", "!=", ">=", ">", "<=", "<", "in", "not_in"]
     value: Any
     points: float
+
+
+class SparkParams(_Section):
+    """Where Spark runs when features.engine is spark or scoring says --engine spark."""
+
+    # A Spark master URL (spark://host:7077, yarn, local[4]); empty: SPARK_MASTER, else
+    # local[*].
+    master: str | None = None
 
 
 class BaselineParams(_Section):
@@ -356,6 +369,7 @@ class Params(_Section):
     funnel: FunnelParams = FunnelParams()
     label: LabelParams = LabelParams()
     features: FeatureParams = FeatureParams()
+    spark: SparkParams = SparkParams()
     baseline: BaselineParams = BaselineParams()
     models: ModelParams = ModelParams()
     thresholds: ThresholdParams = ThresholdParams()

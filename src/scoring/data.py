@@ -7,6 +7,9 @@ DataContractError naming the file, table, column, check, how many rows fail and 
 from __future__ import annotations
 
 import logging
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -205,11 +208,28 @@ def _missing_columns(frame: pd.DataFrame, table: str, required: tuple[str, ...])
     ]
 
 
-def _pandera_violations(frame: pd.DataFrame, table: str, schema, id_column: str) -> list[Violation]:
-    import pandera.pandas as pa
+@contextmanager
+def _quiet_pandera() -> Iterator[None]:
+    """pandera imports pyspark.pandas when pyspark is installed (for the Spark engine), and
+    pyspark warns that it does not fully support pandas 3: a warning about a module leadscore
+    does not use through pandera, so it is silenced where pandera runs."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
+        yield
 
+
+def _pandera():
+    """pandera's pandas API, imported quietly."""
+    with _quiet_pandera():
+        import pandera.pandas as pa
+    return pa
+
+
+def _pandera_violations(frame: pd.DataFrame, table: str, schema, id_column: str) -> list[Violation]:
+    pa = _pandera()
     try:
-        schema.validate(frame, lazy=True)
+        with _quiet_pandera():
+            schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
         violations = []
@@ -229,7 +249,7 @@ def _pandera_violations(frame: pd.DataFrame, table: str, schema, id_column: str)
 
 
 def _leads_schema():
-    import pandera.pandas as pa
+    pa = _pandera()
 
     text = {c: pa.Column(None, nullable=True) for c in LEAD_TEXT}
     text["lead_id"] = pa.Column(None, nullable=False, unique=True)
@@ -240,7 +260,7 @@ def _leads_schema():
 
 
 def _activities_schema():
-    import pandera.pandas as pa
+    pa = _pandera()
 
     return pa.DataFrameSchema(
         {

@@ -39,7 +39,7 @@ def load_inputs(params: Params) -> Inputs:
         dataset = flat.build_dataset(params.data.flat)
         return Inputs(dataset, sha256(params.data.flat.path), None)
     tables = data.load_tables(params.data.leads_path, params.data.activities_path)
-    dataset = features.build_dataset(tables, params.label, params.features)
+    dataset = features.build_dataset(tables, params.label, params.features, params.spark.master)
     oracle = data.load_truth(params.data, dataset.lead_ids) if is_synthetic(params) else None
     return Inputs(dataset, data.fingerprint(tables), oracle)
 

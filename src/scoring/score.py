@@ -184,7 +184,7 @@ def index_activities(frame: pd.DataFrame, bad: pd.DataFrame | None = None) -> Ac
         categories = ids.cat.rename_categories(ids.cat.categories.astype(str)).array
     else:
         categories = pd.Categorical(ids.astype(str))
-    frame = frame.assign(lead_id=categories, item_code=features.item_codes(frame))
+    frame = frame.assign(lead_id=categories)
     if bad is None:
         bad = pd.DataFrame({"lead_id": pd.Series(dtype=str), "reason": pd.Series(dtype=str)})
     return Activities(frame, categories.codes, categories.categories, bad)

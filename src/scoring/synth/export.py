@@ -88,8 +88,10 @@ def write(
         write_to(temporary)
         os.replace(temporary, path)
 
-    whole(leads_path, lambda p: crm.leads.to_parquet(p, index=False))
-    whole(activities_path, lambda p: crm.activities.to_parquet(p, index=False))
+    # Microsecond timestamps, as a lake holds them: Spark cannot read nanosecond Parquet.
+    lake = {"coerce_timestamps": "us", "allow_truncated_timestamps": True}
+    whole(leads_path, lambda p: crm.leads.to_parquet(p, index=False, **lake))
+    whole(activities_path, lambda p: crm.activities.to_parquet(p, index=False, **lake))
     whole(truth_path, lambda p: crm.truth.to_parquet(p, index=False))
     if export_path is not None:
         export = flat_export(crm.leads, crm.activities, crm.snapshot)
