@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -358,6 +359,13 @@ def _load_model(params_path: Path, model: str, workdir: Path):
         raise
 
 
+class Engine(StrEnum):
+    """Where scoring builds features and scores."""
+
+    duckdb = "duckdb"
+    spark = "spark"
+
+
 @app.command()
 def score(
     model: Annotated[
@@ -369,13 +377,25 @@ def score(
         ),
     ],
     input_path: Annotated[
-        Path, typer.Option("--input", "-i", help="Leads (CSV or Parquet) or a flat export.")
+        str,
+        typer.Option(
+            "--input",
+            "-i",
+            help="Leads (CSV or Parquet) or a flat export; with --engine spark, Parquet at any "
+            "path or URI Spark reads.",
+        ),
     ],
     output_path: Annotated[
-        Path, typer.Option("--output", "-o", help="Scored rows (.csv or .parquet).")
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Scored rows (.csv or .parquet); with --engine spark, a new folder of Parquet "
+            "parts named .parquet.",
+        ),
     ],
     activities: Annotated[
-        Path | None,
+        str | None,
         typer.Option(help="Activities file, for models trained on leads and activities."),
     ] = None,
     as_of: Annotated[
@@ -391,6 +411,14 @@ def score(
             "points_mql), to check rules typed into a marketing platform against the file.",
         ),
     ] = False,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="duckdb: on this machine, chunk by chunk. spark: leads and activities read, "
+            "featured and scored by Spark (spark.master in params, else SPARK_MASTER, else "
+            "local[*]); needs Java 17+ and pip install '.[spark]'.",
+        ),
+    ] = Engine.duckdb,
     chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.")] = 100_000,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     params_path: ParamsOption = Path("params.yaml"),
@@ -411,17 +439,29 @@ def score(
         except ValueError:
             raise _fail(f"--as-of {as_of!r} is not a date", EXIT_INVALID_INPUT) from None
         try:
-            summary = score_file(
-                loaded,
-                input_path,
-                output_path,
-                activities,
-                moment,
-                reasons,
-                chunk_rows,
-                progress,
-                points=points,
-            )
+            if engine is Engine.spark:
+                summary = _score_with_spark(
+                    params_path,
+                    loaded,
+                    input_path,
+                    output_path,
+                    activities,
+                    moment,
+                    reasons,
+                    points,
+                )
+            else:
+                summary = score_file(
+                    loaded,
+                    Path(input_path),
+                    output_path,
+                    None if activities is None else Path(activities),
+                    moment,
+                    reasons,
+                    chunk_rows,
+                    progress,
+                    points=points,
+                )
         except ScoringInputError as err:
             raise _fail(str(err), EXIT_INVALID_INPUT) from None
     typer.echo(
@@ -437,6 +477,24 @@ def score(
         from scoring import drift
 
         typer.echo("  " + drift.markdown(summary.drift).replace("**", ""))
+
+
+def _score_with_spark(params_path, loaded, input_path, output_path, activities, moment, *flags):
+    """`score --engine spark`: Spark's master from params, a clear error without Spark."""
+    from scoring import spark_engine, spark_score
+    from scoring.score import ScoringInputError
+
+    params = _load(params_path, [])
+    reason = spark_engine.missing()
+    if reason:
+        raise _fail(f"--engine spark: {reason}", EXIT_INVALID_INPUT)
+    if activities is None:
+        raise ScoringInputError(
+            f"{loaded.path} scores leads with their activities: pass --activities <path>"
+        )
+    return spark_score.score_with_spark(
+        loaded, input_path, output_path, activities, moment, *flags, master=params.spark.master
+    )
 
 
 @app.command()

@@ -191,6 +191,13 @@ def activity_features(
     frame = feature_sql.activity_counts(
         engine, activities, lead_ids, moment, windows, memory_limit, master
     )
+    return named_signals(frame, windows)
+
+
+def named_signals(frame: pd.DataFrame, windows: list[int]) -> pd.DataFrame:
+    """The activity counts with the named signals the rule baseline and the reason wording
+    refer to (pricing views in 7 days, demo requests, e-mail click rate, ...)."""
+    frame = frame.copy()
     longest = max(windows)
     frame["pricing_views_7d"] = _window_count(frame, "page_pricing", 7, windows)
     frame["demo_requests"] = frame[f"form_demo_request_{longest}d"]

@@ -190,22 +190,31 @@ def index_activities(frame: pd.DataFrame, bad: pd.DataFrame | None = None) -> Ac
     return Activities(frame, categories.codes, categories.categories, bad)
 
 
-def leads_features(
-    chunk: pd.DataFrame,
-    activities: Activities | None,
-    preprocessing: dict,
-    as_of: pd.Timestamp,
-    source: str,
-) -> tuple[pd.DataFrame, pd.Series]:
-    """(features, error per row) for a chunk of leads, as training built them."""
+def scoring_moment(chunk: pd.DataFrame, preprocessing: dict, as_of: pd.Timestamp) -> pd.Series:
+    """When each lead is scored, as training defined it; a lead not yet at its moment is scored
+    now (`as_of`) with what is known now; NaT without a usable created_at."""
+    settings = preprocessing["tables"]
+    created = _timestamps(chunk["created_at"])
+    if settings["scoring_moment"] == "mql":
+        moment = _timestamps(chunk["mql_at"])
+    else:
+        moment = created + pd.Timedelta(days=settings["days_after_created"])
+    moment = moment.where(moment.notna() & (moment <= as_of), as_of)
+    return moment.where(created.notna())
+
+
+def lead_part(
+    chunk: pd.DataFrame, preprocessing: dict, as_of: pd.Timestamp, source: str
+) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """(lead features, scoring moment, error per row) for a chunk of leads: everything but the
+    activities."""
     settings = preprocessing["tables"]
     needed = list(artifact_module.SCORING_LEAD_COLUMNS)
     if settings["scoring_moment"] == "mql":
         needed.append("mql_at")
     _require(chunk, needed, source)
     errors = _no_errors(chunk.index)
-    ids = chunk["lead_id"]
-    errors = _add_error(errors, ids.isna(), "lead_id is empty")
+    errors = _add_error(errors, chunk["lead_id"].isna(), "lead_id is empty")
     created = _timestamps(chunk["created_at"])
     errors = _add_error(
         errors,
@@ -220,24 +229,37 @@ def leads_features(
         invalid = (numbers.isna() & chunk[column].notna()) | (numbers < 0) | np.isinf(numbers)
         errors = _add_error(errors, invalid, f"{column} is not a finite number >= 0", chunk[column])
         leads[column] = numbers.where(~invalid)
-    if settings["scoring_moment"] == "mql":
-        moment = _timestamps(chunk["mql_at"])
-    else:
-        moment = leads["created_at"] + pd.Timedelta(days=settings["days_after_created"])
-    # Leads not yet at their scoring moment are scored now, with what is known now.
-    moment = moment.where(moment.notna() & (moment <= as_of), as_of)
-    moment = moment.where(leads["created_at"].notna())
-    frame = features.lead_features(leads)
+    return features.lead_features(leads), scoring_moment(chunk, preprocessing, as_of), errors
+
+
+def join_errors(errors: pd.Series, rows: np.ndarray, messages: pd.Series) -> pd.Series:
+    """`errors` with `messages` added on `rows` ("; " after an error a row already has)."""
+    if not rows.any():
+        return errors
+    errors = errors.copy()
+    extra = messages[rows].astype("string")
+    errors[rows] = (errors[rows] + "; " + extra).fillna(extra)
+    return errors
+
+
+def leads_features(
+    chunk: pd.DataFrame,
+    activities: Activities | None,
+    preprocessing: dict,
+    as_of: pd.Timestamp,
+    source: str,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """(features, error per row) for a chunk of leads, as training built them."""
+    settings = preprocessing["tables"]
+    frame, moment, errors = lead_part(chunk, preprocessing, as_of, source)
+    ids = chunk["lead_id"]
     chunk_activities = _activities_for(activities, ids)
     if activities is not None and len(activities.bad):
         bad = activities.bad[activities.bad["lead_id"].isin(ids.dropna())]
         if len(bad):
             first = bad.groupby("lead_id", sort=False)["reason"].first()
-            rows = ids.isin(first.index)
-            errors = errors.copy()
-            errors[rows] = (errors[rows] + "; " + ids[rows].map(first)).fillna(
-                ids[rows].map(first).astype("string")
-            )
+            rows = ids.isin(first.index).to_numpy()
+            errors = join_errors(errors, rows, ids.map(first))
     # A lead id may repeat in an input; every row is scored, so features are built in rounds
     # of distinct ids (first occurrences, then second ones, ...).
     text_ids = ids.astype(str).fillna("")

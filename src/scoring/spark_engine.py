@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,6 +58,9 @@ def session(master: str | None = None):
     if master.startswith("local"):
         # One machine: bind to loopback rather than whatever the host name resolves to.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    # Python workers run leadscore's own code (scoring a partition): this interpreter, unless
+    # the cluster says otherwise.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     with quiet():
         from pyspark.sql import SparkSession
 
