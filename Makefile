@@ -61,6 +61,7 @@ bench: $(STAMP)  ## Speed and memory figures (prints them; not part of the tests
 	$(BIN)/python bench/bench_score.py
 	$(BIN)/python bench/bench_run.py
 	$(BIN)/python bench/bench_wide.py --notebooks
+	$(BIN)/python bench/bench_scale.py
 
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP) pyproject.toml constraints.txt

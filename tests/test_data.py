@@ -164,3 +164,33 @@ def test_read_table_keeps_parquet_values_and_reads_csv_blanks_as_missing(tmp_pat
     assert read_table(tmp_path / "leads.parquet")["industry"].tolist() == ["", "Software"]
     from_csv = read_table(tmp_path / "leads.csv")["industry"]
     assert pd.isna(from_csv[0]) and from_csv[1] == "Software"
+
+
+def test_parquet_activities_are_validated_in_batches_and_kept_on_disk(tiny_crm, tmp_path):
+    from scoring.data import ActivityFile, stream_activities
+
+    leads_path, acts_path = _write_both(tiny_crm, tmp_path, "parquet")
+    tables = load_tables(leads_path, acts_path)
+    assert isinstance(tables.activities, ActivityFile) and tables.activities.path.exists()
+    in_memory = validate_activities(tiny_crm.activities, tables.leads["lead_id"])
+    batched = stream_activities(acts_path, tables.leads["lead_id"], "acts", batch_rows=1000)
+    assert batched.rows == len(in_memory) and batched.digest == tables.activities.digest
+    assert batched.latest == in_memory["occurred_at"].max().floor("us")  # kept in microseconds
+    pd.testing.assert_frame_equal(
+        batched.frame()[["lead_id", "activity_type"]].astype(str),
+        in_memory[["lead_id", "activity_type"]].astype(str),
+    )
+
+
+def test_batched_validation_counts_every_failing_row_with_global_row_numbers(tiny_crm, tmp_path):
+    from scoring.data import stream_activities
+
+    acts = tiny_crm.activities.astype({"activity_type": str})
+    broken = [10, 2_500, 4_000]
+    acts.loc[broken, "activity_type"] = "fax_received"
+    acts.to_parquet(tmp_path / "acts.parquet")
+    with pytest.raises(DataContractError) as err:
+        stream_activities(tmp_path / "acts.parquet", tiny_crm.leads["lead_id"], "acts", 1000)
+    message = str(err.value)
+    assert "failed for 3 row(s)" in message
+    assert "row 10 " in message and "row 2500 " in message and "row 4000 " in message

@@ -10,8 +10,9 @@ import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -90,7 +91,7 @@ class Tables:
     """The two validated input tables."""
 
     leads: pd.DataFrame
-    activities: pd.DataFrame
+    activities: pd.DataFrame | ActivityFile
 
 
 @dataclass(frozen=True)
@@ -302,37 +303,144 @@ def validate_leads(frame: pd.DataFrame, source: str = "leads") -> pd.DataFrame:
     return frame
 
 
+def _activity_violations(
+    frame: pd.DataFrame, lead_ids: set | None, source: str
+) -> tuple[pd.DataFrame, list[Violation]]:
+    """The activities typed, and the checks they fail (missing columns raise at once)."""
+    frame = frame.copy()
+    _raise(_missing_columns(frame, "activities", ACTIVITY_COLUMNS), source)
+    frame = _as_text(frame, ("lead_id", "activity_type", "page_category", "form_type"))
+    violations: list[Violation] = []
+    frame = _coerce(frame, "activities", ("occurred_at",), "lead_id", violations, TIMESTAMP)
+    if violations:
+        return frame, violations
+    frame["occurred_at"] = frame["occurred_at"].astype("datetime64[ns]")
+    violations = _pandera_violations(frame, "activities", _activities_schema(), "lead_id")
+    if lead_ids is not None:
+        orphan = ~frame["lead_id"].isin(lead_ids)
+        if orphan.any():
+            check = "lead exists in leads"
+            violations.append(_violation(frame, orphan, "activities", "lead_id", check, "lead_id"))
+    return frame, violations
+
+
 def validate_activities(
     frame: pd.DataFrame, lead_ids: pd.Series | None = None, source: str = "activities"
 ) -> pd.DataFrame:
     """Validate and type the activities table (and, given lead ids, that every lead exists)."""
-    frame = frame.copy()
-    violations = _missing_columns(frame, "activities", ACTIVITY_COLUMNS)
-    _raise(violations, source)
-    frame = _as_text(frame, ("lead_id", "activity_type", "page_category", "form_type"))
-    frame = _coerce(frame, "activities", ("occurred_at",), "lead_id", violations, TIMESTAMP)
-    _raise(violations, source)
-    frame["occurred_at"] = frame["occurred_at"].astype("datetime64[ns]")
-    violations = _pandera_violations(frame, "activities", _activities_schema(), "lead_id")
-    if lead_ids is not None:
-        orphan = ~frame["lead_id"].isin(set(lead_ids))
-        if orphan.any():
-            check = "lead exists in leads"
-            violations.append(_violation(frame, orphan, "activities", "lead_id", check, "lead_id"))
+    known = None if lead_ids is None else set(lead_ids)
+    frame, violations = _activity_violations(frame, known, source)
     _raise(violations, source)
     for column in ("activity_type", "page_category", "form_type"):
         frame[column] = frame[column].astype("category")
     return frame
 
 
-def load_tables(leads_path: Path | str, activities_path: Path | str) -> Tables:
-    """Load and validate both tables from CSV or Parquet."""
-    leads = validate_leads(read_table(leads_path), source=f"{leads_path}")
-    activities = validate_activities(
-        read_table(activities_path), leads["lead_id"], source=f"{activities_path}"
+@dataclass(frozen=True)
+class ActivityFile:
+    """Validated activities kept on disk (Parquet, microsecond timestamps) instead of in
+    memory: the feature engines scan it out of core, so memory does not grow with it."""
+
+    path: Path
+    rows: int
+    latest: pd.Timestamp | None  # the latest occurred_at (the data's "now")
+    digest: str  # of the validated contents, as fingerprint() hashes a frame
+    folder: Any = field(default=None, repr=False, compare=False)  # keeps the file alive
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def frame(self) -> pd.DataFrame:
+        """The activities in memory, typed as validate_activities types them."""
+        frame = pd.read_parquet(self.path)
+        frame["occurred_at"] = frame["occurred_at"].astype("datetime64[ns]")
+        for column in ("activity_type", "page_category", "form_type"):
+            frame[column] = frame[column].astype("category")
+        return frame
+
+
+STREAM_ROWS = 1_000_000  # activities validated at a time
+
+
+def stream_activities(
+    path: Path | str, lead_ids: pd.Series, source: str, batch_rows: int = STREAM_ROWS
+) -> ActivityFile:
+    """Validate a Parquet activities file batch by batch into a validated copy on disk; every
+    failing check is counted over the whole file, with the first few examples."""
+    import hashlib
+    import tempfile
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tempfile.TemporaryDirectory(prefix="leadscore-activities-")
+    out = Path(folder.name) / "activities.parquet"
+    schema = pa.schema(
+        [("lead_id", pa.string()), ("occurred_at", pa.timestamp("us"))]
+        + [(c, pa.string()) for c in ("activity_type", "page_category", "form_type")]
     )
+    known, failed = set(lead_ids), {}
+    digest, rows, latest, offset = hashlib.sha256(), 0, None, 0
+    digest.update(",".join(ACTIVITY_COLUMNS).encode())
+    batches = tables.iter_chunks(path, batch_rows)
+    first = next(batches, None)
+    if first is None:
+        first = pd.read_parquet(path)  # no rows: still checked for its columns
+    with pq.ParquetWriter(out, schema) as writer:
+        for batch in _chain(first, batches):
+            batch.index = pd.RangeIndex(offset, offset + len(batch))
+            offset += len(batch)
+            typed, violations = _activity_violations(batch, known, source)
+            for found in violations:
+                key = (found.table, found.column, found.check)
+                if key in failed:
+                    seen = failed[key]
+                    examples = (seen.examples + found.examples)[:MAX_EXAMPLES]
+                    found = Violation(*key, seen.n_failing + found.n_failing, examples)
+                failed[key] = found
+            if failed:
+                continue  # keep counting; nothing more is written
+            # Microseconds: Spark's precision, and what the feature query compares in.
+            typed = typed[list(ACTIVITY_COLUMNS)].astype({"occurred_at": "datetime64[us]"})
+            digest.update(pd.util.hash_pandas_object(typed, index=False).to_numpy().tobytes())
+            if len(typed):
+                stamp = typed["occurred_at"].max()
+                latest = stamp if latest is None else max(latest, stamp)
+            writer.write_table(pa.Table.from_pandas(typed, schema=schema, preserve_index=False))
+            rows += len(typed)
+    _raise(list(failed.values()), source)
+    return ActivityFile(out, rows, latest, digest.hexdigest(), folder)
+
+
+def _chain(first: pd.DataFrame, rest: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    yield first
+    yield from rest
+
+
+def load_tables(leads_path: Path | str, activities_path: Path | str) -> Tables:
+    """Load and validate both tables from CSV or Parquet. Parquet activities are validated
+    batch by batch and stay on disk (ActivityFile): memory does not grow with them."""
+    leads = validate_leads(read_table(leads_path), source=f"{leads_path}")
+    if tables.is_parquet(activities_path):
+        activities = stream_activities(activities_path, leads["lead_id"], f"{activities_path}")
+    else:
+        activities = validate_activities(
+            read_table(activities_path), leads["lead_id"], source=f"{activities_path}"
+        )
     log.info("loaded %d leads and %d activities", len(leads), len(activities))
     return Tables(leads=leads, activities=activities)
+
+
+def activity_frame(activities: pd.DataFrame | ActivityFile) -> pd.DataFrame:
+    """Validated activities in memory, wherever they are kept."""
+    return activities.frame() if isinstance(activities, ActivityFile) else activities
+
+
+def latest_activity(activities: pd.DataFrame | ActivityFile) -> pd.Timestamp | None:
+    """The latest occurred_at of validated activities."""
+    if isinstance(activities, ActivityFile):
+        return activities.latest
+    return activities["occurred_at"].max()
 
 
 def clean_category(values: pd.Series) -> pd.Series:
@@ -371,6 +479,9 @@ def fingerprint(tables: Tables) -> str:
 
     digest = hashlib.sha256()
     for frame in (tables.leads, tables.activities):
+        if isinstance(frame, ActivityFile):
+            digest.update(frame.digest.encode())
+            continue
         digest.update(",".join(map(str, frame.columns)).encode())
         digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return digest.hexdigest()

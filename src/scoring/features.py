@@ -15,10 +15,12 @@ import pandas as pd
 from scoring.config import FeatureParams, LabelParams
 from scoring.data import (
     STAGE_TIMESTAMPS,
+    ActivityFile,
     Tables,
     by_distinct,
     clean_category,
     company_size_band,
+    latest_activity,
 )
 
 log = logging.getLogger(__name__)
@@ -91,7 +93,8 @@ class Dataset:
 def snapshot_date(tables: Tables) -> pd.Timestamp:
     """The latest moment the data knows about: its latest timestamp anywhere."""
     stamps = tables.leads.select_dtypes("datetime").max()
-    return max(stamps.max(), tables.activities["occurred_at"].max())
+    latest = latest_activity(tables.activities)
+    return stamps.max() if latest is None or pd.isna(latest) else max(stamps.max(), latest)
 
 
 def scoring_moment(leads: pd.DataFrame, params: LabelParams) -> pd.Series:
@@ -217,6 +220,11 @@ def _window_count(frame: pd.DataFrame, item: str, days: int, windows: list[int])
     return frame[f"{item}_{days}d"]
 
 
+def activity_source(activities: pd.DataFrame | ActivityFile) -> pd.DataFrame | str:
+    """What the feature engines read: a frame in memory, or the validated file on disk."""
+    return str(activities.path) if isinstance(activities, ActivityFile) else activities
+
+
 def build_dataset(
     tables: Tables,
     label_params: LabelParams,
@@ -235,7 +243,7 @@ def build_dataset(
         [
             lead_features(kept),
             activity_features(
-                tables.activities,
+                activity_source(tables.activities),
                 kept["lead_id"],
                 moment[eligible],
                 list(feature_params.windows_days),

@@ -114,7 +114,11 @@ def artifact_features(loaded: artifact.Artifact, params: Params, lead_ids: pd.Se
     rows = rows.reset_index()
     snapshot = features.snapshot_date(tables)  # the same "now" training used
     return score.leads_features(
-        rows, score.index_activities(tables.activities), loaded.preprocessing, snapshot, "leads"
+        rows,
+        score.index_activities(data.activity_frame(tables.activities)),
+        loaded.preprocessing,
+        snapshot,
+        "leads",
     )
 
 
