@@ -80,7 +80,7 @@ def lake_for_spark(leads_path: Path, acts_path: Path, copies: int, folder: Path)
 
 
 CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from scoring import data, features
 from scoring.config import load_params
 mode, params_path, leads_path, acts_path = sys.argv[1:5]
@@ -105,10 +105,12 @@ else:
     )
     rows, activities = len(counts), len(acts)
 done = time.perf_counter()
+# VmHWM, not ru_maxrss: after exec, ru_maxrss keeps the parent's size at fork.
+status = open("/proc/self/status").read()
+peak_kib = int(status.split("VmHWM:")[1].split()[0])
 print(json.dumps({
     "read_s": loaded - start, "features_s": done - loaded, "rows": rows,
-    "activities": activities,
-    "peak_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,
+    "activities": activities, "peak_gib": peak_kib / 1024**2,
 }))
 """
 
@@ -162,8 +164,11 @@ def main() -> None:
     spark_leads, spark_acts = lake_for_spark(leads_path, acts_path, copies, folder)
     import duckdb
 
-    n_leads = duckdb.sql(f"SELECT count(*) FROM read_parquet('{spark_leads}/*.parquet')").fetchone()
-    n_acts = duckdb.sql(f"SELECT count(*) FROM read_parquet('{spark_acts}/*.parquet')").fetchone()
+    def rows(folder: Path) -> int:
+        query = f"SELECT count(*) FROM read_parquet('{folder}/*.parquet')"
+        return duckdb.sql(query).fetchall()[0][0]
+
+    n_leads, n_acts = rows(spark_leads), rows(spark_acts)
     output = folder / "spark-scored.parquet"
     subprocess.run(["rm", "-rf", str(output)], check=True)
     start = time.perf_counter()
@@ -190,11 +195,11 @@ def main() -> None:
         check=False,
     )
     seconds = time.perf_counter() - start
-    print(f"spark local[*] scoring, {n_leads[0]:,} leads with {n_acts[0]:,} activities:")
+    print(f"spark local[*] scoring, {n_leads:,} leads with {n_acts:,} activities:")
     if done.returncode:
         print("  failed:", done.stderr.strip().splitlines()[-1:] or done.stdout)
         return
-    print(f"  {seconds:.0f} s, {n_leads[0] / seconds:,.0f} leads/s (no reasons); {done.stdout}")
+    print(f"  {seconds:.0f} s, {n_leads / seconds:,.0f} leads/s (no reasons); {done.stdout}")
 
 
 if __name__ == "__main__":

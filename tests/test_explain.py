@@ -71,3 +71,30 @@ def test_families_and_the_fit_intent_matrix(fitted):
     )
     assert matrix["leads"].sum() == len(scores)
     assert set(matrix["fit"]) <= set("ABCD") and set(matrix["intent"]) <= set("1234")
+
+
+def test_top_reasons_word_every_row_as_describe_does():
+    from scoring.explain import describe, top_reasons
+
+    rng = np.random.default_rng(3)
+    n = 400
+    values = pd.DataFrame(
+        {
+            "pricing_views_7d": rng.integers(0, 4, n).astype(float),
+            "days_since_last_activity": np.where(rng.random(n) < 0.2, np.nan, rng.random(n) * 9),
+            "industry": rng.choice(["software", "retail", "unknown"], n).astype(object),
+        }
+    )
+    contributions = rng.normal(size=(n, 3))
+    features = list(values.columns)
+    table = top_reasons(contributions, values, features, {}, top=2)
+    for kind, sign in (("up", 1), ("down", -1)):
+        for rank in (1, 2):
+            for row in range(n):
+                order = np.argsort(-sign * contributions[row], kind="stable")
+                feature = order[rank - 1]
+                if sign * contributions[row, feature] <= 0:
+                    assert pd.isna(table.at[row, f"{kind}_{rank}"])
+                    continue
+                expected = describe(features[feature], values.iat[row, feature], {})
+                assert table.at[row, f"{kind}_{rank}"] == expected

@@ -297,15 +297,20 @@ def top_reasons(
                 index, picked = np.zeros(n, dtype=int), np.zeros(n)
             present = picked > 0
             words = np.full(n, None, dtype=object)
-            for row in np.flatnonzero(present):
-                feature = index[row]
-                value = value_columns[feature][row]
-                key = (feature, value if value == value else "nan")
-                text = cache.get(key)
-                if text is None:
-                    text = describe(features[feature], value, wording)
-                    cache[key] = text
-                words[row] = text
+            # Worded per feature and distinct value, then spread to every row that has it:
+            # the Python work follows the distinct values, not the rows.
+            rows_present = np.flatnonzero(present)
+            by_feature = np.argsort(index[rows_present], kind="stable")
+            ordered = rows_present[by_feature]
+            cuts = np.flatnonzero(np.diff(index[ordered])) + 1
+            for group in np.split(ordered, cuts) if len(ordered) else []:
+                feature = int(index[group[0]])
+                codes, uniques = pd.factorize(value_columns[feature][group], use_na_sentinel=True)
+                texts = [
+                    _worded(cache, features, feature, value, wording)
+                    for value in [*uniques, np.nan]  # the last one: missing (code -1)
+                ]
+                words[group] = np.asarray(texts, dtype=object)[codes]
             names = np.where(present, np.asarray(features, dtype=object)[index], None)
             columns[f"{kind}_{rank + 1}"] = words
             columns[f"{kind}_{rank + 1}_feature"] = names
@@ -318,6 +323,15 @@ def top_reasons(
         for s in ("", "_feature", "_contribution")
     ]
     return frame[ordered]
+
+
+def _worded(cache: dict, features: list[str], feature: int, value, wording: dict) -> str:
+    """describe(), once per (feature, value)."""
+    key = (feature, value if value == value else "nan")
+    text = cache.get(key)
+    if text is None:
+        text = cache[key] = describe(features[feature], value, wording)
+    return text
 
 
 def explain_run(result, dataset, params) -> dict:

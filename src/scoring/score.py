@@ -264,11 +264,22 @@ def leads_features(
     # of distinct ids (first occurrences, then second ones, ...).
     text_ids = ids.astype(str).fillna("")
     occurrence = text_ids.groupby(text_ids, sort=False).cumcount().to_numpy()
+    # Leads and activities meet on integer keys (the activities' lead categories): cheaper to
+    # join than text. A lead without activities gets a key no activity has.
+    if activities is None:
+        keys = pd.Series(np.arange(len(ids), dtype=np.int64), index=ids.index)
+    else:
+        positions = activities.lead_ids.get_indexer(text_ids)
+        unknown = -1 - np.arange(len(ids), dtype=np.int64)  # distinct, and never a category
+        keys = pd.Series(np.where(positions >= 0, positions, unknown), index=ids.index)
+        chunk_activities = chunk_activities.assign(
+            lead_id=chunk_activities["lead_id"].cat.codes.to_numpy(np.int64)
+        )
     counts = pd.concat(
         [
             features.activity_features(
                 chunk_activities,
-                text_ids[occurrence == k],
+                keys[occurrence == k],
                 moment[occurrence == k],
                 list(settings["windows_days"]),
             )
@@ -285,7 +296,7 @@ def _activities_for(activities: Activities | None, ids: pd.Series) -> pd.DataFra
     if activities is None:
         return pd.DataFrame(
             {
-                "lead_id": pd.Series(dtype=str),
+                "lead_id": pd.Series(dtype=np.int64),
                 "occurred_at": pd.Series(dtype="datetime64[ns]"),
                 "activity_type": pd.Series(dtype=str),
                 "page_category": pd.Series(dtype=str),
