@@ -246,5 +246,7 @@ def _summary(scored, activities, leads):
     for row in scored.where(F.col("error").isNotNull()).limit(5).collect():
         summary.error_examples.append(f"lead_id={row['lead_id']!r}: {row['error']}")
     known = leads.select(F.col("lead_id").cast("string").alias("lead_id")).distinct()
-    summary.ignored_activities = activities.join(known, on="lead_id", how="left_anti").count()
+    # Millions of ids: a shuffled join (Spark may misjudge them small enough to broadcast).
+    unmatched = activities.join(known.hint("shuffle_hash"), on="lead_id", how="left_anti")
+    summary.ignored_activities = unmatched.count()
     return summary
