@@ -395,7 +395,7 @@ def stream_activities(
     known, failed = _known_ids(lead_ids), {}
     digest, rows, latest, offset = hashlib.sha256(), 0, None, 0
     digest.update(",".join(ACTIVITY_COLUMNS).encode())
-    batches = tables.iter_chunks(path, batch_rows)
+    batches = _plain_batches(path, batch_rows)
     first = next(batches, None)
     if first is None:
         first = pd.read_parquet(path)  # no rows: still checked for its columns
@@ -423,6 +423,24 @@ def stream_activities(
             rows += len(typed)
     _raise(list(failed.values()), source)
     return ActivityFile(out, rows, latest, digest.hexdigest(), folder)
+
+
+def _plain_batches(path: Path | str, batch_rows: int) -> Iterator[pd.DataFrame]:
+    """A Parquet file's batches with dictionary columns decoded to plain values first: a
+    batch of a pandas-written file would otherwise become a category of every lead id."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tables.file_kind(Path(path), DataContractError)  # a clear error for what is not Parquet
+    source = pq.ParquetFile(path)
+    plain = pa.schema(
+        [
+            field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type) else field
+            for field in source.schema_arrow
+        ]
+    )
+    for batch in source.iter_batches(batch_size=batch_rows):
+        yield pa.Table.from_batches([batch]).cast(plain).to_pandas()
 
 
 def _chain(first: pd.DataFrame, rest: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
