@@ -135,3 +135,25 @@ def test_lead_features_clean_placeholders_and_bands():
     assert out["industry"].tolist() == ["software", "unknown"]
     assert out["industry_missing"].tolist() == [0, 1]
     assert out["company_size_band"].tolist() == ["200-999", "unknown"]
+
+
+def test_max_leads_trains_on_a_recorded_uniform_sample():
+    from scoring import data, synth
+    from scoring.config import GeneratorParams
+
+    crm = synth.generate(GeneratorParams(n_leads=3_000), seed=2)
+    tables = Tables(data.validate_leads(crm.leads), data.validate_activities(crm.activities))
+    everyone = build_dataset(tables, LabelParams(), FeatureParams())
+    sample = build_dataset(tables, LabelParams(), FeatureParams(max_leads=1_000), seed=5)
+    assert everyone.sampling is None and len(everyone.label) > 1_000
+    assert len(sample.label) == len(sample.features) == 1_000
+    assert sample.sampling["eligible_leads"] == len(everyone.label)
+    assert sample.sampling["kept_leads"] == 1_000 and sample.sampling["seed"] == 5
+    assert "random sample of 1,000" in sample.notes[0]
+    # The sampled leads keep their own features: the same rows as without sampling.
+    rows = everyone.lead_ids.reset_index().set_index("lead_id").loc[sample.lead_ids, "index"]
+    pd.testing.assert_frame_equal(
+        everyone.features.loc[rows.to_numpy()].reset_index(drop=True), sample.features
+    )
+    again = build_dataset(tables, LabelParams(), FeatureParams(max_leads=1_000), seed=5)
+    assert again.lead_ids.tolist() == sample.lead_ids.tolist()

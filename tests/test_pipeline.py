@@ -249,3 +249,34 @@ def test_no_email_or_name_from_the_input_reaches_reports_mlflow_or_artifacts(two
         (path.name, needle) for path in written for needle in needles if needle in path.read_bytes()
     ]
     assert found == []
+
+
+def test_a_run_with_spark_features_gives_the_same_figures(two_runs):
+    from scoring import spark_engine
+
+    if spark_engine.missing():
+        pytest.skip(f"Spark tests skipped: {spark_engine.missing()}")
+    folder, _, second = two_runs
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--params",
+            str(folder / "params.yaml"),
+            "--set",
+            "funnel.sla.mql_to_sql_min=0.3",
+            "--set",
+            "features.engine=spark",
+            "--run-name",
+            "spark",
+            "--no-notebooks",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    spark = (folder / "reports" / "latest").resolve()
+    a = json.loads((second / "metrics.json").read_text())
+    b = json.loads((spark / "metrics.json").read_text())
+    assert {k: v for k, v in a.items() if k not in IDS} == {
+        k: v for k, v in b.items() if k not in IDS
+    }
+    assert yaml.safe_load((spark / "params.yaml").read_text())["features"]["engine"] == "spark"

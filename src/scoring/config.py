@@ -216,6 +216,9 @@ class FeatureParams(_Section):
     engine: Literal["duckdb", "spark"] = "duckdb"
     # DuckDB's memory limit ("4GB", "50%"); beyond it, it spills to a temporary folder.
     duckdb_memory_limit: str | None = None
+    # Train on a uniform random sample of this many eligible leads when there are more (a
+    # feature table too big for memory, or for Spark's driver); recorded in training.json.
+    max_leads: int | None = Field(None, ge=100)
     leakage_auc_max: Fraction = 0.9
     pure_category_rate: Fraction = 0.98
     pure_category_min_support: int = Field(50, ge=1)

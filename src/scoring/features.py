@@ -88,6 +88,7 @@ class Dataset:
     columns: pd.DataFrame | None = None  # inferred column types (flat exports)
     notes: list[str] = field(default_factory=list)
     description: dict = field(default_factory=dict)  # what the label means, for the reports
+    sampling: dict | None = None  # how the eligible leads were sampled (features.max_leads)
 
 
 def snapshot_date(tables: Tables) -> pd.Timestamp:
@@ -230,14 +231,16 @@ def build_dataset(
     label_params: LabelParams,
     feature_params: FeatureParams,
     spark_master: str | None = None,
+    seed: int = 0,
 ) -> Dataset:
     """Eligible leads with point-in-time features and label (sections `label`, `features`;
-    `spark_master` when features.engine is spark)."""
+    `spark_master` when features.engine is spark; `seed` for features.max_leads' sample)."""
     leads = tables.leads
     snapshot = snapshot_date(tables)
     label, moment, reason = label_and_exclusions(leads, label_params, snapshot)
     eligible = reason.isna()
     exclusions = reason[~eligible].value_counts().rename_axis("reason").reset_index(name="leads")
+    eligible, sampling = _sample(eligible, feature_params.max_leads, seed)
     kept = leads.loc[eligible]
     features = pd.concat(
         [
@@ -263,6 +266,12 @@ def build_dataset(
         features.shape[1],
     )
     features = features.reset_index(drop=True)
+    notes = []
+    if sampling:
+        notes.append(
+            f"trained on a uniform random sample of {sampling['kept_leads']:,} of "
+            f"{sampling['eligible_leads']:,} eligible leads (features.max_leads, seed {seed})"
+        )
     return Dataset(
         features=features,
         label=label[eligible].reset_index(drop=True),
@@ -271,6 +280,8 @@ def build_dataset(
         exclusions=exclusions,
         snapshot=snapshot,
         segments=features[list(SEGMENTS)],
+        notes=notes,
+        sampling=sampling,
         description={
             **label_params.model_dump(),
             "meaning": (
@@ -283,6 +294,26 @@ def build_dataset(
             ),
         },
     )
+
+
+def _sample(eligible: pd.Series, max_leads: int | None, seed: int) -> tuple[pd.Series, dict | None]:
+    """At most `max_leads` eligible leads, a uniform random sample (the conversion rate stays
+    the data's, so calibration holds): for a feature table that would not fit in memory (or
+    on Spark's driver). The sampling, as training.json records it, or None."""
+    count = int(eligible.sum())
+    if max_leads is None or count <= max_leads:
+        return eligible, None
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(np.flatnonzero(eligible.to_numpy()), size=max_leads, replace=False)
+    sampled = np.zeros(len(eligible), dtype=bool)
+    sampled[chosen] = True
+    return pd.Series(sampled, index=eligible.index), {
+        "method": "uniform random sample of the eligible leads, without replacement",
+        "eligible_leads": count,
+        "kept_leads": int(max_leads),
+        "seed": int(seed),
+        "why": "features.max_leads",
+    }
 
 
 def categorical_columns(features: pd.DataFrame) -> list[str]:

@@ -777,6 +777,7 @@ def training_summary(result: TrainingResult, dataset: Dataset, data_fingerprint:
             "positives": {
                 s: int(dataset.label[result.split.assignment == s].sum()) for s in SPLITS
             },
+            "sampling": dataset.sampling,
         },
         "label": {
             **dataset.description,
