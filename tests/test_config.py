@@ -113,3 +113,12 @@ def test_absolute_output_folders_elsewhere_stay_allowed(tmp_path):
     (tmp_path / "p.yaml").write_text("seed: 7\n")
     params = load_params(tmp_path / "p.yaml", ["data.reports_dir=/srv/leadscore/x/../reports"])
     assert params.data.reports_dir == "/srv/leadscore/reports"
+
+
+def test_duckdb_memory_limit_is_a_size_duckdb_understands():
+    from scoring.config import FeatureParams
+
+    for size in ("4GB", "512MiB", "50%", "1.5GB"):
+        assert FeatureParams(duckdb_memory_limit=size).duckdb_memory_limit == size
+    with pytest.raises(ValueError, match="duckdb_memory_limit"):
+        FeatureParams(duckdb_memory_limit="4GB'; DROP TABLE x; --")

@@ -215,7 +215,7 @@ class FeatureParams(_Section):
     # Spark for activities that live in a lake or outgrow one machine (section `spark`).
     engine: Literal["duckdb", "spark"] = "duckdb"
     # DuckDB's memory limit ("4GB", "50%"); beyond it, it spills to a temporary folder.
-    duckdb_memory_limit: str | None = None
+    duckdb_memory_limit: str | None = Field(None, pattern=r"^\s*\d+(\.\d+)?\s*([KMGT]i?B|%)\s*$")
     # Train on a uniform random sample of this many eligible leads when there are more (a
     # feature table too big for memory, or for Spark's driver); recorded in training.json.
     max_leads: int | None = Field(None, ge=100)

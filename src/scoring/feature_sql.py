@@ -26,6 +26,7 @@ from scoring.data import ACTIVITY_TYPES, FORM_TYPES, PAGE_CATEGORIES
 DAY_US = 86_400_000_000
 ACTIVE_DAYS_WINDOW = 30
 ENGINES = ("duckdb", "spark")
+ACTIVITY_SOURCE_COLUMNS = ("lead_id", "occurred_at", "activity_type", "page_category", "form_type")
 
 
 def items() -> list[tuple[str, str]]:
@@ -165,9 +166,6 @@ def with_duckdb(
             f"page_category, form_type FROM {_duckdb_source(activities)}"
         )
         return con.execute(query(tuple(windows))).df()
-
-
-ACTIVITY_SOURCE_COLUMNS = ("lead_id", "occurred_at", "activity_type", "page_category", "form_type")
 
 
 def with_spark(

@@ -9,6 +9,7 @@ Parquet parts, one row per input lead, in input order, with the CSV path's colum
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +66,7 @@ def _partition_scorer(artifact_path: str, settings: dict, as_of, reasons: bool, 
             bad = batch[ACTIVITY_ERROR].notna().to_numpy()
             errors = score.join_errors(errors, bad, batch[ACTIVITY_ERROR])
             result = score.score_features(loaded, frame, errors, reasons, points)
-            result.insert(0, "lead_id", pd.array(batch["lead_id"].astype(str), dtype="string"))
+            result.insert(0, "lead_id", batch["lead_id"].astype("string").array)
             result.insert(0, ROW, batch[ROW].to_numpy(np.int64))
             yield result
 
@@ -83,7 +84,7 @@ def _moments(settings: dict, as_of):
             yield pd.DataFrame(
                 {
                     "row_id": batch[ROW].to_numpy(np.int64),
-                    "lead_id": batch["lead_id"].astype(str).to_numpy(object),
+                    "lead_id": batch["lead_id"].astype("string").array,
                     "moment": moment.to_numpy("datetime64[ns]"),
                 }
             )
@@ -189,7 +190,15 @@ def score_with_spark(
             _partition_scorer(str(loaded.path), settings, as_of, reasons, points),
             _output_schema(loaded, reasons, points),
         )
-        scored.orderBy(ROW).drop(ROW).write.parquet(str(output_path))
+        # Written aside and moved into place whole: a failed job leaves no half output.
+        partial = output_path.with_name(f".{output_path.name}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        try:
+            scored.orderBy(ROW).drop(ROW).write.parquet(str(partial))
+            partial.rename(output_path)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
         return _summary(spark.read.parquet(str(output_path)), activities, leads)
 
 
