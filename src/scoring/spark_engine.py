@@ -35,6 +35,13 @@ def quiet() -> Iterator[None]:
         yield
 
 
+def quiet_worker() -> None:
+    """quiet()'s filters for the rest of a Spark Python worker's life: the worker converts
+    each batch to and from pandas outside any block of leadscore's code."""
+    warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
+    warnings.filterwarnings("ignore", category=pd.errors.Pandas4Warning)
+
+
 def missing() -> str | None:
     """Why Spark cannot run here (None when it can)."""
     try:

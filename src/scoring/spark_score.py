@@ -50,6 +50,7 @@ def _partition_scorer(artifact_path: str, settings: dict, as_of, reasons: bool, 
     def run(batches):
         from scoring import score
 
+        spark_engine.quiet_worker()
         loaded = artifact_module.load(Path(artifact_path))
         windows = list(settings["windows_days"])
         count_names = feature_sql.count_columns(windows)
@@ -79,6 +80,7 @@ def _moments(settings: dict, as_of):
     def run(batches):
         from scoring import score
 
+        spark_engine.quiet_worker()
         for batch in batches:
             moment = score.scoring_moment(batch, {"tables": settings}, as_of)
             yield pd.DataFrame(
