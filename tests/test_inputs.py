@@ -75,3 +75,31 @@ def test_an_input_file_changed_since_the_cache_is_read_again(small_dataset, tmp_
     export.write_text("id,converted\n1,0\n2,1\n")  # a new export in the same place
     assert not inputs.cache_current(flat, run)
     assert inputs.load_cache(flat, run) is None
+
+
+def test_a_sampled_input_keeps_its_sampling_through_the_cache(small_dataset, tmp_path):
+    import dataclasses
+
+    params, _, dataset = small_dataset
+    sampling = {"method": "uniform", "eligible_leads": 9, "kept_leads": 5, "seed": 7}
+    sampled = dataclasses.replace(dataset, sampling=sampling)
+    run = RunFolder(tmp_path)
+    assert inputs.save_cache(inputs.Inputs(sampled, "f" * 64, None), params, run)
+    assert inputs.load_cache(params, run).dataset.sampling == sampling
+
+
+def test_the_run_seed_draws_the_training_sample(small_dataset, monkeypatch):
+    from scoring import data
+
+    params, tables, dataset = small_dataset
+    monkeypatch.setattr(data, "load_tables", lambda *paths: tables)
+    monkeypatch.setattr(data, "load_truth", lambda *args: None)
+    sampled = params.model_copy(
+        update={
+            "seed": 11,
+            "features": params.features.model_copy(update={"max_leads": 500}),
+        }
+    )
+    loaded = inputs.load_inputs(sampled)
+    assert len(loaded.dataset.label) == 500 < len(dataset.label)
+    assert loaded.dataset.sampling["seed"] == 11

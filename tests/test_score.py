@@ -19,6 +19,26 @@ def tables_model(tmp_path_factory, small_dataset, small_crm):
     return folder, artifact_dir, leads, activities
 
 
+def score_cli(artifact_dir, leads, activities, output, *extra):
+    """`leadscore score` of leads and activities into output, as a user types it."""
+    return CliRunner().invoke(
+        app,
+        [
+            "score",
+            "-m",
+            str(artifact_dir),
+            "-i",
+            str(leads),
+            "--activities",
+            str(activities),
+            "-o",
+            str(output),
+            "--no-progress",
+            *extra,
+        ],
+    )
+
+
 def broken_copy(leads: pd.DataFrame) -> tuple[pd.DataFrame, dict[int, str]]:
     """5% of the rows broken in five different ways; returns the frame and what to expect."""
     broken = leads.astype(object).where(leads.notna(), None).copy()
@@ -45,22 +65,13 @@ def test_five_percent_broken_rows_come_back_with_their_errors(tables_model, tmp_
     broken.to_csv(tmp_path / "leads.csv", index=False)
     activities.to_csv(tmp_path / "activities.csv", index=False)
     output = tmp_path / "scored.csv"
-    result = CliRunner().invoke(
-        app,
-        [
-            "score",
-            "-m",
-            str(artifact_dir),
-            "-i",
-            str(tmp_path / "leads.csv"),
-            "--activities",
-            str(tmp_path / "activities.csv"),
-            "-o",
-            str(output),
-            "--no-progress",
-            "--chunk-rows",
-            "300",
-        ],
+    result = score_cli(
+        artifact_dir,
+        tmp_path / "leads.csv",
+        tmp_path / "activities.csv",
+        output,
+        "--chunk-rows",
+        "300",
     )
     assert result.exit_code == 0, result.output
     scored = pd.read_csv(output, dtype={"lead_id": str})

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from scoring import spark_engine
 from scoring.cli import app
-from tests.test_score import tables_model  # noqa: F401  (the fixture)
+from tests.test_score import score_cli, tables_model  # noqa: F401  (tables_model: the fixture)
 
 pytestmark = pytest.mark.skipif(
     spark_engine.missing() is not None,
@@ -19,22 +19,7 @@ LAKE = {"coerce_timestamps": "us", "allow_truncated_timestamps": True}
 
 
 def _score(artifact_dir, leads, activities, output, *extra):
-    result = CliRunner().invoke(
-        app,
-        [
-            "score",
-            "-m",
-            str(artifact_dir),
-            "-i",
-            str(leads),
-            "--activities",
-            str(activities),
-            "-o",
-            str(output),
-            "--no-progress",
-            *extra,
-        ],
-    )
+    result = score_cli(artifact_dir, leads, activities, output, *extra)
     assert result.exit_code == 0, result.output
     return result.output
 

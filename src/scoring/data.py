@@ -6,10 +6,9 @@ DataContractError naming the file, table, column, check, how many rows fail and 
 
 from __future__ import annotations
 
+import itertools
 import logging
-import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scoring import spark_engine
 from scoring.config import DataParams
 from scoring.errors import DataContractError
 from scoring.io import tables
@@ -209,19 +209,10 @@ def _missing_columns(frame: pd.DataFrame, table: str, required: tuple[str, ...])
     ]
 
 
-@contextmanager
-def _quiet_pandera() -> Iterator[None]:
-    """pandera imports pyspark.pandas when pyspark is installed (for the Spark engine), and
-    pyspark warns that it does not fully support pandas 3: a warning about a module leadscore
-    does not use through pandera, so it is silenced where pandera runs."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
-        yield
-
-
 def _pandera():
-    """pandera's pandas API, imported quietly."""
-    with _quiet_pandera():
+    """pandera's pandas API. pandera imports pyspark.pandas when pyspark is installed (for the
+    Spark engine), which warns about pandas 3: imported, and run, quietly."""
+    with spark_engine.quiet():
         import pandera.pandas as pa
     return pa
 
@@ -229,7 +220,7 @@ def _pandera():
 def _pandera_violations(frame: pd.DataFrame, table: str, schema, id_column: str) -> list[Violation]:
     pa = _pandera()
     try:
-        with _quiet_pandera():
+        with spark_engine.quiet():
             schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
@@ -344,6 +335,11 @@ def validate_activities(
     known = None if lead_ids is None else _known_ids(lead_ids)
     frame, violations = _activity_violations(frame, known, source)
     _raise(violations, source)
+    return _categories(frame)
+
+
+def _categories(frame: pd.DataFrame) -> pd.DataFrame:
+    """Validated activities' vocabulary columns as categories (small in memory)."""
     for column in ("activity_type", "page_category", "form_type"):
         frame[column] = frame[column].astype("category")
     return frame
@@ -367,9 +363,7 @@ class ActivityFile:
         """The activities in memory, typed as validate_activities types them."""
         frame = pd.read_parquet(self.path)
         frame["occurred_at"] = frame["occurred_at"].astype("datetime64[ns]")
-        for column in ("activity_type", "page_category", "form_type"):
-            frame[column] = frame[column].astype("category")
-        return frame
+        return _categories(frame)
 
 
 STREAM_ROWS = 1_000_000  # activities validated at a time
@@ -400,7 +394,7 @@ def stream_activities(
     if first is None:
         first = pd.read_parquet(path)  # no rows: still checked for its columns
     with pq.ParquetWriter(out, schema) as writer:
-        for batch in _chain(first, batches):
+        for batch in itertools.chain([first], batches):
             batch.index = pd.RangeIndex(offset, offset + len(batch))
             offset += len(batch)
             typed, violations = _activity_violations(batch, known, source)
@@ -441,11 +435,6 @@ def _plain_batches(path: Path | str, batch_rows: int) -> Iterator[pd.DataFrame]:
     )
     for batch in source.iter_batches(batch_size=batch_rows):
         yield pa.Table.from_batches([batch]).cast(plain).to_pandas()
-
-
-def _chain(first: pd.DataFrame, rest: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    yield first
-    yield from rest
 
 
 def load_tables(leads_path: Path | str, activities_path: Path | str) -> Tables:

@@ -132,6 +132,14 @@ def assemble(found: pd.DataFrame, n: int, windows: list[int], index: pd.Index) -
 # --- engines -------------------------------------------------------------------------------
 
 
+def _integer_keys(activities) -> bool:
+    """Whether the activities' lead_id holds integer keys (scoring's chunks) rather than ids,
+    which the query compares as text."""
+    return isinstance(activities, pd.DataFrame) and pd.api.types.is_integer_dtype(
+        activities["lead_id"]
+    )
+
+
 def _duckdb_source(activities: pd.DataFrame | str | Path) -> str:
     if isinstance(activities, pd.DataFrame):
         return "activities_frame"
@@ -157,10 +165,7 @@ def with_duckdb(
         if isinstance(activities, pd.DataFrame):
             con.register("activities_frame", activities[list(ACTIVITY_SOURCE_COLUMNS)])
         con.register("lead_moments", leads)
-        integer = isinstance(activities, pd.DataFrame) and pd.api.types.is_integer_dtype(
-            activities["lead_id"]
-        )
-        key = "lead_id" if integer else "CAST(lead_id AS VARCHAR) AS lead_id"
+        key = "lead_id" if _integer_keys(activities) else "CAST(lead_id AS VARCHAR) AS lead_id"
         con.execute(
             f"CREATE TEMP VIEW activities AS SELECT {key}, occurred_at, activity_type, "
             f"page_category, form_type FROM {_duckdb_source(activities)}"
@@ -178,9 +183,7 @@ def with_spark(
     spark = spark_engine.session(master)
     with spark_engine.quiet():
         frame = spark_engine.as_spark(spark, activities).select(*ACTIVITY_SOURCE_COLUMNS)
-        if not isinstance(activities, pd.DataFrame) or not pd.api.types.is_integer_dtype(
-            activities["lead_id"]
-        ):
+        if not _integer_keys(activities):
             frame = frame.withColumn("lead_id", frame["lead_id"].cast("string"))
         frame.createOrReplaceTempView("activities")
         spark_engine.as_spark(spark, leads).createOrReplaceTempView("lead_moments")

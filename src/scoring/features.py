@@ -200,8 +200,8 @@ def activity_features(
 
 def named_signals(frame: pd.DataFrame, windows: list[int]) -> pd.DataFrame:
     """The activity counts with the named signals the rule baseline and the reason wording
-    refer to (pricing views in 7 days, demo requests, e-mail click rate, ...)."""
-    frame = frame.copy()
+    refer to (pricing views in 7 days, demo requests, e-mail click rate, ...), added to
+    `frame` (a frame of counts its caller just built)."""
     longest = max(windows)
     frame["pricing_views_7d"] = _window_count(frame, "page_pricing", 7, windows)
     frame["demo_requests"] = frame[f"form_demo_request_{longest}d"]

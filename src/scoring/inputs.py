@@ -39,7 +39,9 @@ def load_inputs(params: Params) -> Inputs:
         dataset = flat.build_dataset(params.data.flat)
         return Inputs(dataset, sha256(params.data.flat.path), None)
     tables = data.load_tables(params.data.leads_path, params.data.activities_path)
-    dataset = features.build_dataset(tables, params.label, params.features, params.spark.master)
+    dataset = features.build_dataset(
+        tables, params.label, params.features, params.spark.master, params.seed
+    )
     oracle = data.load_truth(params.data, dataset.lead_ids) if is_synthetic(params) else None
     return Inputs(dataset, data.fingerprint(tables), oracle)
 
@@ -167,6 +169,7 @@ def save_cache(loaded: Inputs, params: Params, run) -> bool:
             "columns": None if ds.columns is None else ds.columns.to_dict(orient="records"),
             "notes": ds.notes,
             "description": ds.description,
+            "sampling": ds.sampling,
         },
     )
     return True
@@ -202,5 +205,6 @@ def load_cache(params: Params, run) -> Inputs | None:
         columns=None if meta["columns"] is None else pd.DataFrame(meta["columns"]),
         notes=meta["notes"],
         description=meta["description"],
+        sampling=meta.get("sampling"),
     )
     return Inputs(dataset, meta["fingerprint"], series("oracle"))

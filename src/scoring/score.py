@@ -229,7 +229,8 @@ def lead_part(
         invalid = (numbers.isna() & chunk[column].notna()) | (numbers < 0) | np.isinf(numbers)
         errors = _add_error(errors, invalid, f"{column} is not a finite number >= 0", chunk[column])
         leads[column] = numbers.where(~invalid)
-    return features.lead_features(leads), scoring_moment(chunk, preprocessing, as_of), errors
+    # `leads` has created_at parsed already: the moment does not parse it again.
+    return features.lead_features(leads), scoring_moment(leads, preprocessing, as_of), errors
 
 
 def join_errors(errors: pd.Series, rows: np.ndarray, messages: pd.Series) -> pd.Series:

@@ -22,24 +22,28 @@ class SparkUnavailable(RuntimeError):
     """Spark was asked for but pyspark or Java is missing."""
 
 
+def ignore_pyspark_warnings() -> None:
+    """pyspark warns on every pandas conversion (and on import, which pandera triggers) that
+    it does not yet fully support pandas 3; the conversions leadscore makes (flat columns of
+    numbers, text and timestamps) are checked against the DuckDB engine by the tests, so the
+    warning is noise to a user. pandas' deprecations hit by pyspark's own code likewise."""
+    warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
+    warnings.filterwarnings("ignore", module="pyspark.*")
+    warnings.filterwarnings("ignore", category=pd.errors.Pandas4Warning)
+
+
 @contextmanager
 def quiet() -> Iterator[None]:
-    """pyspark warns on every pandas conversion that it does not yet fully support pandas 3;
-    the conversions leadscore makes (flat columns of numbers, text and timestamps) are
-    checked against the DuckDB engine by the tests, so the warning is noise to a user."""
+    """ignore_pyspark_warnings() within a block."""
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
-        warnings.filterwarnings("ignore", module="pyspark.*")
-        # pandas' deprecations hit by pyspark's own conversion code (not leadscore's).
-        warnings.filterwarnings("ignore", category=pd.errors.Pandas4Warning)
+        ignore_pyspark_warnings()
         yield
 
 
 def quiet_worker() -> None:
-    """quiet()'s filters for the rest of a Spark Python worker's life: the worker converts
-    each batch to and from pandas outside any block of leadscore's code."""
-    warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
-    warnings.filterwarnings("ignore", category=pd.errors.Pandas4Warning)
+    """ignore_pyspark_warnings() for the rest of a Spark Python worker's life: the worker
+    converts each batch to and from pandas outside any block of leadscore's code."""
+    ignore_pyspark_warnings()
 
 
 def missing() -> str | None:
