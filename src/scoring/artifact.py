@@ -304,7 +304,7 @@ class Artifact:
     booster: Any = None
     logistic: LogisticModel | None = None
     points: dict | None = None  # rules and MQL threshold in points (scoring.points)
-    _explainer: Any = None
+    _trees: Any = None  # the booster compiled for batch scoring (scoring.trees), on first use
 
     @property
     def features(self) -> list[str]:
@@ -318,17 +318,28 @@ class Artifact:
 
     def matrix(self, features: pd.DataFrame) -> np.ndarray:
         """The LightGBM input: numbers as floats, categories as codes of the training levels
-        (unseen or missing -> NaN, as in training)."""
-        columns = []
+        (unseen or missing -> NaN, as in training). Feature-major (order "F"): each column is
+        contiguous, as the compiled trees read it, and filled without a copy."""
         levels = self.preprocessing.get("levels", {})
-        for column in self.features:
+        out = np.empty((len(features), len(self.features)), order="F")
+        for position, column in enumerate(self.features):
             values = features[column]
             if column in levels:
                 codes = pd.Index(levels[column]).get_indexer(values.astype(str))
-                columns.append(np.where(codes < 0, np.nan, codes).astype(float))
+                out[:, position] = np.where(codes < 0, np.nan, codes)
             else:
-                columns.append(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float))
-        return np.column_stack(columns) if columns else np.empty((len(features), 0))
+                out[:, position] = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+        return out
+
+    @property
+    def trees(self):
+        """The booster compiled for batch scoring: raw scores equal to LightGBM's predict,
+        exact TreeSHAP equal to its pred_contrib, several times faster (built once)."""
+        if self._trees is None:
+            from scoring.trees import CompiledTrees
+
+            self._trees = CompiledTrees(self.booster)
+        return self._trees
 
     @property
     def weights(self) -> dict[str, float]:
@@ -340,7 +351,7 @@ class Artifact:
         total = np.zeros(len(features))
         for member, weight in self.weights.items():
             if member == "lightgbm":
-                total += weight * self.booster.predict(self.matrix(features), raw_score=True)
+                total += weight * self.trees.raw_score(self.matrix(features))
             else:
                 total += weight * self.logistic.decision(features)
         return total
@@ -355,14 +366,8 @@ class Artifact:
         total, base = np.zeros((len(features), len(self.features))), 0.0
         for member, weight in self.weights.items():
             if member == "lightgbm":
-                from scoring.treeshap import TreeExplainer
-
-                # Exact TreeSHAP from per-leaf tables: equal to LightGBM's pred_contrib,
-                # faster for batches (built once per loaded artifact).
-                if self._explainer is None:
-                    self._explainer = TreeExplainer(self.booster)
-                raw = self._explainer.contributions(self.matrix(features))
-                parts, member_base = raw[:, :-1], self._explainer.expected_value
+                raw = self.trees.contributions(self.matrix(features))
+                parts, member_base = raw[:, :-1], self.trees.expected_value
             else:
                 parts, member_base = self.logistic.contributions(features)
             total += weight * parts
