@@ -421,3 +421,60 @@ def test_points_from_an_artifact_without_rules_is_a_clear_error(flat_model, tmp_
     assert result.exit_code == 2, result.output
     assert "carries no learned point rules" in result.output
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_activities_read_as_arrow_keep_every_row_its_lead_and_its_time(tmp_path):
+    """Parquet (several row groups, so several dictionaries, and a time zone) and CSV give the
+    same usable activities, keyed to the right leads, and the same unusable rows with reasons."""
+    stamps = pd.date_range("2025-01-01 08:00", periods=9, freq="7h", tz="Europe/Paris")
+    frame = pd.DataFrame(
+        {
+            "lead_id": ["a", "b", "a", "c", None, "b", "c", "a", "d"],
+            "occurred_at": stamps,
+            "activity_type": [
+                "page_view",
+                "email_open",
+                "carrier_pigeon",
+                "form_submit",
+                "email_open",
+                None,
+                "email_click",
+                "page_view",
+                "trial_signup",
+            ],
+            "page_category": ["pricing", None, None, None, None, None, None, "docs", None],
+            "form_type": [None, None, None, "demo_request", None, None, None, None, None],
+        }
+    )
+    frame.loc[6, "occurred_at"] = pd.NaT
+    frame.to_parquet(tmp_path / "acts.parquet", row_group_size=3)
+    frame.assign(occurred_at=frame["occurred_at"].astype(str).replace("NaT", "")).to_csv(
+        tmp_path / "acts.csv", index=False
+    )
+    for name in ("acts.parquet", "acts.csv"):
+        events = score.read_activities(tmp_path / name)
+        usable = events.table.to_pandas()
+        assert len(usable) == 6  # rows 2 (type), 5 (no type) and 6 (no time) are set aside
+        leads = [events.lead_ids[k] if k >= 0 else None for k in usable["lead_id"]]
+        assert leads == ["a", "b", "c", None, "a", "d"]
+        expected = stamps.delete([2, 5, 6]).tz_convert("UTC").tz_localize(None)
+        assert list(usable["occurred_at"]) == list(expected)
+        assert list(usable["activity_type"].astype(str)) == [
+            "page_view",
+            "email_open",
+            "form_submit",
+            "email_open",
+            "page_view",
+            "trial_signup",
+        ]
+        assert events.bad["lead_id"].tolist() == ["a", "b", "c"]
+        reasons = events.bad["reason"].tolist()
+        assert reasons[0] == "activities row 4: unknown activity_type: 'carrier_pigeon'"
+        assert reasons[1].startswith("activities row 7: unknown activity_type")
+        assert reasons[2].startswith("activities row 8: occurred_at missing or unparseable")
+        # The no-lead activity belongs to no lead; a chunk of leads finds its own rows.
+        keys = events.positions(pd.Series(["a", "zz", "c"]))
+        assert keys[1] == -1
+        mine = events.of(keys).to_pandas()
+        assert sorted(events.lead_ids[mine["lead_id"]]) == ["a", "a", "c"]
+        assert events.latest == expected.max()

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from scoring.data import ACTIVITY_TYPES, FORM_TYPES, PAGE_CATEGORIES
 
@@ -63,11 +64,12 @@ def query(windows: tuple[int, ...], dialect: str = "duckdb") -> str:
     selects = []
     for window in windows:
         edge = window * DAY_US
+        # BIGINT: DuckDB counts in HUGEINT, which reaches numpy as floats, slowly.
         selects += [
-            f"COUNT_IF(item = {code} AND age_us <= {edge}) AS {name}_{window}d"
+            f"CAST(COUNT_IF(item = {code} AND age_us <= {edge}) AS BIGINT) AS {name}_{window}d"
             for code, (name, _) in enumerate(items())
         ]
-        selects.append(f"COUNT_IF(age_us <= {edge}) AS activities_{window}d")
+        selects.append(f"CAST(COUNT_IF(age_us <= {edge}) AS BIGINT) AS activities_{window}d")
     active = ACTIVE_DAYS_WINDOW * DAY_US
     selects += [
         "MIN(age_us) AS last_age_us",
@@ -114,19 +116,22 @@ def lead_moments(lead_ids: pd.Series, moment: pd.Series) -> pd.DataFrame:
     )
 
 
-def assemble(found: pd.DataFrame, n: int, windows: list[int], index: pd.Index) -> pd.DataFrame:
-    """The query's rows (leads with at least one earlier activity) as one row a lead, in the
-    leads' order: counts 0 and no recency for a lead without activities."""
-    columns = count_columns(windows)
-    rows = found["row_id"].to_numpy(np.int64)
-    counts = np.zeros((n, len(columns)), dtype=np.int64)  # one block: cheap to build
-    counts[rows] = found[columns].to_numpy(np.int64)
-    frame = pd.DataFrame(counts, columns=columns, index=index)
-    last = np.full(n, np.nan)
-    last[rows] = found["last_age_us"].to_numpy(np.float64) / DAY_US
+def assemble(found, n: int, windows: list[int], index: pd.Index) -> pd.DataFrame:
+    """The query's rows (leads with at least one earlier activity; a frame, or columns by
+    name) as one row a lead, in the leads' order: counts 0 and no recency for a lead without
+    activities."""
+    rows = np.asarray(found["row_id"], dtype=np.int64)
+    out: dict[str, np.ndarray] = {}
     active = f"active_days_{ACTIVE_DAYS_WINDOW}d"
-    frame.insert(len(columns) - 1, "days_since_last_activity", last)
-    return frame[[c for c in frame.columns if c != active] + [active]]
+    for name in count_columns(windows):
+        if name == active:
+            last = np.full(n, np.nan)
+            last[rows] = np.asarray(found["last_age_us"], dtype=np.float64) / DAY_US
+            out["days_since_last_activity"] = last
+        column = np.zeros(n, dtype=np.int64)
+        column[rows] = np.asarray(found[name], dtype=np.int64)
+        out[name] = column
+    return pd.DataFrame(out, index=index)
 
 
 # --- engines -------------------------------------------------------------------------------
@@ -135,13 +140,15 @@ def assemble(found: pd.DataFrame, n: int, windows: list[int], index: pd.Index) -
 def _integer_keys(activities) -> bool:
     """Whether the activities' lead_id holds integer keys (scoring's chunks) rather than ids,
     which the query compares as text."""
+    if isinstance(activities, pa.Table):
+        return pa.types.is_integer(activities.schema.field("lead_id").type)
     return isinstance(activities, pd.DataFrame) and pd.api.types.is_integer_dtype(
         activities["lead_id"]
     )
 
 
-def _duckdb_source(activities: pd.DataFrame | str | Path) -> str:
-    if isinstance(activities, pd.DataFrame):
+def _duckdb_source(activities: pd.DataFrame | pa.Table | str | Path) -> str:
+    if isinstance(activities, pd.DataFrame | pa.Table):
         return "activities_frame"
     path = str(activities).replace("'", "''")
     reader = "read_parquet" if str(activities).lower().endswith(".parquet") else "read_csv_auto"
@@ -149,11 +156,11 @@ def _duckdb_source(activities: pd.DataFrame | str | Path) -> str:
 
 
 def with_duckdb(
-    activities: pd.DataFrame | str | Path,
+    activities: pd.DataFrame | pa.Table | str | Path,
     leads: pd.DataFrame,
     windows: list[int],
     memory_limit: str | None = None,
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
     """Run the query in an in-process DuckDB: a frame is scanned in place, a file out of
     core (memory bounded by `memory_limit`, spilling to a temporary folder beyond it)."""
     import duckdb
@@ -164,13 +171,15 @@ def with_duckdb(
         con.execute("SET preserve_insertion_order = false")
         if isinstance(activities, pd.DataFrame):
             con.register("activities_frame", activities[list(ACTIVITY_SOURCE_COLUMNS)])
+        elif isinstance(activities, pa.Table):
+            con.register("activities_frame", activities.select(list(ACTIVITY_SOURCE_COLUMNS)))
         con.register("lead_moments", leads)
         key = "lead_id" if _integer_keys(activities) else "CAST(lead_id AS VARCHAR) AS lead_id"
         con.execute(
             f"CREATE TEMP VIEW activities AS SELECT {key}, occurred_at, activity_type, "
             f"page_category, form_type FROM {_duckdb_source(activities)}"
         )
-        return con.execute(query(tuple(windows))).df()
+        return con.execute(query(tuple(windows))).fetchnumpy()
 
 
 def with_spark(

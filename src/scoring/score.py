@@ -11,10 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from scoring import artifact as artifact_module
 from scoring import explain, features, flat, thresholds
@@ -86,12 +90,13 @@ def count_rows(path: Path) -> int | None:
     return None
 
 
-def _require(frame: pd.DataFrame, columns: list[str], source: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
+def _require(frame: pd.DataFrame | pa.Table, columns: list[str], source: str) -> None:
+    found = frame.column_names if isinstance(frame, pa.Table) else list(frame.columns)
+    missing = [c for c in columns if c not in found]
     if missing:
         raise ScoringInputError(
             f"{source}: required column(s) missing: {', '.join(missing)}; the model's input "
-            f"schema is in its input_schema.json. Columns found: {', '.join(frame.columns)}"
+            f"schema is in its input_schema.json. Columns found: {', '.join(map(str, found))}"
         )
 
 
@@ -119,52 +124,130 @@ def _add_error(
 # --- leads and activities -------------------------------------------------------------------
 
 
+ACTIVITY_TEXT = ("activity_type", "page_category", "form_type")
+
+
 @dataclass
 class Activities:
-    """All activities, indexed by lead so a chunk of leads finds its rows quickly."""
+    """All usable activities as an Arrow table whose lead_id is an integer key (the lead's
+    position in `lead_ids`, -1 without one): a chunk of leads finds its rows with one mask,
+    and the feature query joins on integers."""
 
-    frame: pd.DataFrame
-    codes: np.ndarray
+    table: pa.Table  # lead_id (key), occurred_at (timestamp[ns]), and ACTIVITY_TEXT
     lead_ids: pd.Index
     bad: pd.DataFrame  # activity rows that cannot be used, with their lead and reason
+
+    @cached_property
+    def codes(self) -> np.ndarray:
+        """Each activity's lead key."""
+        return self.table["lead_id"].to_numpy().astype(np.int64, copy=False)
+
+    def positions(self, ids: pd.Series) -> np.ndarray:
+        """Each id's key among the activities' leads (-1: no activity)."""
+        return self.lead_ids.get_indexer(ids.astype(str))
+
+    def of(self, positions: np.ndarray) -> pa.Table:
+        """The activities of the leads with these keys (negative keys have none)."""
+        wanted = np.zeros(len(self.lead_ids) + 1, dtype=bool)
+        wanted[positions[positions >= 0]] = True
+        return self.table.filter(pa.array(wanted[self.codes]))  # key -1: the last, False
+
+    @property
+    def latest(self) -> pd.Timestamp:
+        """The latest activity (NaT without one)."""
+        latest = pc.max(self.table["occurred_at"])
+        return pd.NaT if latest.value is None else pd.Timestamp(latest.value, unit="ns")
 
 
 def read_activities(path: Path | str) -> Activities:
     """Activities as the data contract describes; unusable rows are kept aside with a reason
-    (they turn into errors on their leads, never silently dropped)."""
+    (they turn into errors on their leads, never silently dropped). Parquet text columns
+    are read as dictionaries straight from the file (no hashing of millions of strings)."""
     path = Path(path)
     if tables.is_parquet(path):
-        frame = pd.read_parquet(path)
+        schema = pq.read_schema(path)
+        text = [
+            f.name
+            for f in schema
+            if f.name in ("lead_id", *ACTIVITY_TEXT)
+            and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+        ]
+        table = pq.read_table(path, read_dictionary=text)
     else:
         frame = pd.concat(list(read_chunks(path, 1_000_000)), ignore_index=True)
-    _require(frame, ["lead_id", "occurred_at", "activity_type"], str(path))
-    for optional in ("page_category", "form_type"):
-        if optional not in frame.columns:
-            frame[optional] = None
-    occurred = _timestamps(frame["occurred_at"])
-    reason = _no_errors(frame.index)
-    reason = _add_error(
-        reason, occurred.isna(), "occurred_at missing or unparseable", frame["occurred_at"]
-    )
-    reason = _add_error(
-        reason,
-        ~frame["activity_type"].isin(ACTIVITY_TYPES),
-        "unknown activity_type",
-        frame["activity_type"],
-    )
-    failing = reason.notna().to_numpy()
-    row_number = pd.Series(np.flatnonzero(failing) + 2, index=frame.index[failing])
-    bad = pd.DataFrame(
-        {
-            "lead_id": frame.loc[failing, "lead_id"].astype(str),
-            "reason": "activities row " + row_number.astype("string") + ": " + reason[failing],
-        }
-    )
-    usable = reason.isna().to_numpy()
-    good = frame.assign(occurred_at=occurred)
-    if not usable.all():
-        good = good[usable]
-    return index_activities(good, bad)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    _require(table, ["lead_id", "occurred_at", "activity_type"], str(path))
+    occurred = _arrow_timestamps(table["occurred_at"])
+    kind = _as_text(table["activity_type"])
+    failing = ~_is_known_type(kind) | pc.is_null(occurred).to_numpy(zero_copy_only=False)
+    bad = None
+    if failing.any():
+        # Reasons are worded for the failing rows only (their values quoted).
+        rows = np.flatnonzero(failing)
+        shown = table.select(["lead_id", "occurred_at", "activity_type"]).take(rows).to_pandas()
+        shown.index = rows
+        reason = _no_errors(shown.index)
+        reason = _add_error(
+            reason,
+            pd.Series(pc.is_null(occurred).take(rows).to_numpy(zero_copy_only=False), shown.index),
+            "occurred_at missing or unparseable",
+            shown["occurred_at"],
+        )
+        reason = _add_error(
+            reason,
+            ~shown["activity_type"].astype(object).isin(ACTIVITY_TYPES),
+            "unknown activity_type",
+            shown["activity_type"],
+        )
+        bad = pd.DataFrame(
+            {
+                "lead_id": shown["lead_id"].astype(str),
+                "reason": "activities row "
+                + pd.Series(rows + 2, index=rows).astype("string")
+                + ": "
+                + reason,
+            }
+        )
+    usable = table.set_column(table.schema.get_field_index("occurred_at"), "occurred_at", occurred)
+    if bad is not None:
+        usable = usable.filter(pa.array(~failing))
+    return _index(usable, bad)
+
+
+def _is_known_type(column: pa.ChunkedArray) -> np.ndarray:
+    """Whether each activity_type is one of the contract's; a dictionary's values are looked
+    up once, not once a row."""
+    known = pa.array(ACTIVITY_TYPES)
+    parts = []
+    for chunk in column.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            in_dictionary = pc.is_in(chunk.dictionary, value_set=known).to_numpy(False)
+            codes = chunk.indices.to_numpy(zero_copy_only=False)
+            valid = chunk.is_valid().to_numpy(zero_copy_only=False)
+            parts.append(valid & in_dictionary[np.where(valid, codes, 0).astype(np.int64)])
+        else:
+            parts.append(pc.is_in(chunk, value_set=known).to_numpy(zero_copy_only=False))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+
+
+def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column as text (strings, or a dictionary of strings)."""
+    values = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
+    if pa.types.is_string(values) or pa.types.is_large_string(values):
+        return column
+    return column.cast(pa.string())
+
+
+def _arrow_timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """UTC timestamps without zone, in nanoseconds (as the data contract stores them); null
+    if unparseable."""
+    if column.type == pa.timestamp("ns"):
+        return column
+    if pa.types.is_timestamp(column.type):
+        # A zone's timestamps are stored in UTC: dropping the zone keeps UTC.
+        return column.cast(pa.timestamp(column.type.unit)).cast(pa.timestamp("ns"))
+    parsed = _timestamps(column.to_pandas())
+    return pa.chunked_array([pa.array(parsed, type=pa.timestamp("ns"))])
 
 
 def _timestamps(values: pd.Series) -> pd.Series:
@@ -179,15 +262,26 @@ def _timestamps(values: pd.Series) -> pd.Series:
 
 def index_activities(frame: pd.DataFrame, bad: pd.DataFrame | None = None) -> Activities:
     """Usable activities indexed by lead (e.g. the validated activities of training data)."""
-    ids = frame["lead_id"]
-    if isinstance(ids.dtype, pd.CategoricalDtype):
-        categories = ids.cat.rename_categories(ids.cat.categories.astype(str)).array
-    else:
-        categories = pd.Categorical(ids.astype(str))
-    frame = frame.assign(lead_id=categories)
+    frame = frame.assign(occurred_at=_timestamps(frame["occurred_at"]))
+    columns = ["lead_id", "occurred_at", *(c for c in ACTIVITY_TEXT if c in frame.columns)]
+    return _index(pa.Table.from_pandas(frame[columns], preserve_index=False), bad)
+
+
+def _index(table: pa.Table, bad: pd.DataFrame | None) -> Activities:
+    """Activities with their lead ids replaced by integer keys."""
+    ids = table["lead_id"]
+    if not pa.types.is_dictionary(ids.type):
+        ids = pc.dictionary_encode(ids)
+    ids = pa.table({"lead_id": ids}).unify_dictionaries()["lead_id"].combine_chunks()
+    keys = ids.indices if ids.null_count == 0 else pc.fill_null(ids.indices, -1)
+    lead_ids = pd.Index(ids.dictionary.to_pandas().astype(str))
+    columns = {"lead_id": keys, "occurred_at": table["occurred_at"]}
+    for name in ACTIVITY_TEXT:
+        present = name in table.column_names
+        columns[name] = _as_text(table[name]) if present else pa.nulls(len(table), pa.string())
     if bad is None:
         bad = pd.DataFrame({"lead_id": pd.Series(dtype=str), "reason": pd.Series(dtype=str)})
-    return Activities(frame, categories.codes, categories.categories, bad)
+    return Activities(pa.table(columns), lead_ids, bad)
 
 
 def scoring_moment(chunk: pd.DataFrame, preprocessing: dict, as_of: pd.Timestamp) -> pd.Series:
@@ -249,12 +343,18 @@ def leads_features(
     preprocessing: dict,
     as_of: pd.Timestamp,
     source: str,
+    seen: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.Series]:
-    """(features, error per row) for a chunk of leads, as training built them."""
+    """(features, error per row) for a chunk of leads, as training built them; marks the
+    chunk's leads in `seen` (activities' leads that appeared in the input)."""
     settings = preprocessing["tables"]
     frame, moment, errors = lead_part(chunk, preprocessing, as_of, source)
     ids = chunk["lead_id"]
-    chunk_activities = _activities_for(activities, ids)
+    text_ids = ids.astype(str).fillna("")
+    positions = None if activities is None else activities.positions(text_ids)
+    if seen is not None and positions is not None:
+        seen[positions[ids.notna().to_numpy() & (positions >= 0)]] = True
+    chunk_activities = _activities_for(activities, positions, ids.notna().to_numpy())
     if activities is not None and len(activities.bad):
         bad = activities.bad[activities.bad["lead_id"].isin(ids.dropna())]
         if len(bad):
@@ -263,19 +363,14 @@ def leads_features(
             errors = join_errors(errors, rows, ids.map(first))
     # A lead id may repeat in an input; every row is scored, so features are built in rounds
     # of distinct ids (first occurrences, then second ones, ...).
-    text_ids = ids.astype(str).fillna("")
     occurrence = text_ids.groupby(text_ids, sort=False).cumcount().to_numpy()
     # Leads and activities meet on integer keys (the activities' lead categories): cheaper to
     # join than text. A lead without activities gets a key no activity has.
     if activities is None:
         keys = pd.Series(np.arange(len(ids), dtype=np.int64), index=ids.index)
     else:
-        positions = activities.lead_ids.get_indexer(text_ids)
         unknown = -1 - np.arange(len(ids), dtype=np.int64)  # distinct, and never a category
         keys = pd.Series(np.where(positions >= 0, positions, unknown), index=ids.index)
-        chunk_activities = chunk_activities.assign(
-            lead_id=chunk_activities["lead_id"].cat.codes.to_numpy(np.int64)
-        )
     counts = pd.concat(
         [
             features.activity_features(
@@ -293,7 +388,10 @@ def leads_features(
     return frame, errors
 
 
-def _activities_for(activities: Activities | None, ids: pd.Series) -> pd.DataFrame:
+def _activities_for(
+    activities: Activities | None, positions: np.ndarray | None, present: np.ndarray
+) -> pa.Table | pd.DataFrame:
+    """The activities of the leads at `positions` (those `present`: a missing id has none)."""
     if activities is None:
         return pd.DataFrame(
             {
@@ -304,10 +402,7 @@ def _activities_for(activities: Activities | None, ids: pd.Series) -> pd.DataFra
                 "form_type": pd.Series(dtype=str),
             }
         )
-    wanted = np.zeros(len(activities.lead_ids) + 1, dtype=bool)
-    positions = activities.lead_ids.get_indexer(ids.dropna().astype(str))
-    wanted[positions[positions >= 0]] = True
-    return activities.frame[wanted[activities.codes]]
+    return activities.of(np.where(present, positions, -1))
 
 
 # --- flat exports ----------------------------------------------------------------------------
@@ -455,10 +550,17 @@ def score_file(
         # A header and no rows: an output with its header and no rows, not an error.
         _write_header_only(loaded, output_path, id_column, reasons, points)
         return ScoreSummary()
-    if kind != "flat":
-        activities = read_activities(activities_path)
-        if as_of is None:
-            as_of = _latest_timestamp(input_path, activities)
+    # The model's compiled form is built while the activities are read (both take a while;
+    # one holds the GIL less than the other).
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        ready = pool.submit(loaded.prepare_scoring, reasons)
+        if kind != "flat":
+            activities = read_activities(activities_path)
+            if as_of is None:
+                as_of = _latest_timestamp(input_path, activities)
+        ready.result()
     summary = ScoreSummary()
     writer = _Writer(output_path)
     # Which activity leads appeared in the input (to count activities that belong to none).
@@ -472,7 +574,9 @@ def score_file(
             # Without an id column the output names each row by its line number in the input.
             chunk, _ = flat.with_row_ids(chunk, preprocessing["flat"]["id_column"])
             return chunk, *flat_features(chunk, preprocessing, str(input_path))
-        return chunk, *leads_features(chunk, activities, preprocessing, as_of, str(input_path))
+        return chunk, *leads_features(
+            chunk, activities, preprocessing, as_of, str(input_path), seen
+        )
 
     try:
         for chunk, frame, errors in _ahead(_numbered(read_chunks(input_path, chunk_rows)), prepare):
@@ -493,9 +597,6 @@ def score_file(
             if room > 0:
                 features_seen.append(frame.loc[ok, loaded.features].head(room))
                 scores_seen.append(result.loc[ok, "probability"].to_numpy()[:room])
-            if seen is not None:
-                positions = activities.lead_ids.get_indexer(chunk[id_column].dropna().astype(str))
-                seen[positions[positions >= 0]] = True
             bar.update(len(chunk))
     except BaseException:
         writer.abort()  # never leave half an output where the full one is expected
@@ -541,25 +642,26 @@ def _numbered(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         yield chunk
 
 
-def _ahead(chunks: Iterator[pd.DataFrame], prepare) -> Iterator:
-    """prepare(chunk) for the next chunk in a worker thread while the caller scores and
-    writes the current one (feature building and LightGBM overlap on 2 cores)."""
+def _ahead(chunks: Iterator[pd.DataFrame], prepare, workers: int = 2) -> Iterator:
+    """prepare(chunk) for the next `workers` chunks in worker threads while the caller
+    scores and writes the current one, in order. Feature building and scoring overlap on
+    every core: DuckDB and the compiled trees release the GIL."""
+    from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(1) as pool:
-        pending = None
+    with ThreadPoolExecutor(workers) as pool:
+        pending: deque = deque()
         for chunk in chunks:
-            future = pool.submit(prepare, chunk)
-            if pending is not None:
-                yield pending.result()
-            pending = future
-        if pending is not None:
-            yield pending.result()
+            pending.append(pool.submit(prepare, chunk))
+            if len(pending) > workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _latest_timestamp(leads_path: Path, activities: Activities) -> pd.Timestamp:
     """The latest activity or creation time in the input: "now" for the data."""
-    stamps = [activities.frame["occurred_at"].max()]
+    stamps = [activities.latest]
     if tables.is_parquet(leads_path):
         import pyarrow.parquet as pq
 

@@ -31,6 +31,7 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 
 import numba
 import numpy as np
@@ -46,32 +47,54 @@ MISSING_KINDS = {"None": NONE, "Zero": ZERO, "NaN": NAN}
 ROWS_PER_TASK = 4096  # rows a thread takes at a time: big enough to hide the hand-over
 
 
-def _weights(d: int) -> np.ndarray:
-    return np.array(
-        [math.factorial(s) * math.factorial(d - s - 1) / math.factorial(d) for s in range(d)]
-    )
-
-
-def leaf_table(value: float, zero: np.ndarray) -> np.ndarray:
+@numba.njit(nogil=True, cache=True)
+def leaf_table(value, zero):
     """Contributions of one leaf's distinct path features for every on/off pattern:
     (2^d, d), pattern bit k says whether the row follows the path on feature k."""
-    d = len(zero)
-    patterns = (np.arange(2**d)[:, None] >> np.arange(d)) & 1  # (P, d) of o
-    weights = _weights(d)
-    table = np.empty((2**d, d))
-    for j in range(d):
-        coefficients = np.zeros((2**d, d))
-        coefficients[:, 0] = 1.0
-        size = 1
-        for k in range(d):
-            if k == j:
-                continue
-            shifted = np.zeros_like(coefficients)
-            shifted[:, 1 : size + 1] = coefficients[:, :size] * patterns[:, [k]]
-            coefficients = coefficients * zero[k] + shifted
-            size += 1
-        table[:, j] = value * (patterns[:, j] - zero[j]) * (coefficients @ weights)
+    d = zero.size
+    weights = np.empty(d)  # |S|! (d - |S| - 1)! / d!
+    for size in range(d):
+        weights[size] = math.gamma(size + 1) * math.gamma(d - size) / math.gamma(d + 1)
+    table = np.empty((1 << d, d))
+    coefficients = np.empty(d)
+    for pattern in range(1 << d):
+        for j in range(d):
+            # Coefficients of prod_{k != j} (z_k + o_k t), one factor at a time.
+            coefficients[:] = 0.0
+            coefficients[0] = 1.0
+            size = 1
+            for k in range(d):
+                if k == j:
+                    continue
+                on = (pattern >> k) & 1
+                for power in range(size, 0, -1):
+                    coefficients[power] = (
+                        coefficients[power] * zero[k] + coefficients[power - 1] * on
+                    )
+                coefficients[0] *= zero[k]
+                size += 1
+            total = 0.0
+            for power in range(d):
+                total += coefficients[power] * weights[power]
+            table[pattern, j] = value * (((pattern >> j) & 1) - zero[j]) * total
     return table
+
+
+@numba.njit(nogil=True, cache=True)
+def _leaf_tables(leaf_value, bit_start, bit_zero):
+    """Every leaf's table, flat (pattern-major), and where each starts."""
+    leaves = leaf_value.size
+    table_start = np.zeros(leaves + 1, dtype=np.int64)
+    for leaf in range(leaves):
+        bits = bit_start[leaf + 1] - bit_start[leaf]
+        table_start[leaf + 1] = table_start[leaf] + (bits << bits if bits else 0)
+    table = np.empty(table_start[leaves])
+    for leaf in range(leaves):
+        first, bits = bit_start[leaf], bit_start[leaf + 1] - bit_start[leaf]
+        if bits:
+            values = leaf_table(leaf_value[leaf], bit_zero[first : first + bits])
+            table[table_start[leaf] : table_start[leaf + 1]] = values.ravel()
+    return table_start, table
 
 
 # --- the compiled loops ----------------------------------------------------------------------
@@ -256,8 +279,7 @@ class _Arrays:
     edge_start: np.ndarray
     edge_node: np.ndarray
     edge_left: np.ndarray
-    table_start: np.ndarray
-    table: np.ndarray
+    bit_zero: np.ndarray  # per bit: the share of training rows that follow those edges
     expected_value: float
     tabled: bool  # False when a path is too deep for tables
     narrow: bool  # every tree has at most MAX_LEAVES leaves (the bit-mask walk)
@@ -277,16 +299,19 @@ class _Arrays:
             self.small_codes,
         )
 
+    @cached_property
     def tables(self) -> tuple:
-        """The TreeSHAP tables, as _contributions takes them."""
+        """The TreeSHAP tables, as _contributions takes them (built on first use: scores
+        alone do not need them)."""
+        table_start, table = _leaf_tables(self.leaf_value, self.bit_start, self.bit_zero)
         return (
             self.bit_start,
             self.bit_feature,
             self.edge_start,
             self.edge_node,
             self.edge_left,
-            self.table_start,
-            self.table,
+            table_start,
+            table,
         )
 
 
@@ -318,15 +343,13 @@ def _flatten(dump: dict) -> _Arrays:
     bitset_start = [0]
     leaf_value: list[float] = []
     node_start, leaf_start = [0], [0]
-    bit_start, bit_feature, edge_start, edge_node, edge_left = [0], [], [0], [], []
-    table_start, tables = [], []
-    table_size = 0
+    bit_start, bit_feature, bit_zero, edge_start, edge_node, edge_left = [0], [], [], [0], [], []
     expected = 0.0
     tabled = True
 
     def walk(node: dict, path: list[tuple[int, bool, float]], total: int, first: int) -> int:
         """Add the subtree; return its root's reference (node index, or -leaf - 1)."""
-        nonlocal expected, table_size, tabled
+        nonlocal expected, tabled
         if "split_feature" not in node:
             value = float(node["leaf_value"])
             expected += value * node.get("leaf_count", 0) / max(total, 1)
@@ -341,16 +364,12 @@ def _flatten(dump: dict) -> _Arrays:
             tabled = tabled and len(order) <= MAX_DEPTH
             for split in order:
                 bit_feature.append(split)
+                bit_zero.append(zero[split])
                 for index, goes_left in edges[split]:
                     edge_node.append(index)
                     edge_left.append(goes_left)
                 edge_start.append(len(edge_node))
             bit_start.append(len(bit_feature))
-            table_start.append(table_size)
-            if order and tabled:
-                table = leaf_table(value, np.array([zero[s] for s in order])).ravel()
-                tables.append(table)
-                table_size += table.size
             return -len(leaf_value)
         index = len(nodes["feature"])
         nodes["feature"].append(int(node["split_feature"]))
@@ -423,8 +442,7 @@ def _flatten(dump: dict) -> _Arrays:
         edge_start=ints(edge_start),
         edge_node=ints(edge_node),
         edge_left=ints(edge_left, np.bool_),
-        table_start=ints(table_start),
-        table=np.concatenate(tables) if tables and tabled else np.zeros(0),
+        bit_zero=np.asarray(bit_zero, dtype=np.float64),
         expected_value=expected,
         tabled=tabled,
         narrow=narrow,
@@ -526,7 +544,7 @@ class CompiledTrees:
             return self.booster.predict(X, pred_contrib=True)
         X, a = _feature_major(X), self.arrays
         out = np.empty((len(X), self.n_features + 1))
-        nodes, tables = a.nodes(), a.tables()
+        nodes, tables = a.nodes(), a.tables
         _by_rows(
             lambda start, stop: _contributions(X, start, stop, out, nodes, tables),
             len(X),
