@@ -472,9 +472,21 @@ def test_activities_read_as_arrow_keep_every_row_its_lead_and_its_time(tmp_path)
         assert reasons[0] == "activities row 4: unknown activity_type: 'carrier_pigeon'"
         assert reasons[1].startswith("activities row 7: unknown activity_type")
         assert reasons[2].startswith("activities row 8: occurred_at missing or unparseable")
-        # The no-lead activity belongs to no lead; a chunk of leads finds its own rows.
-        keys = events.positions(pd.Series(["a", "zz", "c"]))
-        assert keys[1] == -1
-        mine = events.of(keys).to_pandas()
-        assert sorted(events.lead_ids[mine["lead_id"]]) == ["a", "a", "c"]
+        assert list(events.positions(pd.Series(["a", "zz", "c"]))) == [0, -1, 2]
         assert events.latest == expected.max()
+
+
+def test_a_lead_without_activities_counts_none_of_those_without_a_lead(tables_model, tmp_path):
+    """Activities without a lead id have key -1; no lead may be joined to them."""
+    _, artifact_dir, leads, activities = tables_model
+    loaded = artifact.load(artifact_dir)
+    chunk = leads.head(2).assign(lead_id=["nobody", leads["lead_id"].iloc[1]])
+    keyless = activities[activities["lead_id"] == chunk["lead_id"].iloc[1]].assign(lead_id=None)
+    pd.concat([activities, keyless]).to_parquet(tmp_path / "acts.parquet")
+    events = score.read_activities(tmp_path / "acts.parquet")
+    as_of = pd.Timestamp("2030-01-01")
+    frame, errors = score.leads_features(chunk, events, loaded.preprocessing, as_of, "leads")
+    counts = [c for c in frame.columns if c.startswith("activities_")]
+    assert len(keyless) and errors.isna().all()
+    assert (frame.loc[0, counts] == 0).all()
+    assert (frame.loc[1, counts] > 0).any()

@@ -121,17 +121,15 @@ def assemble(found, n: int, windows: list[int], index: pd.Index) -> pd.DataFrame
     name) as one row a lead, in the leads' order: counts 0 and no recency for a lead without
     activities."""
     rows = np.asarray(found["row_id"], dtype=np.int64)
-    out: dict[str, np.ndarray] = {}
-    active = f"active_days_{ACTIVE_DAYS_WINDOW}d"
-    for name in count_columns(windows):
-        if name == active:
-            last = np.full(n, np.nan)
-            last[rows] = np.asarray(found["last_age_us"], dtype=np.float64) / DAY_US
-            out["days_since_last_activity"] = last
-        column = np.zeros(n, dtype=np.int64)
-        column[rows] = np.asarray(found[name], dtype=np.int64)
-        out[name] = column
-    return pd.DataFrame(out, index=index)
+    names = count_columns(windows)
+    counts = np.zeros((len(names), n), dtype=np.int64)  # one block, each column contiguous
+    for position, name in enumerate(names):
+        counts[position, rows] = np.asarray(found[name], dtype=np.int64)
+    frame = pd.DataFrame(counts.T, columns=names, index=index, copy=False)
+    last = np.full(n, np.nan)
+    last[rows] = np.asarray(found["last_age_us"], dtype=np.float64) / DAY_US
+    frame.insert(len(names) - 1, "days_since_last_activity", last)  # before active days
+    return frame
 
 
 # --- engines -------------------------------------------------------------------------------

@@ -130,8 +130,8 @@ ACTIVITY_TEXT = ("activity_type", "page_category", "form_type")
 @dataclass
 class Activities:
     """All usable activities as an Arrow table whose lead_id is an integer key (the lead's
-    position in `lead_ids`, -1 without one): a chunk of leads finds its rows with one mask,
-    and the feature query joins on integers."""
+    position in `lead_ids`, -1 without one): the feature query joins leads to them on
+    integers."""
 
     table: pa.Table  # lead_id (key), occurred_at (timestamp[ns]), and ACTIVITY_TEXT
     lead_ids: pd.Index
@@ -140,7 +140,7 @@ class Activities:
     @cached_property
     def codes(self) -> np.ndarray:
         """Each activity's lead key."""
-        return self.table["lead_id"].to_numpy().astype(np.int64, copy=False)
+        return self.table["lead_id"].to_numpy()
 
     def positions(self, ids: pd.Series) -> np.ndarray:
         """Each id's key among the activities' leads (-1: no activity)."""
@@ -351,10 +351,19 @@ def leads_features(
     frame, moment, errors = lead_part(chunk, preprocessing, as_of, source)
     ids = chunk["lead_id"]
     text_ids = ids.astype(str).fillna("")
-    positions = None if activities is None else activities.positions(text_ids)
-    if seen is not None and positions is not None:
-        seen[positions[ids.notna().to_numpy() & (positions >= 0)]] = True
-    chunk_activities = _activities_for(activities, positions, ids.notna().to_numpy())
+    # Leads and activities meet on integer keys (the activities' lead keys): cheaper to join
+    # than text. A lead without activities gets a key no activity has (-1 is the key of
+    # activities without a lead).
+    if activities is None:
+        keys = pd.Series(np.arange(len(ids), dtype=np.int64), index=ids.index)
+    else:
+        positions = activities.positions(text_ids)
+        present = ids.notna().to_numpy() & (positions >= 0)
+        if seen is not None:
+            seen[positions[present]] = True
+        unknown = -2 - np.arange(len(ids), dtype=np.int64)  # distinct, and never a lead key
+        keys = pd.Series(np.where(present, positions, unknown), index=ids.index)
+    chunk_activities = _activities_for(activities, keys.to_numpy())
     if activities is not None and len(activities.bad):
         bad = activities.bad[activities.bad["lead_id"].isin(ids.dropna())]
         if len(bad):
@@ -364,13 +373,6 @@ def leads_features(
     # A lead id may repeat in an input; every row is scored, so features are built in rounds
     # of distinct ids (first occurrences, then second ones, ...).
     occurrence = text_ids.groupby(text_ids, sort=False).cumcount().to_numpy()
-    # Leads and activities meet on integer keys (the activities' lead categories): cheaper to
-    # join than text. A lead without activities gets a key no activity has.
-    if activities is None:
-        keys = pd.Series(np.arange(len(ids), dtype=np.int64), index=ids.index)
-    else:
-        unknown = -1 - np.arange(len(ids), dtype=np.int64)  # distinct, and never a category
-        keys = pd.Series(np.where(positions >= 0, positions, unknown), index=ids.index)
     counts = pd.concat(
         [
             features.activity_features(
@@ -388,21 +390,20 @@ def leads_features(
     return frame, errors
 
 
-def _activities_for(
-    activities: Activities | None, positions: np.ndarray | None, present: np.ndarray
-) -> pa.Table | pd.DataFrame:
-    """The activities of the leads at `positions` (those `present`: a missing id has none)."""
-    if activities is None:
-        return pd.DataFrame(
-            {
-                "lead_id": pd.Series(dtype=np.int64),
-                "occurred_at": pd.Series(dtype="datetime64[ns]"),
-                "activity_type": pd.Series(dtype=str),
-                "page_category": pd.Series(dtype=str),
-                "form_type": pd.Series(dtype=str),
-            }
-        )
-    return activities.of(np.where(present, positions, -1))
+def _activities_for(activities: Activities | None, keys: np.ndarray) -> pa.Table | pd.DataFrame:
+    """The activities of the leads with these keys (selected first: cheaper for the query
+    than joining all activities), or none."""
+    if activities is not None:
+        return activities.of(keys)
+    return pd.DataFrame(
+        {
+            "lead_id": pd.Series(dtype=np.int64),
+            "occurred_at": pd.Series(dtype="datetime64[ns]"),
+            "activity_type": pd.Series(dtype=str),
+            "page_category": pd.Series(dtype=str),
+            "form_type": pd.Series(dtype=str),
+        }
+    )
 
 
 # --- flat exports ----------------------------------------------------------------------------
