@@ -358,31 +358,37 @@ class Artifact:
         """Each member's weight in the log-odds: one member, or a blend's two."""
         return self.preprocessing.get("weights") or {self.preprocessing["family"]: 1.0}
 
-    def raw_output(self, features: pd.DataFrame) -> np.ndarray:
-        """What the calibrator was fitted on: the model's log-odds (decision function)."""
+    def raw_output(self, features: pd.DataFrame, matrix: np.ndarray | None = None) -> np.ndarray:
+        """What the calibrator was fitted on: the model's log-odds (decision function).
+        `matrix` is self.matrix(features) when the caller has it already."""
         total = np.zeros(len(features))
         for member, weight in self.weights.items():
             if member == "lightgbm":
-                total += weight * self.trees.raw_score(self.matrix(features))
+                matrix = self.matrix(features) if matrix is None else matrix
+                total += weight * self.trees.raw_score(matrix)
             else:
                 total += weight * self.logistic.decision(features)
         return total
 
-    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+    def predict_proba(self, features: pd.DataFrame, matrix: np.ndarray | None = None) -> np.ndarray:
         """Calibrated probability of conversion per row."""
-        return calibrate(self.calibration, self.raw_output(features))
+        return calibrate(self.calibration, self.raw_output(features, matrix))
 
-    def contributions(self, features: pd.DataFrame) -> tuple[np.ndarray, float]:
+    def contributions(
+        self, features: pd.DataFrame, matrix: np.ndarray | None = None
+    ) -> tuple[np.ndarray, float]:
         """SHAP contributions (log-odds, rows x features) and the base value; a blend's are
         its members' weighted sum (SHAP is additive)."""
-        total, base = np.zeros((len(features), len(self.features))), 0.0
+        total, base = None, 0.0
         for member, weight in self.weights.items():
             if member == "lightgbm":
-                raw = self.trees.contributions(self.matrix(features))
-                parts, member_base = raw[:, :-1], self.trees.expected_value
+                matrix = self.matrix(features) if matrix is None else matrix
+                parts = self.trees.contributions(matrix)[:, :-1]
+                member_base = self.trees.expected_value
             else:
                 parts, member_base = self.logistic.contributions(features)
-            total += weight * parts
+            weighted = parts if weight == 1.0 else weight * parts
+            total = weighted if total is None else total + weighted
             base += weight * member_base
         return total, base
 

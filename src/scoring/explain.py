@@ -286,13 +286,14 @@ def top_reasons(
     cache: dict[tuple[int, object], str] = {}
     value_columns = [values[f].to_numpy(dtype=object) for f in features]
     rows = np.arange(n)
+    from scoring.ranking import top_columns
+
     for kind, sign in (("up", 1.0), ("down", -1.0)):
-        signed = contributions * sign
-        order = np.argsort(-signed, axis=1, kind="stable")[:, :top] if n else np.empty((0, top))
+        order = top_columns(contributions, top, sign)
         for rank in range(top):
             if rank < order.shape[1]:
-                index = order[:, rank].astype(int)
-                picked = signed[rows, index]
+                index = order[:, rank]
+                picked = sign * contributions[rows, index]
             else:
                 index, picked = np.zeros(n, dtype=int), np.zeros(n)
             present = picked > 0

@@ -373,17 +373,17 @@ def leads_features(
     # A lead id may repeat in an input; every row is scored, so features are built in rounds
     # of distinct ids (first occurrences, then second ones, ...).
     occurrence = text_ids.groupby(text_ids, sort=False).cumcount().to_numpy()
-    counts = pd.concat(
-        [
-            features.activity_features(
-                chunk_activities,
-                keys[occurrence == k],
-                moment[occurrence == k],
-                list(settings["windows_days"]),
-            )
-            for k in range(int(occurrence.max(initial=0)) + 1)
-        ]
-    ).loc[frame.index]
+    rounds = [
+        features.activity_features(
+            chunk_activities,
+            keys[occurrence == k],
+            moment[occurrence == k],
+            list(settings["windows_days"]),
+        )
+        for k in range(int(occurrence.max(initial=0)) + 1)
+    ]
+    # One round (no repeated id) is in the chunk's order already: no reordering copy.
+    counts = rounds[0] if len(rounds) == 1 else pd.concat(rounds).loc[frame.index]
     frame = pd.concat([frame, counts], axis=1)
     for column in features.CATEGORICAL:
         frame[column] = frame[column].astype(str)
@@ -469,9 +469,12 @@ def score_features(
     ok = errors.isna().to_numpy()
     n = len(frame)
     probability = np.full(n, np.nan)
-    usable = frame.loc[ok, loaded.features]
+    # Every row scorable (the usual case): the columns as they are, without a row selection.
+    usable = frame[loaded.features] if ok.all() else frame.loc[ok, loaded.features]
+    # The model's input matrix is built once, for the scores and the reasons.
+    matrix = loaded.matrix(usable) if len(usable) and "lightgbm" in loaded.weights else None
     if len(usable):
-        probability[ok] = loaded.predict_proba(usable)
+        probability[ok] = loaded.predict_proba(usable, matrix)
     score = thresholds.score_from_probability(probability)
     grade = np.where(ok, thresholds.grade(np.nan_to_num(score)), None)
     is_mql = pd.array(
@@ -497,7 +500,7 @@ def score_features(
             dtype="string",
         )
         if len(usable):
-            contributions, _ = loaded.contributions(usable)
+            contributions, _ = loaded.contributions(usable, matrix)
             table = explain.top_reasons(
                 contributions, usable, loaded.features, loaded.wording.get("wording", {}), top
             )
