@@ -84,8 +84,6 @@ def read_chunks(path: Path | str, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.D
 def count_rows(path: Path) -> int | None:
     """Rows of a Parquet file (from its footer); None for CSV (not worth a second pass)."""
     if tables.is_parquet(path):
-        import pyarrow.parquet as pq
-
         return pq.ParquetFile(path).metadata.num_rows
     return None
 
@@ -667,8 +665,6 @@ def _latest_timestamp(leads_path: Path, activities: Activities) -> pd.Timestamp:
     """The latest activity or creation time in the input: "now" for the data."""
     stamps = [activities.latest]
     if tables.is_parquet(leads_path):
-        import pyarrow.parquet as pq
-
         if "created_at" in pq.ParquetFile(leads_path).schema.names:
             created = pd.read_parquet(leads_path, columns=["created_at"])["created_at"]
             stamps.append(_timestamps(created).max())
@@ -697,9 +693,6 @@ class _Writer:
 
     def write(self, frame: pd.DataFrame) -> None:
         if self.parquet:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
             if self.writer is None:
                 self.schema = pa.Schema.from_pandas(frame, preserve_index=False)
                 self.writer = pq.ParquetWriter(self.temporary, self.schema)
