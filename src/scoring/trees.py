@@ -1,13 +1,16 @@
 """A LightGBM model compiled for batch scoring: raw scores and exact TreeSHAP contributions
 from flat arrays, walked by numba-compiled loops on every core.
 
-Why: LightGBM's own predict costs about 6 µs a row for a few hundred small trees (it prepares
-each row as sparse pairs), and its `pred_contrib` walks every path for every row (cost grows
-with depth squared). Scoring millions of leads needs both to be cheap.
+Why: LightGBM's own predict costs about 6 µs a row for a few hundred small trees (each row
+walks down each tree, a chain of unpredictable branches), and its `pred_contrib` walks every
+path for every row (cost grows with depth squared). Scoring millions of leads needs both to
+be cheap.
 
 Raw scores add the reached leaves' values tree by tree, in LightGBM's order and with its
 decision rules (missing values, zero-as-missing, categorical splits), so they equal
-`predict(raw_score=True)`.
+`predict(raw_score=True)`. Every node's decision is taken for a block of rows at once,
+without branches, and the reached leaf is found from bit masks (QuickScorer, Lucchese et al.
+2015).
 
 Contributions use exact path-dependent TreeSHAP, precomputed per leaf ("Fast TreeSHAP v2",
 Yang 2021). For a leaf, the Shapley values of the path-dependent game depend on the row only
