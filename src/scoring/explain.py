@@ -281,13 +281,13 @@ def top_reasons(
     """Vectorised reason codes: for every row the `top` strongest contributions up and down,
     as words (up_k, down_k), feature names and contributions. Words are cached per (feature,
     value), so large batches cost little more than their distinct values."""
+    from scoring.ranking import top_columns  # compiled (numba): imported when needed
+
     n = len(contributions)
     columns: dict[str, object] = {}
     cache: dict[tuple[int, object], str] = {}
     value_columns = [values[f].to_numpy(dtype=object) for f in features]
     rows = np.arange(n)
-    from scoring.ranking import top_columns
-
     for kind, sign in (("up", 1.0), ("down", -1.0)):
         order = top_columns(contributions, top, sign)
         for rank in range(top):

@@ -210,7 +210,7 @@ def _raw_scores_by_row(X, start, stop, out, nodes, left_child, right_child, leaf
 def _contributions(X, start, stop, out, nodes, tables):
     """out[start + i, j] = the sum over leaves of the leaf's table value for the row's
     pattern (bit k: does the row follow the leaf's path on its k-th feature). `tables` is
-    _Arrays.tables()."""
+    _Arrays.tables."""
     node_start, leaf_start = nodes[0], nodes[1]
     bit_start, bit_feature, edge_start, edge_node, edge_left, table_start, table = tables
     rows = stop - start
@@ -262,7 +262,7 @@ class _Arrays:
     leaf_start: np.ndarray
     feature: np.ndarray
     threshold: np.ndarray
-    kind: np.ndarray  # CATEGORICAL, or the numeric split's missing-value handling
+    kind: np.ndarray  # (WIDE_)CATEGORICAL, or the numeric split's missing-value handling
     # What decides a missing value and a zero as the numeric split does: -inf (goes left) or
     # +inf (goes right). LightGBM reads a missing value as zero unless the split sends
     # missing values one way; where zero means missing, zero goes that way.
