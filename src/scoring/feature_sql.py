@@ -158,12 +158,14 @@ def with_duckdb(
     leads: pd.DataFrame,
     windows: list[int],
     memory_limit: str | None = None,
+    threads: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Run the query in an in-process DuckDB: a frame is scanned in place, a file out of
-    core (memory bounded by `memory_limit`, spilling to a temporary folder beyond it)."""
+    core (memory bounded by `memory_limit`, spilling to a temporary folder beyond it), on
+    `threads` (every core by default)."""
     import duckdb
 
-    with duckdb.connect(config={"threads": os.cpu_count() or 1}) as con:
+    with duckdb.connect(config={"threads": threads or os.cpu_count() or 1}) as con:
         if memory_limit:
             con.execute(f"SET memory_limit = '{memory_limit}'")
         con.execute("SET preserve_insertion_order = false")
@@ -205,12 +207,13 @@ def activity_counts(
     windows: list[int],
     memory_limit: str | None = None,
     master: str | None = None,
+    threads: int | None = None,
 ) -> pd.DataFrame:
     """Counts per item and window, recency and active days for these leads, by `engine`
-    (DuckDB within `memory_limit`; Spark on `master`)."""
+    (DuckDB within `memory_limit` on `threads`; Spark on `master`)."""
     leads = lead_moments(lead_ids, moment)
     if engine == "duckdb":
-        found = with_duckdb(activities, leads, windows, memory_limit)
+        found = with_duckdb(activities, leads, windows, memory_limit, threads)
     elif engine == "spark":
         found = with_spark(activities, leads, windows, master)
     else:

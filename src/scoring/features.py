@@ -184,16 +184,17 @@ def activity_features(
     engine: str = "duckdb",
     memory_limit: str | None = None,
     master: str | None = None,
+    threads: int | None = None,
 ) -> pd.DataFrame:
     """Counts per item and window, recency and active days, from activities strictly before
     each lead's `moment`, built by `engine` (one SQL definition: scoring.feature_sql); then the
     named signals the rule baseline and the reason wording refer to. `activities` is a frame,
-    a Parquet/CSV path, or for Spark anything Spark reads (DuckDB within `memory_limit`; Spark
-    on `master`)."""
+    a Parquet/CSV path, or for Spark anything Spark reads (DuckDB within `memory_limit` on
+    `threads`, every core by default; Spark on `master`)."""
     from scoring import feature_sql
 
     frame = feature_sql.activity_counts(
-        engine, activities, lead_ids, moment, windows, memory_limit, master
+        engine, activities, lead_ids, moment, windows, memory_limit, master, threads
     )
     return named_signals(frame, windows)
 
