@@ -204,6 +204,16 @@ def test_no_share_of_gain_when_the_model_is_not_clearly_better(learned):
     assert any("not clearly better" in line for line in lines)
 
 
+def test_a_share_just_under_a_bar_does_not_read_as_meeting_it(learned):
+    params, _, _, card, _, evaluation = learned
+    saved = points.document(card, evaluation, params.points)
+    saved["evaluation"]["model_gain"] = {"value": 0.16, "low": 0.12, "high": 0.2}
+    saved["evaluation"]["versus"]["rules"]["pr_auc"] = {"value": 0.13, "low": 0.1, "high": 0.16}
+    saved["evaluation"]["gain_kept"] = {"value": 0.7994, "low": 0.6929, "high": 0.9025}
+    (line,) = [line for line in points.summary_lines(saved) if "They keep" in line]
+    assert "**79.9%**" in line and "69.3% to 90.2%" in line
+
+
 def test_the_newton_fit_is_scikit_learns_penalised_logistic_regression():
     from sklearn.linear_model import LogisticRegression
 

@@ -849,12 +849,13 @@ def summary_lines(saved: dict) -> list[str]:
         )
     elif _finite(gain["value"]):
         interval = (
-            f" (95% interval {gain['low']:.0%} to {gain['high']:.0%})"
+            f" (95% interval {gain['low']:.1%} to {gain['high']:.1%})"
             if _finite(gain["low"]) and _finite(gain["high"])
             else ""
         )
+        # One decimal: a share just under a bar (79.9%) must not read as meeting it (80%).
         lines.append(
-            f"They keep **{gain['value']:.0%}** of the model's PR-AUC gain over {today}{interval}."
+            f"They keep **{gain['value']:.1%}** of the model's PR-AUC gain over {today}{interval}."
         )
     # Without dates, "per month" figures are per test window (thresholds.months_covered).
     period = "a month" if ev.get("per_month", True) else "in the test window"
