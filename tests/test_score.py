@@ -183,6 +183,39 @@ def test_drift_of_a_batch_against_the_training_window(tables_model):
     assert document["drift_found"] and "activities_90d" in document["features_major"]
 
 
+def test_a_batch_drift_is_measured_on_its_first_scored_rows(tables_model, tmp_path, monkeypatch):
+    # Chunks of 500 scored side by side, a sample of 700 rows spanning two of them (measured
+    # in the background) and an unscorable row among them: the drift of exactly the first 700
+    # scored rows, in input order.
+    _, artifact_dir, leads, activities = tables_model
+    loaded = artifact.load(artifact_dir)
+    leads = leads.copy()
+    leads.loc[leads.index[3], "created_at"] = None
+    leads.to_parquet(tmp_path / "leads.parquet")
+    activities.to_parquet(tmp_path / "acts.parquet")
+    monkeypatch.setattr(score, "DRIFT_SAMPLE_ROWS", 700)
+    summary = score.score_file(
+        loaded,
+        tmp_path / "leads.parquet",
+        tmp_path / "out.parquet",
+        tmp_path / "acts.parquet",
+        chunk_rows=500,
+        progress=False,
+    )
+    scored = pd.read_parquet(tmp_path / "out.parquet")
+    first = scored["error"].isna().to_numpy().nonzero()[0][:700]
+    assert summary.errors == 1 and 3 not in first
+    read = score.read_activities(tmp_path / "acts.parquet")
+    as_of = score._latest_timestamp(tmp_path / "leads.parquet", read)
+    whole, _ = score.leads_features(leads, read, loaded.preprocessing, as_of, "leads")
+    expected = export.drift_against(
+        loaded,
+        whole[loaded.features].iloc[first],
+        scored["probability"].to_numpy()[first],
+    )
+    assert summary.drift == expected
+
+
 @pytest.fixture(scope="module")
 def flat_model(tmp_path_factory, small_crm):
     from scoring import flat, synth

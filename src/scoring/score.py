@@ -611,7 +611,7 @@ def score_file(
                     f"row {row.Index + 2} ({id_column}={getattr(row, id_column, None)!r}): "
                     f"{row.error}"
                 )
-            drift.add(frame.loc[ok, loaded.features], result.loc[ok, "probability"].to_numpy())
+            drift.add(frame, ok.to_numpy(), result["probability"].to_numpy())
             bar.update(len(chunk))
     except BaseException:
         writer.abort()  # never leave half an output where the full one is expected
@@ -640,13 +640,16 @@ class _Drift:
         self.pool = ThreadPoolExecutor(1)
         self.pending = None
 
-    def add(self, features: pd.DataFrame, scores: np.ndarray) -> None:
+    def add(self, frame: pd.DataFrame, ok: np.ndarray, scores: np.ndarray) -> None:
+        """A chunk's features and scores; its scored rows join the sample while there is
+        room (past it, nothing is copied)."""
         room = DRIFT_SAMPLE_ROWS - self.rows
         if room <= 0:
             return
-        self.features.append(features.head(room))
-        self.scores.append(scores[:room])
-        self.rows += len(self.features[-1])
+        rows = np.flatnonzero(ok)[:room]
+        self.features.append(frame[self.loaded.features].iloc[rows])
+        self.scores.append(scores[rows])
+        self.rows += len(rows)
         if self.rows >= DRIFT_SAMPLE_ROWS:
             self.pending = self.pool.submit(self._measure)
 
