@@ -334,7 +334,7 @@ class PointsParams(_Section):
     max_bins: int = Field(4, ge=2, le=10)  # bins per field: at most max_bins - 1 rules each
     min_bin_share: float = Field(0.01, gt=0.0, lt=0.5)  # of training leads, per bin
     # Points that double the odds to convert. Whole points tie leads the weights tell
-    # apart; at 40 ranking is within 0.002 of unrounded weights (validation, README).
+    # apart: 40 ranks close to 100 on validation (bench/points_scale.py, README).
     points_per_doubling: float = Field(40.0, gt=0)
     rounding: int = Field(1, ge=1)  # points are multiples of this (5: +15, +20, ...)
     fields: list[str] = []  # fields the rules may use (empty: every model feature) ...
