@@ -183,6 +183,19 @@ def test_drift_of_a_batch_against_the_training_window(tables_model):
     assert document["drift_found"] and "activities_90d" in document["features_major"]
 
 
+def in_chunks_of_500(loaded, folder):
+    """score_file of folder's leads.parquet and acts.parquet into out.parquet, in chunks of
+    500 rows (several chunks scored side by side)."""
+    return score.score_file(
+        loaded,
+        folder / "leads.parquet",
+        folder / "out.parquet",
+        folder / "acts.parquet",
+        chunk_rows=500,
+        progress=False,
+    )
+
+
 def test_a_batch_drift_is_measured_on_its_first_scored_rows(tables_model, tmp_path, monkeypatch):
     # Chunks of 500 scored side by side, a sample of 700 rows spanning two of them (measured
     # in the background) and an unscorable row among them: the drift of exactly the first 700
@@ -194,14 +207,7 @@ def test_a_batch_drift_is_measured_on_its_first_scored_rows(tables_model, tmp_pa
     leads.to_parquet(tmp_path / "leads.parquet")
     activities.to_parquet(tmp_path / "acts.parquet")
     monkeypatch.setattr(score, "DRIFT_SAMPLE_ROWS", 700)
-    summary = score.score_file(
-        loaded,
-        tmp_path / "leads.parquet",
-        tmp_path / "out.parquet",
-        tmp_path / "acts.parquet",
-        chunk_rows=500,
-        progress=False,
-    )
+    summary = in_chunks_of_500(loaded, tmp_path)
     scored = pd.read_parquet(tmp_path / "out.parquet")
     first = scored["error"].isna().to_numpy().nonzero()[0][:700]
     assert summary.errors == 1 and 3 not in first
@@ -296,14 +302,7 @@ def test_a_failure_midway_leaves_no_partial_output(tables_model, tmp_path, monke
         lambda self, frame: (written.append(len(frame)), real_write(self, frame)),
     )
     with pytest.raises(MemoryError):
-        score.score_file(
-            loaded,
-            tmp_path / "leads.parquet",
-            tmp_path / "out.parquet",
-            tmp_path / "acts.parquet",
-            chunk_rows=500,
-            progress=False,
-        )
+        in_chunks_of_500(loaded, tmp_path)
     assert {0, 500, 1000} <= set(calls)
     assert written == [500, 500]  # the two chunks before the failing one were written
     assert not (tmp_path / "out.parquet").exists() and not list(tmp_path.glob(".out*"))
