@@ -11,8 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from scoring import synth
-from scoring.config import GeneratorParams
+from scoring.core.config import GeneratorParams
+from scoring.data import synth
 
 
 def main() -> None:

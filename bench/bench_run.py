@@ -17,9 +17,9 @@ from pathlib import Path
 import yaml
 
 from scoring.cli import setup_logging
-from scoring.config import load_params
-from scoring.pipeline import ensure_synthetic_data, run_pipeline
-from scoring.stages import STAGES
+from scoring.core.config import load_params
+from scoring.jobs.pipeline import ensure_synthetic_data, run_pipeline
+from scoring.jobs.stages import STAGES
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -33,8 +33,8 @@ def generate(folder: Path, leads: int) -> tuple[Path, Path]:
     """Synthetic leads and activities at this size (generated once)."""
     leads_path, acts_path = folder / f"leads-{leads}.parquet", folder / f"acts-{leads}.parquet"
     if not acts_path.exists():
-        from scoring import synth
-        from scoring.config import GeneratorParams
+        from scoring.core.config import GeneratorParams
+        from scoring.data import synth
 
         start = time.perf_counter()
         crm = synth.generate(GeneratorParams(n_leads=leads), seed=7)
@@ -81,8 +81,8 @@ def lake_for_spark(leads_path: Path, acts_path: Path, copies: int, folder: Path)
 
 CHILD = """
 import json, sys, time
-from scoring import data, features
-from scoring.config import load_params
+from scoring.data import contract as data, features
+from scoring.core.config import load_params
 mode, params_path, leads_path, acts_path = sys.argv[1:5]
 params = load_params(params_path)
 start = time.perf_counter()

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from scoring import artifact, score
-from scoring.config import load_params
+from scoring.core.config import load_params
+from scoring.runtime import artifact
+from scoring.runtime import batch as score
 
 ROOT = Path(__file__).resolve().parents[1]
 

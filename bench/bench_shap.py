@@ -9,8 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from scoring import data, explain, features, synth, train
-from scoring.config import load_params
+from scoring.core.config import load_params
+from scoring.data import contract as data
+from scoring.data import features, synth
+from scoring.model import explain, train
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,8 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-from scoring import data, features, train
-from scoring.config import load_params
+from scoring.core.config import load_params
+from scoring.data import contract as data
+from scoring.data import features
+from scoring.model import train
 
 ROOT = Path(__file__).resolve().parents[1]
 

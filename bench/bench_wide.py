@@ -18,8 +18,8 @@ import pandas as pd
 import yaml
 
 from scoring.cli import setup_logging
-from scoring.config import load_params
-from scoring.pipeline import run_pipeline
+from scoring.core.config import load_params
+from scoring.jobs.pipeline import run_pipeline
 
 
 def write_export(path: Path, rows: int, columns: int, seed: int = 0) -> None:

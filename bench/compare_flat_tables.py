@@ -13,8 +13,10 @@ from pathlib import Path
 
 from sklearn.metrics import roc_auc_score
 
-from scoring import data, features, flat, synth, train
-from scoring.config import FlatParams, load_params
+from scoring.core.config import FlatParams, load_params
+from scoring.data import contract as data
+from scoring.data import features, flat, synth
+from scoring.model import train
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -22,9 +22,11 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score
 
-from scoring import points, stages, train
-from scoring.config import load_params
+from scoring.core.config import load_params
 from scoring.io.runfolder import LATEST, RunFolder
+from scoring.jobs import stages
+from scoring.model import points, train
+from scoring.runtime.rules import scored
 
 ROOT = Path(__file__).resolve().parents[1]
 CUTS = (0.6, 0.7, 0.78)  # share of the training rows (oldest first) that learn the rules
@@ -67,14 +69,14 @@ def main() -> None:
                 rules, *_ = points.learn(
                     features, label, assignment, summary["features"], settings, params.seed
                 )
-            scored = points.scored(features, rules)["points"].to_numpy()[is_valid]
-            pr_auc = average_precision_score(y_valid, scored)
+            learned = scored(features, rules)["points"].to_numpy()[is_valid]
+            pr_auc = average_precision_score(y_valid, learned)
             rows.append(
                 {
                     "cut": cut,
                     "points a doubling": scale,
                     "kept": (pr_auc - baseline) / (model - baseline),
-                    "distinct totals": len(np.unique(scored)),
+                    "distinct totals": len(np.unique(learned)),
                     "largest rule": max(abs(r.points) for r in rules),
                 }
             )

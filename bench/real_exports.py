@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from scoring import flat
-from scoring.config import load_params
-from scoring.evaluate import expected_calibration_error
+from scoring.core.config import load_params
+from scoring.data import flat
+from scoring.model.evaluate import expected_calibration_error
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -195,7 +195,7 @@ def compare(
     )
     print(table.drop(columns="export").round(4).to_string(index=False))
     if rules_file.is_file():
-        from scoring import points
+        from scoring.model import points
 
         print("\nlearned point rules:")
         print("\n".join(line.replace("**", "") for line in points.summary_lines(learned)))
@@ -228,8 +228,8 @@ def main() -> None:
         if not exports:
             raise SystemExit(f"unknown export {args.only!r}; known: {[e.name for e in EXPORTS]}")
     if any(e.name == "synthetic-crm-export" for e in exports):
-        from scoring.config import load_params
-        from scoring.pipeline import ensure_synthetic_data
+        from scoring.core.config import load_params
+        from scoring.jobs.pipeline import ensure_synthetic_data
 
         # On a fresh clone there is no export yet: make the default synthetic CRM, as make run.
         ensure_synthetic_data(load_params(ROOT / "params.yaml"))

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from scoring import synth
-from scoring.config import GeneratorParams
-from scoring.data import LEAD_COLUMNS, LEAD_TIMESTAMPS
+from scoring.core.config import GeneratorParams
+from scoring.data import synth
+from scoring.data.contract import LEAD_COLUMNS, LEAD_TIMESTAMPS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,8 +72,9 @@ def _no_outside_mlflow(monkeypatch):
 @pytest.fixture(scope="session")
 def small_dataset(small_crm):
     """Features and label of the small generated CRM with the project's params."""
-    from scoring import data, features
-    from scoring.config import load_params
+    from scoring.core.config import load_params
+    from scoring.data import contract as data
+    from scoring.data import features
 
     params = load_params(ROOT / "params.yaml")
     tables = data.Tables(
@@ -85,7 +86,7 @@ def small_dataset(small_crm):
 @pytest.fixture(scope="session")
 def small_training(small_dataset):
     """The small dataset trained once with the project's params (two backtest folds)."""
-    from scoring import train
+    from scoring.model import train
 
     params, _, dataset = small_dataset
     fast = params.models.model_copy(update={"backtest_folds": 2})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from scoring.data import ACTIVITY_TYPES, FORM_TYPES, PAGE_CATEGORIES
+from scoring.data.contract import ACTIVITY_TYPES, FORM_TYPES, PAGE_CATEGORIES
 
 # Activity items counted per window: (name, column, value).
 ITEMS = (

@@ -7,9 +7,12 @@ import shutil
 import numpy as np
 import pytest
 
-from scoring import artifact, evaluate, explain, export, thresholds, train
-from scoring.io import registry, runfolder
+from scoring.io import runfolder
 from scoring.io.runfolder import RunFolder
+from scoring.jobs import export
+from scoring.model import draft, evaluate, explain, thresholds, train
+from scoring.runtime import artifact
+from scoring.tracking import registry
 
 
 def exported(tmp_path, small_dataset, families, chosen=None, trained=None, with_points=False):
@@ -32,7 +35,7 @@ def exported(tmp_path, small_dataset, families, chosen=None, trained=None, with_
     result.chosen_model = chosen or result.chosen_model
     (tmp_path / "run").mkdir()
     run = RunFolder(tmp_path / "run")
-    artifact.write_draft(result, dataset, params, run.draft)
+    draft.write_draft(result, dataset, params, run.draft)
     summary = train.training_summary(result, dataset, "f" * 64)
     train.save_outputs(result, summary, run)
     metrics = evaluate.metrics_document(
@@ -44,7 +47,7 @@ def exported(tmp_path, small_dataset, families, chosen=None, trained=None, with_
     )
     thresholds.save(recommendation, params.thresholds, run)
     if with_points:
-        from scoring import points
+        from scoring.model import points
 
         card, _, evaluation = points.build(
             dataset.features.reset_index(drop=True),

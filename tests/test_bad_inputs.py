@@ -27,8 +27,8 @@ GOOD_ROWS = 1500
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     """A project on a small flat export, trained and exported once (for the scoring cases)."""
-    from scoring import synth
-    from scoring.config import GeneratorParams
+    from scoring.core.config import GeneratorParams
+    from scoring.data import synth
 
     root = tmp_path_factory.mktemp("corpus")
     crm = synth.generate(GeneratorParams(n_leads=3000), seed=3)

@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from scoring.baseline import BaselineError, is_mql, points, points_by_kind
-from scoring.config import BaselineParams, Rule
+from scoring.core.config import BaselineParams, Rule
+from scoring.runtime.rules import BaselineError, is_mql, points, points_by_kind
 
 
 def _params(*rules: Rule, threshold: float = 40) -> BaselineParams:

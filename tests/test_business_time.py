@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 
-from scoring.business_time import (
+from scoring.core.business_time import (
     business_hours_between,
     business_hours_index,
     timestamp_at_business_hours,

@@ -92,8 +92,8 @@ def test_a_rule_on_a_missing_field_is_refused_before_anything_is_written(tmp_par
 
 def test_errors_are_sorted_by_type_in_process_and_by_class_name_from_a_kernel():
     from scoring.cli import _is_bad_input
-    from scoring.errors import DataContractError
-    from scoring.pipeline import StageError
+    from scoring.core.errors import DataContractError
+    from scoring.jobs.pipeline import StageError
 
     assert _is_bad_input(StageError("train", "x", DataContractError("bad file")))
     assert not _is_bad_input(StageError("train", "x", KeyError("bug")))

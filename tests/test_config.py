@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scoring.config import ParamsError, apply_overrides, dump_params, load_params
+from scoring.core.config import ParamsError, apply_overrides, dump_params, load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,7 +116,7 @@ def test_absolute_output_folders_elsewhere_stay_allowed(tmp_path):
 
 
 def test_duckdb_memory_limit_is_a_size_duckdb_understands():
-    from scoring.config import FeatureParams
+    from scoring.core.config import FeatureParams
 
     for size in ("4GB", "512MiB", "50%", "1.5GB"):
         assert FeatureParams(duckdb_memory_limit=size).duckdb_memory_limit == size

@@ -1,9 +1,9 @@
 import pandas as pd
 import pytest
 
-from scoring import synth
-from scoring.config import GeneratorParams
-from scoring.data import (
+from scoring.core.config import GeneratorParams
+from scoring.data import synth
+from scoring.data.contract import (
     DataContractError,
     clean_category,
     company_size_band,
@@ -142,7 +142,7 @@ def test_clean_category_and_size_bands():
 
 
 def test_an_infinite_number_is_read_as_missing_with_a_warning(caplog):
-    from scoring import data
+    from scoring.data import contract as data
     from tests.conftest import lead_row, leads_frame
 
     frame = leads_frame([lead_row("L1", "2025-01-01"), lead_row("L2", "2025-01-02")])
@@ -156,7 +156,7 @@ def test_an_infinite_number_is_read_as_missing_with_a_warning(caplog):
 def test_read_table_keeps_parquet_values_and_reads_csv_blanks_as_missing(tmp_path):
     """A blank in a CSV is missing; a typed Parquet table is read as it is (so the data
     fingerprint of the same file never changes with the reader)."""
-    from scoring.data import read_table
+    from scoring.data.contract import read_table
 
     frame = pd.DataFrame({"lead_id": ["L1", "L2"], "industry": ["", "Software"]})
     frame.to_parquet(tmp_path / "leads.parquet")
@@ -167,7 +167,7 @@ def test_read_table_keeps_parquet_values_and_reads_csv_blanks_as_missing(tmp_pat
 
 
 def test_parquet_activities_are_validated_in_batches_and_kept_on_disk(tiny_crm, tmp_path):
-    from scoring.data import ActivityFile, stream_activities
+    from scoring.data.contract import ActivityFile, stream_activities
 
     leads_path, acts_path = _write_both(tiny_crm, tmp_path, "parquet")
     tables = load_tables(leads_path, acts_path)
@@ -183,7 +183,7 @@ def test_parquet_activities_are_validated_in_batches_and_kept_on_disk(tiny_crm, 
 
 
 def test_batched_validation_counts_every_failing_row_with_global_row_numbers(tiny_crm, tmp_path):
-    from scoring.data import stream_activities
+    from scoring.data.contract import stream_activities
 
     acts = tiny_crm.activities.astype({"activity_type": str})
     broken = [10, 2_500, 4_000]

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring import drift
+from scoring.runtime import drift
 
 
 def test_same_distribution_is_stable_and_a_shift_is_major():

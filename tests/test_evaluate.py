@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring import evaluate
+from scoring.model import evaluate
 
 
 def test_top_share_metrics_by_hand():

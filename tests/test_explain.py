@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring import explain, train
+from scoring.model import explain, train
+from scoring.runtime.reasons import describe
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +51,12 @@ def test_reasons_agree_in_sign_and_are_business_words(fitted):
 
 def test_params_wording_wins():
     assert (
-        explain.describe("demo_requests", 2, {"demo_requests": "Asked for a demo ({value}x)"})
+        describe("demo_requests", 2, {"demo_requests": "Asked for a demo ({value}x)"})
         == "Asked for a demo (2x)"
     )
-    assert explain.describe("page_pricing_7d", 3, {}) == "3 pricing page visits in the last 7 days"
-    assert explain.describe("seniority", "c_level", {}) == "Seniority: C-level"
-    assert explain.describe("days_since_last_activity", np.nan, {}) == "No activity yet"
+    assert describe("page_pricing_7d", 3, {}) == "3 pricing page visits in the last 7 days"
+    assert describe("seniority", "c_level", {}) == "Seniority: C-level"
+    assert describe("days_since_last_activity", np.nan, {}) == "No activity yet"
 
 
 def test_families_and_the_fit_intent_matrix(fitted):
@@ -74,7 +75,7 @@ def test_families_and_the_fit_intent_matrix(fitted):
 
 
 def test_top_reasons_word_every_row_as_describe_does():
-    from scoring.explain import describe, top_reasons
+    from scoring.model.explain import describe, top_reasons
 
     rng = np.random.default_rng(3)
     n = 400

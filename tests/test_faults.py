@@ -8,10 +8,10 @@ import mlflow
 import pytest
 from typer.testing import CliRunner
 
-from scoring import pipeline, stages
 from scoring.cli import app
-from scoring.config import load_params
-from scoring.io import tracking
+from scoring.core.config import load_params
+from scoring.jobs import pipeline, stages
+from scoring.tracking import runs as tracking
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,8 @@ def _no_space(*_args, **_kwargs):
 def test_a_full_disk_is_one_line_and_exit_1_and_debug_shows_the_traceback(
     tmp_params, monkeypatch, capsys
 ):
-    from scoring import cli, pipeline
+    from scoring import cli
+    from scoring.jobs import pipeline
 
     monkeypatch.setattr(pipeline, "run_pipeline", _no_space)
     monkeypatch.setattr(cli.app, "debug", False)
@@ -82,7 +83,8 @@ def test_a_full_disk_is_one_line_and_exit_1_and_debug_shows_the_traceback(
 
 
 def test_an_unexpected_error_is_one_line_naming_it(tmp_params, monkeypatch, capsys):
-    from scoring import cli, pipeline
+    from scoring import cli
+    from scoring.jobs import pipeline
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("something nobody expected")
@@ -105,8 +107,8 @@ def test_two_runs_at_once_do_not_collide(tmp_params):
     import sys
     from pathlib import Path
 
-    from scoring.config import load_params
-    from scoring.io import tracking
+    from scoring.core.config import load_params
+    from scoring.tracking import runs as tracking
 
     command = [str(Path(sys.executable).parent / "leadscore"), "run", "--no-notebooks"]
     command += ["--params", str(tmp_params), "--set", "models.backtest_folds=0"]

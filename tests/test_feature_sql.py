@@ -7,8 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring import data, feature_sql, features, spark_engine, synth
-from scoring.config import GeneratorParams, load_params
+from scoring.core.config import GeneratorParams, load_params
+from scoring.data import contract as data
+from scoring.data import feature_sql, features, synth
+from scoring.data import spark_session as spark_engine
 from tests import reference_features
 from tests.conftest import ROOT
 

@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from scoring.config import FeatureParams, LabelParams
-from scoring.data import Tables, validate_activities, validate_leads
-from scoring.features import (
+from scoring.core.config import FeatureParams, LabelParams
+from scoring.data.contract import Tables, validate_activities, validate_leads
+from scoring.data.features import (
     build_dataset,
     label_and_exclusions,
     lead_features,
@@ -138,8 +138,9 @@ def test_lead_features_clean_placeholders_and_bands():
 
 
 def test_max_leads_trains_on_a_recorded_uniform_sample():
-    from scoring import data, synth
-    from scoring.config import GeneratorParams
+    from scoring.core.config import GeneratorParams
+    from scoring.data import contract as data
+    from scoring.data import synth
 
     crm = synth.generate(GeneratorParams(n_leads=3_000), seed=2)
     tables = Tables(data.validate_leads(crm.leads), data.validate_activities(crm.activities))

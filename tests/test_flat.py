@@ -9,9 +9,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from scoring import flat, synth, train
+from scoring.audit import flat_export
 from scoring.cli import app
-from scoring.config import FlatParams, GeneratorParams, load_params
+from scoring.core.config import FlatParams, GeneratorParams, load_params
+from scoring.data import flat, synth
+from scoring.model import train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -460,9 +462,9 @@ def test_unlabelled_values_are_left_out_and_counted(tmp_path):
         "Closed Won": "positive",
         "Open": "unlabelled (left out)",
     }
-    audit = flat.audit_export(params)
+    audit = flat_export.audit_export(params)
     assert audit.overview.iloc[0]["rows_used"] == 257 and audit.overview.iloc[0]["unlabelled"] == 43
-    assert "'Open' 43 rows (unlabelled (left out))" in flat.audit_markdown(audit)
+    assert "'Open' 43 rows (unlabelled (left out))" in flat_export.audit_markdown(audit)
 
 
 def test_negative_values_count_an_open_status_as_not_converted(tmp_path):
@@ -528,7 +530,7 @@ def test_a_column_with_both_decimal_marks_is_refused_unless_params_say(tmp_path)
 
 
 def test_scoring_reads_numbers_with_the_decimal_mark_training_found(tmp_path):
-    from scoring import score
+    from scoring.runtime import batch as score
 
     preprocessing = {
         "flat": {
@@ -581,7 +583,7 @@ def test_a_date_column_with_both_orders_is_refused(tmp_path):
 
 
 def test_scoring_reads_dates_in_the_order_training_found(tmp_path):
-    from scoring import score
+    from scoring.runtime import batch as score
 
     preprocessing = {
         "flat": {

@@ -5,9 +5,9 @@ import json
 import pandas as pd
 import pytest
 
-from scoring.config import FunnelParams
-from scoring.data import validate_leads
-from scoring.funnel import audit_funnel, headline_markdown, write_summary
+from scoring.audit.funnel import audit_funnel, headline_markdown, write_summary
+from scoring.core.config import FunnelParams
+from scoring.data.contract import validate_leads
 from tests.conftest import lead_row, leads_frame
 
 

@@ -4,8 +4,8 @@ ignored when the settings that shape it differ."""
 import numpy as np
 import pandas as pd
 
-from scoring import inputs
 from scoring.io.runfolder import RunFolder
+from scoring.jobs import inputs
 
 
 def test_the_input_cache_reads_back_equal_and_only_for_its_settings(small_dataset, tmp_path):
@@ -53,7 +53,7 @@ def test_no_cache_for_an_input_indexed_otherwise(small_dataset, tmp_path):
 
 
 def test_an_input_file_changed_since_the_cache_is_read_again(small_dataset, tmp_path):
-    from scoring.config import FlatParams
+    from scoring.core.config import FlatParams
 
     params, _, dataset = small_dataset
     export = tmp_path / "export.csv"
@@ -89,7 +89,7 @@ def test_a_sampled_input_keeps_its_sampling_through_the_cache(small_dataset, tmp
 
 
 def test_the_run_seed_draws_the_training_sample(small_dataset, monkeypatch):
-    from scoring import data
+    from scoring.data import contract as data
 
     params, tables, dataset = small_dataset
     monkeypatch.setattr(data, "load_tables", lambda *paths: tables)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring.errors import DataContractError
+from scoring.core.errors import DataContractError
 from scoring.io import files, runfolder, tables
 from scoring.io.runfolder import RunFolder
 

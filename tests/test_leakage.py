@@ -1,8 +1,8 @@
 import numpy as np
 import pandas as pd
 
-from scoring.config import FeatureParams
-from scoring.leakage import (
+from scoring.core.config import FeatureParams
+from scoring.model.leakage import (
     detect_leakage,
     dominance_flags,
     excluded_columns,

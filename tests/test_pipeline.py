@@ -179,7 +179,7 @@ def test_report_rebuilds_from_the_command_line(two_runs):
 
 
 def test_the_run_exports_a_registered_artifact_equal_to_the_trained_model(two_runs):
-    from scoring import artifact
+    from scoring.runtime import artifact
 
     folder, first, second = two_runs
     exported = json.loads((first / "export.json").read_text())
@@ -252,7 +252,7 @@ def test_no_email_or_name_from_the_input_reaches_reports_mlflow_or_artifacts(two
 
 
 def test_a_run_with_spark_features_gives_the_same_figures(two_runs):
-    from scoring import spark_engine
+    from scoring.data import spark_session as spark_engine
 
     if spark_engine.missing():
         pytest.skip(f"Spark tests skipped: {spark_engine.missing()}")

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score
 
-from scoring import baseline, points
-from scoring.config import BaselineParams, PointsParams, Rule
+from scoring.core.config import BaselineParams, PointsParams, Rule
 from scoring.io.runfolder import RunFolder
+from scoring.model import points
+from scoring.runtime import rules
 
 
 @pytest.fixture(scope="module")
@@ -172,11 +173,11 @@ def test_category_penalties_become_points_for_the_other_values():
     }
     assert shifts == {"industry": 30.0}
     frame = pd.DataFrame({"industry": ["retail", "software", "fintech", "banking"]})
-    before = baseline.points(
+    before = rules.points(
         frame,
         BaselineParams(rules=[rule(["retail"], -30.0), rule(["software"], -10.0)]),
     )
-    after = baseline.points(frame, BaselineParams(rules=shifted))
+    after = rules.points(frame, BaselineParams(rules=shifted))
     assert ((after - before) == 30).all()  # same order, every lead moved by the same points
 
 

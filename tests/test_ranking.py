@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from scoring.ranking import top_columns
+from scoring.runtime.ranking import top_columns
 
 
 def test_top_columns_equal_a_stable_sort():

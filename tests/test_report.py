@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from scoring import report
+from scoring.report import report
 
 
 def _reasons() -> pd.DataFrame:

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from scoring import artifact
 from scoring.cli import app
+from scoring.runtime import artifact
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -112,8 +112,8 @@ def test_registry_aliases_follow_the_local_links(retrains):
 def test_the_champion_scores_through_mlflow_pyfunc(retrains, monkeypatch):
     import mlflow.pyfunc
 
-    from scoring import inputs
-    from scoring.config import load_params
+    from scoring.core.config import load_params
+    from scoring.jobs import inputs
 
     folder, _ = retrains
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}")

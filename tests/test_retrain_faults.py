@@ -8,9 +8,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from scoring import artifact, stages
 from scoring.cli import app
-from scoring.io import registry
+from scoring.jobs import stages
+from scoring.runtime import artifact
+from scoring.tracking import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 KILL_POINTS = (*stages.STAGES, "storing the version", "promoting")

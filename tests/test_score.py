@@ -5,8 +5,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from scoring import artifact, export, score
 from scoring.cli import app
+from scoring.runtime import artifact
+from scoring.runtime import batch as score
+from scoring.runtime.drift import drift_against
 from tests.test_artifact import exported
 
 
@@ -178,7 +180,7 @@ def test_drift_of_a_batch_against_the_training_window(tables_model):
     frame, _errors = score.leads_features(
         leads, None, loaded.preprocessing, pd.Timestamp("2030-01-01"), "leads"
     )
-    document = export.drift_against(loaded, frame, loaded.predict_proba(frame[loaded.features]))
+    document = drift_against(loaded, frame, loaded.predict_proba(frame[loaded.features]))
     # No activities at all: the intent features moved far from training.
     assert document["drift_found"] and "activities_90d" in document["features_major"]
 
@@ -214,7 +216,7 @@ def test_a_batch_drift_is_measured_on_its_first_scored_rows(tables_model, tmp_pa
     read = score.read_activities(tmp_path / "acts.parquet")
     as_of = score._latest_timestamp(tmp_path / "leads.parquet", read)
     whole, _ = score.leads_features(leads, read, loaded.preprocessing, as_of, "leads")
-    expected = export.drift_against(
+    expected = drift_against(
         loaded,
         whole[loaded.features].iloc[first],
         scored["probability"].to_numpy()[first],
@@ -224,8 +226,8 @@ def test_a_batch_drift_is_measured_on_its_first_scored_rows(tables_model, tmp_pa
 
 @pytest.fixture(scope="module")
 def flat_model(tmp_path_factory, small_crm):
-    from scoring import flat, synth
-    from scoring.config import FlatParams
+    from scoring.core.config import FlatParams
+    from scoring.data import flat, synth
 
     folder = tmp_path_factory.mktemp("flat")
     export_frame = synth.flat_export(small_crm.leads, small_crm.activities, small_crm.snapshot)
@@ -237,7 +239,7 @@ def flat_model(tmp_path_factory, small_crm):
         target_column="Converted",
         date_column="Created Date",
     )
-    from scoring.config import load_params
+    from scoring.core.config import load_params
     from tests.conftest import ROOT
 
     params = load_params(ROOT / "params.yaml")

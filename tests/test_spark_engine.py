@@ -7,7 +7,7 @@ import builtins
 import pandas as pd
 import pytest
 
-from scoring import spark_engine
+from scoring.data import spark_session as spark_engine
 
 
 def test_missing_java_is_named_with_how_to_install_it(monkeypatch):

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from scoring import spark_engine
 from scoring.cli import app
+from scoring.data import spark_session as spark_engine
 from tests.test_score import score_cli, tables_model  # noqa: F401  (tables_model: the fixture)
 
 pytestmark = pytest.mark.skipif(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from scoring import pipeline, stages
+from scoring.jobs import pipeline, stages
 
 
 def test_every_stage_needs_only_earlier_stages():
@@ -33,10 +33,11 @@ def test_a_group_raises_the_error_of_its_first_stage():
 def test_point_rules_from_a_run_whose_input_changed_are_refused(tmp_path):
     import pandas as pd
 
-    from scoring import features, inputs
-    from scoring.config import load_params
-    from scoring.errors import DataContractError
+    from scoring.core.config import load_params
+    from scoring.core.errors import DataContractError
+    from scoring.data import features
     from scoring.io.runfolder import RunFolder
+    from scoring.jobs import inputs
     from tests.conftest import ROOT
 
     run = RunFolder(tmp_path)

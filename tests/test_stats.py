@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from scoring import evaluate, stats, thresholds
+from scoring.core import stats
+from scoring.model import evaluate, thresholds
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring import synth
-from scoring.config import GeneratorParams
-from scoring.data import validate_activities, validate_leads
+from scoring.core.config import GeneratorParams
+from scoring.data import synth
+from scoring.data.contract import validate_activities, validate_leads
 
 
 def test_same_seed_same_data_other_seed_other_data():

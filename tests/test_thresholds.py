@@ -2,15 +2,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring import thresholds
-from scoring.config import ThresholdParams
+from scoring.core.config import ThresholdParams
+from scoring.model import thresholds
+from scoring.runtime.grades import grade, probability_from_score, score_from_probability
 
 
 def test_score_scale_is_monotone_fixed_and_invertible():
     p = np.array([0.0, 0.01, 0.09, 0.25, 1.0])
-    assert thresholds.score_from_probability(p).tolist() == [0, 10, 30, 50, 100]
-    np.testing.assert_allclose(thresholds.probability_from_score([10, 50]), [0.01, 0.25])
-    assert thresholds.grade([80, 50, 49.9, 30, 15, 14.9]).tolist() == ["A", "A", "B", "B", "C", "D"]
+    assert score_from_probability(p).tolist() == [0, 10, 30, 50, 100]
+    np.testing.assert_allclose(probability_from_score([10, 50]), [0.01, 0.25])
+    assert grade([80, 50, 49.9, 30, 15, 14.9]).tolist() == ["A", "A", "B", "B", "C", "D"]
 
 
 def test_figures_at_a_threshold_by_hand():
@@ -64,7 +65,7 @@ def test_policies_are_chosen_on_validation_and_reported_on_test():
 
 
 def test_without_rules_there_is_no_volume_match_and_no_rules_row():
-    from scoring import report
+    from scoring.report import report
 
     rec = thresholds.recommend(_predictions(), "lightgbm", ThresholdParams(), None, 20, seed=1)
     rows = rec.policies.set_index("policy")

@@ -1,5 +1,5 @@
-from scoring.config import load_params
-from scoring.io import tracking
+from scoring.core.config import load_params
+from scoring.tracking import runs as tracking
 
 
 def test_run_is_created_once_and_found_again(tmp_params, monkeypatch):

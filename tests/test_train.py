@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring import train
-from scoring.config import ModelParams
-from scoring.features import Dataset
+from scoring.core.config import ModelParams
+from scoring.data.features import Dataset
+from scoring.model import train
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +151,7 @@ def test_a_model_that_learned_nothing_is_a_warning():
         moment.max(),
     )
     params = ModelParams(backtest_folds=0, families=["lightgbm"])
-    from scoring.config import BaselineParams, FeatureParams
+    from scoring.core.config import BaselineParams, FeatureParams
 
     result = train.train_all(dataset, params, FeatureParams(), BaselineParams(), seed=1)
     assert result.refit_trees < train.MIN_TREES
@@ -162,7 +162,7 @@ def test_backtest_plot_without_folds_says_so():
     # Regression: models.backtest_folds: 0 used to fail the training notebook (KeyError).
     import pandas as pd
 
-    from scoring import plots
+    from scoring.report import plots
 
     figure = plots.backtest(pd.DataFrame())
     assert "No backtest folds" in figure.axes[0].texts[0].get_text()

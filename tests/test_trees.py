@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring import trees
-from scoring.trees import CompiledTrees, leaf_table
+from scoring.runtime import trees
+from scoring.runtime.trees import CompiledTrees, leaf_table
 
 
 def test_leaf_table_is_the_shapley_value_of_a_two_feature_leaf():

@@ -112,7 +112,7 @@ def setup_logging() -> None:
     # lines (data sizes, validation scores) are in the notebooks and the run's records.
     logging.getLogger("scoring").setLevel(logging.WARNING)
     logging.getLogger("scoring.cli").setLevel(logging.INFO)
-    logging.getLogger("scoring.pipeline").setLevel(logging.INFO)
+    logging.getLogger("scoring.jobs.pipeline").setLevel(logging.INFO)
     # Library warnings (FutureWarning and the like) stay in the notebooks, not on the terminal;
     # nbconvert warns about image alt text.
     logging.captureWarnings(True)
@@ -127,7 +127,7 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 
 def _load(params_path: Path, overrides: list[str] | None):
-    from scoring.config import ParamsError, load_params
+    from scoring.core.config import ParamsError, load_params
 
     try:
         return load_params(params_path, overrides or [])
@@ -150,7 +150,7 @@ def generate(
     if seed is not None:
         extra.append(f"seed={seed}")
     params = _load(params_path, extra)
-    from scoring.pipeline import generate_synthetic
+    from scoring.jobs.pipeline import generate_synthetic
 
     generate_synthetic(params)
     typer.echo(f"wrote synthetic CRM to {params.data.raw_dir}")
@@ -176,10 +176,10 @@ NotebooksOption = Annotated[
 
 
 def _is_bad_input(err) -> bool:
-    from scoring.baseline import BaselineError
-    from scoring.config import ParamsError
-    from scoring.data import DataContractError
-    from scoring.points import PointsError
+    from scoring.core.config import ParamsError
+    from scoring.data.contract import DataContractError
+    from scoring.model.points import PointsError
+    from scoring.runtime.rules import BaselineError
 
     if err.error is not None:
         return isinstance(err.error, DataContractError | ParamsError | BaselineError | PointsError)
@@ -195,11 +195,11 @@ def _run(
 ):
     setup_logging()
     params = _load(params_path, overrides)
-    from scoring import stages
-    from scoring.baseline import BaselineError
-    from scoring.config import ParamsError
-    from scoring.errors import DataContractError
-    from scoring.pipeline import StageError, ensure_synthetic_data, run_pipeline
+    from scoring.core.config import ParamsError
+    from scoring.core.errors import DataContractError
+    from scoring.jobs import stages
+    from scoring.jobs.pipeline import StageError, ensure_synthetic_data, run_pipeline
+    from scoring.runtime.rules import BaselineError
 
     logging.getLogger(__name__).info(
         "runs go to %s, published models to %s, MLflow to %s",
@@ -268,8 +268,8 @@ def report(
 ) -> None:
     """Rebuild the marketing-ops report (report.html) of the latest run, or of --run-dir."""
     params = _load(params_path, [])
-    from scoring import report as report_module
     from scoring.io.runfolder import LATEST
+    from scoring.report import report as report_module
 
     folder = run_dir or Path(params.data.reports_dir) / LATEST
     try:
@@ -293,11 +293,11 @@ def rules(
     and updates its report."""
     setup_logging()
     params = _load(params_path, overrides)
-    from scoring import stages
-    from scoring.baseline import BaselineError
-    from scoring.errors import DataContractError
+    from scoring.core.errors import DataContractError
     from scoring.io.runfolder import LATEST, RunFolder
-    from scoring.points import PointsError
+    from scoring.jobs import stages
+    from scoring.model.points import PointsError
+    from scoring.runtime.rules import BaselineError
 
     folder = (run_dir or Path(params.data.reports_dir) / LATEST).resolve()
     if not RunFolder(folder).predictions.is_file():
@@ -316,7 +316,7 @@ def rules(
     typer.echo(pointed.scorecard.table[["kind", "condition", "points"]].to_string(index=False))
     typer.echo(f"rules: {run.folder.points_csv}, {run.folder.points_md.name}")
     if run.folder.report.is_file():
-        from scoring import report as report_module
+        from scoring.report import report as report_module
 
         typer.echo(f"report: {report_module.build(folder)}")
 
@@ -329,8 +329,8 @@ def check_data(
     a flat export (data.source: flat) and list how each column was read."""
     setup_logging()
     params = _load(params_path, overrides)
-    from scoring import inputs
-    from scoring.data import DataContractError
+    from scoring.data.contract import DataContractError
+    from scoring.jobs import inputs
 
     try:
         typer.echo(inputs.check(params))
@@ -340,11 +340,11 @@ def check_data(
 
 def _load_model(params_path: Path, model: str, workdir: Path):
     """An artifact from a folder or a models:/<name>@<alias> (or /<version>) URI."""
-    from scoring import artifact
+    from scoring.runtime import artifact
 
     try:
         if model.startswith("models:/"):
-            from scoring.io import registry
+            from scoring.tracking import registry
 
             params = _load(params_path, [])
             folder = registry.download_model(params, model, workdir)
@@ -432,7 +432,7 @@ def score(
         loaded = _load_model(params_path, model, Path(tmp))
         import pandas as pd
 
-        from scoring.score import ScoringInputError, score_file
+        from scoring.runtime.batch import ScoringInputError, score_file
 
         try:
             moment = None if as_of is None else pd.Timestamp(as_of)
@@ -474,15 +474,16 @@ def score(
     if summary.ignored_activities:
         typer.echo(f"  {summary.ignored_activities:,} activities belong to no input lead")
     if summary.drift:
-        from scoring import drift
+        from scoring.runtime import drift
 
         typer.echo("  " + drift.markdown(summary.drift).replace("**", ""))
 
 
 def _score_with_spark(params_path, loaded, input_path, output_path, activities, moment, *flags):
     """`score --engine spark`: Spark's master from params, a clear error without Spark."""
-    from scoring import spark_engine, spark_score
-    from scoring.score import ScoringInputError
+    from scoring.data import spark_session as spark_engine
+    from scoring.runtime.batch import ScoringInputError
+    from scoring.spark import score as spark_score
 
     params = _load(params_path, [])
     reason = spark_engine.missing()
@@ -515,8 +516,8 @@ def retrain(
 
     Exit codes: 0 promoted, 3 champion kept, 4 awaiting approval (retrain.require_approval),
     1 failed, 2 invalid input or params."""
-    from scoring import retrain as retrain_module
     from scoring.io.runfolder import RunFolder
+    from scoring.jobs import retrain as retrain_module
 
     result = _run(params_path, overrides, run_name or "retrain", notebooks=notebooks)
     params = _load(params_path, overrides)
@@ -537,8 +538,8 @@ def promote(
 ) -> None:
     """Make a registered model version the champion (after reading its report)."""
     params = _load(params_path, [])
-    from scoring.artifact import ArtifactError
-    from scoring.io import registry
+    from scoring.runtime.artifact import ArtifactError
+    from scoring.tracking import registry
 
     try:
         registry.promote(params, version, "promoted by hand")
@@ -553,7 +554,7 @@ def promote(
 def rollback(params_path: ParamsOption = Path("params.yaml")) -> None:
     """Restore the previous champion."""
     params = _load(params_path, [])
-    from scoring.io import registry
+    from scoring.tracking import registry
 
     try:
         version = registry.rollback(params)
@@ -569,7 +570,7 @@ def params(
     schema: Annotated[bool, typer.Option(help="Print the JSON schema instead.")] = False,
 ) -> None:
     """Validate params.yaml and print the resolved parameters (or their schema)."""
-    from scoring.config import Params, dump_params
+    from scoring.core.config import Params, dump_params
 
     if schema:
         typer.echo(json.dumps(Params.model_json_schema(), indent=2))

@@ -1,1 +1,5 @@
-"""The edges where files are read and written: run folders, JSON, hashes, links."""
+"""io: files on disk. Atomic writes and hashes (files), reading CSV and Parquet exports in
+chunks (tables), the layout of a run folder (runfolder).
+
+May import: core.
+"""

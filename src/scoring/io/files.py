@@ -8,19 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-
-def _plain(value: Any) -> Any:
-    """numpy and pandas scalars as plain JSON values; anything else is a bug in the caller."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+from scoring.core.jsonable import json_ready
 
 
 def write_json(
@@ -31,7 +19,7 @@ def write_json(
     other values go through `default` (text unless said)."""
     path = Path(path)
     if canonical:
-        text = json.dumps(document, indent=2, sort_keys=True, default=_plain)
+        text = json.dumps(json_ready(document), indent=2, sort_keys=True, allow_nan=False)
     else:
         text = json.dumps(document, indent=2, default=default)
     path.write_text(text, encoding="utf-8")

@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 import pandas as pd
 
-from scoring.errors import DataContractError
+from scoring.core.errors import DataContractError
 
 log = logging.getLogger(__name__)
 

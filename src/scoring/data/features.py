@@ -1,0 +1,322 @@
+"""Label and point-in-time features: what was known about each lead at its scoring moment.
+
+Only activities strictly before the scoring moment are read, so a feature computed from later
+data is impossible by construction. Personal data never becomes a feature.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from scoring.core.config import FeatureParams, LabelParams
+from scoring.data.contract import (
+    STAGE_TIMESTAMPS,
+    ActivityFile,
+    Tables,
+    by_distinct,
+    clean_category,
+    company_size_band,
+    latest_activity,
+)
+
+log = logging.getLogger(__name__)
+
+# The stages a lead can be labelled by (label.outcome in params).
+OUTCOME_COLUMNS = {stage: STAGE_TIMESTAMPS[stage] for stage in ("sql", "opportunity", "won")}
+FREE_MAIL_DOMAINS = (
+    "gmail.com",
+    "yahoo.com",
+    "outlook.com",
+    "hotmail.com",
+    "icloud.com",
+    "aol.com",
+    "gmx.de",
+    "web.de",
+    "proton.me",
+    "protonmail.com",
+    "live.com",
+)
+REVENUE_BANDS = ("<1M", "1M-10M", "10M-100M", "100M-1B", "1B+")
+REVENUE_EDGES = (0, 1e6, 1e7, 1e8, 1e9, np.inf)
+# Title keywords, most specific first: (pattern, value).
+SENIORITY_PATTERNS = (
+    (r"\bc[efiortm]o\b|\bchief\b|\bfounder\b", "c_level"),
+    (r"\bvp\b|\bvice president\b|\bsvp\b|\bevp\b", "vp"),
+    (r"\bdirector\b|\bhead of\b", "director"),
+    (r"\bmanager\b|\blead\b", "manager"),
+    (r"\bstudent\b|\bintern\b", "student"),
+    (r"\bconsultant\b|\bowner\b|\bfreelanc", "other"),
+)
+FUNCTION_PATTERNS = (
+    (r"financ|\bcfo\b|account(?:ing|ant)|controller|treasur", "finance"),
+    (r"\bit\b|\bcio\b|information|system", "it"),
+    (r"operat|\bcoo\b", "operations"),
+    (r"engineer|\bcto\b|developer|technolog", "engineering"),
+    (r"\bsales\b|\bcro\b|account exec|revenue", "sales"),
+    (r"market|\bcmo\b", "marketing"),
+    (r"human|\bhr\b|\bchro\b|people|talent", "hr"),
+)
+SEGMENTS = ("lead_source", "region", "company_size_band")
+CATEGORICAL = (
+    "seniority",
+    "function",
+    "company_size_band",
+    "revenue_band",
+    "industry",
+    "region",
+    "lead_source",
+    "campaign",
+)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Eligible leads with their features, label, scoring moment and exclusions."""
+
+    features: pd.DataFrame
+    label: pd.Series
+    moment: pd.Series
+    lead_ids: pd.Series
+    exclusions: pd.DataFrame
+    snapshot: pd.Timestamp
+    order: pd.Series | None = None  # time order when there is no usable date
+    segments: pd.DataFrame | None = None  # columns to break metrics down by
+    columns: pd.DataFrame | None = None  # inferred column types (flat exports)
+    notes: list[str] = field(default_factory=list)
+    description: dict = field(default_factory=dict)  # what the label means, for the reports
+    sampling: dict | None = None  # how the eligible leads were sampled (features.max_leads)
+
+
+def snapshot_date(tables: Tables) -> pd.Timestamp:
+    """The latest moment the data knows about: its latest timestamp anywhere."""
+    stamps = tables.leads.select_dtypes("datetime").max()
+    latest = latest_activity(tables.activities)
+    return stamps.max() if latest is None or pd.isna(latest) else max(stamps.max(), latest)
+
+
+def scoring_moment(leads: pd.DataFrame, params: LabelParams) -> pd.Series:
+    """When each lead would be scored in production (NaT if it never reaches that moment)."""
+    if params.scoring_moment == "mql":
+        return leads["mql_at"]
+    return leads["created_at"] + pd.Timedelta(days=params.days_after_created)
+
+
+def label_and_exclusions(
+    leads: pd.DataFrame, params: LabelParams, snapshot: pd.Timestamp
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(label, moment, reason excluded or None) per lead."""
+    moment = scoring_moment(leads, params)
+    outcome = leads[OUTCOME_COLUMNS[params.outcome]]
+    window = pd.Timedelta(days=params.window_days)
+    label = outcome.notna() & (outcome >= moment) & (outcome < moment + window)
+    reason = pd.Series(None, index=leads.index, dtype=object)
+    reason[moment.isna()] = "never reached the scoring moment (no MQL)"
+    reason[reason.isna() & outcome.notna() & (outcome < moment)] = (
+        f"reached {params.outcome} before the scoring moment"
+    )
+    reason[reason.isna() & (moment + window > snapshot)] = (
+        f"immature: {params.window_days}-day window not over by the snapshot"
+    )
+    return label.astype(int), moment, reason
+
+
+def normalise_title(titles: pd.Series) -> pd.DataFrame:
+    """Job title as seniority and function ("unknown" when missing or unrecognised)."""
+    return by_distinct(titles, _normalise_distinct)
+
+
+def _normalise_distinct(titles: pd.Series) -> pd.DataFrame:
+    text = clean_category(titles).fillna("")
+    seniority = pd.Series("individual", index=titles.index, dtype=object)
+    function = pd.Series("other", index=titles.index, dtype=object)
+    for pattern, value in reversed(SENIORITY_PATTERNS):
+        seniority[text.str.contains(pattern, regex=True)] = value
+    for pattern, value in reversed(FUNCTION_PATTERNS):
+        function[text.str.contains(pattern, regex=True)] = value
+    seniority[text == ""] = "unknown"
+    function[text == ""] = "unknown"
+    return pd.DataFrame({"seniority": seniority, "function": function})
+
+
+def lead_features(leads: pd.DataFrame) -> pd.DataFrame:
+    """Firmographic and source features from the leads table (no personal data)."""
+    title = normalise_title(leads["job_title"])
+    revenue = pd.cut(
+        leads["annual_revenue"], bins=list(REVENUE_EDGES), right=False, labels=list(REVENUE_BANDS)
+    ).astype(object)
+    # Regex replace runs vectorised in Arrow; split("@") would build a Python list per row.
+    email = leads["email"].astype("string").str.strip().str.lower()
+    domain = email.str.replace(r"^.*@", "", regex=True)
+    industry = clean_category(leads["industry"])
+    country = clean_category(leads["country"])
+    frame = pd.DataFrame(
+        {
+            "seniority": title["seniority"],
+            "function": title["function"],
+            "company_size_band": company_size_band(leads["employee_count"]),
+            "revenue_band": revenue.where(revenue.notna(), "unknown"),
+            "industry": industry.fillna("unknown"),
+            "region": clean_category(leads["region"]).fillna("unknown"),
+            "lead_source": clean_category(leads["lead_source"]).fillna("unknown"),
+            "campaign": clean_category(leads["campaign"]).fillna("unknown"),
+            "log_employees": np.log1p(leads["employee_count"]),
+            "log_revenue": np.log1p(leads["annual_revenue"]),
+            "free_mail": domain.isin(FREE_MAIL_DOMAINS).fillna(False).astype(int),
+            "industry_missing": industry.isna().astype(int),
+            "size_missing": leads["employee_count"].isna().astype(int),
+            "title_missing": clean_category(leads["job_title"]).isna().astype(int),
+            "country_missing": country.isna().astype(int),
+        },
+        index=leads.index,
+    )
+    return frame
+
+
+def activity_features(
+    activities,
+    lead_ids: pd.Series,
+    moment: pd.Series,
+    windows: list[int],
+    engine: str = "duckdb",
+    memory_limit: str | None = None,
+    master: str | None = None,
+    threads: int | None = None,
+) -> pd.DataFrame:
+    """Counts per item and window, recency and active days, from activities strictly before
+    each lead's `moment`, built by `engine` (one SQL definition: scoring.feature_sql); then the
+    named signals the rule baseline and the reason wording refer to. `activities` is a frame,
+    a Parquet/CSV path, or for Spark anything Spark reads (DuckDB within `memory_limit` on
+    `threads`, every core by default; Spark on `master`)."""
+    from scoring.data import feature_sql
+
+    frame = feature_sql.activity_counts(
+        engine, activities, lead_ids, moment, windows, memory_limit, master, threads
+    )
+    return named_signals(frame, windows)
+
+
+def named_signals(frame: pd.DataFrame, windows: list[int]) -> pd.DataFrame:
+    """The activity counts with the named signals the rule baseline and the reason wording
+    refer to (pricing views in 7 days, demo requests, e-mail click rate, ...), added to
+    `frame` (a frame of counts its caller just built)."""
+    longest = max(windows)
+    frame["pricing_views_7d"] = _window_count(frame, "page_pricing", 7, windows)
+    frame["demo_requests"] = frame[f"form_demo_request_{longest}d"]
+    frame["contact_sales_requests"] = frame[f"form_contact_sales_{longest}d"]
+    frame["trial_signups"] = frame[f"trial_signup_{longest}d"]
+    frame["webinars_attended"] = frame[f"webinar_attended_{longest}d"]
+    frame["content_downloads"] = frame[f"content_download_{longest}d"]
+    frame["unsubscribes"] = frame[f"unsubscribe_{longest}d"]
+    opens, clicks = frame[f"email_open_{longest}d"], frame[f"email_click_{longest}d"]
+    frame["email_click_rate"] = np.where(opens > 0, clicks / np.maximum(opens, 1), np.nan)
+    return frame
+
+
+def _window_count(frame: pd.DataFrame, item: str, days: int, windows: list[int]) -> pd.Series:
+    if days not in windows:
+        raise ValueError(f"features.windows_days must include {days} (found {windows})")
+    return frame[f"{item}_{days}d"]
+
+
+def activity_source(activities: pd.DataFrame | ActivityFile) -> pd.DataFrame | str:
+    """What the feature engines read: a frame in memory, or the validated file on disk."""
+    return str(activities.path) if isinstance(activities, ActivityFile) else activities
+
+
+def build_dataset(
+    tables: Tables,
+    label_params: LabelParams,
+    feature_params: FeatureParams,
+    spark_master: str | None = None,
+    seed: int = 0,
+) -> Dataset:
+    """Eligible leads with point-in-time features and label (sections `label`, `features`;
+    `spark_master` when features.engine is spark; `seed` for features.max_leads' sample)."""
+    leads = tables.leads
+    snapshot = snapshot_date(tables)
+    label, moment, reason = label_and_exclusions(leads, label_params, snapshot)
+    eligible = reason.isna()
+    exclusions = reason[~eligible].value_counts().rename_axis("reason").reset_index(name="leads")
+    eligible, sampling = _sample(eligible, feature_params.max_leads, seed)
+    kept = leads.loc[eligible]
+    features = pd.concat(
+        [
+            lead_features(kept),
+            activity_features(
+                activity_source(tables.activities),
+                kept["lead_id"],
+                moment[eligible],
+                list(feature_params.windows_days),
+                feature_params.engine,
+                feature_params.duckdb_memory_limit,
+                spark_master,
+            ),
+        ],
+        axis=1,
+    )
+    for column in CATEGORICAL:
+        features[column] = features[column].astype(str)
+    log.info(
+        "dataset: %d eligible leads, %d excluded, %d features",
+        int(eligible.sum()),
+        int((~eligible).sum()),
+        features.shape[1],
+    )
+    features = features.reset_index(drop=True)
+    notes = []
+    if sampling:
+        notes.append(
+            f"trained on a uniform random sample of {sampling['kept_leads']:,} of "
+            f"{sampling['eligible_leads']:,} eligible leads (features.max_leads, seed {seed})"
+        )
+    return Dataset(
+        features=features,
+        label=label[eligible].reset_index(drop=True),
+        moment=moment[eligible].reset_index(drop=True),
+        lead_ids=kept["lead_id"].reset_index(drop=True),
+        exclusions=exclusions,
+        snapshot=snapshot,
+        segments=features[list(SEGMENTS)],
+        notes=notes,
+        sampling=sampling,
+        description={
+            **label_params.model_dump(),
+            "meaning": (
+                f"reached {label_params.outcome} within {label_params.window_days} days of the "
+                + (
+                    "MQL"
+                    if label_params.scoring_moment == "mql"
+                    else f"scoring moment, {label_params.days_after_created} days after creation"
+                )
+            ),
+        },
+    )
+
+
+def _sample(eligible: pd.Series, max_leads: int | None, seed: int) -> tuple[pd.Series, dict | None]:
+    """At most `max_leads` eligible leads, a uniform random sample (the conversion rate stays
+    the data's, so calibration holds): for a feature table that would not fit in memory (or
+    on Spark's driver). The sampling, as training.json records it, or None."""
+    count = int(eligible.sum())
+    if max_leads is None or count <= max_leads:
+        return eligible, None
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(np.flatnonzero(eligible.to_numpy()), size=max_leads, replace=False)
+    sampled = np.zeros(len(eligible), dtype=bool)
+    sampled[chosen] = True
+    return pd.Series(sampled, index=eligible.index), {
+        "method": "uniform random sample of the eligible leads, without replacement",
+        "eligible_leads": count,
+        "kept_leads": int(max_leads),
+        "seed": int(seed),
+        "why": "features.max_leads",
+    }
+
+
+def categorical_columns(features: pd.DataFrame) -> list[str]:
+    """Columns treated as categories (text columns)."""
+    return [c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])]

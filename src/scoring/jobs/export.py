@@ -1,0 +1,107 @@
+"""Export stage: complete a run's artifact draft with its model card, check that it reproduces
+the run's probabilities, then register and store it (through io.registry)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from scoring.core.config import Params
+from scoring.io import runfolder
+from scoring.io.files import write_json
+from scoring.io.runfolder import RunFolder
+from scoring.report import model_card
+from scoring.runtime import artifact
+
+log = logging.getLogger(__name__)
+
+
+def complete(run: RunFolder, params: Params) -> Path:
+    """Turn the run's draft into a complete artifact (<run>/artifact) with its manifest."""
+    draft = run.draft
+    if not (draft / artifact.PREPROCESSING_FILE).is_file():
+        raise FileNotFoundError(f"{draft} has no model draft: run the train stage first")
+    metrics = run.read(runfolder.METRICS)
+    training = run.read(runfolder.TRAINING)
+    thresholds = run.read(runfolder.THRESHOLDS)
+    target = run.artifact
+    staging = target.with_name(f".{target.name}-staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(draft, staging)
+    card = model_card.model_card(metrics, training, thresholds, params)
+    write_json(staging / artifact.THRESHOLDS_FILE, card["threshold"], canonical=True)
+    write_json(
+        staging / artifact.WORDING_FILE,
+        {"wording": dict(params.explain.wording), "top_reasons": 3},
+        canonical=True,
+    )
+    write_json(staging / artifact.CARD_JSON, card, canonical=True)
+    if run.points_json.is_file():
+        from scoring.model import points
+
+        write_json(
+            staging / artifact.POINTS_FILE,
+            points.artifact_document(run.read(runfolder.POINTS_JSON)),
+            canonical=True,
+        )
+    (staging / artifact.CARD_MD).write_text(model_card.card_markdown(card), "utf-8")
+    artifact.write_manifest(staging, {"model_name": params.export.model_name})
+    artifact.verify(staging)
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(staging, target)
+    return target
+
+
+def check_against_run(folder: Path | str, features: pd.DataFrame, expected: np.ndarray) -> float:
+    """Largest absolute difference between the artifact's probabilities and the run's."""
+    loaded = artifact.load(folder)
+    return float(np.max(np.abs(loaded.predict_proba(features) - expected), initial=0.0))
+
+
+MAX_DIFFERENCE = 1e-9
+
+
+def export_run(run: RunFolder, params: Params, features: pd.DataFrame) -> dict:
+    """The export stage: complete the artifact, check it reproduces the run's probabilities
+    on every lead (to 1e-9), register it in MLflow and store it as artifacts/<model>/v<N>."""
+    from scoring.model import train
+    from scoring.tracking import registry
+
+    folder = complete(run, params)
+    predictions, summary = train.load_outputs(run)
+    expected = predictions[summary["chosen_model"]].to_numpy()
+    difference = check_against_run(folder, features, expected)
+    if not difference <= MAX_DIFFERENCE:
+        raise artifact.ArtifactError(
+            f"{folder}: the exported model differs from the trained one by up to "
+            f"{difference:.3g} (allowed {MAX_DIFFERENCE:g}); not registered"
+        )
+    version = registry.register_artifact(params, run.run_id, folder)
+    stored = registry.store_version(folder, params, version)
+    document = {
+        "model_name": params.export.model_name,
+        "version": version,
+        "artifact": str(folder),
+        "stored": str(stored),
+        "max_difference_vs_run": difference,
+        "rows_checked": len(expected),
+        "pickles_found": artifact.find_pickles(folder),
+    }
+    run.write(runfolder.EXPORT, document)
+    return document
+
+
+def manifest_table(folder: Path | str) -> pd.DataFrame:
+    """The artifact's files with size and sha256."""
+    manifest = artifact.verify(folder)
+    return pd.DataFrame(
+        [
+            {"file": name, "bytes": (Path(folder) / name).stat().st_size, "sha256": digest}
+            for name, digest in manifest["files"].items()
+        ]
+    )

@@ -1,0 +1,327 @@
+"""Runs: a folder per run under reports/, the stages run in-process or as notebooks executed
+by papermill (with HTML copies for people), the report, and reports/latest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import re
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scoring.core.config import Params, dump_params
+from scoring.io.files import point_link
+from scoring.io.runfolder import LATEST, RunFolder
+from scoring.jobs import inputs, stages
+from scoring.tracking import runs as tracking
+
+log = logging.getLogger(__name__)
+
+NOTEBOOKS = {
+    "train": "01_train.ipynb",
+    "evaluate": "02_evaluate.ipynb",
+    "explain": "03_explain.ipynb",
+    "thresholds": "04_thresholds.ipynb",
+    "points": "05_points.ipynb",
+    "export": "06_export.ipynb",
+}
+AUDIT_NOTEBOOKS = {"tables": "00_funnel_audit.ipynb", "flat": "00_export_audit.ipynb"}
+# Where notebooks/ is when the package is not installed from the repo (set it, or use
+# --no-notebooks, which needs no notebook).
+NOTEBOOKS_ENV = "LEADSCORE_NOTEBOOKS"
+
+# Written beside generated data: the settings it was made with.
+SYNTHETIC_STAMP = "synthetic.json"
+
+
+class StageError(RuntimeError):
+    """A stage failed: which one, the message, and the original error (None when it was raised
+    in a notebook's kernel, where only its class name, `error_name`, survives)."""
+
+    def __init__(
+        self, stage: str, message: str, error: BaseException | None = None, error_name: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.stage = stage
+        self.error = error
+        self.error_name = error_name or (type(error).__name__ if error is not None else "")
+
+
+class NotebookError(StageError):
+    """A notebook failed; the message names it, the error, and where the partial copy is."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run produced."""
+
+    run_id: str
+    run_dir: Path
+    notebooks: list[Path] = field(default_factory=list)
+    html: list[Path] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def notebook_name(params: Params, stage: str) -> str:
+    """The notebook of a stage for these params."""
+    return AUDIT_NOTEBOOKS[inputs.input_kind(params)] if stage == "audit" else NOTEBOOKS[stage]
+
+
+def notebooks_dir() -> Path:
+    """The project's notebooks/ folder: $LEADSCORE_NOTEBOOKS, or beside src/ in the repo."""
+    configured = os.environ.get(NOTEBOOKS_ENV)
+    return Path(configured) if configured else Path(__file__).resolve().parents[3] / "notebooks"
+
+
+def new_run_id(reports_dir: Path, name: str | None = None) -> str:
+    """A sortable, unique run id: UTC time, plus the name if one is given."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    suffix = f"-{re.sub(r'[^A-Za-z0-9_.-]+', '-', name).strip('-')}" if name else ""
+    run_id, counter = f"{stamp}{suffix}", 1
+    while True:
+        # Creating the folder claims the id: two runs started in the same second (a schedule
+        # and a person) get two folders, never one.
+        try:
+            (reports_dir / run_id).mkdir(parents=True)
+            return run_id
+        except FileExistsError:
+            counter += 1
+            run_id = f"{stamp}{suffix}-{counter}"
+
+
+def point_latest(reports_dir: Path, run_id: str) -> Path:
+    """Make reports/latest a relative symlink to the run, replacing the old one atomically."""
+    return point_link(reports_dir / LATEST, run_id)
+
+
+def export_html(notebook_path: Path) -> Path:
+    """An HTML copy of an executed notebook without code, for people who don't read code."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    notebook = nbformat.read(notebook_path, as_version=4)
+    # Library warnings on stderr belong in the executed notebook, not in the people's report.
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [
+                o
+                for o in cell.outputs
+                if not (o.output_type == "stream" and o.get("name") == "stderr")
+            ]
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
+    body, _ = exporter.from_notebook_node(notebook)
+    html_path = notebook_path.with_suffix(".html")
+    html_path.write_text(body, encoding="utf-8")
+    return html_path
+
+
+def execute_notebook(
+    stage: str, name: str, params_path: Path, overrides: list[str], run_id: str, output_dir: Path
+) -> Path:
+    """Execute one stage's notebook with papermill into the run folder; NotebookError on failure."""
+    import papermill
+
+    source = notebooks_dir() / name
+    if not source.is_file():
+        raise NotebookError(
+            stage,
+            f"notebook not found: {source} (set {NOTEBOOKS_ENV} to the project's notebooks "
+            "folder, or run with --no-notebooks)",
+        )
+    output = output_dir / name
+    log.debug("executing %s -> %s", name, output)
+    try:
+        papermill.execute_notebook(
+            str(source),
+            str(output),
+            kernel_name="python3",
+            progress_bar=False,
+            parameters={
+                "params_path": str(params_path),
+                "overrides": list(overrides),
+                "run_id": run_id,
+            },
+            # The kernel's own start-up warnings are not for the person running leadscore.
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+        )
+    except papermill.PapermillExecutionError as err:
+        raise NotebookError(
+            stage,
+            f"stage {stage} ({name}) failed in cell {err.exec_count}: {err.ename}: "
+            f"{err.evalue}\nThe executed notebook, up to the failing cell, is at {output}",
+            error_name=err.ename,
+        ) from None
+    return output
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def run_pipeline(
+    params: Params,
+    params_path: Path,
+    overrides: list[str],
+    run_name: str | None = None,
+    *,
+    only: tuple[str, ...] = stages.STAGES,
+    notebooks: bool = True,
+    progress: Callable[[str], None] = _stderr,
+) -> RunResult:
+    """Create a run folder, save the resolved params, run the stages (as notebooks, with HTML
+    pages, or in-process), build the report and point reports/latest at the run.
+
+    In-process, a stage's own exception is kept as StageError.error; MLflow's run ends FAILED
+    on an error and KILLED on an interrupt."""
+    # Bad input or rules are refused before anything is written: no run folder, no MLflow run.
+    # (An audit alone reads the input itself, and says more about a broken export.)
+    loaded = inputs.preflight(params) if "train" in only else None
+    # Notebook kernels inherit it: the MLflow run records which process owns it.
+    os.environ[tracking.PIPELINE_PID_ENV] = str(os.getpid())
+    for orphan in tracking.close_orphans(params):
+        log.warning("run %s was killed before it ended: its MLflow run is now KILLED", orphan)
+    reports_dir = Path(params.data.reports_dir)
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    run_id = new_run_id(reports_dir, run_name)
+    run = stages.open_run(params, run_id)
+    run.loaded = loaded  # in-process, the stages reuse what the check read
+    folder = run.folder
+    folder.params.write_text(dump_params(params), encoding="utf-8")
+    if notebooks and loaded is not None:
+        # Each notebook is a new process: it reads the input as checked here, not again.
+        inputs.save_cache(loaded, params, folder)
+    executed, pages, seconds = [], [], {}
+    progress(f"run {run_id} -> {folder.path}")
+
+    def one(stage: str) -> Path | None:
+        started = time.perf_counter()
+        if notebooks:
+            name = notebook_name(params, stage)
+            path = execute_notebook(
+                stage, name, params_path.resolve(), overrides, run_id, folder.path
+            )
+        else:
+            path = None
+            try:
+                getattr(stages, stage)(params, run)
+            except Exception as err:
+                raise StageError(
+                    stage, f"stage {stage} failed: {type(err).__name__}: {err}", err
+                ) from err
+        seconds[stage] = time.perf_counter() - started
+        progress(f"  [{only.index(stage) + 1}/{len(only)}] {stage:<10} {seconds[stage]:6.1f} s")
+        return path
+
+    # Notebooks spend seconds starting a kernel and importing; stages that do not need each
+    # other's files (the audit and training; evaluation and explanation) run side by side.
+    # In-process, one at a time: they share the inputs read once.
+    groups = stages.waves(only) if notebooks else [(stage,) for stage in only]
+    try:
+        for group in groups:
+            for path in _run_group(group, one):
+                if path is not None:
+                    executed.append(path)
+                    pages.append(export_html(path))
+        if folder.thresholds.is_file():
+            pages.append(_build_report(folder))
+    except BaseException as err:
+        interrupted = isinstance(err, KeyboardInterrupt | SystemExit)
+        _close_tracking(params, folder, "KILLED" if interrupted else "FAILED")
+        raise
+    _close_tracking(params, folder, "FINISHED")
+    point_latest(reports_dir, run_id)
+    return RunResult(run_id, folder.path, executed, pages, seconds)
+
+
+def _run_group(group: tuple[str, ...], one: Callable[[str], Path | None]) -> list[Path | None]:
+    """Run stages at the same time; if any fails, raise the error of the first in order."""
+    if len(group) == 1:
+        return [one(group[0])]
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    with ThreadPoolExecutor(max_workers=len(group)) as pool:
+        futures = [pool.submit(one, stage) for stage in group]
+        wait(futures)
+    for future in futures:
+        if future.exception() is not None:
+            raise future.exception()
+    return [future.result() for future in futures]
+
+
+def _build_report(folder: RunFolder) -> Path:
+    from scoring.report import report
+
+    try:
+        return report.build(folder.path)
+    except (OSError, KeyError, ValueError) as err:
+        raise StageError(
+            "report", f"building {folder.report} failed: {type(err).__name__}: {err}", err
+        ) from err
+
+
+def _close_tracking(params: Params, folder: RunFolder, status: str) -> None:
+    """Attach the run's records to its MLflow run (if a stage made one) and close it."""
+    if not folder.training.exists():
+        return  # the train stage opens the MLflow run; before it there is nothing to close
+    if tracking.find_run(params, folder.run_id) is None:
+        return
+    tracking.log_artifacts(params, folder.run_id, folder.records(), folder="run")
+    tracking.finish(params, folder.run_id, status)
+
+
+def _generator_stamp(params: Params) -> str:
+    return json.dumps(
+        {"seed": params.seed, "generator": params.generator.model_dump(mode="json")}, sort_keys=True
+    )
+
+
+def ensure_synthetic_data(params: Params) -> bool:
+    """(Re)generate synthetic data when the source is synthetic and the files are missing or
+    were made with other generator settings; return whether it generated."""
+    if not inputs.is_synthetic(params):
+        return False
+    import fcntl
+
+    paths = (params.data.leads_path, params.data.activities_path, params.data.truth_path)
+    raw = Path(params.data.raw_dir)
+    raw.mkdir(parents=True, exist_ok=True)
+    stamp_path = raw / SYNTHETIC_STAMP
+    stamp = _generator_stamp(params)
+    # Two runs starting on a fresh clone: one generates, the other waits and reuses the data.
+    with open(raw / ".generate.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        current = stamp_path.is_file() and stamp_path.read_text(encoding="utf-8") == stamp
+        if current and all(p.is_file() for p in paths):
+            return False
+        generate_synthetic(params)
+        return True
+
+
+def generate_synthetic(params: Params) -> None:
+    """Generate the synthetic CRM for params and write it to data.raw_dir."""
+    from scoring.data import synth
+
+    log.info(
+        "generating %d synthetic leads (seed %d) into %s",
+        params.generator.n_leads,
+        params.seed,
+        params.data.raw_dir,
+    )
+    crm = synth.generate(params.generator, params.seed)
+    synth.write(
+        crm,
+        params.data.leads_path,
+        params.data.activities_path,
+        params.data.truth_path,
+        params.data.export_path,
+    )
+    (Path(params.data.raw_dir) / SYNTHETIC_STAMP).write_text(
+        _generator_stamp(params), encoding="utf-8"
+    )

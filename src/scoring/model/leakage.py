@@ -1,0 +1,252 @@
+"""Leakage guards: columns that separate the outcome too well to be honest, with evidence.
+
+Two signatures of a field filled in after the fact (a status, a rep's rating, activity counted
+after conversion): a single column that alone ranks leads almost perfectly, and categories
+that convert almost always, or that almost never convert while covering most leads. In a flat
+CRM export, fields the sales process fills in are also known by their names (status, rating,
+owner, last activity, ...: `features.after_outcome_patterns`). Fields known when the lead is
+created (source, campaign, landing page, ...) are not excluded for near-pure categories alone:
+they are kept and listed for review. Every flag says the one-line change to params that flips it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from scoring.core import stats
+from scoring.core.config import FeatureParams
+
+
+@dataclass(frozen=True)
+class LeakFlag:
+    """One flagged column and why."""
+
+    column: str
+    reason: str
+    evidence: float
+    detail: str
+    allowed: bool
+    review_only: bool = False  # kept, listed for a person to review
+
+    @property
+    def excluded(self) -> bool:
+        return not self.allowed and not self.review_only
+
+    @property
+    def action(self) -> str:
+        """excluded | kept, review | kept (allowed)."""
+        if self.review_only:
+            return "kept, review"
+        return "kept (allowed)" if self.allowed else "excluded"
+
+    @property
+    def params_change(self) -> str:
+        """The one-line change to params that flips this decision."""
+        if self.review_only:
+            return f"features.drop_columns: add {self.column!r} (to exclude it)"
+        if self.allowed:
+            return f"features.allow_columns: remove {self.column!r} (to exclude it)"
+        return f"features.allow_columns: add {self.column!r} (to keep it)"
+
+    def as_dict(self) -> dict:
+        return {
+            "column": self.column,
+            "reason": self.reason,
+            "evidence": round(self.evidence, 4),
+            "detail": self.detail,
+            "allowed": self.allowed,
+            "action": self.action,
+            "params_change": self.params_change,
+        }
+
+
+def readable(pattern: str) -> str:
+    """A name pattern as a person reads it (no look-behinds, optional separators as spaces)."""
+    text = re.sub(r"\(\?<![^)]*\)", "", pattern)
+    text = text.replace(" ?_?", " ").replace("\\b", "").replace("?", "")
+    return text.strip()
+
+
+def name_match(column: str, patterns: list[str] | tuple[str, ...]) -> str | None:
+    """The first pattern (case-insensitive regular expression) found in a column name."""
+    for pattern in patterns:
+        if re.search(pattern, column, re.IGNORECASE):
+            return pattern
+    return None
+
+
+def single_feature_auc(values: pd.Series, label: pd.Series) -> float:
+    """ROC-AUC of one column alone, in its better direction (categories by their rate)."""
+    if label.nunique() < 2:
+        return float("nan")
+    if pd.api.types.is_numeric_dtype(values):
+        score = values.astype(float).fillna(values.astype(float).median())
+        if score.isna().all():
+            return 0.5
+    else:
+        key = values.astype(str).fillna("missing")
+        rate = label.groupby(key).mean()
+        score = key.map(rate).astype(float)
+    area = stats.auc(label.to_numpy(), score.to_numpy())
+    return float(max(area, 1 - area))
+
+
+def pure_categories(
+    values: pd.Series, label: pd.Series, rate: float, min_support: int
+) -> pd.DataFrame:
+    """Categories with enough support whose conversion is near 0 or near 1."""
+    key = values.astype(str)
+    stats = (
+        label.groupby(key)
+        .agg(["size", "mean"])
+        .rename(columns={"size": "support", "mean": "conversion"})
+    )
+    stats = stats[stats["support"] >= min_support]
+    pure = stats[(stats["conversion"] >= rate) | (stats["conversion"] <= 1 - rate)]
+    return pure.reset_index(names="category")
+
+
+def detect_leakage(
+    features: pd.DataFrame, label: pd.Series, params: FeatureParams, by_name: bool = False
+) -> list[LeakFlag]:
+    """Flag leaky columns on training data (section `features` of params.yaml); with
+    `by_name` (raw export columns, not engineered features) also sales-process fields."""
+    flags: list[LeakFlag] = []
+    allowed = set(params.allow_columns)
+    label = label.reset_index(drop=True)
+    for column in features.columns:
+        values = features[column].reset_index(drop=True)
+        pattern = name_match(column, params.after_outcome_patterns) if by_name else None
+        if pattern is not None:
+            evidence = single_feature_auc(values, label)
+            if pd.api.types.is_numeric_dtype(values) and values.isna().any():
+                # A date filled only after the fact speaks through its blanks.
+                evidence = max(evidence, single_feature_auc(values.isna().astype(float), label))
+            flags.append(
+                LeakFlag(
+                    column,
+                    "filled in by the sales process",
+                    evidence,
+                    f"its name matches '{readable(pattern)}' (features.after_outcome_patterns): "
+                    "such fields hold values as of the export, after the scoring moment; "
+                    "evidence is its ROC-AUC on its own",
+                    column in allowed,
+                )
+            )
+            continue
+        auc = single_feature_auc(values, label)
+        missing = values.isna()
+        if pd.api.types.is_numeric_dtype(values) and missing.any() and not missing.all():
+            # A date or count filled only once the lead converted leaks through its blanks.
+            blank_auc = single_feature_auc(missing.astype(float), label)
+            if blank_auc > params.leakage_auc_max and blank_auc > auc:
+                flags.append(
+                    LeakFlag(
+                        column,
+                        "whether it is filled reveals the outcome",
+                        blank_auc,
+                        f"ROC-AUC {blank_auc:.3f} of 'is missing'",
+                        column in allowed,
+                    )
+                )
+                continue
+        if auc > params.leakage_auc_max:
+            flags.append(
+                LeakFlag(
+                    column,
+                    f"single-feature ROC-AUC above {params.leakage_auc_max:g}",
+                    auc,
+                    f"ROC-AUC {auc:.3f} on its own",
+                    column in allowed,
+                )
+            )
+            continue
+        if pd.api.types.is_numeric_dtype(values):
+            continue
+        pure = pure_categories(
+            values, label, params.pure_category_rate, params.pure_category_min_support
+        )
+        always = pure[pure["conversion"] >= params.pure_category_rate]
+        never = pure[pure["conversion"] <= 1 - params.pure_category_rate]
+        # Near-zero categories are often real signals (students, competitors); only when
+        # they cover most leads do they look like a status field.
+        never_share = never["support"].sum() / max(len(values), 1)
+        if len(always) or never_share >= 0.5:
+            shown = pd.concat([always, never]).head(5)
+            detail = "; ".join(
+                f"{r.category!r}: {r.conversion:.1%} of {r.support:,}" for r in shown.itertuples()
+            )
+            evidence = float(always["conversion"].max()) if len(always) else float(never_share)
+            reason = (
+                "categories that almost always convert"
+                if len(always)
+                else "categories that almost never convert cover most leads"
+            )
+            creation = name_match(column, params.creation_time_patterns)
+            if creation is not None:
+                # A source or campaign is known when the lead is created: a small category
+                # that converts well is a finding, not a leak.
+                reason += "; a creation-time field (kept, review)"
+                detail += f"; name matches '{readable(creation)}' (features.creation_time_patterns)"
+            flags.append(
+                LeakFlag(column, reason, evidence, detail, column in allowed, creation is not None)
+            )
+    return flags + proxy_flags(features, flags, params)
+
+
+def proxy_flags(
+    features: pd.DataFrame, flags: list[LeakFlag], params: FeatureParams
+) -> list[LeakFlag]:
+    """Numeric columns that move with a flagged numeric column (a total that includes a leaky
+    count carries its leak even when its own ROC-AUC stays under the threshold)."""
+    numeric = features.select_dtypes("number")
+    leaky = [f.column for f in flags if f.column in numeric.columns and not f.review_only]
+    others = [c for c in numeric.columns if c not in {f.column for f in flags}]
+    if not leaky or not others:
+        return []
+    ranks = numeric[leaky + others].rank()
+    correlation = ranks.corr().loc[others, leaky]
+    out = []
+    for column in others:
+        if correlation.loc[column].isna().all():  # constant in training: nothing to compare
+            continue
+        strongest = correlation.loc[column].abs().idxmax()
+        rho = float(correlation.loc[column, strongest])
+        if abs(rho) >= params.leakage_proxy_corr:
+            out.append(
+                LeakFlag(
+                    column,
+                    f"moves with leaky column {strongest!r}",
+                    abs(rho),
+                    f"Spearman correlation {rho:+.2f} with {strongest!r}",
+                    column in set(params.allow_columns),
+                )
+            )
+    return out
+
+
+def excluded_columns(flags: list[LeakFlag]) -> list[str]:
+    """Flagged columns not allowed by name in params and not merely listed for review."""
+    return [f.column for f in flags if f.excluded]
+
+
+def dominance_flags(shares: pd.Series, params: FeatureParams) -> list[LeakFlag]:
+    """Columns carrying more than `dominance_share` of the model's total |SHAP| (share per
+    column, summing to 1): kept, listed for review: one field deciding alone is how a leak
+    that passed the other checks looks."""
+    return [
+        LeakFlag(
+            str(column),
+            f"carries {share:.0%} of the model's total |SHAP| on validation",
+            float(share),
+            f"more than features.dominance_share ({params.dominance_share:.0%}): check that it "
+            "is known at the scoring moment",
+            False,
+            True,
+        )
+        for column, share in shares.items()
+        if share > params.dominance_share
+    ]

@@ -1,0 +1,894 @@
+"""Learned point rules: a scorecard in the form marketing platforms score leads with.
+
+Per field, bins a platform can express (ranges for numbers, lists of values for categories,
+"at least N in the last D days" for behaviour) are found with optimal binning (monotone for
+numbers) on the training rows; each bin is a candidate rule. A logistic regression adds rules
+one at a time while they improve validation PR-AUC, within the rule budget; its coefficients,
+at a fixed number of points per doubling of the odds, rounded, are the points. The rules are
+`config.Rule`s, scored by the same code as today's rules (`rules.points`), so the CSV ops
+type in is the scorecard itself.
+As for the models, the rules are chosen on the training rows and their points learn from every
+row before the test window; the MQL threshold in points is chosen on validation leads'
+out-of-fold points; every figure is reported on test.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+from sklearn.metrics import average_precision_score
+
+from scoring.core import stats
+from scoring.core.config import PointsParams, Rule, ThresholdParams
+from scoring.core.jsonable import json_ready
+from scoring.model import thresholds
+from scoring.model.explain import LABELS, VALUE_WORDS, feature_family, feature_label
+from scoring.runtime.rules import normalised_text, scored
+
+MIN_IV = 0.02  # fields whose bins say less than this (information value) are not tried
+MAX_FIELDS = 100  # fields binned at most: the most informative ones alone (wide exports)
+SHORTLIST = 20  # candidate rules per step, by score test, judged on validation PR-AUC
+MIN_GAIN = 0.0005  # validation PR-AUC a rule must add to be kept
+FIT_C = 10.0  # light regularisation: rare bins keep finite points
+POINTS_POLICIES = ("volume_matched", "conversion_target")  # always reported for the rules
+MAX_VALUES = 12  # values one category rule may list: a list a person types into a platform
+COUNT_EDGES = 100  # whole-number fields below this are counts (x > 2.5 is x >= 3); above, amounts
+
+
+class PointsError(ValueError):
+    """The points settings name fields the data does not have, or nothing can be learned."""
+
+
+@dataclass(frozen=True)
+class FieldBins:
+    """One field's bins on the training rows: numbers as ascending lower edges (bin 0 is
+    everything below the first), categories as groups of values."""
+
+    field: str
+    numeric: bool
+    edges: list[float]
+    groups: list[list[str]]
+    iv: float
+    binary: bool = False  # a yes/no field read as 1/0: its one rule reads "is yes"
+
+    def conditions(self) -> list[tuple[str, Any]]:
+        """The rules the bins allow: `>= edge` for numbers (additive steps), `in group` for
+        categories. Missing values match none of them."""
+        if self.numeric:
+            return [(">=", int(e) if float(e).is_integer() else e) for e in self.edges]
+        return [("in", group) for group in self.groups if len(group) <= MAX_VALUES]
+
+
+@dataclass(frozen=True)
+class Scorecard:
+    """The learned rules, the MQL threshold in points and how they were found."""
+
+    rules: list[Rule]
+    threshold: float
+    policy: str
+    fields: list[str]
+    table: pd.DataFrame  # one row a rule, with its training support and conversion
+    selection: pd.DataFrame  # the forward selection, one row a step
+    notes: list[str] = field(default_factory=list)
+    validation: np.ndarray | None = None  # validation leads' out-of-fold points (thresholds)
+
+
+def _is_numeric(values: pd.Series) -> bool:
+    # Booleans count as 0/1: a rule `>= 1` matches True.
+    return pd.api.types.is_numeric_dtype(values)
+
+
+def candidate_fields(features: pd.DataFrame, columns: list[str], params: PointsParams) -> list[str]:
+    """The fields the rules may use: `points.fields` (or every model feature) without
+    `points.exclude_fields` and never a date (an activity timestamp is no platform field)."""
+    if params.fields:
+        unknown = [f for f in params.fields if f not in features.columns]
+        if unknown:
+            raise PointsError(
+                f"points.fields names {unknown}, which are not features; the features are: "
+                + ", ".join(features.columns)
+            )
+        chosen = list(params.fields)
+    else:
+        chosen = list(columns)
+    excluded = set(params.exclude_fields)
+    out = [
+        f
+        for f in chosen
+        if f not in excluded and not pd.api.types.is_datetime64_any_dtype(features[f])
+    ]
+    if not out:
+        raise PointsError("no field is left for the point rules: check points.fields")
+    return out
+
+
+def most_informative(train: pd.DataFrame, label: np.ndarray, keep: int) -> list[str]:
+    """The `keep` fields whose values alone best separate converting leads on the training rows
+    (single-field ROC-AUC away from 0.5; categories by their smoothed conversion rate), in
+    their order: optimal binning of 2,000 columns would take minutes and find the same few."""
+    if train.shape[1] <= keep:
+        return list(train.columns)
+    strength = {}
+    base = float(label.mean()) if len(label) else 0.0
+    for name in train.columns:
+        values = train[name]
+        if _is_numeric(values):
+            score = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
+        else:
+            text = normalised_text(values).fillna("(missing)")
+            grouped = pd.Series(label).groupby(text.to_numpy())
+            rate = (grouped.sum() + 20 * base) / (grouped.count() + 20)
+            score = text.map(rate).to_numpy(dtype=float)
+        score = np.where(np.isnan(score), np.nanmin(score, initial=0.0) - 1, score)
+        strength[name] = abs(stats.auc(label, score) - 0.5)
+    chosen = set(sorted(strength, key=lambda n: -strength[n])[:keep])
+    return [n for n in train.columns if n in chosen]
+
+
+def bin_field(values: pd.Series, label: np.ndarray, params: PointsParams) -> FieldBins | None:
+    """Optimal bins of one field on training rows, monotone for numbers (None when the field
+    has a single bin)."""
+    from optbinning import OptimalBinning
+
+    name = str(values.name)
+    numeric = _is_numeric(values)
+    if numeric:
+        data = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
+    else:
+        text = normalised_text(values)
+        data = text.astype(object).where(values.notna(), np.nan).to_numpy()
+    if pd.isna(data).all():
+        return None
+    binning = OptimalBinning(
+        name=name,
+        dtype="numerical" if numeric else "categorical",
+        max_n_bins=params.max_bins,
+        min_bin_size=params.min_bin_share,
+        monotonic_trend="auto_asc_desc" if numeric else None,
+    )
+    # optbinning warns about its own pandas use (dtype changes); nothing a user can act on.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        binning.fit(data, label)
+        if binning.status not in ("OPTIMAL", "FEASIBLE") or len(binning.splits) == 0:
+            return None
+        iv = float(binning.binning_table.build().loc["Totals", "IV"])
+    if numeric:
+        edges = _readable_edges(np.asarray(binning.splits, dtype=float), data, name)
+        binary = bool(np.isin(data[~np.isnan(data)], (0.0, 1.0)).all())
+        return FieldBins(name, True, edges, [], iv, binary) if edges else None
+    groups = [sorted(str(v) for v in group) for group in binning.splits]
+    return FieldBins(name, False, [], groups, iv)
+
+
+def _readable_edges(splits: np.ndarray, data: np.ndarray, name: str) -> list[float]:
+    """Edges a person types: whole numbers for counts, 2 significant digits for amounts (in
+    the field's own units: employees, not their logarithm)."""
+    present = data[~np.isnan(data)]
+    if name.startswith("log_"):
+        edges = [float(np.log1p(_significant(a))) for a in np.expm1(splits)]
+    elif np.all(present == np.round(present)):
+        # Counts get the next whole number (x > 2.5 is x >= 3); larger whole amounts (revenue,
+        # employees) 2 significant digits, as a person would type them.
+        edges = [float(math.floor(s) + 1) if s < COUNT_EDGES else _significant(s) for s in splits]
+    else:
+        edges = [_significant(s) for s in splits]
+    # An edge at or below the smallest value (or above the largest) makes an empty bin.
+    return [e for e in sorted(set(edges)) if present.min() < e <= present.max()]
+
+
+def _significant(value: float, digits: int = 2) -> float:
+    if value == 0 or not np.isfinite(value):
+        return float(value)
+    return float(round(value, digits - 1 - math.floor(math.log10(abs(value)))))
+
+
+def candidate_rules(features: pd.DataFrame, bins: list[FieldBins]) -> tuple[list[Rule], np.ndarray]:
+    """Every rule the bins allow (0 points for now) and which leads each matches (leads x
+    rules); a rule matching the same leads as an earlier one is left out."""
+    rules, columns, seen = [], [], set()
+    for found in bins:
+        kind = "behaviour" if feature_family(found.field) == "intent" else "fit"
+        for op, value in found.conditions():
+            rule = Rule(
+                name=condition(found.field, op, value, found.binary),
+                kind=kind,
+                field=found.field,
+                op=op,
+                value=value,
+                points=0.0,
+            )
+            hit = rules.rule_matches(rule, features).to_numpy()
+            key = hit.tobytes()
+            if key in seen or not hit.any() or hit.all():
+                continue
+            seen.add(key)
+            rules.append(rule)
+            columns.append(hit)
+    matrix = (
+        np.column_stack(columns).astype(np.float64) if columns else np.empty((len(features), 0))
+    )
+    return rules, matrix
+
+
+@dataclass(frozen=True)
+class Logistic:
+    """A fitted logistic regression on rule indicators: intercept and one weight a rule."""
+
+    intercept: float
+    coef: np.ndarray
+
+    def decision(self, matrix: np.ndarray) -> np.ndarray:
+        return matrix @ self.coef + self.intercept
+
+
+def _fit(matrix: np.ndarray, label: np.ndarray, start: np.ndarray | None = None) -> Logistic:
+    """L2-penalised logistic regression (scikit-learn's objective at C=FIT_C, intercept not
+    penalised) by Newton's method: a few hundred fits of at most max_rules columns run in a
+    fraction of lbfgs's time. `start` (intercept then weights) warm-starts it."""
+    n, k = matrix.shape
+    design = np.column_stack([np.ones(n), matrix])
+    penalty = np.r_[0.0, np.full(k, 1.0 / FIT_C)]
+    if start is None:
+        rate = np.clip(label.mean(), 1e-6, 1 - 1e-6)
+        start = np.r_[np.log(rate / (1 - rate)), np.zeros(k)]
+    weights = np.asarray(start, dtype=float).copy()
+
+    def objective(w: np.ndarray) -> float:
+        z = design @ w
+        return float(np.sum(np.logaddexp(0, z) - label * z) + 0.5 * penalty @ (w * w))
+
+    current = objective(weights)
+    for _ in range(100):
+        probability = expit(design @ weights)
+        gradient = design.T @ (probability - label) + penalty * weights
+        hessian = (design * (probability * (1 - probability))[:, None]).T @ design
+        step = np.linalg.solve(hessian + np.diag(penalty) + 1e-10 * np.eye(k + 1), gradient)
+        size = 1.0
+        while size > 1e-4:  # halve a step that does not lower the objective
+            trial = objective(weights - size * step)
+            if trial <= current:
+                break
+            size /= 2
+        weights -= size * step
+        improved, current = current - trial, trial
+        if np.max(np.abs(size * step)) < 1e-8 or improved < 1e-10 * max(1.0, abs(current)):
+            break
+    return Logistic(float(weights[0]), weights[1:])
+
+
+def select_rules(
+    matrix: np.ndarray,
+    label: np.ndarray,
+    is_train: np.ndarray,
+    is_valid: np.ndarray,
+    names: list[str],
+    max_rules: int,
+) -> tuple[list[int], pd.DataFrame]:
+    """Forward selection of single rules: each step shortlists the SHORTLIST rules whose score
+    test on the training rows is largest, and keeps the one that most improves validation
+    PR-AUC; it stops at the budget or when no rule adds MIN_GAIN."""
+    train, y_train = matrix[is_train], label[is_train]
+    valid, y_valid = matrix[is_valid], label[is_valid]
+    chosen: list[int] = []
+    model: Logistic | None = None
+    probability = np.full(len(y_train), y_train.mean())
+    best, steps = float(y_valid.mean()), []
+    while len(chosen) < max_rules:
+        residual, weight = y_train - probability, probability * (1 - probability)
+        score = (train.T @ residual) ** 2 / (train.T @ weight + 1e-12)
+        score[chosen] = -np.inf
+        tried = {}
+        for j in np.argsort(-score)[:SHORTLIST]:
+            if not np.isfinite(score[j]):
+                continue
+            columns = [*chosen, int(j)]
+            start = None if model is None else np.r_[model.intercept, model.coef, 0.0]
+            fitted = _fit(train[:, columns], y_train, start)
+            tried[int(j)] = (
+                average_precision_score(y_valid, fitted.decision(valid[:, columns])),
+                fitted,
+            )
+        if not tried:
+            break
+        j = max(tried, key=lambda k: tried[k][0])
+        if tried[j][0] < best + MIN_GAIN:
+            break
+        best, model = tried[j]
+        chosen.append(j)
+        probability = expit(model.decision(train[:, chosen]))
+        steps.append({"step": len(chosen), "rule": names[j], "valid_pr_auc": best})
+    return chosen, pd.DataFrame(steps, columns=["step", "rule", "valid_pr_auc"])
+
+
+def _round(points: np.ndarray, step: int) -> np.ndarray:
+    return np.round(points / step) * step
+
+
+def condition(field_name: str, op: str, value, binary: bool = False) -> str:
+    """A rule's condition in words, in the field's own units."""
+    label = feature_label(field_name)
+    if op == "in":
+        # Engineered categories have words (C-level, IT); an export's values stay as written.
+        words = [
+            VALUE_WORDS.get(v, v.replace("_", " ")) if field_name in LABELS and v != "other" else v
+            for v in value
+        ]
+        return f"{label} is {_or_list(words)}"
+    if field_name.startswith("log_"):
+        amount = float(np.expm1(value))
+        shown = f"${amount / 1e6:,.3g}M" if "revenue" in field_name else f"{amount:,.0f}"
+        return f"{label} at least {shown}"
+    if field_name.endswith("_missing") and value == 1:
+        return f"{feature_label(field_name.removesuffix('_missing'))} is empty"
+    if field_name == "free_mail" and value == 1:
+        return "Free e-mail address (gmail, outlook, ...)"
+    if binary and value == 1:
+        return f"{label} is yes"
+    return (
+        f"{label} at least {value:,}" if isinstance(value, int) else f"{label} at least {value:g}"
+    )
+
+
+def _or_list(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def learn(
+    features: pd.DataFrame,
+    label: pd.Series,
+    assignment: pd.Series,
+    columns: list[str],
+    params: PointsParams,
+    seed: int,
+) -> tuple[list[Rule], pd.DataFrame, list[str], np.ndarray]:
+    """The models' recipe for point rules: bins and rules chosen on the training rows (judged
+    on validation), points fitted on every row before the test window; with each validation
+    lead's out-of-fold points on the same scale, to choose thresholds on.
+    (rules, selection steps, notes, validation points in row order)"""
+    is_train = (assignment == "train").to_numpy()
+    is_valid = (assignment == "valid").to_numpy()
+    y = label.to_numpy().astype(int)
+    bins = []
+    fields = candidate_fields(features, columns, params)
+    for name in most_informative(features.loc[is_train, fields], y[is_train], MAX_FIELDS):
+        found = bin_field(features.loc[is_train, name], y[is_train], params)
+        if found is not None and found.iv >= MIN_IV:
+            bins.append(found)
+    candidates, matrix = candidate_rules(features, bins)
+    if not candidates:
+        raise PointsError("no field separates converting leads on the training rows")
+    chosen, selection = select_rules(
+        matrix, y, is_train, is_valid, [r.name for r in candidates], params.max_rules
+    )
+    if not chosen:
+        raise PointsError(
+            "no rule improves validation PR-AUC: the data holds no point rule worth typing in"
+        )
+    chosen, _, notes = _monotone(chosen, candidates, matrix[is_train], y[is_train])
+    # Like the models: the rules are chosen; their points learn from the newest rows too.
+    is_pre = is_train | is_valid
+    chosen, model, more = _monotone(chosen, candidates, matrix[is_pre], y[is_pre])
+    notes += more
+    steps = _whole_points(model.coef, params)
+    zero = [candidates[j].name for j, p in zip(chosen, steps, strict=True) if p == 0]
+    if zero:
+        notes.append(f"rules whose points round to 0 are left out: {'; '.join(zero)}")
+    rules = [
+        candidates[j].model_copy(update={"points": float(p)})
+        for j, p in zip(chosen, steps, strict=True)
+        if p != 0
+    ]
+    by_field = {b.field: b for b in bins}
+    rules, shifts = _no_negative_groups(rules, by_field)
+    order = {"fit": 0, "behaviour": 1}
+    rules.sort(key=lambda r: (order[r.kind], r.field, -r.points if r.op == "in" else r.value))
+    validation = _out_of_fold(matrix[:, chosen], y, is_train, is_valid, params, seed)
+    for name, shift in shifts.items():
+        values = set().union(*by_field[name].groups)
+        binned = rules.normalised_text(features[name]).isin(values).to_numpy()
+        validation += shift * binned[is_valid]
+    return rules, selection, notes, validation
+
+
+def _whole_points(coefficients: np.ndarray, params: PointsParams) -> np.ndarray:
+    """Log-odds coefficients as points: `points_per_doubling` a doubling, rounded."""
+    factor = params.points_per_doubling / math.log(2)
+    return _round(np.asarray(coefficients) * factor, params.rounding)
+
+
+VALIDATION_FOLDS = 5
+
+
+def _out_of_fold(
+    chosen: np.ndarray,
+    label: np.ndarray,
+    is_train: np.ndarray,
+    is_valid: np.ndarray,
+    params: PointsParams,
+    seed: int,
+) -> np.ndarray:
+    """Validation leads' points from rules fitted without them (training rows and the other
+    validation folds), before the category shift: what thresholds are chosen on, as the
+    models' out-of-fold probabilities are."""
+    from sklearn.model_selection import KFold
+
+    rows = np.flatnonzero(is_valid)
+    out = np.zeros(len(rows))
+    folds = KFold(min(VALIDATION_FOLDS, len(rows)), shuffle=True, random_state=seed)
+    for kept, held in folds.split(rows):
+        fit = is_train.copy()
+        fit[rows[kept]] = True
+        model = _fit(chosen[fit], label[fit])
+        out[held] = chosen[rows[held]] @ _whole_points(model.coef, params)
+    return out
+
+
+def _no_negative_groups(
+    rules: list[Rule], bins: dict[str, FieldBins]
+) -> tuple[list[Rule], dict[str, float]]:
+    """Shift each category field's points so its lowest group gets 0 and none is negative: the
+    same order of leads (every lead with a value moves by the same points), but 'Industry is
+    software: -16' would read as a penalty for a good industry. The values no rule named
+    become a group of their own when they end up with points. Returns the rules and the
+    points each field's leads with a binned value gained."""
+    out, shifts = [r for r in rules if r.op != "in"], {}
+    for name in dict.fromkeys(r.field for r in rules if r.op == "in"):
+        groups = [r for r in rules if r.op == "in" and r.field == name]
+        named = {v for r in groups for v in r.value}
+        rest = sorted(v for g in bins[name].groups for v in g if v not in named)
+        lowest = min(0.0, *(r.points for r in groups))
+        if lowest < 0 and 0 < len(rest) <= MAX_VALUES:
+            groups.append(
+                Rule(
+                    name=condition(name, "in", rest),
+                    kind=groups[0].kind,
+                    field=name,
+                    op="in",
+                    value=rest,
+                    points=0.0,
+                )
+            )
+        elif lowest < 0:
+            lowest = 0.0  # no short list of other values to give points to: keep the penalties
+        if lowest < 0:
+            shifts[name] = -lowest
+        out += [
+            r.model_copy(update={"points": r.points - lowest})
+            for r in groups
+            if r.points - lowest != 0
+        ]
+    return out, shifts
+
+
+def _monotone(
+    chosen: list[int], candidates: list[Rule], train: np.ndarray, label: np.ndarray
+) -> tuple[list[int], Logistic, list[str]]:
+    """Refit on the chosen rules; while a number's steps point both ways (more visits worth
+    fewer points past some count), drop that field's weakest step against the majority."""
+    notes = []
+    while True:
+        model = _fit(train[:, chosen], label)
+        coefficients = dict(zip(chosen, model.coef, strict=True))
+        by_field: dict[str, list[int]] = {}
+        for j in chosen:
+            if candidates[j].op == ">=":
+                by_field.setdefault(candidates[j].field, []).append(j)
+        for steps in by_field.values():
+            signs = np.sign([coefficients[j] for j in steps])
+            if len(set(signs)) > 1:
+                majority = 1.0 if signs.sum() >= 0 else -1.0
+                against = [j for j in steps if np.sign(coefficients[j]) != majority]
+                weakest = min(against, key=lambda j: abs(coefficients[j]))
+                notes.append(f"left out to keep points monotone: {candidates[weakest].name}")
+                chosen = [j for j in chosen if j != weakest]
+                break
+        else:
+            return chosen, model, notes
+
+
+def rule_table(
+    rules: list[Rule], features: pd.DataFrame, label: pd.Series, is_train: np.ndarray
+) -> pd.DataFrame:
+    """One row a rule: its condition, points and the training leads it applies to."""
+    rows = []
+    for rule in rules:
+        hit = rules.rule_matches(rule, features).to_numpy() & is_train
+        rows.append(
+            {
+                "rule": rule.name,
+                "field": rule.field,
+                "kind": rule.kind,
+                "condition": rule.name,
+                "op": rule.op,
+                "value": "|".join(rule.value) if isinstance(rule.value, list) else rule.value,
+                "points": int(rule.points),
+                "leads_train": int(hit.sum()),
+                "conversion_train": float(label.to_numpy()[hit].mean()) if hit.any() else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def choose_threshold(
+    predictions: pd.DataFrame, points: pd.Series, params: ThresholdParams, rules_cut: float | None
+) -> tuple[dict[str, float], str, dict[str, str], str | None]:
+    """Each policy's MQL threshold in points on validation, and the one the recommended policy
+    gives (expected value needs probabilities, so points fall back from it)."""
+    valid = predictions.assign(points=points.to_numpy())
+    valid = valid[valid["split"] == "valid"]
+    chosen, _, _, _, notes = thresholds.choose_thresholds(valid, "points", params, rules_cut)
+    # Points are whole: the next whole number selects the same leads and reads better.
+    chosen = {k: float(np.ceil(v)) if np.isfinite(v) else v for k, v in chosen.items()}
+    chosen["expected_value"] = np.nan
+    notes["expected_value"] = "points are not probabilities: value per lead needs the model"
+    policy, reason = thresholds.effective_policy(chosen, notes, params)
+    return chosen, policy, notes, reason
+
+
+def _ranking(label: np.ndarray, score: np.ndarray, counts: np.ndarray) -> dict[str, tuple]:
+    """(point value, bootstrap draws) of ROC-AUC and PR-AUC for one scorer."""
+    every = np.ones((1, len(label)))
+    out = {}
+    for counted, key in ((every, "point"), (counts, "draws")):
+        pos, neg = stats.by_score(label, score, counted)
+        out[key] = {"roc_auc": stats.roc_auc(pos, neg), "pr_auc": stats.average_precision(pos, neg)}
+    return {m: (float(out["point"][m][0]), out["draws"][m]) for m in ("roc_auc", "pr_auc")}
+
+
+def _with_interval(point: float, draws: np.ndarray) -> dict[str, float]:
+    low, high = stats.interval(draws)
+    return {"value": point, "low": low, "high": high}
+
+
+def evaluate(
+    predictions: pd.DataFrame,
+    points: pd.Series,
+    model: str,
+    chosen: dict[str, float],
+    model_chosen: dict[str, float],
+    rules_cut: float | None,
+    n_bootstrap: int,
+    seed: int,
+) -> dict:
+    """The rules on test against today's rules and the model: ranking metrics, and conversion at
+    each policy's threshold (each scorer at its own threshold chosen on validation), with 95%
+    paired bootstrap intervals drawn on the same resamples as metrics.json."""
+    is_test = (predictions["split"] == "test").to_numpy()
+    test = predictions[is_test]
+    label = test["label"].to_numpy()
+    scores = {
+        "points": points.to_numpy(dtype=float)[is_test],
+        "rules": test["baseline_points"].to_numpy(dtype=float),
+        "model": test[model].to_numpy(dtype=float),
+    }
+    _, indices = stats.test_draws(len(test), n_bootstrap, seed)  # metrics.json's resamples
+    counts = stats.resample_counts(indices, len(test))
+    ranking = {name: _ranking(label, score, counts) for name, score in scores.items()}
+    out: dict = {"model": model, "ranking": {}, "versus": {}, "policies": []}
+    for name, metrics in ranking.items():
+        out["ranking"][name] = {m: _with_interval(*v) for m, v in metrics.items()}
+    for other in ("rules", "model"):
+        out["versus"][other] = {
+            m: _with_interval(
+                ranking["points"][m][0] - ranking[other][m][0],
+                ranking["points"][m][1] - ranking[other][m][1],
+            )
+            for m in ("roc_auc", "pr_auc")
+        }
+    gain = {
+        key: (ranking["points"]["pr_auc"][i] - ranking["rules"]["pr_auc"][i])
+        / (ranking["model"]["pr_auc"][i] - ranking["rules"]["pr_auc"][i])
+        for i, key in enumerate(("point", "draws"))
+    }
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["gain_kept"] = _with_interval(float(gain["point"]), np.asarray(gain["draws"]))
+    # The share kept means something only when the model's own gain is clearly above zero.
+    out["model_gain"] = _with_interval(
+        ranking["model"]["pr_auc"][0] - ranking["rules"]["pr_auc"][0],
+        ranking["model"]["pr_auc"][1] - ranking["rules"]["pr_auc"][1],
+    )
+    out["per_month"] = thresholds.is_dated(test["moment"])
+    months = thresholds.months_covered(test["moment"])
+    figures = {}
+    if rules_cut is not None:
+        figures["rules"] = (
+            thresholds.figures_at(scores["rules"], label, rules_cut, months),
+            thresholds.resampled_figures(scores["rules"], label, rules_cut, months, counts),
+            rules_cut,
+        )
+    for policy, cut in chosen.items():
+        if np.isnan(cut):
+            out["policies"].append({"policy": policy, "threshold_points": None})
+            continue
+        row: dict = {"policy": policy, "threshold_points": float(cut)}
+        own = {
+            "points": (
+                thresholds.figures_at(scores["points"], label, cut, months),
+                thresholds.resampled_figures(scores["points"], label, cut, months, counts),
+                cut,
+            )
+        }
+        model_cut = model_chosen.get(policy, np.nan)
+        if not np.isnan(model_cut):
+            own["model"] = (
+                thresholds.figures_at(scores["model"], label, model_cut, months),
+                thresholds.resampled_figures(scores["model"], label, model_cut, months, counts),
+                model_cut,
+            )
+        own.update(figures)
+        for name, (point, draws, threshold) in own.items():
+            row[name] = {"threshold": float(threshold)} | {
+                key: _with_interval(float(point[key]), draws[key])
+                for key in ("mqls_per_month", "conversion", "capture")
+            }
+        for other in ("rules", "model"):
+            if other in own:
+                row[f"conversion_vs_{other}"] = _with_interval(
+                    own["points"][0]["conversion"] - own[other][0]["conversion"],
+                    own["points"][1]["conversion"] - own[other][1]["conversion"],
+                )
+        out["policies"].append(row)
+    return out
+
+
+def build(
+    features: pd.DataFrame,
+    predictions: pd.DataFrame,
+    columns: list[str],
+    model: str,
+    params,
+) -> tuple[Scorecard, pd.DataFrame, dict]:
+    """Learn the rules, choose their threshold on validation and evaluate them on test:
+    (scorecard, each lead's points, the test evaluation)."""
+    label, assignment = predictions["label"], predictions["split"]
+    rules, selection, notes, validation = learn(
+        features, label, assignment, columns, params.points, params.seed
+    )
+    points = scored(features, rules)
+    rules_cut = thresholds.rules_threshold(params.baseline)
+    out_of_fold = pd.Series(np.nan, index=predictions.index)
+    out_of_fold[(assignment == "valid").to_numpy()] = validation
+    chosen, policy, policy_notes, reason = choose_threshold(
+        predictions, out_of_fold, params.thresholds, rules_cut
+    )
+    if reason:
+        notes.append(reason)
+    valid = predictions[predictions["split"] == "valid"]
+    model_chosen = thresholds.choose_thresholds(valid, model, params.thresholds, rules_cut)[0]
+    shown = {p: chosen[p] for p in (*POINTS_POLICIES, policy)}
+    evaluation = evaluate(
+        predictions,
+        points["points"],
+        model,
+        shown,
+        model_chosen,
+        rules_cut,
+        params.models.bootstrap_samples,
+        params.seed,
+    )
+    evaluation["policy_notes"] = {p: policy_notes[p] for p in shown if p in policy_notes}
+    evaluation["baseline_name"] = (
+        "today's rules" if params.baseline.rules else "the baseline (a plain logistic regression)"
+    )
+    card = Scorecard(
+        rules=rules,
+        threshold=float(chosen[policy]),
+        policy=policy,
+        fields=sorted({r.field for r in rules}),
+        table=rule_table(rules, features, label, (assignment == "train").to_numpy()),
+        selection=selection,
+        notes=notes,
+        validation=validation,
+    )
+    return card, points, evaluation
+
+
+def document(card: Scorecard, evaluation: dict, params: PointsParams) -> dict:
+    """points_rules.json: the rules, their threshold, how they were found and their test
+    figures."""
+    rules = card.table.drop(columns=["value"]).to_dict(orient="records")
+    for row, rule in zip(rules, card.rules, strict=True):
+        row["value"] = rule.value
+    return json_ready(
+        {
+            "rules": rules,
+            "mql_threshold_points": card.threshold,
+            "policy": card.policy,
+            "fields": card.fields,
+            "rules_chosen_on": "training rows (each step judged on validation)",
+            "points_fitted_on": "every row before the test window",
+            "threshold_chosen_on": "validation (out-of-fold points)",
+            "reported_on": "test",
+            "settings": params.model_dump(),
+            "selection": card.selection.to_dict(orient="records"),
+            "evaluation": evaluation,
+            "notes": card.notes,
+        }
+    )
+
+
+def _finite(value) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def artifact_document(saved: dict) -> dict:
+    """What the scoring artifact carries of points_rules.json: the rules, their threshold and
+    their headline test figures."""
+    ranking = saved["evaluation"]["ranking"]
+    return {
+        "rules": [
+            {k: r[k] for k in ("rule", "kind", "field", "op", "value", "points")}
+            for r in saved["rules"]
+        ],
+        "mql_threshold_points": saved["mql_threshold_points"],
+        "policy": saved["policy"],
+        "test_pr_auc": {name: ranking[name]["pr_auc"]["value"] for name in ranking},
+        "gain_kept": saved["evaluation"]["gain_kept"]["value"],
+    }
+
+
+def _figure(entry: dict, pattern: str) -> str:
+    """A figure with its 95% interval when there is one ('n/a' when there is no figure)."""
+    if not _finite(entry.get("value")):
+        return "n/a"
+
+    def text(value: float) -> str:
+        # No "-0.0": a difference that rounds to nothing is shown as +0.0.
+        shown = pattern.format(value)
+        return pattern.format(0.0) if float(re.sub(r"[^0-9.+-]", "", shown) or 0) == 0 else shown
+
+    shown = text(entry["value"])
+    if _finite(entry.get("low")) and _finite(entry.get("high")):
+        shown += f" ({text(entry['low'])} to {text(entry['high'])})"
+    return shown
+
+
+def _pct(entry: dict) -> str:
+    return _figure(entry, "{:.1%}")
+
+
+def _pp(entry: dict) -> str:
+    """A difference of two rates in percentage points, with its interval."""
+    scaled = {k: None if not _finite(v) else v * 100 for k, v in entry.items()}
+    shown = _figure({"value": scaled.get("value")}, "{:+.1f}")
+    interval = _figure(scaled, "{:+.1f}").removeprefix(shown).strip()
+    return f"{shown} percentage points {interval}".strip()
+
+
+def _auc(entry: dict) -> str:
+    return _figure(entry, "{:.3f}")
+
+
+def summary_lines(saved: dict) -> list[str]:
+    """What the rules give and give up on test, in sentences (report and markdown page)."""
+    ev = saved["evaluation"]
+    ranking, lines = ev["ranking"], []
+    # Without rules in params the baseline is a plain logistic regression, not "today's rules".
+    today = ev.get("baseline_name", "today's rules")
+    lines.append(
+        f"{len(saved['rules'])} rules; a lead is an MQL at **{saved['mql_threshold_points']:g} "
+        f"points** or more (chosen on validation by the {saved['policy'].replace('_', ' ')} "
+        "policy)."
+    )
+    lines.append(
+        f"PR-AUC on test: rules you can paste {_auc(ranking['points']['pr_auc'])}, {today} "
+        f"{_auc(ranking['rules']['pr_auc'])}, the model {_auc(ranking['model']['pr_auc'])}."
+    )
+    gain, model_gain = ev["gain_kept"], ev["model_gain"]
+    clear = _finite(model_gain["value"]) and model_gain["value"] > 0
+    if _finite(model_gain.get("low")):
+        clear = clear and model_gain["low"] > 0
+    below = ev["versus"]["rules"]["pr_auc"]
+    if _finite(below["value"]) and below["value"] < 0:
+        lines.append(
+            f"They rank below {today} on test (PR-AUC difference "
+            f"{_figure(below, '{:+.3f}')}): {len(saved['rules'])} single-field rules carry "
+            "less than it does."
+        )
+    elif not clear:
+        lines.append(
+            f"The model is not clearly better than {today} on test (PR-AUC difference "
+            f"{_figure(model_gain, '{:+.3f}')}): the share of its gain the rules keep says "
+            "nothing here."
+        )
+    elif _finite(gain["value"]):
+        interval = (
+            f" (95% interval {gain['low']:.1%} to {gain['high']:.1%})"
+            if _finite(gain["low"]) and _finite(gain["high"])
+            else ""
+        )
+        # One decimal: a share just under a bar (79.9%) must not read as meeting it (80%).
+        lines.append(
+            f"They keep **{gain['value']:.1%}** of the model's PR-AUC gain over {today}{interval}."
+        )
+    # Without dates, "per month" figures are per test window (thresholds.months_covered).
+    period = "a month" if ev.get("per_month", True) else "in the test window"
+    for row in ev["policies"]:
+        if row.get("threshold_points") is None or "points" not in row:
+            continue
+        name = row["policy"].replace("_", " ")
+        text = (
+            f"At the {name} threshold ({row['threshold_points']:g} points): "
+            f"{row['points']['mqls_per_month']['value']:,.0f} MQLs {period} converting at "
+            f"{_pct(row['points']['conversion'])}"
+        )
+        if "conversion_vs_rules" in row:
+            text += f"; against {today} {_pp(row['conversion_vs_rules'])}"
+        if "conversion_vs_model" in row:
+            text += (
+                f"; against the model at its own {name} threshold "
+                f"({row['model']['conversion']['value']:.1%}) {_pp(row['conversion_vs_model'])}"
+            )
+        lines.append(text + ".")
+    return lines
+
+
+def markdown_page(saved: dict, label_words: str) -> str:
+    """points_rules.md: the page marketing ops follow to type the rules in by hand."""
+    out = [
+        "# Lead-scoring rules to enter in your marketing platform",
+        "",
+        f"Learned from your leads' history: which leads {label_words}.",
+        "",
+        *[f"- {line}" for line in summary_lines(saved)],
+        "",
+        "## How to enter them",
+        "",
+        "1. Create two scores, as HubSpot, Marketo and Account Engagement allow: a **fit** "
+        "score (who the lead is) and a **behaviour** score (what the lead did).",
+        "2. Add each rule below to its score with its points; a lead gets the points of every "
+        "rule it matches. Rules on the same number add up: a lead with 20 activities gets "
+        "the points of 'at least 9' and of 'at least 16'.",
+        "3. Text matches ignore case; a lead whose field is empty gets no points from it.",
+        "4. Counts 'in the last N days' count activities before the lead is scored.",
+        f"5. Make a lead an MQL when fit + behaviour reaches "
+        f"**{saved['mql_threshold_points']:g}**.",
+        "",
+    ]
+    for kind, title in (("fit", "Fit score"), ("behaviour", "Behaviour score")):
+        rows = [r for r in saved["rules"] if r["kind"] == kind]
+        out += [f"## {title}", ""]
+        if not rows:
+            out += ["No rule of this kind.", ""]
+            continue
+        out += ["| Rule | Points | Training leads | Their conversion |", "|---|---:|---:|---:|"]
+        for r in rows:
+            conversion = r["conversion_train"]
+            shown = f"{conversion:.1%}" if _finite(conversion) else ""
+            out.append(f"| {r['rule']} | {r['points']:+d} | {r['leads_train']:,} | {shown} |")
+        out.append("")
+    if saved["notes"]:
+        out += ["## Notes", "", *[f"- {n}" for n in saved["notes"]], ""]
+    return "\n".join(out)
+
+
+def save(saved: dict, table: pd.DataFrame, label_words: str, run) -> dict[str, str]:
+    """points_rules.csv, .json and .md in the run folder."""
+    from scoring.io.files import write_json
+
+    table.to_csv(run.points_csv, index=False)
+    write_json(run.points_json, saved)
+    run.points_md.write_text(markdown_page(saved, label_words))
+    return {"csv": str(run.points_csv), "json": str(run.points_json), "md": str(run.points_md)}
+
+
+def flat_metrics(saved: dict) -> dict[str, float]:
+    """The rules' test figures as MLflow metrics."""
+    ev = saved["evaluation"]
+    out = {
+        f"points_{metric}": ev["ranking"]["points"][metric]["value"]
+        for metric in ("roc_auc", "pr_auc")
+    }
+    out["points_rules"] = float(len(saved["rules"]))
+    out["points_mql_threshold"] = float(saved["mql_threshold_points"])
+    if _finite(ev["gain_kept"]["value"]):
+        out["points_gain_kept"] = ev["gain_kept"]["value"]
+    return out

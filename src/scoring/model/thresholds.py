@@ -1,0 +1,346 @@
+"""MQL thresholds with known consequences: chosen on validation, reported on test with
+bootstrap intervals, against today's rules.
+
+The 0-100 score is a fixed function of the calibrated probability, score = 100 * sqrt(p),
+so the same score means the same conversion chance after every retrain; grades are fixed
+score bands on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from scoring.core import stats
+from scoring.core.config import ThresholdParams
+from scoring.io import runfolder
+from scoring.io.files import write_json
+from scoring.io.runfolder import RunFolder
+from scoring.runtime.grades import grade, score_from_probability
+
+BUSINESS_DAYS_PER_MONTH = 21.7
+WEEKS_PER_MONTH = 52 / 12
+DAYS_PER_MONTH = 30.44
+
+
+def months_covered(moment: pd.Series) -> float:
+    """Length of a period in months (at least one day); 1 when there are no dates, so that
+    "per month" figures are per window (see `is_dated`)."""
+    if not is_dated(moment):
+        return 1.0
+    span = (moment.max() - moment.min()).total_seconds() / 86400 if moment.notna().any() else 0
+    return max(span, 1.0) / DAYS_PER_MONTH
+
+
+def is_dated(moment: pd.Series) -> bool:
+    """Whether a period has dates (a flat export split by row order has none)."""
+    return bool(moment.notna().any())
+
+
+MIN_POLICY_MQLS = 30  # validation MQLs a conversion target must be met on
+POLICY_ORDER = ("volume_matched", "conversion_target", "sales_capacity", "expected_value")
+# When the recommended policy has no threshold, the first of these that has one is used.
+FALLBACK_ORDER = ("conversion_target", "sales_capacity", "expected_value", "volume_matched")
+
+
+def figures_at(
+    score: np.ndarray, label: np.ndarray, threshold: float, months: float
+) -> dict[str, float]:
+    """Volume and quality of the MQLs a threshold makes (score >= threshold)."""
+    selected = score >= threshold
+    n, hits, total = int(selected.sum()), float(label[selected].sum()), float(label.sum())
+    precision = hits / n if n else np.nan
+    base = total / len(label) if len(label) else np.nan
+    return {
+        "mqls": n,
+        "share_of_leads": n / len(label),
+        "mqls_per_month": n / months,
+        "conversion": precision,
+        "capture": hits / total if total else np.nan,
+        "lift": precision / base if n and base else np.nan,
+        "sqls_per_month": hits / months,
+    }
+
+
+def resampled_figures(
+    score: np.ndarray, label: np.ndarray, threshold: float, months: float, counts: np.ndarray
+) -> dict[str, np.ndarray]:
+    """figures_at for every bootstrap resample at once (counts: resamples x rows, see stats)."""
+    selected = (score >= threshold).astype(np.float64)
+    n = counts @ selected
+    hits = counts @ (selected * label)
+    total = counts @ label.astype(np.float64)
+    size = len(label)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(n > 0, hits / n, np.nan)
+        base = total / size if size else np.full(len(counts), np.nan)
+        return {
+            "mqls": n,
+            "share_of_leads": n / size,
+            "mqls_per_month": n / months,
+            "conversion": precision,
+            "capture": np.where(total > 0, hits / total, np.nan),
+            "lift": np.where((n > 0) & (base > 0), precision / base, np.nan),
+            "sqls_per_month": hits / months,
+        }
+
+
+def threshold_table(
+    score: np.ndarray, label: np.ndarray, months: float, thresholds: np.ndarray
+) -> pd.DataFrame:
+    """One row per threshold: MQLs per month, share, conversion, capture, lift, SQLs/month."""
+    return pd.DataFrame(
+        [{"threshold": t, **figures_at(score, label, t, months)} for t in thresholds]
+    )
+
+
+def candidate_thresholds(score: np.ndarray, points: int = 200) -> np.ndarray:
+    """Distinct score values worth trying: every quantile step of the validation scores."""
+    values = np.unique(np.quantile(score, np.linspace(0, 1, points + 1)))
+    return values if len(values) < len(np.unique(score)) else np.unique(score)
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """Each policy's threshold (chosen on validation) and its figures on test."""
+
+    policies: pd.DataFrame
+    model_table: pd.DataFrame  # validation trade-off for the model
+    baseline_table: pd.DataFrame  # validation trade-off for the rules
+    baseline_threshold: float
+    capacity_per_month: float
+    recommended: str = "volume_matched"  # the policy the recommendation uses
+    requested: str = "volume_matched"  # thresholds.recommended in params
+    fallback_reason: str | None = None  # why the requested policy could not be used
+    dated: bool = True  # False: "per month" figures are per window (no dates)
+
+
+def rules_threshold(baseline_params) -> float | None:
+    """Today's MQL threshold in points, or None when no rules are configured."""
+    return baseline_params.mql_threshold if baseline_params.rules else None
+
+
+def choose_thresholds(
+    valid: pd.DataFrame, model: str, params: ThresholdParams, rules_threshold: float | None
+) -> tuple[dict[str, float], pd.DataFrame, pd.DataFrame, float, dict[str, str]]:
+    """The threshold of every policy on validation (probabilities for the model), NaN with a
+    note where the data cannot meet it, and a note where it holds trivially."""
+    months = months_covered(valid["moment"])
+    label = valid["label"].to_numpy()
+    # Out-of-sample validation predictions (the refitted model has seen these rows).
+    column = f"oof_{model}" if f"oof_{model}" in valid.columns else model
+    prob = valid[column].to_numpy()
+    model_table = threshold_table(prob, label, months, candidate_thresholds(prob))
+    points = valid["baseline_points"].to_numpy()
+    baseline_table = threshold_table(points, label, months, candidate_thresholds(points))
+    capacity = params.reps * params.mqls_per_rep_per_week * WEEKS_PER_MONTH
+    chosen: dict[str, float] = {"volume_matched": np.nan}
+    notes: dict[str, str] = {}
+    if rules_threshold is not None:
+        rules = figures_at(points, label, rules_threshold, months)
+        # The highest threshold whose volume reaches today's: the same MQL load as the rules.
+        volume = model_table[model_table["mqls"] >= rules["mqls"]]
+        chosen["volume_matched"] = float(volume["threshold"].max()) if len(volume) else np.nan
+        if not len(volume):
+            notes["volume_matched"] = "the model cannot reach today's MQL volume"
+    else:
+        notes["volume_matched"] = "no rule baseline is configured: there is no volume to match"
+    # A target met by a handful of leads is luck, not a threshold.
+    reaching = model_table[
+        (model_table["conversion"] >= params.min_conversion)
+        & (model_table["mqls"] >= MIN_POLICY_MQLS)
+    ]
+    chosen["conversion_target"] = float(reaching["threshold"].min()) if len(reaching) else np.nan
+    if not len(reaching):
+        supported = model_table[model_table["mqls"] >= MIN_POLICY_MQLS]
+        best = (supported if len(supported) else model_table).nlargest(1, "conversion").iloc[0]
+        notes["conversion_target"] = (
+            f"no threshold reaches {params.min_conversion:.0%} conversion on validation with "
+            f"at least {MIN_POLICY_MQLS} MQLs (the best is {best['conversion']:.1%}, for the "
+            f"top {best['mqls']:,.0f} leads)"
+        )
+    if not is_dated(valid["moment"]):
+        chosen["sales_capacity"] = np.nan
+        notes["sales_capacity"] = "the export has no dates: MQLs per week cannot be counted"
+    else:
+        within = model_table[model_table["mqls_per_month"] <= capacity]
+        chosen["sales_capacity"] = float(within["threshold"].min()) if len(within) else np.nan
+        if not len(within):
+            notes["sales_capacity"] = "no threshold keeps MQLs within sales capacity"
+        elif len(within) == len(model_table):
+            notes["sales_capacity"] = (
+                f"capacity ({capacity:,.0f} a month) exceeds the whole lead volume "
+                f"({model_table['mqls_per_month'].max():,.0f} a month): every lead fits"
+            )
+    # With calibrated probabilities a lead is worth working when p * value >= cost.
+    chosen["expected_value"] = (
+        params.cost_per_worked_lead / params.deal_value if params.deal_value else np.nan
+    )
+    if not params.deal_value:
+        notes["expected_value"] = "thresholds.deal_value is 0"
+    return chosen, model_table, baseline_table, capacity, notes
+
+
+def effective_policy(
+    chosen: dict[str, float], notes: dict[str, str], params: ThresholdParams
+) -> tuple[str, str | None]:
+    """(policy used, why the requested one was not) : the requested policy when it has a
+    threshold, else the first configured, then any, policy in FALLBACK_ORDER that has one."""
+    requested = params.recommended
+    if not np.isnan(chosen[requested]):
+        return requested, None
+    order = [p for p in FALLBACK_ORDER if p in params.policies] + list(FALLBACK_ORDER)
+    for policy in order:
+        if not np.isnan(chosen[policy]):
+            reason = notes.get(requested, "it has no threshold in this run")
+            return policy, f"the {requested.replace('_', ' ')} policy has no threshold: {reason}"
+    raise ValueError(
+        "no threshold policy has a threshold in this run: "
+        + "; ".join(f"{k}: {v}" for k, v in notes.items())
+        + ". Set thresholds.deal_value (expected value) or thresholds.min_conversion"
+    )
+
+
+def recommend(
+    predictions: pd.DataFrame,
+    model: str,
+    params: ThresholdParams,
+    rules_threshold: float | None,
+    n_bootstrap: int,
+    seed: int,
+) -> Recommendation:
+    """Thresholds by policy on validation, with test figures and intervals against the rules."""
+    valid = predictions[predictions["split"] == "valid"]
+    test = predictions[predictions["split"] == "test"].reset_index(drop=True)
+    every, model_table, baseline_table, capacity, notes = choose_thresholds(
+        valid, model, params, rules_threshold
+    )
+    recommended, fallback_reason = effective_policy(every, notes, params)
+    shown = [p for p in POLICY_ORDER if p in params.policies or p == recommended]
+    chosen = {p: every[p] for p in shown}
+    months = months_covered(test["moment"])
+    label = test["label"].to_numpy()
+    prob, points = test[model].to_numpy(), test["baseline_points"].to_numpy()
+    counts = stats.resample_counts(
+        stats.resample_indices(len(test), n_bootstrap, np.random.default_rng(seed)), len(test)
+    )
+    # Without rules, the comparison is against the baseline at the model's own volume.
+    rules_cut = rules_threshold if rules_threshold is not None else np.inf
+    rules = figures_at(points, label, rules_cut, months)
+    rules_draws = resampled_figures(points, label, rules_cut, months, counts)
+    rows = []
+    for policy, threshold in chosen.items():
+        if np.isnan(threshold):
+            rows.append({"policy": policy, "threshold": np.nan, "note": notes.get(policy, "")})
+            continue
+        point = figures_at(prob, label, threshold, months)
+        draws = resampled_figures(prob, label, threshold, months, counts)
+        row = {
+            "policy": policy,
+            "threshold": threshold,
+            "score": float(score_from_probability(threshold)),
+            "grade_at_threshold": str(grade(score_from_probability(threshold))),
+            "note": "; ".join(
+                n
+                for n in (
+                    notes.get(policy, ""),
+                    "recommended (fallback)" if fallback_reason and policy == recommended else "",
+                )
+                if n
+            ),
+        }
+        for key in ("mqls_per_month", "conversion", "capture", "sqls_per_month", "lift"):
+            row[key] = point[key]
+            row[f"{key}_low"], row[f"{key}_high"] = stats.interval(draws[key])
+        for key in ("conversion", "capture", "sqls_per_month", "mqls_per_month"):
+            if rules_threshold is None:
+                row[f"{key}_vs_rules"] = row[f"{key}_vs_rules_low"] = np.nan
+                row[f"{key}_vs_rules_high"] = np.nan
+                continue
+            row[f"{key}_vs_rules"] = point[key] - rules[key]
+            diffs = draws[key] - rules_draws[key]
+            row[f"{key}_vs_rules_low"], row[f"{key}_vs_rules_high"] = stats.interval(diffs)
+        row["mqls_per_business_day"] = point["mqls_per_month"] / BUSINESS_DAYS_PER_MONTH
+        row["capacity_per_business_day"] = capacity / BUSINESS_DAYS_PER_MONTH
+        rows.append(row)
+    policies = pd.DataFrame(rows)
+    decision = {
+        "recommended": recommended,
+        "requested": params.recommended,
+        "fallback_reason": fallback_reason,
+        "dated": is_dated(test["moment"]),
+    }
+    if rules_threshold is None:
+        return Recommendation(
+            policies=policies,
+            model_table=model_table,
+            baseline_table=baseline_table,
+            baseline_threshold=np.nan,
+            capacity_per_month=capacity,
+            **decision,
+        )
+    rules_row = {
+        "policy": "today's rules",
+        "threshold": rules_threshold,
+        "score": np.nan,
+        "note": f"{rules_threshold:g} points",
+        **{
+            k: rules[k]
+            for k in ("mqls_per_month", "conversion", "capture", "sqls_per_month", "lift")
+        },
+    }
+    policies = pd.concat([policies, pd.DataFrame([rules_row])], ignore_index=True)
+    return Recommendation(
+        policies=policies,
+        model_table=model_table,
+        baseline_table=baseline_table,
+        baseline_threshold=rules_threshold,
+        capacity_per_month=capacity,
+        **decision,
+    )
+
+
+def save(recommendation: Recommendation, params: ThresholdParams, run: RunFolder) -> dict[str, str]:
+    """thresholds.json (policies with intervals, the score mapping) and the trade-off tables."""
+    paths = {"thresholds": run.thresholds, "tradeoff": run.tradeoff}
+    tables = pd.concat(
+        [
+            recommendation.model_table.assign(scorer="model"),
+            recommendation.baseline_table.assign(scorer="rules"),
+        ]
+    )
+    tables.to_parquet(paths["tradeoff"])
+    policies = recommendation.policies.astype(object).where(recommendation.policies.notna(), None)
+    write_json(
+        paths["thresholds"],
+        {
+            "recommended": recommendation.recommended,
+            "requested": recommendation.requested,
+            "fallback_reason": recommendation.fallback_reason,
+            "per_month": recommendation.dated,
+            "period_note": None
+            if recommendation.dated
+            else "the export has no dates: 'per month' figures are per window (validation "
+            "or test), not per calendar month",
+            "policies": policies.to_dict(orient="records"),
+            "rules_threshold_points": (
+                None
+                if np.isnan(recommendation.baseline_threshold)
+                else recommendation.baseline_threshold
+            ),
+            "capacity_per_month": recommendation.capacity_per_month,
+            "score_mapping": "score = 100 * sqrt(calibrated probability); grades A >= 50, "
+            "B >= 30, C >= 15, D below",
+            "chosen_on": "validation",
+            "reported_on": "test",
+        },
+        default=float,
+    )
+    return {k: str(v) for k, v in paths.items()}
+
+
+def load(run: RunFolder) -> dict:
+    """thresholds.json of a run."""
+    return run.read(runfolder.THRESHOLDS)

@@ -1,0 +1,264 @@
+"""Scoring where the leads live: `leadscore score --engine spark`.
+
+Leads and activities are read by Spark (Parquet, local paths or any URI Spark reads); the
+activity features are built by the same SQL as DuckDB's (scoring.feature_sql); each partition
+of leads is then scored in a pandas UDF (mapInPandas) over the exported artifact, by the same
+code as the CSV path (score.lead_part, score.score_features); the output is a folder of
+Parquet parts, one row per input lead, in input order, with the CSV path's columns.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from scoring.data import feature_sql, features
+from scoring.data import spark_session as spark_engine
+from scoring.data.contract import ACTIVITY_TYPES
+from scoring.runtime import artifact as artifact_module
+
+ROW = "_leadscore_row"  # the input row's position, to keep one output row per input row
+ACTIVITY_ERROR = "_leadscore_activity_error"
+
+
+def _output_schema(loaded: artifact_module.Artifact, reasons: bool, points: bool) -> str:
+    """The Spark schema of the scored rows: the CSV path's columns, with their types."""
+    from scoring.runtime import batch as score
+
+    empty = pd.DataFrame({name: pd.Series(dtype=float) for name in loaded.features})
+    columns = score.score_features(loaded, empty, score._no_errors(empty.index), reasons, points)
+    types = ["lead_id string"]
+    for name, dtype in columns.dtypes.items():
+        if pd.api.types.is_bool_dtype(dtype):
+            kind = "boolean"
+        elif pd.api.types.is_integer_dtype(dtype):
+            kind = "bigint"
+        elif pd.api.types.is_float_dtype(dtype):
+            kind = "double"
+        else:
+            kind = "string"
+        types.append(f"{name} {kind}")
+    return ", ".join([f"{ROW} bigint", *types])
+
+
+def _partition_scorer(artifact_path: str, settings: dict, as_of, reasons: bool, points: bool):
+    """The function each Spark task runs on batches of leads joined with their counts: lead
+    features, errors, the model's scores (the artifact is loaded once per task)."""
+
+    def run(batches):
+        from scoring.runtime import batch as score
+
+        spark_engine.quiet_worker()
+        loaded = artifact_module.load(Path(artifact_path))
+        windows = list(settings["windows_days"])
+        count_names = feature_sql.count_columns(windows)
+        for batch in batches:
+            batch = batch.reset_index(drop=True)
+            frame, _, errors = score.lead_part(batch, {"tables": settings}, as_of, "input")
+            # Leads with an earlier activity have a row in the query's result (a minimum age).
+            has = batch["last_age_us"].notna().to_numpy()
+            found = batch.loc[has, [*count_names, "last_age_us"]].assign(row_id=np.flatnonzero(has))
+            counts = feature_sql.assemble(found, len(batch), windows, frame.index)
+            frame = pd.concat([frame, features.named_signals(counts, windows)], axis=1)
+            for column in features.CATEGORICAL:
+                frame[column] = frame[column].astype(str)
+            bad = batch[ACTIVITY_ERROR].notna().to_numpy()
+            errors = score.join_errors(errors, bad, batch[ACTIVITY_ERROR])
+            result = score.score_features(loaded, frame, errors, reasons, points)
+            result.insert(0, "lead_id", batch["lead_id"].astype("string").array)
+            result.insert(0, ROW, batch[ROW].to_numpy(np.int64))
+            yield result
+
+    return run
+
+
+def _moments(settings: dict, as_of):
+    """Each lead's scoring moment, as the CSV path computes it (for the feature query)."""
+
+    def run(batches):
+        from scoring.runtime import batch as score
+
+        spark_engine.quiet_worker()
+        for batch in batches:
+            moment = score.scoring_moment(batch, {"tables": settings}, as_of)
+            yield pd.DataFrame(
+                {
+                    "row_id": batch[ROW].to_numpy(np.int64),
+                    "lead_id": batch["lead_id"].astype("string").array,
+                    "moment": moment.to_numpy("datetime64[ns]"),
+                }
+            )
+
+    return run
+
+
+def score_with_spark(
+    loaded: artifact_module.Artifact,
+    input_path: str,
+    output_path: Path,
+    activities_path: str,
+    as_of: pd.Timestamp | None = None,
+    reasons: bool = True,
+    points: bool = False,
+    master: str | None = None,
+):
+    """Score leads and their activities with Spark into a folder of Parquet parts (one row a
+    lead, in input order): what `leadscore score --engine spark` runs."""
+    from pyspark.sql import functions as F
+
+    from scoring.runtime import batch as score
+
+    preprocessing = loaded.preprocessing
+    if preprocessing["source"] == "flat":
+        raise score.ScoringInputError(
+            f"{loaded.path} scores a flat export: --engine spark builds activity features, "
+            "score flat exports with the default engine"
+        )
+    if score._suffix(output_path) not in (".parquet", ".pq"):
+        raise score.ScoringInputError(
+            f"--output {output_path}: --engine spark writes a folder of Parquet files; "
+            "name it .parquet"
+        )
+    if output_path.exists():
+        raise score.ScoringInputError(
+            f"--output {output_path} exists: Spark writes a new folder; remove it or name another"
+        )
+    if points and loaded.points is None:
+        raise score.ScoringInputError(
+            f"{loaded.path} carries no learned point rules: export a new run to score with --points"
+        )
+    settings = preprocessing["tables"]
+    spark = spark_engine.session(master)
+    with spark_engine.quiet():
+        leads = _read(spark, input_path, "--input")
+        activities = _read(spark, activities_path, "--activities")
+        needed = list(artifact_module.SCORING_LEAD_COLUMNS)
+        if settings["scoring_moment"] == "mql":
+            needed.append("mql_at")
+        _require(leads, needed, input_path)
+        _require(activities, ["lead_id", "occurred_at", "activity_type"], activities_path)
+        for optional in ("page_category", "form_type"):
+            if optional not in activities.columns:
+                activities = activities.withColumn(optional, F.lit(None).cast("string"))
+        activities = activities.withColumn("lead_id", F.col("lead_id").cast("string"))
+        leads = leads.withColumn(ROW, F.monotonically_increasing_id())
+        if as_of is None:
+            latest = [
+                activities.agg(F.max("occurred_at")).first()[0],
+                leads.agg(F.max(F.col("created_at").cast("timestamp"))).first()[0],
+            ]
+            known = [pd.Timestamp(t) for t in latest if t is not None]
+            if not known:
+                raise score.ScoringInputError(
+                    f"{input_path}: no usable created_at to date the scoring by"
+                )
+            as_of = max(known)
+        usable = F.col("occurred_at").isNotNull() & F.col("activity_type").isin(
+            list(ACTIVITY_TYPES)
+        )
+        # Unusable activity rows become errors on their leads, never silently dropped.
+        bad = (
+            activities.where(~usable | F.col("activity_type").isNull())
+            .select(
+                "lead_id",
+                F.when(F.col("occurred_at").isNull(), "occurred_at missing or unparseable")
+                .otherwise(
+                    F.concat(
+                        F.lit("unknown activity_type: '"),
+                        F.coalesce(F.col("activity_type"), F.lit("")),
+                        F.lit("'"),
+                    )
+                )
+                .alias(ACTIVITY_ERROR),
+            )
+            .groupBy("lead_id")
+            .agg(F.first(ACTIVITY_ERROR).alias(ACTIVITY_ERROR))
+        )
+        activities.where(usable).createOrReplaceTempView("activities")
+        moments = leads.mapInPandas(
+            _moments(settings, as_of), "row_id bigint, lead_id string, moment timestamp"
+        )
+        moments.createOrReplaceTempView("lead_moments")
+        counts = spark.sql(feature_sql.query(tuple(settings["windows_days"]), "spark"))
+        joined = (
+            leads.join(counts.withColumnRenamed("row_id", ROW), on=ROW, how="left")
+            .withColumn("_lead_text", F.col("lead_id").cast("string"))
+            .join(bad.withColumnRenamed("lead_id", "_lead_text"), on="_lead_text", how="left")
+            .drop("_lead_text")
+        )
+        scored = joined.mapInPandas(
+            _partition_scorer(str(loaded.path), settings, as_of, reasons, points),
+            _output_schema(loaded, reasons, points),
+        )
+        # Written aside and moved into place whole: a failed job leaves no half output.
+        partial = output_path.with_name(f".{output_path.name}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        try:
+            scored.orderBy(ROW).drop(ROW).write.parquet(str(partial))
+            partial.rename(output_path)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
+        return _summary(spark.read.parquet(str(output_path)), activities, leads)
+
+
+def _read(spark, path: str, option: str):
+    """A Spark DataFrame of a Parquet (or CSV) input, or a clear error."""
+    from pyspark.errors import AnalysisException
+
+    try:
+        return spark_engine.as_spark(spark, path)
+    except AnalysisException as err:
+        text = str(err)
+        if "PATH_NOT_FOUND" in text:
+            message = "not found"
+        elif "TIMESTAMP(NANOS" in text:
+            message = (
+                "stores nanosecond timestamps, which Spark cannot read: write them in "
+                "microseconds (pandas: to_parquet(..., coerce_timestamps='us', "
+                "allow_truncated_timestamps=True))"
+            )
+        else:
+            message = f"cannot be read by Spark: {text.splitlines()[0]}"
+        from scoring.runtime.batch import ScoringInputError
+
+        raise ScoringInputError(f"{option} {path} {message}") from None
+
+
+def _require(frame, columns: list[str], source) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        from scoring.runtime.batch import ScoringInputError
+
+        raise ScoringInputError(
+            f"{source} misses column(s) {', '.join(missing)} (it has: {', '.join(frame.columns)})"
+        )
+
+
+def _summary(scored, activities, leads):
+    """What the CSV path reports: rows, scored, errors, MQLs, a few errors, and activities of
+    leads not in the input."""
+    from pyspark.sql import functions as F
+
+    from scoring.runtime.batch import ScoreSummary
+
+    totals = scored.agg(
+        F.count(F.lit(1)).alias("rows"),
+        F.sum(F.col("error").isNull().cast("int")).alias("scored"),
+        F.sum(F.coalesce(F.col("is_mql").cast("int"), F.lit(0))).alias("mqls"),
+    ).first()
+    summary = ScoreSummary()
+    summary.rows = int(totals["rows"] or 0)
+    summary.scored = int(totals["scored"] or 0)
+    summary.errors = summary.rows - summary.scored
+    summary.mqls = int(totals["mqls"] or 0)
+    for row in scored.where(F.col("error").isNotNull()).limit(5).collect():
+        summary.error_examples.append(f"lead_id={row['lead_id']!r}: {row['error']}")
+    known = leads.select(F.col("lead_id").cast("string").alias("lead_id")).distinct()
+    # Millions of ids: a shuffled join (Spark may misjudge them small enough to broadcast).
+    unmatched = activities.join(known.hint("shuffle_hash"), on="lead_id", how="left_anti")
+    summary.ignored_activities = unmatched.count()
+    return summary

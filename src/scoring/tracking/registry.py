@@ -1,0 +1,285 @@
+"""Published models: stored versions, aliases and their history, mirrored to the MLflow
+registry. Local layout, one folder per registered version, and links that move atomically:
+
+    artifacts/<model_name>/v<N>/        a complete, verified artifact (never changed again)
+    artifacts/<model_name>/champion  -> v<N>   what `leadscore score --model artifacts/<name>` uses
+    artifacts/<model_name>/candidate -> v<M>   awaiting approval (retrain.require_approval)
+    artifacts/<model_name>/history.jsonl       every promotion and rollback, for rollback
+
+The MLflow registry holds the same versions (pyfunc, models from code) with the same aliases.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from scoring.core.config import Params
+from scoring.io.files import point_link
+from scoring.runtime import artifact
+from scoring.tracking.runs import RUN_TAG, _client, already_exists, run_for, tracking_uri
+
+
+def model_root(params: Params) -> Path:
+    """artifacts/<model_name>."""
+    return Path(params.export.dir) / params.export.model_name
+
+
+def store_version(source: Path | str, params: Params, version: int | str) -> Path:
+    """Copy a complete artifact to artifacts/<model>/v<version> (write beside, then rename, so
+    a reader never sees half a version); an existing identical version is kept."""
+    source = Path(source)
+    artifact.verify(source)
+    root = model_root(params)
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / f"v{version}"
+    if target.exists():
+        stored = artifact.verify(target)["files"]
+        if stored != artifact.verify(source)["files"]:
+            raise artifact.ArtifactError(
+                f"{target} already holds a different model than version {version} of the "
+                "registry: artifacts/ and the MLflow registry disagree (was mlruns/ reset?). "
+                f"Move {root} aside or point mlflow.tracking_uri at the registry it came from"
+            )
+        return target
+    staging = root / f".v{version}-staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        shutil.copytree(source, staging)
+        artifact.verify(staging)
+        os.replace(staging, target)
+    except BaseException:  # killed or failed midway: no half copy left behind
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def current(params: Params, alias: str = "champion") -> int | None:
+    """The version an alias points to locally, or None."""
+    link = model_root(params) / alias
+    if not link.is_symlink():
+        return None
+    return int(os.readlink(link).removeprefix("v"))
+
+
+def set_alias(
+    params: Params, alias: str, version: int, reason: str, action: str = "promote"
+) -> None:
+    """Point artifacts/<model>/<alias> at v<version> atomically and record it in history."""
+    root = model_root(params)
+    target = root / f"v{version}"
+    artifact.verify(target)
+    previous = current(params, alias)
+    point_link(root / alias, target.name)
+    with open(root / "history.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(
+            json.dumps(
+                {
+                    "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    "alias": alias,
+                    "action": action,
+                    "version": version,
+                    "previous": previous,
+                    "reason": reason,
+                }
+            )
+            + "\n"
+        )
+
+
+def clear_alias(params: Params, alias: str) -> None:
+    """Remove a local alias link (e.g. candidate after its promotion)."""
+    link = model_root(params) / alias
+    if link.is_symlink():
+        link.unlink()
+
+
+def history(params: Params) -> list[dict]:
+    """Promotions and rollbacks, oldest first."""
+    path = model_root(params) / "history.jsonl"
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
+def champion_stack(params: Params) -> list[int]:
+    """Champions in order, as promotions push and rollbacks pop them."""
+    stack: list[int] = []
+    for entry in history(params):
+        if entry["alias"] != "champion":
+            continue
+        if entry.get("action") == "rollback":
+            if stack:
+                stack.pop()
+        else:
+            stack.append(int(entry["version"]))
+    return stack
+
+
+def previous_champion(params: Params) -> int | None:
+    """The champion before the current one (what rollback restores)."""
+    stack = champion_stack(params)
+    return stack[-2] if len(stack) >= 2 else None
+
+
+# MLflow executes pyfunc.py on load; the package (src/scoring) ships beside it as code.
+MODEL_FILE = Path(__file__).resolve().parent / "pyfunc.py"
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+# What `mlflow models serve` installs: the stack the artifact was tested with.
+# (the scoring modules import scikit-learn, scipy, pydantic and PyYAML through the package).
+SERVE_REQUIREMENTS = (
+    "lightgbm",
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "scikit-learn",
+    "scipy",
+    "pydantic",
+    "pyyaml",
+    "tqdm",
+    "mlflow",
+)
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    pins = []
+    for name in SERVE_REQUIREMENTS:
+        try:
+            pins.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            pins.append(name)
+    return pins
+
+
+@contextlib.contextmanager
+def _quiet(logger: str, level: int = logging.ERROR) -> Iterator[None]:
+    """Raise one library logger's level for the duration of a call."""
+    log = logging.getLogger(logger)
+    before = log.level
+    log.setLevel(level)
+    try:
+        yield
+    finally:
+        log.setLevel(before)
+
+
+def register_artifact(params: Params, run_id: str, artifact_dir: Path | str) -> int:
+    """Log the artifact as an MLflow pyfunc (models from code, the package as code) on the
+    run and register it as a new version of export.model_name; returns the version number."""
+    import tempfile
+
+    import mlflow.pyfunc
+
+    client = _client(params.mlflow)
+    mlflow_run = run_for(params, run_id)
+    name = params.export.model_name
+    with tempfile.TemporaryDirectory() as tmp, _quiet("mlflow.pyfunc"):
+        # No signature: the input is the raw lead table, whose columns depend on the model;
+        # the artifact checks it against its own input_schema.json (MLflow warns otherwise).
+        model_path = Path(tmp) / "model"
+        mlflow.pyfunc.save_model(
+            path=str(model_path),
+            python_model=str(MODEL_FILE),
+            artifacts={"leadscore": str(artifact_dir)},
+            code_paths=[str(PACKAGE_DIR)],
+            pip_requirements=_requirements(),
+        )
+        client.log_artifacts(mlflow_run, str(model_path), artifact_path="model")
+    if client.search_registered_models(filter_string=f"name = '{name}'") == []:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            client.create_registered_model(name, description="leadscore lead-scoring models")
+        except MlflowException as err:  # registered by a run that started at the same time
+            if not already_exists(err):
+                raise
+    source = f"{client.get_run(mlflow_run).info.artifact_uri}/model"
+    version = client.create_model_version(name, source, run_id=mlflow_run, tags={RUN_TAG: run_id})
+    return int(version.version)
+
+
+def set_registry_alias(params: Params, alias: str, version: int) -> None:
+    """Point a registry alias (champion, candidate) at a version."""
+    _client(params.mlflow).set_registered_model_alias(params.export.model_name, alias, version)
+
+
+def delete_registry_alias(params: Params, alias: str) -> None:
+    """Remove a registry alias if it is set."""
+    from mlflow.exceptions import MlflowException
+
+    with contextlib.suppress(MlflowException):
+        _client(params.mlflow).delete_registered_model_alias(params.export.model_name, alias)
+
+
+def registered_versions(params: Params) -> list[int]:
+    """Version numbers registered under export.model_name."""
+    found = _client(params.mlflow).search_model_versions(f"name = '{params.export.model_name}'")
+    return sorted(int(v.version) for v in found)
+
+
+def download_model(params: Params, uri: str, destination: Path) -> Path:
+    """Download models:/<name>/<version> or models:/<name>@<alias> and return the leadscore
+    artifact folder inside it."""
+    import re
+
+    import mlflow.artifacts
+
+    match = re.fullmatch(r"models:/([^/@]+)(?:/(\d+)|@([\w-]+))", uri)
+    if not match:
+        raise ValueError(f"{uri}: expected models:/<name>/<version> or models:/<name>@<alias>")
+    name, version, alias = match.groups()
+    client = _client(params.mlflow)
+    if alias:
+        version = client.get_model_version_by_alias(name, alias).version
+    source = client.get_model_version_download_uri(name, version)
+    local = mlflow.artifacts.download_artifacts(
+        artifact_uri=source, dst_path=str(destination), tracking_uri=tracking_uri(params.mlflow)
+    )
+    found = sorted(Path(local).rglob(artifact.MANIFEST))
+    if not found:
+        raise FileNotFoundError(f"{uri}: no leadscore artifact (manifest.json) in the model")
+    return found[0].parent
+
+
+def promote(params: Params, version: int, reason: str, action: str = "promote") -> None:
+    """Make a stored (or registered) version the champion: registry alias and local link."""
+    root = model_root(params)
+    folder = root / f"v{version}"
+    if not folder.exists():
+        import tempfile
+
+        registered = registered_versions(params)
+        if version not in registered:
+            raise ValueError(
+                f"version {version} is not a registered version of {params.export.model_name} "
+                f"(registered: {', '.join(map(str, registered)) or 'none'})"
+            )
+        with tempfile.TemporaryDirectory() as tmp:
+            uri = f"models:/{params.export.model_name}/{version}"
+            downloaded = download_model(params, uri, Path(tmp))
+            store_version(downloaded, params, version)
+    artifact.verify(folder)
+    set_registry_alias(params, "champion", version)
+    set_alias(params, "champion", version, reason, action)
+    if current(params, "candidate") == version:
+        clear_alias(params, "candidate")
+        delete_registry_alias(params, "candidate")
+
+
+def rollback(params: Params) -> int:
+    """Restore the champion before the current one; returns its version."""
+    previous = previous_champion(params)
+    if previous is None:
+        raise ValueError(
+            f"no previous champion to roll back to (see {model_root(params) / 'history.jsonl'})"
+        )
+    promote(params, previous, f"rollback from v{current(params)}", action="rollback")
+    return previous
