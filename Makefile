@@ -5,14 +5,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PARAMS ?= params.yaml
 
-.PHONY: help setup run retrain score audit data report lab test lint format bench bench-real clean
+.PHONY: help setup run retrain score audit data report lab test test-fast lint format bench bench-real clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,spark]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[workbench,dev,spark]'
 	touch $(STAMP)
 
 setup: $(STAMP)  ## Create .venv and install the project with its dev extras (pinned)
@@ -42,13 +42,18 @@ report: $(STAMP)  ## Rebuild reports/latest/report.html (the marketing-ops repor
 lab: $(STAMP)  ## Open JupyterLab on the notebooks with the project's kernel
 	$(BIN)/jupyter lab notebooks/
 
-test: $(STAMP)  ## Lint and run the test suite
-	$(BIN)/ruff check src tests bench notebooks
-	$(BIN)/python -m pytest -q
+# Tests run on every core (pytest-xdist); -n follows the machine.
+TEST_WORKERS ?= auto
+test: lint  ## Lint, then every test (notebooks, Spark, whole runs) in parallel: what CI runs
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
-lint: $(STAMP)  ## Ruff lint and format check
+test-fast: $(STAMP)  ## Logic and contracts only (no notebooks, Spark or whole runs): the inner loop
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) -m "not slow"
+
+lint: $(STAMP)  ## Ruff lint and format check; import-linter: imports only go down the layers
 	$(BIN)/ruff check src tests bench notebooks
 	$(BIN)/ruff format --check src tests bench
+	cd src && ../$(BIN)/lint-imports --no-cache ../pyproject.toml
 
 format: $(STAMP)  ## Format the code
 	$(BIN)/ruff format src tests bench
@@ -65,7 +70,7 @@ bench: $(STAMP)  ## Speed and memory figures (prints them; not part of the tests
 
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP) pyproject.toml constraints.txt
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,spark,bench]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[workbench,dev,spark,bench]'
 	touch $(BENCH_STAMP)
 
 bench-real: $(BENCH_STAMP)  ## leadscore against plain LightGBM and FLAML on real exports (prints)

@@ -108,3 +108,14 @@ def test_run_without_the_notebooks_folder_says_how_to_run_anyway(tmp_params, mon
     assert result.exit_code == 1, result.output
     assert "notebook not found" in result.output and "--no-notebooks" in result.output
     assert "LEADSCORE_NOTEBOOKS" in result.output
+
+
+def test_a_command_of_the_workbench_in_a_scoring_only_install_says_what_to_install():
+    from scoring.cli import unexpected_message
+
+    err = ModuleNotFoundError("No module named 'sklearn'", name="sklearn.metrics")
+    message = unexpected_message(err)
+    assert "pip install 'leadscore[workbench]'" in message
+    assert "sklearn" in message
+    other = unexpected_message(ModuleNotFoundError("No module named 'x'", name="x"))
+    assert "workbench" not in other

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring.model import explain, train
+from scoring.model import explain
+from scoring.model.calibration import fitted_pipeline
 from scoring.runtime.reasons import describe
 
 
@@ -21,7 +22,7 @@ def fitted(small_training):
 def test_contributions_add_up_to_the_raw_score(fitted, model):
     result, X, X_train = fitted
     explanation = explain.explain(result.models[model], X, X_train)
-    pipeline = train.fitted_pipeline(result.models[model])
+    pipeline = fitted_pipeline(result.models[model])
     raw = pipeline.named_steps["model"]
     design = pipeline.named_steps["prep"].transform(X)
     margin = (
@@ -75,7 +76,7 @@ def test_families_and_the_fit_intent_matrix(fitted):
 
 
 def test_top_reasons_word_every_row_as_describe_does():
-    from scoring.model.explain import describe, top_reasons
+    from scoring.runtime.reasons import describe, top_reasons
 
     rng = np.random.default_rng(3)
     n = 400

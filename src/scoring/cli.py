@@ -11,10 +11,28 @@ from typing import Annotated
 
 import typer
 
-EXIT_INVALID_INPUT = 2
-EXIT_FAILED = 1
-EXIT_INTERRUPTED = 130
+from scoring.core.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID_INPUT
+
 DEBUG_ENV = "LEADSCORE_DEBUG"
+# What the `workbench` extra brings (training, reports, notebooks, MLflow): a command that
+# imports one of them without it says how to install it.
+WORKBENCH_MODULES = frozenset(
+    {
+        "sklearn",
+        "scipy",
+        "shap",
+        "optbinning",
+        "mlflow",
+        "papermill",
+        "nbconvert",
+        "nbformat",
+        "matplotlib",
+        "plotly",
+        "jinja2",
+        "jupyterlab",
+        "ipykernel",
+    }
+)
 
 
 class _Leadscore(typer.Typer):
@@ -44,6 +62,13 @@ def unexpected_message(err: BaseException) -> str:
     """One line for an error no command expected, with what to do about it."""
     import errno
 
+    missing = err.name.split(".")[0] if isinstance(err, ModuleNotFoundError) and err.name else ""
+    if missing in WORKBENCH_MODULES:
+        # The base install is the lean scoring runtime; this command needs the workbench.
+        return (
+            f"this command needs {missing}, which a scoring-only install leaves out: "
+            "pip install 'leadscore[workbench]' (make setup does)"
+        )
     if isinstance(err, OSError) and err.errno == errno.ENOSPC:
         where = f" writing {err.filename}" if err.filename else ""
         return (

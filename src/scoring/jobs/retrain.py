@@ -25,6 +25,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from scoring.core import stats
 from scoring.core.config import Params
+from scoring.core.errors import EXIT_AWAITING_APPROVAL, EXIT_KEPT, EXIT_OK
 from scoring.core.jsonable import finite
 from scoring.data import contract as data
 from scoring.data import features, flat
@@ -41,13 +42,8 @@ from scoring.tracking import runs as tracking
 log = logging.getLogger(__name__)
 
 # Exit codes for schedulers (documented in README).
-EXIT_PROMOTED = 0
-EXIT_FAILED = 1
-EXIT_INVALID_INPUT = 2
-EXIT_KEPT = 3
-EXIT_AWAITING_APPROVAL = 4
 DECISION_CODES = {
-    "promoted": EXIT_PROMOTED,
+    "promoted": EXIT_OK,
     "kept": EXIT_KEPT,
     "awaiting approval": EXIT_AWAITING_APPROVAL,
 }

@@ -29,7 +29,8 @@ from scoring.core import stats
 from scoring.core.config import PointsParams, Rule, ThresholdParams
 from scoring.core.jsonable import json_ready
 from scoring.model import thresholds
-from scoring.model.explain import LABELS, VALUE_WORDS, feature_family, feature_label
+from scoring.model.explain import feature_family
+from scoring.runtime.reasons import LABELS, VALUE_WORDS, feature_label
 from scoring.runtime.rules import normalised_text, scored
 
 MIN_IV = 0.02  # fields whose bins say less than this (information value) are not tried

@@ -374,7 +374,7 @@ def importance(table: pd.DataFrame, top: int = 15) -> Figure:
     """Mean |SHAP contribution| per feature, coloured by family."""
     from matplotlib.patches import Patch
 
-    from scoring.model.explain import feature_label
+    from scoring.runtime.reasons import feature_label
 
     colors = {"fit": "#2e86c1", "intent": "#e67e22", "source": "#7f8c8d"}
     shown = table.head(top)[::-1]

@@ -16,8 +16,10 @@ import datetime as dt
 import json
 import logging
 import os
+import re
 import shutil
 from collections.abc import Iterator
+from importlib.metadata import PackageNotFoundError, requires, version
 from pathlib import Path
 
 from scoring.core.config import Params
@@ -131,27 +133,19 @@ def previous_champion(params: Params) -> int | None:
 # MLflow executes pyfunc.py on load; the package (src/scoring) ships beside it as code.
 MODEL_FILE = Path(__file__).resolve().parent / "pyfunc.py"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
-# What `mlflow models serve` installs: the stack the artifact was tested with.
-# (the scoring modules import scikit-learn, scipy, pydantic and PyYAML through the package).
-SERVE_REQUIREMENTS = (
-    "lightgbm",
-    "pandas",
-    "numpy",
-    "pyarrow",
-    "scikit-learn",
-    "scipy",
-    "pydantic",
-    "pyyaml",
-    "tqdm",
-    "mlflow",
-)
 
 
-def _requirements() -> list[str]:
-    from importlib.metadata import PackageNotFoundError, version
-
+def serve_requirements() -> list[str]:
+    """What `mlflow models serve` installs: the lean runtime's own requirements (leadscore's
+    base dependencies, none of its extras) plus MLflow, pinned at the versions installed here,
+    the ones the artifact was tested with."""
+    names = [
+        re.split(r"[ ;<>=!~\[]", requirement, maxsplit=1)[0]
+        for requirement in requires("leadscore") or []
+        if "extra ==" not in requirement
+    ]
     pins = []
-    for name in SERVE_REQUIREMENTS:
+    for name in [*names, "mlflow"]:
         try:
             pins.append(f"{name}=={version(name)}")
         except PackageNotFoundError:
@@ -190,7 +184,7 @@ def register_artifact(params: Params, run_id: str, artifact_dir: Path | str) -> 
             python_model=str(MODEL_FILE),
             artifacts={"leadscore": str(artifact_dir)},
             code_paths=[str(PACKAGE_DIR)],
-            pip_requirements=_requirements(),
+            pip_requirements=serve_requirements(),
         )
         client.log_artifacts(mlflow_run, str(model_path), artifact_path="model")
     if client.search_registered_models(filter_string=f"name = '{name}'") == []:
@@ -228,8 +222,6 @@ def registered_versions(params: Params) -> list[int]:
 def download_model(params: Params, uri: str, destination: Path) -> Path:
     """Download models:/<name>/<version> or models:/<name>@<alias> and return the leadscore
     artifact folder inside it."""
-    import re
-
     import mlflow.artifacts
 
     match = re.fullmatch(r"models:/([^/@]+)(?:/(\d+)|@([\w-]+))", uri)
