@@ -11,6 +11,11 @@ from typing import Any
 from scoring.core.jsonable import json_ready
 
 
+def _refuse(value: Any) -> Any:
+    """Canonical documents are strict: a value json_ready leaves alone is a bug in the caller."""
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
 def write_json(
     path: Path | str, document: Any, *, canonical: bool = False, default: Any = str
 ) -> Path:
@@ -19,7 +24,7 @@ def write_json(
     other values go through `default` (text unless said)."""
     path = Path(path)
     if canonical:
-        text = json.dumps(json_ready(document), indent=2, sort_keys=True, allow_nan=False)
+        text = json.dumps(json_ready(document), indent=2, sort_keys=True, default=_refuse)
     else:
         text = json.dumps(document, indent=2, default=default)
     path.write_text(text, encoding="utf-8")

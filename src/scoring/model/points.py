@@ -5,7 +5,7 @@ Per field, bins a platform can express (ranges for numbers, lists of values for 
 numbers) on the training rows; each bin is a candidate rule. A logistic regression adds rules
 one at a time while they improve validation PR-AUC, within the rule budget; its coefficients,
 at a fixed number of points per doubling of the odds, rounded, are the points. The rules are
-`config.Rule`s, scored by the same code as today's rules (`rules.points`), so the CSV ops
+`config.Rule`s, scored by the same code as today's rules (`runtime.rules.points`), so the CSV ops
 type in is the scorecard itself.
 As for the models, the rules are chosen on the training rows and their points learn from every
 row before the test window; the MQL threshold in points is chosen on validation leads'
@@ -31,7 +31,7 @@ from scoring.core.jsonable import json_ready
 from scoring.model import thresholds
 from scoring.model.explain import feature_family
 from scoring.runtime.reasons import LABELS, VALUE_WORDS, feature_label
-from scoring.runtime.rules import normalised_text, scored
+from scoring.runtime.rules import normalised_text, rule_matches, scored
 
 MIN_IV = 0.02  # fields whose bins say less than this (information value) are not tried
 MAX_FIELDS = 100  # fields binned at most: the most informative ones alone (wide exports)
@@ -206,7 +206,7 @@ def candidate_rules(features: pd.DataFrame, bins: list[FieldBins]) -> tuple[list
                 value=value,
                 points=0.0,
             )
-            hit = rules.rule_matches(rule, features).to_numpy()
+            hit = rule_matches(rule, features).to_numpy()
             key = hit.tobytes()
             if key in seen or not hit.any() or hit.all():
                 continue
@@ -394,7 +394,7 @@ def learn(
     validation = _out_of_fold(matrix[:, chosen], y, is_train, is_valid, params, seed)
     for name, shift in shifts.items():
         values = set().union(*by_field[name].groups)
-        binned = rules.normalised_text(features[name]).isin(values).to_numpy()
+        binned = normalised_text(features[name]).isin(values).to_numpy()
         validation += shift * binned[is_valid]
     return rules, selection, notes, validation
 
@@ -501,7 +501,7 @@ def rule_table(
     """One row a rule: its condition, points and the training leads it applies to."""
     rows = []
     for rule in rules:
-        hit = rules.rule_matches(rule, features).to_numpy() & is_train
+        hit = rule_matches(rule, features).to_numpy() & is_train
         rows.append(
             {
                 "rule": rule.name,
