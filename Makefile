@@ -45,10 +45,10 @@ lab: $(STAMP)  ## Open JupyterLab on the notebooks with the project's kernel
 # Tests run on every core (pytest-xdist); -n follows the machine.
 TEST_WORKERS ?= auto
 test: lint  ## Lint, then every test (notebooks, Spark, whole runs) in parallel: what CI runs
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-fast: $(STAMP)  ## Logic and contracts only (no notebooks, Spark or whole runs): the inner loop
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) -m "not slow"
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 lint: $(STAMP)  ## Ruff lint and format check; import-linter: imports only go down the layers
 	$(BIN)/ruff check src tests bench notebooks

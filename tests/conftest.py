@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# Under pytest-xdist the workers share the cores: libraries that start a thread per core
+# (LightGBM's OpenMP, BLAS, numba) would oversubscribe them and spin-wait. Each worker gets
+# its share, set before numpy and LightGBM are imported (they read it once).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    _share = max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    for _name in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "NUMBA_NUM_THREADS",
+    ):
+        os.environ.setdefault(_name, str(_share))
 
 import pandas as pd
 import pytest
