@@ -2,7 +2,7 @@
 20,000 leads/s with reasons, on 2 cores).
 
 Scores the model's own data, repeated to --leads rows (lead ids made unique), from Parquet to
-Parquet through `scoring.score.score_file`, the code `leadscore score` runs. Also times a flat
+Parquet through `scoring.runtime.score_file`, the code `leadscore score` runs. Also times a flat
 export of the same size when the champion was trained on one. Prints its figures; not a test.
 
 Usage: python bench/bench_score.py [--model artifacts/leadscore] [--leads 500000] [--repeat 3]

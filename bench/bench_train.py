@@ -18,7 +18,7 @@ from pathlib import Path
 from scoring.core.config import load_params
 from scoring.data import contract as data
 from scoring.data import features
-from scoring.model import train
+from scoring.model import splits, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,10 +54,10 @@ def main() -> None:
     dataset = features.build_dataset(tables, params.label, params.features)
     timings["features"] = time.perf_counter() - step
     step = time.perf_counter()
-    split = train.split_by_time(dataset.moment, dataset.label, params.models, params.seed)
+    split = splits.split_by_time(dataset.moment, dataset.label, params.models, params.seed)
     parts = {
         name: (dataset.features[split.assignment == name], dataset.label[split.assignment == name])
-        for name in train.SPLITS
+        for name in splits.SPLITS
     }
     _, best = train.fit_lightgbm(
         *parts["train"], *parts["valid"], train.LIGHTGBM_DEFAULTS, params.seed

@@ -25,7 +25,7 @@ from sklearn.metrics import average_precision_score
 from scoring.core.config import load_params
 from scoring.io.runfolder import LATEST, RunFolder
 from scoring.jobs import stages
-from scoring.model import points, train
+from scoring.model import points, train, training_record
 from scoring.runtime.rules import scored
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +41,7 @@ def main() -> None:
     params = load_params(args.params)
     folder = Path(args.run_dir or Path(params.data.reports_dir) / LATEST).resolve()
     run = stages.Run(RunFolder(folder))
-    predictions, summary = train.load_outputs(run.folder)
+    predictions, summary = training_record.load_outputs(run.folder)
     features = run.features(params)
     is_train = (predictions["split"] == "train").to_numpy()
     is_valid = (predictions["split"] == "valid").to_numpy()

@@ -37,6 +37,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from scoring.core.config import load_params
 from scoring.data import flat
+from scoring.model import points_page
 from scoring.model.evaluate import expected_calibration_error
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -195,10 +196,8 @@ def compare(
     )
     print(table.drop(columns="export").round(4).to_string(index=False))
     if rules_file.is_file():
-        from scoring.model import points
-
         print("\nlearned point rules:")
-        print("\n".join(line.replace("**", "") for line in points.summary_lines(learned)))
+        print("\n".join(line.replace("**", "") for line in points_page.summary_lines(learned)))
         for rule in learned["rules"]:
             print(f"  {rule['kind']:<9} {rule['points']:+5d}  {rule['rule']}")
     plain_auc = table.loc[table["scorer"] == "plain LightGBM", "roc_auc"].iloc[0]

@@ -10,7 +10,7 @@ import pytest
 from scoring.io import runfolder
 from scoring.io.runfolder import RunFolder
 from scoring.jobs import export
-from scoring.model import draft, evaluate, explain, thresholds, train
+from scoring.model import draft, evaluate, explain, points_page, thresholds, train, training_record
 from scoring.runtime import artifact
 from scoring.tracking import registry
 
@@ -36,8 +36,8 @@ def exported(tmp_path, small_dataset, families, chosen=None, trained=None, with_
     (tmp_path / "run").mkdir()
     run = RunFolder(tmp_path / "run")
     draft.write_draft(result, dataset, params, run.draft)
-    summary = train.training_summary(result, dataset, "f" * 64)
-    train.save_outputs(result, summary, run)
+    summary = training_record.training_summary(result, dataset, "f" * 64)
+    training_record.save_outputs(result, summary, run)
     metrics = evaluate.metrics_document(
         evaluate.evaluate(result.predictions, 20, 7), summary, "run", None
     )
@@ -57,7 +57,7 @@ def exported(tmp_path, small_dataset, families, chosen=None, trained=None, with_
             params,
         )
         saved = points.document(card, evaluation, params.points)
-        points.save(saved, card.table, "became SQL", run)
+        points_page.save(saved, card.table, "became SQL", run)
     folder = export.complete(run, params)
     return params, result, dataset, folder
 

@@ -13,7 +13,7 @@ from scoring.audit import flat_export
 from scoring.cli import app
 from scoring.core.config import FlatParams, GeneratorParams, load_params
 from scoring.data import flat, synth
-from scoring.model import train
+from scoring.model import splits, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -155,14 +155,14 @@ def test_split_falls_back_to_order_then_random(tmp_path):
     frame = _export().assign(Number=range(300, 0, -1))
     path = _write(frame, tmp_path / "e.csv")
     by_order = flat.build_dataset(_params(path, date_column=None, order_column="Number"))
-    split = train.split_dataset(by_order, load_params(ROOT / "params.yaml").models, 1)
+    split = splits.split_dataset(by_order, load_params(ROOT / "params.yaml").models, 1)
     assert split.method == "by row order"
     assert (
         by_order.order[split.assignment == "test"].min()
         > by_order.order[split.assignment == "train"].max()
     )  # the highest numbers are the newest
     unordered = flat.build_dataset(_params(path, date_column=None))
-    random = train.split_dataset(unordered, load_params(ROOT / "params.yaml").models, 1)
+    random = splits.split_dataset(unordered, load_params(ROOT / "params.yaml").models, 1)
     assert random.method == "random stratified" and "NOT out of time" in random.warning
 
 
@@ -310,7 +310,7 @@ def test_export_without_ids_in_time_order_uses_line_numbers_and_row_order(tmp_pa
     params = _params(path, id_column=None, date_column=None, rows_in_time_order=True)
     dataset = flat.build_dataset(params)
     assert dataset.lead_ids.tolist()[:2] == ["2", "3"]  # line numbers; the header is line 1
-    split = train.split_dataset(dataset, load_params(ROOT / "params.yaml").models, 1)
+    split = splits.split_dataset(dataset, load_params(ROOT / "params.yaml").models, 1)
     assert split.method == "by row order"
     lines = dataset.lead_ids.astype(int)
     assert lines[split.assignment == "train"].max() < lines[split.assignment == "test"].min()

@@ -11,7 +11,7 @@ from sklearn.metrics import average_precision_score
 
 from scoring.core.config import BaselineParams, PointsParams, Rule
 from scoring.io.runfolder import RunFolder
-from scoring.model import points
+from scoring.model import points, points_page
 from scoring.runtime import rules
 
 
@@ -92,7 +92,7 @@ def test_points_rules_csv_applied_by_hand_gives_the_package_points(learned, tmp_
     params, features, predictions, card, scored, evaluation = learned
     run = RunFolder(tmp_path)
     saved = points.document(card, evaluation, params.points)
-    points.save(saved, card.table, "became SQL", run)
+    points_page.save(saved, card.table, "became SQL", run)
     with run.points_csv.open(newline="") as handle:
         rules = list(csv.DictReader(handle))
     assert len(rules) == len(card.rules)
@@ -198,9 +198,9 @@ def test_conditions_read_as_people_say_them():
 def test_no_share_of_gain_when_the_model_is_not_clearly_better(learned):
     params, _, _, card, _, evaluation = learned
     saved = points.document(card, evaluation, params.points)
-    assert any("keep" in line for line in points.summary_lines(saved))
+    assert any("keep" in line for line in points_page.summary_lines(saved))
     saved["evaluation"]["model_gain"] = {"value": 0.003, "low": -0.01, "high": 0.015}
-    lines = points.summary_lines(saved)
+    lines = points_page.summary_lines(saved)
     assert not any("They keep" in line for line in lines)
     assert any("not clearly better" in line for line in lines)
 
@@ -211,7 +211,7 @@ def test_a_share_just_under_a_bar_does_not_read_as_meeting_it(learned):
     saved["evaluation"]["model_gain"] = {"value": 0.16, "low": 0.12, "high": 0.2}
     saved["evaluation"]["versus"]["rules"]["pr_auc"] = {"value": 0.13, "low": 0.1, "high": 0.16}
     saved["evaluation"]["gain_kept"] = {"value": 0.7994, "low": 0.6929, "high": 0.9025}
-    (line,) = [line for line in points.summary_lines(saved) if "They keep" in line]
+    (line,) = [line for line in points_page.summary_lines(saved) if "They keep" in line]
     assert "**79.9%**" in line and "69.3% to 90.2%" in line
 
 
@@ -235,7 +235,7 @@ def test_rules_below_the_baseline_say_so_instead_of_a_negative_share(learned):
     params, _, _, card, _, evaluation = learned
     saved = points.document(card, evaluation, params.points)
     saved["evaluation"]["versus"]["rules"]["pr_auc"] = {"value": -0.04, "low": -0.06, "high": -0.02}
-    lines = points.summary_lines(saved)
+    lines = points_page.summary_lines(saved)
     assert not any("They keep" in line for line in lines)
     assert any("rank below today's rules" in line and "-0.040" in line for line in lines)
 

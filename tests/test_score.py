@@ -6,8 +6,10 @@ import pytest
 from typer.testing import CliRunner
 
 from scoring.cli import app
+from scoring.runtime import activities as scoring_activities
 from scoring.runtime import artifact
 from scoring.runtime import batch as score
+from scoring.runtime import inputs as scoring_inputs
 from scoring.runtime.drift import drift_against
 from tests.test_artifact import exported
 
@@ -213,7 +215,7 @@ def test_a_batch_drift_is_measured_on_its_first_scored_rows(tables_model, tmp_pa
     scored = pd.read_parquet(tmp_path / "out.parquet")
     first = scored["error"].isna().to_numpy().nonzero()[0][:700]
     assert summary.errors == 1 and 3 not in first
-    read = score.read_activities(tmp_path / "acts.parquet")
+    read = scoring_activities.read_activities(tmp_path / "acts.parquet")
     as_of = score._latest_timestamp(tmp_path / "leads.parquet", read)
     whole, _ = score.leads_features(leads, read, loaded.preprocessing, as_of, "leads")
     expected = drift_against(
@@ -354,7 +356,7 @@ def test_zero_rows_per_chunk_is_refused(tables_model, tmp_path):
     _, artifact_dir, leads, activities = tables_model
     leads.head(5).to_csv(tmp_path / "leads.csv", index=False)
     activities.to_csv(tmp_path / "acts.csv", index=False)
-    with pytest.raises(score.ScoringInputError, match="--chunk-rows must be at least 1"):
+    with pytest.raises(scoring_inputs.ScoringInputError, match="--chunk-rows must be at least 1"):
         score.score_file(
             artifact.load(artifact_dir),
             tmp_path / "leads.csv",
@@ -431,9 +433,9 @@ def test_points_add_the_artifact_rules_to_every_scored_row(tables_model, tmp_pat
     assert (scored["points_mql"] == (scored["points"] >= threshold)).all()
     assert scored["points"].nunique() > 5
     # The same rules typed in by hand give the same points on the features the scorer used.
-    events = score.read_activities(tmp_path / "activities.csv")
+    events = scoring_activities.read_activities(tmp_path / "activities.csv")
     as_of = score._latest_timestamp(tmp_path / "leads.csv", events)
-    chunk = next(score.read_chunks(tmp_path / "leads.csv", 10**6))
+    chunk = next(scoring_inputs.read_chunks(tmp_path / "leads.csv", 10**6))
     frame, errors = score.leads_features(chunk, events, loaded.preprocessing, as_of, "leads")
     rules = [
         {**r, "value": "|".join(r["value"]) if isinstance(r["value"], list) else r["value"]}
@@ -494,7 +496,7 @@ def test_activities_read_as_arrow_keep_every_row_its_lead_and_its_time(tmp_path)
         tmp_path / "acts.csv", index=False
     )
     for name in ("acts.parquet", "acts.csv"):
-        events = score.read_activities(tmp_path / name)
+        events = scoring_activities.read_activities(tmp_path / name)
         usable = events.table.to_pandas()
         assert len(usable) == 6  # rows 2 (type), 5 (no type) and 6 (no time) are set aside
         leads = [events.lead_ids[k] if k >= 0 else None for k in usable["lead_id"]]
@@ -525,7 +527,7 @@ def test_a_lead_without_activities_counts_none_of_those_without_a_lead(tables_mo
     chunk = leads.head(2).assign(lead_id=["nobody", leads["lead_id"].iloc[1]])
     keyless = activities[activities["lead_id"] == chunk["lead_id"].iloc[1]].assign(lead_id=None)
     pd.concat([activities, keyless]).to_parquet(tmp_path / "acts.parquet")
-    events = score.read_activities(tmp_path / "acts.parquet")
+    events = scoring_activities.read_activities(tmp_path / "acts.parquet")
     as_of = pd.Timestamp("2030-01-01")
     frame, errors = score.leads_features(chunk, events, loaded.preprocessing, as_of, "leads")
     counts = [c for c in frame.columns if c.startswith("activities_")]

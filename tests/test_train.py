@@ -6,7 +6,7 @@ import pytest
 
 from scoring.core.config import ModelParams
 from scoring.data.features import Dataset
-from scoring.model import train
+from scoring.model import splits, train, training_record
 
 
 @pytest.fixture(scope="module")
@@ -55,13 +55,13 @@ def test_planted_leaky_column_is_flagged_and_excluded(small_dataset):
     result = train.train_all(planted, fast, params.features, params.baseline, params.seed)
     assert [f.column for f in result.leakage] == ["emails_opened_to_date"]
     assert "emails_opened_to_date" not in result.feature_columns
-    assert train.leakage_table(result)["action"].tolist() == ["excluded"]
+    assert training_record.leakage_table(result)["action"].tolist() == ["excluded"]
 
 
 def test_no_usable_date_falls_back_to_a_random_split_with_a_warning():
     label = pd.Series([0, 1] * 50)
     moment = pd.Series(pd.NaT, index=label.index)
-    split = train.split_by_time(moment, label, ModelParams(), seed=1)
+    split = splits.split_by_time(moment, label, ModelParams(), seed=1)
     assert split.method == "random stratified" and "NOT out of time" in split.warning
     counts = split.assignment.value_counts()
     assert counts["test"] == 15 and counts["valid"] in (15, 16)  # 15% each by default
@@ -71,7 +71,7 @@ def test_too_short_history_is_a_clear_error():
     moment = pd.Series(pd.date_range("2025-01-01", periods=60, freq="D"))
     label = pd.Series([0] * 50 + [1] * 10)
     with pytest.raises(ValueError, match="train part has only one outcome"):
-        train.split_by_time(moment, label, ModelParams(valid_months=3, test_months=3), seed=1)
+        splits.split_by_time(moment, label, ModelParams(valid_months=3, test_months=3), seed=1)
 
 
 def test_whole_months_that_leave_too_little_training_fall_back_to_time_ordered_shares():
@@ -81,7 +81,7 @@ def test_whole_months_that_leave_too_little_training_fall_back_to_time_ordered_s
     )  # 122 old leads, 720 in the last six months
     moment = pd.Series(pd.Timestamp("2024-01-01") + pd.to_timedelta(days, unit="D"))
     label = pd.Series(np.arange(len(moment)) % 5 == 0).astype(int)
-    split = train.split_by_time(moment, label, ModelParams(), seed=1)
+    split = splits.split_by_time(moment, label, ModelParams(), seed=1)
     assert split.method == "out of time (shares)"
     assert "min_train_share" in split.warning
     shares = split.assignment.value_counts(normalize=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import tempfile
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -391,73 +392,82 @@ class Engine(StrEnum):
     spark = "spark"
 
 
+# The options of `leadscore score`, named once.
+ModelOption = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Artifact folder (artifacts/<name> = its champion) or models:/<name>@champion.",
+    ),
+]
+InputOption = Annotated[
+    str,
+    typer.Option(
+        "--input",
+        "-i",
+        help="Leads (CSV or Parquet) or a flat export; with --engine spark, Parquet at any "
+        "path or URI Spark reads.",
+    ),
+]
+OutputOption = Annotated[
+    Path,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Scored rows (.csv or .parquet); with --engine spark, a new folder of Parquet "
+        "parts named .parquet.",
+    ),
+]
+ActivitiesOption = Annotated[
+    str | None,
+    typer.Option(help="Activities file, for models trained on leads and activities."),
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(help="Score as of this time (default: the latest timestamp in the input)."),
+]
+PointsOption = Annotated[
+    bool,
+    typer.Option(
+        "--points",
+        help="Add the learned point rules' points (points_fit, points_behaviour, points, "
+        "points_mql), to check rules typed into a marketing platform against the file.",
+    ),
+]
+EngineOption = Annotated[
+    Engine,
+    typer.Option(
+        help="duckdb: on this machine, chunk by chunk. spark: leads and activities read, "
+        "featured and scored by Spark (spark.master in params, else SPARK_MASTER, else "
+        "local[*]); needs Java 17+ and pip install '.[spark]'.",
+    ),
+]
+
+
 @app.command()
 def score(
-    model: Annotated[
-        str,
-        typer.Option(
-            "--model",
-            "-m",
-            help="Artifact folder (artifacts/<name> = its champion) or models:/<name>@champion.",
-        ),
-    ],
-    input_path: Annotated[
-        str,
-        typer.Option(
-            "--input",
-            "-i",
-            help="Leads (CSV or Parquet) or a flat export; with --engine spark, Parquet at any "
-            "path or URI Spark reads.",
-        ),
-    ],
-    output_path: Annotated[
-        Path,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Scored rows (.csv or .parquet); with --engine spark, a new folder of Parquet "
-            "parts named .parquet.",
-        ),
-    ],
-    activities: Annotated[
-        str | None,
-        typer.Option(help="Activities file, for models trained on leads and activities."),
-    ] = None,
-    as_of: Annotated[
-        str | None,
-        typer.Option(help="Score as of this time (default: the latest timestamp in the input)."),
-    ] = None,
+    model: ModelOption,
+    input_path: InputOption,
+    output_path: OutputOption,
+    activities: ActivitiesOption = None,
+    as_of: AsOfOption = None,
     reasons: Annotated[bool, typer.Option(help="Add the top reasons in words.")] = True,
-    points: Annotated[
-        bool,
-        typer.Option(
-            "--points",
-            help="Add the learned point rules' points (points_fit, points_behaviour, points, "
-            "points_mql), to check rules typed into a marketing platform against the file.",
-        ),
-    ] = False,
-    engine: Annotated[
-        Engine,
-        typer.Option(
-            help="duckdb: on this machine, chunk by chunk. spark: leads and activities read, "
-            "featured and scored by Spark (spark.master in params, else SPARK_MASTER, else "
-            "local[*]); needs Java 17+ and pip install '.[spark]'.",
-        ),
-    ] = Engine.duckdb,
+    points: PointsOption = False,
+    engine: EngineOption = Engine.duckdb,
     chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.")] = 100_000,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     params_path: ParamsOption = Path("params.yaml"),
 ) -> None:
     """Score leads with an exported model: probability, score, grade, is_mql and reasons; one
     output row per input row, in order, with an error column for rows that cannot be scored."""
-    import tempfile
+    import pandas as pd  # not at the top: `leadscore --help` stays quick
 
     setup_logging()
     with tempfile.TemporaryDirectory() as tmp:
         loaded = _load_model(params_path, model, Path(tmp))
-        import pandas as pd
-
-        from scoring.runtime.batch import ScoringInputError, score_file
+        from scoring.runtime.batch import score_file
+        from scoring.runtime.inputs import ScoringInputError
 
         try:
             moment = None if as_of is None else pd.Timestamp(as_of)
@@ -489,9 +499,16 @@ def score(
                 )
         except ScoringInputError as err:
             raise _fail(str(err), EXIT_INVALID_INPUT) from None
+    _print_scored(summary, model, loaded.version, output_path)
+
+
+def _print_scored(summary, model: str, version: str, output_path: Path) -> None:
+    """What a scoring run did, for people and for the logs of a scheduler."""
+    from scoring.runtime import drift
+
     typer.echo(
         f"scored {summary.scored:,} of {summary.rows:,} rows with {model} "
-        f"({loaded.version}); {summary.mqls:,} MQLs; {summary.errors:,} rows with an error "
+        f"({version}); {summary.mqls:,} MQLs; {summary.errors:,} rows with an error "
         f"-> {output_path}"
     )
     for example in summary.error_examples:
@@ -499,15 +516,13 @@ def score(
     if summary.ignored_activities:
         typer.echo(f"  {summary.ignored_activities:,} activities belong to no input lead")
     if summary.drift:
-        from scoring.runtime import drift
-
         typer.echo("  " + drift.markdown(summary.drift).replace("**", ""))
 
 
 def _score_with_spark(params_path, loaded, input_path, output_path, activities, moment, *flags):
     """`score --engine spark`: Spark's master from params, a clear error without Spark."""
     from scoring.data import spark_session as spark_engine
-    from scoring.runtime.batch import ScoringInputError
+    from scoring.runtime.inputs import ScoringInputError
     from scoring.spark import score as spark_score
 
     params = _load(params_path, [])

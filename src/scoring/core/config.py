@@ -113,7 +113,7 @@ class ChannelDrop(_Section):
 
 
 class GeneratorParams(_Section):
-    """Settings of the synthetic CRM generator (scoring.synth)."""
+    """Settings of the synthetic CRM generator (scoring.data.synth)."""
 
     n_leads: int = Field(50_000, ge=100)
     start_date: dt.date = dt.date(2024, 10, 1)
@@ -149,7 +149,7 @@ class SlaTargets(_Section):
 
 
 class FunnelParams(_Section):
-    """Funnel definition used by the audit (scoring.funnel)."""
+    """Funnel definition used by the audit (scoring.audit.funnel)."""
 
     stages: list[Literal[STAGES]] = list(STAGES)  # type: ignore[valid-type]
     business_hours: BusinessHours = BusinessHours()
@@ -211,7 +211,7 @@ class FeatureParams(_Section):
     """Point-in-time feature windows and leakage guards (models issue)."""
 
     windows_days: list[int] = [7, 30, 90]
-    # Which engine builds the activity features (scoring.feature_sql): DuckDB in process, or
+    # Which engine builds the activity features (scoring.data.feature_sql): DuckDB in process, or
     # Spark for activities that live in a lake or outgrow one machine (section `spark`).
     engine: Literal["duckdb", "spark"] = "duckdb"
     # DuckDB's memory limit ("4GB", "50%"); beyond it, it spills to a temporary folder.
@@ -297,7 +297,7 @@ Policy = Literal["volume_matched", "conversion_target", "sales_capacity", "expec
 
 
 class ThresholdParams(_Section):
-    """MQL threshold policies (scoring.thresholds)."""
+    """MQL threshold policies (scoring.model.thresholds)."""
 
     policies: list[Policy] = [
         "volume_matched",
@@ -320,7 +320,7 @@ class ThresholdParams(_Section):
 
 
 class ExplainParams(_Section):
-    """Explanations and reason codes (scoring.explain)."""
+    """Explanations and reason codes (scoring.model.explain)."""
 
     wording: dict[str, str] = {}  # feature -> business words; {value} is replaced
     top_features: int = Field(3, ge=1, le=10)
@@ -328,7 +328,7 @@ class ExplainParams(_Section):
 
 
 class PointsParams(_Section):
-    """Learned point rules for marketing platforms (scoring.points)."""
+    """Learned point rules for marketing platforms (scoring.model.points)."""
 
     max_rules: int = Field(15, ge=1, le=100)
     max_bins: int = Field(4, ge=2, le=10)  # bins per field: at most max_bins - 1 rules each

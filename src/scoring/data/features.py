@@ -187,7 +187,7 @@ def activity_features(
     threads: int | None = None,
 ) -> pd.DataFrame:
     """Counts per item and window, recency and active days, from activities strictly before
-    each lead's `moment`, built by `engine` (one SQL definition: scoring.feature_sql); then the
+    each lead's `moment`, built by `engine` (one SQL definition: scoring.data.feature_sql); then the
     named signals the rule baseline and the reason wording refer to. `activities` is a frame,
     a Parquet/CSV path, or for Spark anything Spark reads (DuckDB within `memory_limit` on
     `threads`, every core by default; Spark on `master`)."""

@@ -15,6 +15,7 @@ from scoring.core.config import Params
 from scoring.io import runfolder
 from scoring.io.files import write_json
 from scoring.io.runfolder import RunFolder
+from scoring.model import training_record
 from scoring.report import model_card
 from scoring.runtime import artifact
 
@@ -69,11 +70,10 @@ MAX_DIFFERENCE = 1e-9
 def export_run(run: RunFolder, params: Params, features: pd.DataFrame) -> dict:
     """The export stage: complete the artifact, check it reproduces the run's probabilities
     on every lead (to 1e-9), register it in MLflow and store it as artifacts/<model>/v<N>."""
-    from scoring.model import train
     from scoring.tracking import registry
 
     folder = complete(run, params)
-    predictions, summary = train.load_outputs(run)
+    predictions, summary = training_record.load_outputs(run)
     expected = predictions[summary["chosen_model"]].to_numpy()
     difference = check_against_run(folder, features, expected)
     if not difference <= MAX_DIFFERENCE:

@@ -33,6 +33,7 @@ from scoring.io import runfolder
 from scoring.io.runfolder import RunFolder
 from scoring.jobs import inputs
 from scoring.model.evaluate import expected_calibration_error
+from scoring.runtime import activities as scoring_activities
 from scoring.runtime import artifact
 from scoring.runtime import batch as score
 from scoring.runtime.drift import drift_against
@@ -120,7 +121,7 @@ def artifact_features(loaded: artifact.Artifact, params: Params, lead_ids: pd.Se
     snapshot = features.snapshot_date(tables)  # the same "now" training used
     return score.leads_features(
         rows,
-        score.index_activities(data.activity_frame(tables.activities)),
+        scoring_activities.index_activities(data.activity_frame(tables.activities)),
         loaded.preprocessing,
         snapshot,
         "leads",

@@ -19,7 +19,7 @@ from scoring.core.config import Params
 from scoring.io import runfolder
 from scoring.io.runfolder import RunFolder
 from scoring.jobs import inputs
-from scoring.model import draft
+from scoring.model import draft, points_page, training_record
 from scoring.tracking import runs as tracking
 
 STAGES = ("audit", "train", "evaluate", "explain", "thresholds", "points", "export")
@@ -122,8 +122,8 @@ def train(params: Params, run: Run) -> Trained:
         params.seed,
         loaded.oracle,
     )
-    summary = training.training_summary(result, dataset, loaded.fingerprint)
-    paths = training.save_outputs(result, summary, run.folder)
+    summary = training_record.training_summary(result, dataset, loaded.fingerprint)
+    paths = training_record.save_outputs(result, summary, run.folder)
     if not inputs.cache_current(params, run.folder):  # later stages and `leadscore rules`
         inputs.save_cache(loaded, params, run.folder)
     explained = explain.explain_run(result, dataset, params.explain)
@@ -148,10 +148,9 @@ class Evaluated:
 def evaluate(params: Params, run: Run) -> Evaluated:
     """Every scorer on the test window with paired bootstrap intervals; charts saved to plots/."""
     from scoring.model import evaluate as evaluation_module
-    from scoring.model import train as training
     from scoring.report import plots
 
-    predictions, summary = training.load_outputs(run.folder)
+    predictions, summary = training_record.load_outputs(run.folder)
     evaluation = evaluation_module.evaluate(
         predictions, params.models.bootstrap_samples, params.seed
     )
@@ -205,10 +204,9 @@ class Thresholded:
 def thresholds(params: Params, run: Run) -> Thresholded:
     """MQL thresholds by policy against today's rules; thresholds.json and the trade-off."""
     from scoring.model import thresholds as thresholds_module
-    from scoring.model import train as training
     from scoring.report import report
 
-    predictions, summary = training.load_outputs(run.folder)
+    predictions, summary = training_record.load_outputs(run.folder)
     recommendation = thresholds_module.recommend(
         predictions,
         summary["chosen_model"],
@@ -220,7 +218,7 @@ def thresholds(params: Params, run: Run) -> Thresholded:
     paths = thresholds_module.save(recommendation, params.thresholds, run.folder)
     tracking.log_artifacts(params, run.run_id, list(paths.values()), folder="thresholds")
     saved = thresholds_module.load(run.folder)
-    headline = report.headline(saved, training.load_metrics(run.folder))
+    headline = report.headline(saved, training_record.load_metrics(run.folder))
     return Thresholded(recommendation, saved, headline)
 
 
@@ -238,9 +236,8 @@ def points(params: Params, run: Run) -> Pointed:
     test window), choose their MQL threshold on validation and measure them on test;
     points_rules.csv, .json and .md."""
     from scoring.model import points as points_module
-    from scoring.model import train as training
 
-    predictions, summary = training.load_outputs(run.folder)
+    predictions, summary = training_record.load_outputs(run.folder)
     features = run.features(params)
     ids = run.inputs(params).dataset.lead_ids.to_numpy()
     if len(ids) != len(predictions) or not np.array_equal(ids, predictions["lead_id"].to_numpy()):
@@ -258,10 +255,10 @@ def points(params: Params, run: Run) -> Pointed:
         params,
     )
     saved = points_module.document(card, evaluation, params.points)
-    paths = points_module.save(saved, card.table, summary["label"]["meaning"], run.folder)
+    paths = points_page.save(saved, card.table, summary["label"]["meaning"], run.folder)
     tracking.log_artifacts(params, run.run_id, list(paths.values()), folder="points")
-    tracking.log_metrics(params, run.run_id, points_module.flat_metrics(saved))
-    return Pointed(card, saved, points_module.summary_lines(saved))
+    tracking.log_metrics(params, run.run_id, points_page.flat_metrics(saved))
+    return Pointed(card, saved, points_page.summary_lines(saved))
 
 
 def export(params: Params, run: Run) -> dict:

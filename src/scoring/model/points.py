@@ -15,7 +15,6 @@ out-of-fold points; every figure is reported on test.
 from __future__ import annotations
 
 import math
-import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,10 +25,11 @@ from scipy.special import expit
 from sklearn.metrics import average_precision_score
 
 from scoring.core import stats
-from scoring.core.config import PointsParams, Rule, ThresholdParams
+from scoring.core.config import PointsParams, Rule
 from scoring.core.jsonable import json_ready
 from scoring.model import thresholds
 from scoring.model.explain import feature_family
+from scoring.model.points_evaluation import choose_threshold, evaluate
 from scoring.runtime.reasons import LABELS, VALUE_WORDS, feature_label
 from scoring.runtime.rules import normalised_text, rule_matches, scored
 
@@ -518,128 +518,6 @@ def rule_table(
     return pd.DataFrame(rows)
 
 
-def choose_threshold(
-    predictions: pd.DataFrame, points: pd.Series, params: ThresholdParams, rules_cut: float | None
-) -> tuple[dict[str, float], str, dict[str, str], str | None]:
-    """Each policy's MQL threshold in points on validation, and the one the recommended policy
-    gives (expected value needs probabilities, so points fall back from it)."""
-    valid = predictions.assign(points=points.to_numpy())
-    valid = valid[valid["split"] == "valid"]
-    chosen, _, _, _, notes = thresholds.choose_thresholds(valid, "points", params, rules_cut)
-    # Points are whole: the next whole number selects the same leads and reads better.
-    chosen = {k: float(np.ceil(v)) if np.isfinite(v) else v for k, v in chosen.items()}
-    chosen["expected_value"] = np.nan
-    notes["expected_value"] = "points are not probabilities: value per lead needs the model"
-    policy, reason = thresholds.effective_policy(chosen, notes, params)
-    return chosen, policy, notes, reason
-
-
-def _ranking(label: np.ndarray, score: np.ndarray, counts: np.ndarray) -> dict[str, tuple]:
-    """(point value, bootstrap draws) of ROC-AUC and PR-AUC for one scorer."""
-    every = np.ones((1, len(label)))
-    out = {}
-    for counted, key in ((every, "point"), (counts, "draws")):
-        pos, neg = stats.by_score(label, score, counted)
-        out[key] = {"roc_auc": stats.roc_auc(pos, neg), "pr_auc": stats.average_precision(pos, neg)}
-    return {m: (float(out["point"][m][0]), out["draws"][m]) for m in ("roc_auc", "pr_auc")}
-
-
-def _with_interval(point: float, draws: np.ndarray) -> dict[str, float]:
-    low, high = stats.interval(draws)
-    return {"value": point, "low": low, "high": high}
-
-
-def evaluate(
-    predictions: pd.DataFrame,
-    points: pd.Series,
-    model: str,
-    chosen: dict[str, float],
-    model_chosen: dict[str, float],
-    rules_cut: float | None,
-    n_bootstrap: int,
-    seed: int,
-) -> dict:
-    """The rules on test against today's rules and the model: ranking metrics, and conversion at
-    each policy's threshold (each scorer at its own threshold chosen on validation), with 95%
-    paired bootstrap intervals drawn on the same resamples as metrics.json."""
-    is_test = (predictions["split"] == "test").to_numpy()
-    test = predictions[is_test]
-    label = test["label"].to_numpy()
-    scores = {
-        "points": points.to_numpy(dtype=float)[is_test],
-        "rules": test["baseline_points"].to_numpy(dtype=float),
-        "model": test[model].to_numpy(dtype=float),
-    }
-    _, indices = stats.test_draws(len(test), n_bootstrap, seed)  # metrics.json's resamples
-    counts = stats.resample_counts(indices, len(test))
-    ranking = {name: _ranking(label, score, counts) for name, score in scores.items()}
-    out: dict = {"model": model, "ranking": {}, "versus": {}, "policies": []}
-    for name, metrics in ranking.items():
-        out["ranking"][name] = {m: _with_interval(*v) for m, v in metrics.items()}
-    for other in ("rules", "model"):
-        out["versus"][other] = {
-            m: _with_interval(
-                ranking["points"][m][0] - ranking[other][m][0],
-                ranking["points"][m][1] - ranking[other][m][1],
-            )
-            for m in ("roc_auc", "pr_auc")
-        }
-    gain = {
-        key: (ranking["points"]["pr_auc"][i] - ranking["rules"]["pr_auc"][i])
-        / (ranking["model"]["pr_auc"][i] - ranking["rules"]["pr_auc"][i])
-        for i, key in enumerate(("point", "draws"))
-    }
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["gain_kept"] = _with_interval(float(gain["point"]), np.asarray(gain["draws"]))
-    # The share kept means something only when the model's own gain is clearly above zero.
-    out["model_gain"] = _with_interval(
-        ranking["model"]["pr_auc"][0] - ranking["rules"]["pr_auc"][0],
-        ranking["model"]["pr_auc"][1] - ranking["rules"]["pr_auc"][1],
-    )
-    out["per_month"] = thresholds.is_dated(test["moment"])
-    months = thresholds.months_covered(test["moment"])
-    figures = {}
-    if rules_cut is not None:
-        figures["rules"] = (
-            thresholds.figures_at(scores["rules"], label, rules_cut, months),
-            thresholds.resampled_figures(scores["rules"], label, rules_cut, months, counts),
-            rules_cut,
-        )
-    for policy, cut in chosen.items():
-        if np.isnan(cut):
-            out["policies"].append({"policy": policy, "threshold_points": None})
-            continue
-        row: dict = {"policy": policy, "threshold_points": float(cut)}
-        own = {
-            "points": (
-                thresholds.figures_at(scores["points"], label, cut, months),
-                thresholds.resampled_figures(scores["points"], label, cut, months, counts),
-                cut,
-            )
-        }
-        model_cut = model_chosen.get(policy, np.nan)
-        if not np.isnan(model_cut):
-            own["model"] = (
-                thresholds.figures_at(scores["model"], label, model_cut, months),
-                thresholds.resampled_figures(scores["model"], label, model_cut, months, counts),
-                model_cut,
-            )
-        own.update(figures)
-        for name, (point, draws, threshold) in own.items():
-            row[name] = {"threshold": float(threshold)} | {
-                key: _with_interval(float(point[key]), draws[key])
-                for key in ("mqls_per_month", "conversion", "capture")
-            }
-        for other in ("rules", "model"):
-            if other in own:
-                row[f"conversion_vs_{other}"] = _with_interval(
-                    own["points"][0]["conversion"] - own[other][0]["conversion"],
-                    own["points"][1]["conversion"] - own[other][1]["conversion"],
-                )
-        out["policies"].append(row)
-    return out
-
-
 def build(
     features: pd.DataFrame,
     predictions: pd.DataFrame,
@@ -716,10 +594,6 @@ def document(card: Scorecard, evaluation: dict, params: PointsParams) -> dict:
     )
 
 
-def _finite(value) -> bool:
-    return value is not None and math.isfinite(value)
-
-
 def artifact_document(saved: dict) -> dict:
     """What the scoring artifact carries of points_rules.json: the rules, their threshold and
     their headline test figures."""
@@ -734,162 +608,3 @@ def artifact_document(saved: dict) -> dict:
         "test_pr_auc": {name: ranking[name]["pr_auc"]["value"] for name in ranking},
         "gain_kept": saved["evaluation"]["gain_kept"]["value"],
     }
-
-
-def _figure(entry: dict, pattern: str) -> str:
-    """A figure with its 95% interval when there is one ('n/a' when there is no figure)."""
-    if not _finite(entry.get("value")):
-        return "n/a"
-
-    def text(value: float) -> str:
-        # No "-0.0": a difference that rounds to nothing is shown as +0.0.
-        shown = pattern.format(value)
-        return pattern.format(0.0) if float(re.sub(r"[^0-9.+-]", "", shown) or 0) == 0 else shown
-
-    shown = text(entry["value"])
-    if _finite(entry.get("low")) and _finite(entry.get("high")):
-        shown += f" ({text(entry['low'])} to {text(entry['high'])})"
-    return shown
-
-
-def _pct(entry: dict) -> str:
-    return _figure(entry, "{:.1%}")
-
-
-def _pp(entry: dict) -> str:
-    """A difference of two rates in percentage points, with its interval."""
-    scaled = {k: None if not _finite(v) else v * 100 for k, v in entry.items()}
-    shown = _figure({"value": scaled.get("value")}, "{:+.1f}")
-    interval = _figure(scaled, "{:+.1f}").removeprefix(shown).strip()
-    return f"{shown} percentage points {interval}".strip()
-
-
-def _auc(entry: dict) -> str:
-    return _figure(entry, "{:.3f}")
-
-
-def summary_lines(saved: dict) -> list[str]:
-    """What the rules give and give up on test, in sentences (report and markdown page)."""
-    ev = saved["evaluation"]
-    ranking, lines = ev["ranking"], []
-    # Without rules in params the baseline is a plain logistic regression, not "today's rules".
-    today = ev.get("baseline_name", "today's rules")
-    lines.append(
-        f"{len(saved['rules'])} rules; a lead is an MQL at **{saved['mql_threshold_points']:g} "
-        f"points** or more (chosen on validation by the {saved['policy'].replace('_', ' ')} "
-        "policy)."
-    )
-    lines.append(
-        f"PR-AUC on test: rules you can paste {_auc(ranking['points']['pr_auc'])}, {today} "
-        f"{_auc(ranking['rules']['pr_auc'])}, the model {_auc(ranking['model']['pr_auc'])}."
-    )
-    gain, model_gain = ev["gain_kept"], ev["model_gain"]
-    clear = _finite(model_gain["value"]) and model_gain["value"] > 0
-    if _finite(model_gain.get("low")):
-        clear = clear and model_gain["low"] > 0
-    below = ev["versus"]["rules"]["pr_auc"]
-    if _finite(below["value"]) and below["value"] < 0:
-        lines.append(
-            f"They rank below {today} on test (PR-AUC difference "
-            f"{_figure(below, '{:+.3f}')}): {len(saved['rules'])} single-field rules carry "
-            "less than it does."
-        )
-    elif not clear:
-        lines.append(
-            f"The model is not clearly better than {today} on test (PR-AUC difference "
-            f"{_figure(model_gain, '{:+.3f}')}): the share of its gain the rules keep says "
-            "nothing here."
-        )
-    elif _finite(gain["value"]):
-        interval = (
-            f" (95% interval {gain['low']:.1%} to {gain['high']:.1%})"
-            if _finite(gain["low"]) and _finite(gain["high"])
-            else ""
-        )
-        # One decimal: a share just under a bar (79.9%) must not read as meeting it (80%).
-        lines.append(
-            f"They keep **{gain['value']:.1%}** of the model's PR-AUC gain over {today}{interval}."
-        )
-    # Without dates, "per month" figures are per test window (thresholds.months_covered).
-    period = "a month" if ev.get("per_month", True) else "in the test window"
-    for row in ev["policies"]:
-        if row.get("threshold_points") is None or "points" not in row:
-            continue
-        name = row["policy"].replace("_", " ")
-        text = (
-            f"At the {name} threshold ({row['threshold_points']:g} points): "
-            f"{row['points']['mqls_per_month']['value']:,.0f} MQLs {period} converting at "
-            f"{_pct(row['points']['conversion'])}"
-        )
-        if "conversion_vs_rules" in row:
-            text += f"; against {today} {_pp(row['conversion_vs_rules'])}"
-        if "conversion_vs_model" in row:
-            text += (
-                f"; against the model at its own {name} threshold "
-                f"({row['model']['conversion']['value']:.1%}) {_pp(row['conversion_vs_model'])}"
-            )
-        lines.append(text + ".")
-    return lines
-
-
-def markdown_page(saved: dict, label_words: str) -> str:
-    """points_rules.md: the page marketing ops follow to type the rules in by hand."""
-    out = [
-        "# Lead-scoring rules to enter in your marketing platform",
-        "",
-        f"Learned from your leads' history: which leads {label_words}.",
-        "",
-        *[f"- {line}" for line in summary_lines(saved)],
-        "",
-        "## How to enter them",
-        "",
-        "1. Create two scores, as HubSpot, Marketo and Account Engagement allow: a **fit** "
-        "score (who the lead is) and a **behaviour** score (what the lead did).",
-        "2. Add each rule below to its score with its points; a lead gets the points of every "
-        "rule it matches. Rules on the same number add up: a lead with 20 activities gets "
-        "the points of 'at least 9' and of 'at least 16'.",
-        "3. Text matches ignore case; a lead whose field is empty gets no points from it.",
-        "4. Counts 'in the last N days' count activities before the lead is scored.",
-        f"5. Make a lead an MQL when fit + behaviour reaches "
-        f"**{saved['mql_threshold_points']:g}**.",
-        "",
-    ]
-    for kind, title in (("fit", "Fit score"), ("behaviour", "Behaviour score")):
-        rows = [r for r in saved["rules"] if r["kind"] == kind]
-        out += [f"## {title}", ""]
-        if not rows:
-            out += ["No rule of this kind.", ""]
-            continue
-        out += ["| Rule | Points | Training leads | Their conversion |", "|---|---:|---:|---:|"]
-        for r in rows:
-            conversion = r["conversion_train"]
-            shown = f"{conversion:.1%}" if _finite(conversion) else ""
-            out.append(f"| {r['rule']} | {r['points']:+d} | {r['leads_train']:,} | {shown} |")
-        out.append("")
-    if saved["notes"]:
-        out += ["## Notes", "", *[f"- {n}" for n in saved["notes"]], ""]
-    return "\n".join(out)
-
-
-def save(saved: dict, table: pd.DataFrame, label_words: str, run) -> dict[str, str]:
-    """points_rules.csv, .json and .md in the run folder."""
-    from scoring.io.files import write_json
-
-    table.to_csv(run.points_csv, index=False)
-    write_json(run.points_json, saved)
-    run.points_md.write_text(markdown_page(saved, label_words))
-    return {"csv": str(run.points_csv), "json": str(run.points_json), "md": str(run.points_md)}
-
-
-def flat_metrics(saved: dict) -> dict[str, float]:
-    """The rules' test figures as MLflow metrics."""
-    ev = saved["evaluation"]
-    out = {
-        f"points_{metric}": ev["ranking"]["points"][metric]["value"]
-        for metric in ("roc_auc", "pr_auc")
-    }
-    out["points_rules"] = float(len(saved["rules"]))
-    out["points_mql_threshold"] = float(saved["mql_threshold_points"])
-    if _finite(ev["gain_kept"]["value"]):
-        out["points_gain_kept"] = ev["gain_kept"]["value"]
-    return out

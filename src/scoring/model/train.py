@@ -18,14 +18,12 @@ from sklearn.impute import SimpleImputer
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from scoring.core.config import BaselineParams, FeatureParams, ModelParams
 from scoring.data.features import Dataset, categorical_columns
-from scoring.io import runfolder
-from scoring.io.runfolder import RunFolder
 from scoring.model import explain, leakage
 from scoring.model.calibration import (
     CalibratedModel,
@@ -35,12 +33,11 @@ from scoring.model.calibration import (
     log_odds,
     select_calibrated,
 )
-from scoring.runtime import drift
+from scoring.model.splits import Split, split_dataset
 from scoring.runtime.rules import points as rule_points
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "valid", "test")
 LIGHTGBM_DEFAULTS = {
     "n_estimators": 2000,
     "learning_rate": 0.03,
@@ -67,21 +64,11 @@ BLEND_WEIGHTS = (0.25, 0.5, 0.75)  # LightGBM's share of a blend's log-odds, tri
 CALIBRATION_FOLDS = 5
 
 
-@dataclass(frozen=True)
-class Split:
-    """Which rows are train, valid and test, and how the split was made."""
-
-    assignment: pd.Series
-    method: str
-    periods: dict[str, list[str]]
-    warning: str | None = None
-
-
 @dataclass
 class TrainingResult:
     """Fitted models, the baseline, the leakage report and everything evaluation needs."""
 
-    models: dict[str, CalibratedClassifierCV]
+    models: dict[str, CalibratedModel]
     calibration: dict[str, str]
     lightgbm_params: dict
     best_iteration: int
@@ -126,113 +113,6 @@ class CategoryEncoder(BaseEstimator, TransformerMixin):
 
 def _signed_log1p(values: np.ndarray) -> np.ndarray:
     return np.sign(values) * np.log1p(np.abs(values))
-
-
-def split_dataset(dataset: Dataset, params: ModelParams, seed: int) -> Split:
-    """Out of time when there are dates; else by row order; else random, with a warning."""
-    if dataset.moment.notna().all() and dataset.moment.nunique() > 1:
-        return split_by_time(dataset.moment, dataset.label, params, seed)
-    if dataset.order is not None:
-        return split_by_order(dataset.order, dataset.label, params)
-    return random_split(dataset.label, params, seed)
-
-
-def random_split(label: pd.Series, params: ModelParams, seed: int) -> Split:
-    """Stratified random split: only when nothing tells the time order."""
-    warning = (
-        "No usable date or order: the split is random and stratified, so the test set "
-        "is NOT out of time; expect optimistic figures."
-    )
-    log.warning(warning)
-    index = np.arange(len(label))
-    rest, test = train_test_split(
-        index, test_size=params.test_fraction, stratify=label, random_state=seed
-    )
-    _, valid = train_test_split(
-        rest,
-        test_size=params.valid_fraction / (1 - params.test_fraction),
-        stratify=label.iloc[rest],
-        random_state=seed,
-    )
-    assignment = pd.Series("train", index=label.index, dtype=object)
-    assignment.iloc[valid] = "valid"
-    assignment.iloc[test] = "test"
-    return Split(assignment, "random stratified", {}, warning)
-
-
-def order_shares(params: ModelParams) -> tuple[float, float]:
-    """(valid, test) shares of a split in time or row order; training keeps at least
-    models.min_train_share."""
-    valid, test = params.valid_fraction, params.test_fraction
-    room = 1 - params.min_train_share
-    if valid + test > room:
-        valid, test = valid / (valid + test) * room, test / (valid + test) * room
-    return valid, test
-
-
-def split_by_order(
-    order: pd.Series,
-    label: pd.Series,
-    params: ModelParams,
-    method: str = "by row order",
-    warning: str | None = None,
-) -> Split:
-    """Oldest rows by the order (a number or a date) train, the next validate, the newest
-    test, by shares of the rows."""
-    valid_share, test_share = order_shares(params)
-    rank = order.rank(method="first", pct=True)
-    assignment = pd.Series("train", index=order.index, dtype=object)
-    assignment[rank > 1 - test_share - valid_share] = "valid"
-    assignment[rank > 1 - test_share] = "test"
-    dated = pd.api.types.is_datetime64_any_dtype(order)
-    periods = {}
-    for name in SPLITS:
-        rows = order[assignment == name]
-        if label[assignment == name].nunique() < 2:
-            raise ValueError(
-                f"the {name} part has only one outcome; use other "
-                "models.valid_fraction / models.test_fraction or more data"
-            )
-        periods[name] = [
-            f"{rows.min():%Y-%m-%d}" if dated else f"{rows.min():g}",
-            f"{rows.max():%Y-%m-%d}" if dated else f"{rows.max():g}",
-        ]
-    return Split(assignment, method, periods, warning)
-
-
-def split_by_time(moment: pd.Series, label: pd.Series, params: ModelParams, seed: int) -> Split:
-    """Train on the oldest leads, validate on the next months, test on the newest."""
-    if not (moment.notna().all() and moment.nunique() > 1):
-        return random_split(label, params, seed)
-    end = moment.max()
-    test_start = end - pd.DateOffset(months=params.test_months)
-    valid_start = test_start - pd.DateOffset(months=params.valid_months)
-    assignment = pd.Series("train", index=moment.index, dtype=object)
-    assignment[moment >= valid_start] = "valid"
-    assignment[moment > test_start] = "test"
-    train_share = float((assignment == "train").mean())
-    if train_share < params.min_train_share:
-        # Whole months on a fast-growing export leave too little to learn from.
-        valid_share, test_share = order_shares(params)
-        note = (
-            f"The newest {params.valid_months} + {params.test_months} months hold "
-            f"{1 - train_share:.0%} of the labelled leads, which would leave {train_share:.0%} "
-            f"for training (below models.min_train_share {params.min_train_share:.0%}): "
-            f"the split is by time-ordered shares instead ({valid_share:.0%} validation, "
-            f"{test_share:.0%} test, the newest leads)."
-        )
-        log.warning(note)
-        return split_by_order(moment, label, params, "out of time (shares)", note)
-    periods = {}
-    for name in SPLITS:
-        rows = moment[assignment == name]
-        if rows.empty or label[assignment == name].nunique() < 2:
-            raise ValueError(
-                f"the {name} period has no leads or only one outcome; use fewer "
-                "models.valid_months / models.test_months or more data"
-            )
-        periods[name] = [f"{rows.min():%Y-%m-%d}", f"{rows.max():%Y-%m-%d}"]
-    return Split(assignment, "out of time", periods)
 
 
 def logistic_pipeline(features: pd.DataFrame, seed: int) -> Pipeline:
@@ -397,39 +277,116 @@ def train_all(
 ) -> TrainingResult:
     """The whole training stage: leakage guard, split, models, baseline, backtest."""
     started = time.monotonic()
-    features, label = dataset.features, dataset.label
-    unknown = [c for c in feature_params.drop_columns if c not in features.columns]
+    features, label = usable_features(dataset.features, feature_params), dataset.label
+    split = split_dataset(dataset, model_params, seed)
+    is_train = split.assignment == "train"
+    # Raw export columns carry the CRM's field names; engineered features are point-in-time.
+    flags, columns = screen_leakage(
+        features[is_train], label[is_train], feature_params, by_name=dataset.columns is not None
+    )
+    X = features[columns]
+    fitted = fit_families(X, label, split, model_params, seed)
+    X_train, X_valid = X[is_train], X[split.assignment == "valid"]
+    y_valid = label[split.assignment == "valid"]
+    validation = validation_pr_auc(fitted.selection, X_valid, y_valid)
+    if model_params.blend and {"lightgbm", "logistic"} <= set(fitted.selection):
+        add_blend(fitted, X_valid, y_valid, validation, seed)
+    points, baseline_kind = baseline_scores(features, X, label, split, baseline_params, seed)
+    # Binary labels: isotonic values stay within [0, 1] (the points become a probability).
+    baseline_calibrator = fit_calibrator(
+        "isotonic", points[split.assignment == "valid"].to_numpy(), y_valid.to_numpy()
+    )
+    predictions = predictions_table(dataset, split, X, points, baseline_calibrator, fitted, oracle)
+    is_valid = (split.assignment == "valid").to_numpy()
+    validation["baseline"] = float(
+        average_precision_score(y_valid, predictions.loc[is_valid, "baseline"])
+    )
+    models = fitted.models
+    chosen = max(models, key=validation.get)
+    log.info("validation PR-AUC %s; chosen model: %s", validation, chosen)
+    flags = flags + leakage.dominance_flags(
+        shap_shares(fitted.selection.get(chosen, models[chosen]), X_valid, X_train),
+        feature_params,
+    )
+    result = TrainingResult(
+        models=models,
+        calibration=fitted.methods,
+        lightgbm_params=fitted.lgb_params,
+        best_iteration=fitted.best_iteration,
+        feature_columns=columns,
+        leakage=flags,
+        split=split,
+        predictions=predictions,
+        validation_pr_auc=validation,
+        chosen_model=chosen,
+        baseline_calibrator=baseline_calibrator,
+        search_trials=fitted.trials,
+        baseline_kind=baseline_kind,
+        refit_trees=fitted.trees if "lightgbm" in models else 0,
+        warnings=few_trees_warning(fitted),
+    )
+    if split.method == "out of time" and model_params.backtest_folds > 0:
+        result.backtest = rolling_backtest(
+            X, label, points, dataset.moment, model_params, fitted.lgb_params, seed
+        )
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def usable_features(features: pd.DataFrame, params: FeatureParams) -> pd.DataFrame:
+    """The features without features.drop_columns (each of which must be a feature)."""
+    unknown = [c for c in params.drop_columns if c not in features.columns]
     if unknown:
         raise ValueError(
             f"features.drop_columns names {unknown}, which are not features; the features are: "
             + ", ".join(features.columns)
         )
-    features = features.drop(columns=list(feature_params.drop_columns))
-    split = split_dataset(dataset, model_params, seed)
-    is_train = split.assignment == "train"
-    # Raw export columns carry the CRM's field names; engineered features are point-in-time.
-    flags = leakage.detect_leakage(
-        features[is_train], label[is_train], feature_params, by_name=dataset.columns is not None
-    )
+    return features.drop(columns=list(params.drop_columns))
+
+
+def screen_leakage(
+    features: pd.DataFrame, label: pd.Series, params: FeatureParams, by_name: bool
+) -> tuple[list[leakage.LeakFlag], list[str]]:
+    """The leakage guard on the training rows: its flags and the columns left to learn from."""
+    flags = leakage.detect_leakage(features, label, params, by_name=by_name)
     dropped = set(leakage.excluded_columns(flags))
     columns = [c for c in features.columns if c not in dropped]
     if not columns:
         raise ValueError("no usable feature left after leakage exclusions")
-    X = features[columns]
-    parts = {
-        name: (X[split.assignment == name], label[split.assignment == name]) for name in SPLITS
-    }
-    (X_train, y_train), (X_valid, y_valid) = parts["train"], parts["valid"]
+    return flags, columns
+
+
+@dataclass
+class FittedFamilies:
+    """Each family twice: the selection model (training rows, calibrated on validation) that
+    chooses settings and family, and the refit on every row before the test window with the
+    out-of-fold log-odds of the validation rows its calibrator learned from."""
+
+    selection: dict[str, CalibratedClassifierCV]
+    models: dict[str, CalibratedModel]
+    methods: dict[str, str]
+    raw_out_of_fold: dict[str, np.ndarray]
+    lgb_params: dict
+    trials: int
+    best_iteration: int
+    trees: int
+
+
+def fit_families(
+    X: pd.DataFrame, label: pd.Series, split: Split, params: ModelParams, seed: int
+) -> FittedFamilies:
+    """Settings searched and chosen on validation; then each family refitted on every row
+    before the test window (the newest included) and calibrated out of fold."""
+    is_train, is_valid = split.assignment == "train", split.assignment == "valid"
+    X_train, y_train, X_valid, y_valid = X[is_train], label[is_train], X[is_valid], label[is_valid]
     lgb_params, trials = dict(LIGHTGBM_DEFAULTS), 0
-    if "lightgbm" in model_params.families and model_params.search_seconds > 0:
+    if "lightgbm" in params.families and params.search_seconds > 0:
         lgb_params, trials = search_lightgbm(
-            X_train, y_train, X_valid, y_valid, model_params.search_seconds, seed
+            X_train, y_train, X_valid, y_valid, params.search_seconds, seed
         )
     selection, methods, best_iteration = fit_models(
-        X_train, y_train, X_valid, y_valid, list(model_params.families), lgb_params, seed
+        X_train, y_train, X_valid, y_valid, list(params.families), lgb_params, seed
     )
-    # Settings are chosen; the model that is evaluated and exported learns from every row
-    # before the test window, the newest ones included.
     is_pre = split.assignment != "test"
     X_pre, y_pre = X[is_pre], label[is_pre]
     trees = refit_trees(best_iteration, len(X_train), len(X_pre))
@@ -445,99 +402,107 @@ def train_all(
             trees,
             seed,
         )
-    # Family choice on validation, from the selection models (training rows only): ranking
-    # metrics on log-odds, so calibration's ties do not count.
-    raw_valid = {n: log_odds(fitted_pipeline(m), X_valid) for n, m in selection.items()}
-    validation = {n: float(average_precision_score(y_valid, z)) for n, z in raw_valid.items()}
-    if model_params.blend and {"lightgbm", "logistic"} <= set(selection):
-        tried = {
-            w: float(
-                average_precision_score(
-                    y_valid, w * raw_valid["lightgbm"] + (1 - w) * raw_valid["logistic"]
-                )
+    return FittedFamilies(
+        selection, models, methods, raw_out_of_fold, lgb_params, trials, best_iteration, trees
+    )
+
+
+def validation_pr_auc(
+    selection: dict[str, CalibratedClassifierCV], X_valid: pd.DataFrame, y_valid: pd.Series
+) -> dict[str, float]:
+    """Each family's validation PR-AUC, from the selection models (training rows only):
+    ranking metrics on log-odds, so calibration's ties do not count."""
+    return {
+        n: float(average_precision_score(y_valid, log_odds(fitted_pipeline(m), X_valid)))
+        for n, m in selection.items()
+    }
+
+
+def add_blend(
+    fitted: FittedFamilies,
+    X_valid: pd.DataFrame,
+    y_valid: pd.Series,
+    validation: dict[str, float],
+    seed: int,
+) -> None:
+    """The blend of LightGBM and logistic log-odds at the weight validation prefers, calibrated
+    on the members' out-of-fold blend; added to the fitted models and `validation`."""
+    raw_valid = {
+        n: log_odds(fitted_pipeline(fitted.selection[n]), X_valid) for n in ("lightgbm", "logistic")
+    }
+    tried = {
+        w: float(
+            average_precision_score(
+                y_valid, w * raw_valid["lightgbm"] + (1 - w) * raw_valid["logistic"]
             )
-            for w in BLEND_WEIGHTS
-        }
-        weight = max(tried, key=tried.get)
-        validation["blend"] = tried[weight]
-        weights = {"lightgbm": weight, "logistic": 1 - weight}
-        raw_blend = sum(w * raw_out_of_fold[n] for n, w in weights.items())
-        y_valid_array = y_valid.to_numpy()
-        methods["blend"] = choose_calibration(raw_blend, y_valid_array, seed)
-        raw_out_of_fold["blend"] = raw_blend
-        models["blend"] = CalibratedModel(
-            {n: models[n].pipeline for n in weights},
-            weights,
-            methods["blend"],
-            fit_calibrator(methods["blend"], raw_blend, y_valid_array),
         )
-    points, baseline_kind = baseline_scores(features, X, label, split, baseline_params, seed)
-    valid_points = points[split.assignment == "valid"]
-    # Binary labels: isotonic values stay within [0, 1] (the points become a probability).
-    baseline_calibrator = fit_calibrator("isotonic", valid_points.to_numpy(), y_valid.to_numpy())
+        for w in BLEND_WEIGHTS
+    }
+    weight = max(tried, key=tried.get)
+    validation["blend"] = tried[weight]
+    weights = {"lightgbm": weight, "logistic": 1 - weight}
+    raw_blend = sum(w * fitted.raw_out_of_fold[n] for n, w in weights.items())
+    y_valid_array = y_valid.to_numpy()
+    method = choose_calibration(raw_blend, y_valid_array, seed)
+    fitted.methods["blend"] = method
+    fitted.raw_out_of_fold["blend"] = raw_blend
+    fitted.models["blend"] = CalibratedModel(
+        {n: fitted.models[n].pipeline for n in weights},
+        weights,
+        method,
+        fit_calibrator(method, raw_blend, y_valid_array),
+    )
+
+
+def predictions_table(
+    dataset: Dataset,
+    split: Split,
+    X: pd.DataFrame,
+    points: pd.Series,
+    baseline_calibrator,
+    fitted: FittedFamilies,
+    oracle: pd.Series | None,
+) -> pd.DataFrame:
+    """Every lead with its split, label, today's points and each model's probability; the
+    validation rows' out-of-fold probabilities too (thresholds are chosen on them)."""
     predictions = pd.DataFrame(
         {
             "lead_id": dataset.lead_ids,
             "moment": dataset.moment,
             "split": split.assignment,
-            "label": label,
+            "label": dataset.label,
             "baseline_points": points,
             "baseline": baseline_calibrator.predict(points),
         }
     )
     is_valid = (split.assignment == "valid").to_numpy()
-    for name, model in models.items():
+    for name, model in fitted.models.items():
         predictions[name] = model.predict_proba(X)[:, 1]
         # Validation rows are in the refit's training data: thresholds are chosen on their
         # out-of-fold probabilities (NaN on other rows).
         predictions[out_of_fold_column(name)] = np.nan
         predictions.loc[is_valid, out_of_fold_column(name)] = np.clip(
-            model.calibrator.predict(raw_out_of_fold[name]), 0, 1
+            model.calibrator.predict(fitted.raw_out_of_fold[name]), 0, 1
         )
     if oracle is not None:
         predictions["oracle"] = oracle.to_numpy()
     if dataset.segments is not None:
         for column in dataset.segments.columns:
             predictions[f"segment_{column}"] = dataset.segments[column].to_numpy()
-    validation["baseline"] = float(
-        average_precision_score(y_valid, predictions.loc[is_valid, "baseline"])
+    return predictions
+
+
+def few_trees_warning(fitted: FittedFamilies) -> list[str]:
+    """A warning when the refitted LightGBM has too few trees to have learned much."""
+    if "lightgbm" not in fitted.models or fitted.trees >= MIN_TREES:
+        return []
+    note = (
+        f"LightGBM has only {fitted.trees} trees (early stopping on validation PR-AUC stopped at "
+        f"{fitted.best_iteration}): it learned little; check the conversion rate of each window "
+        "and the leakage review."
     )
-    chosen = max(models, key=validation.get)
-    log.info("validation PR-AUC %s; chosen model: %s", validation, chosen)
-    flags = flags + leakage.dominance_flags(
-        shap_shares(selection.get(chosen, models[chosen]), X_valid, X_train), feature_params
-    )
-    notes = []
-    if "lightgbm" in models and trees < MIN_TREES:
-        notes.append(
-            f"LightGBM has only {trees} trees (early stopping on validation PR-AUC stopped at "
-            f"{best_iteration}): it learned little; check the conversion rate of each window "
-            "and the leakage review."
-        )
-        log.warning(notes[-1])
-    result = TrainingResult(
-        models=models,
-        calibration=methods,
-        lightgbm_params=lgb_params,
-        best_iteration=best_iteration,
-        feature_columns=columns,
-        leakage=flags,
-        split=split,
-        predictions=predictions,
-        validation_pr_auc=validation,
-        chosen_model=chosen,
-        baseline_calibrator=baseline_calibrator,
-        search_trials=trials,
-        baseline_kind=baseline_kind,
-        refit_trees=trees if "lightgbm" in models else 0,
-        warnings=notes,
-    )
-    if split.method == "out of time" and model_params.backtest_folds > 0:
-        result.backtest = rolling_backtest(
-            X, label, points, dataset.moment, model_params, lgb_params, seed
-        )
-    result.seconds = time.monotonic() - started
-    return result
+    log.warning(note)
+    return [note]
 
 
 OUT_OF_FOLD_PREFIX = "oof_"
@@ -619,208 +584,3 @@ def rolling_backtest(
                 }
             )
     return pd.DataFrame(rows)
-
-
-def conversion_by_window(label: pd.Series, assignment: pd.Series) -> dict[str, dict]:
-    """Leads, conversions and conversion rate of train, validation and test."""
-    out = {}
-    for name in SPLITS:
-        rows = label[assignment == name]
-        out[name] = {
-            "leads": len(rows),
-            "conversions": int(rows.sum()),
-            "rate": float(rows.mean()) if len(rows) else None,
-        }
-    return out
-
-
-def training_summary(result: TrainingResult, dataset: Dataset, data_fingerprint: str) -> dict:
-    """What the evaluation and metrics.json need to know about training (JSON-ready)."""
-    counts = result.split.assignment.value_counts()
-    return {
-        "data": {
-            "fingerprint": data_fingerprint,
-            "n_train": int(counts.get("train", 0)),
-            "n_valid": int(counts.get("valid", 0)),
-            "n_test": int(counts.get("test", 0)),
-            "test_period": result.split.periods.get("test"),
-            "snapshot": None if pd.isna(dataset.snapshot) else f"{dataset.snapshot:%Y-%m-%d}",
-            "positives": {
-                s: int(dataset.label[result.split.assignment == s].sum()) for s in SPLITS
-            },
-            "sampling": dataset.sampling,
-        },
-        "label": {
-            **dataset.description,
-            "excluded": dataset.exclusions.to_dict(orient="records"),
-        },
-        "split": {
-            "method": result.split.method,
-            "periods": result.split.periods,
-            "warning": result.split.warning,
-        },
-        "baseline": result.baseline_kind,
-        "columns": [] if dataset.columns is None else dataset.columns.to_dict(orient="records"),
-        "notes": dataset.notes,
-        "chosen_model": result.chosen_model,
-        "calibration": result.calibration,
-        "validation_pr_auc": {k: round(v, 6) for k, v in result.validation_pr_auc.items()},
-        "lightgbm": {
-            "params": result.lightgbm_params,
-            "early_stopping_metric": EARLY_STOPPING_METRIC,
-            "best_iteration": result.best_iteration,
-            "refit_trees": result.refit_trees,
-            "search_trials": result.search_trials,
-        },
-        "seconds": round(result.seconds, 1),
-        "fitted_on": {
-            "rows": result.fitted_on,
-            "n_rows": int((result.split.assignment != "test").sum()),
-            "how": "family, hyperparameters, tree count and calibration method chosen on "
-            "validation with models trained on the training rows; the chosen settings refitted "
-            "on train + validation (tree count scaled to the rows) and calibrated on "
-            f"{CALIBRATION_FOLDS}-fold out-of-fold predictions of the validation rows (each "
-            "fold predicted by the same recipe trained on every other row before the test "
-            "window). The test window is never used.",
-        },
-        "conversion_by_window": conversion_by_window(dataset.label, result.split.assignment),
-        "warnings": [*([result.split.warning] if result.split.warning else []), *result.warnings],
-        "blend_weights": (result.models["blend"].weights if "blend" in result.models else None),
-        "features": result.feature_columns,
-        "backtest": result.backtest.round(6).to_dict(orient="records"),
-        "leakage": {
-            "flagged": [f.as_dict() for f in result.leakage],
-            "excluded": leakage.excluded_columns(result.leakage),
-        },
-        "drift": drift.training_drift(
-            dataset.features[result.feature_columns],
-            result.predictions[result.chosen_model],
-            result.split.assignment,
-            result.split.periods,
-        ),
-    }
-
-
-def save_outputs(result: TrainingResult, summary: dict, run: RunFolder) -> dict[str, str]:
-    """Write predictions, the training summary and the models (no pickles) into the run."""
-    paths = {"predictions": run.predictions, "training": run.training}
-    result.predictions.to_parquet(paths["predictions"], index=False)
-    run.write(runfolder.TRAINING, summary)
-    if "lightgbm" in result.models:
-        booster = fitted_pipeline(result.models["lightgbm"]).named_steps["model"].booster_
-        paths["lightgbm_model"] = run.lightgbm_model
-        booster.save_model(paths["lightgbm_model"])
-    if "logistic" in result.models:
-        pipe = fitted_pipeline(result.models["logistic"])
-        names = pipe.named_steps["prep"].get_feature_names_out()
-        model = pipe.named_steps["model"]
-        paths["logistic_model"] = run.write(
-            runfolder.LOGISTIC_MODEL,
-            {
-                "intercept": float(model.intercept_[0]),
-                "coefficients": dict(zip(names, model.coef_[0].round(8).tolist(), strict=True)),
-            },
-        )
-    return {k: str(v) for k, v in paths.items()}
-
-
-def load_outputs(run: RunFolder) -> tuple[pd.DataFrame, dict]:
-    """The predictions and training summary a training run wrote."""
-    missing = run.missing(runfolder.PREDICTIONS, runfolder.TRAINING)
-    if missing:
-        raise FileNotFoundError(
-            f"{run.path} has no {', '.join(missing)}: run the train stage first "
-            "(leadscore run does both)"
-        )
-    return pd.read_parquet(run.predictions), run.read(runfolder.TRAINING)
-
-
-def summary_markdown(summary: dict) -> str:
-    """Training in a few sentences: data, exclusions, split, leakage, choice."""
-    data, split = summary["data"], summary["split"]
-    excluded = ", ".join(f"{e['leads']:,} {e['reason']}" for e in summary["label"]["excluded"])
-    periods = "; ".join(f"{name} {p[0]} to {p[1]}" for name, p in split["periods"].items())
-    lines = [
-        f"**{data['n_train'] + data['n_valid'] + data['n_test']:,} leads; label: "
-        f"{summary['label']['meaning']}.** Left out: {excluded or 'none'}.",
-        f"**Split ({split['method']}):** {periods or 'random'}.",
-        f"Positives: {data['positives']}.",
-        f"Chosen on validation PR-AUC: **{summary['chosen_model']}** "
-        f"({summary['validation_pr_auc']}); calibration {summary['calibration']}.",
-        f"Baseline: {summary['baseline']}.",
-        *summary.get("notes", []),
-    ]
-    windows = summary.get("conversion_by_window", {})
-    if windows:
-        lines.append(
-            "Conversion by window: "
-            + "; ".join(
-                f"{name} {w['rate']:.1%} ({w['conversions']:,} of {w['leads']:,})"
-                for name, w in windows.items()
-                if w["rate"] is not None
-            )
-            + "."
-        )
-    fitted = summary.get("fitted_on")
-    if fitted:
-        lines.append(
-            f"**The evaluated and exported model is trained on {fitted['rows']}** "
-            f"({fitted['n_rows']:,} leads); LightGBM trees: "
-            f"{summary['lightgbm'].get('refit_trees', 'n/a')} (early stopping on validation "
-            f"{summary['lightgbm'].get('early_stopping_metric', 'PR-AUC')} at "
-            f"{summary['lightgbm']['best_iteration']})."
-        )
-    for warning in summary.get("warnings", []):
-        if warning != split.get("warning"):
-            lines.append(f"**Warning:** {warning}")
-    if split.get("warning"):
-        lines.append(f"**Warning:** {split['warning']}")
-    excluded_cols = summary["leakage"]["excluded"]
-    lines.append(
-        "Leakage guard: "
-        + (f"excluded {', '.join(excluded_cols)}." if excluded_cols else "no column flagged.")
-    )
-    return "\n\n".join(lines)
-
-
-def leakage_table(result: TrainingResult) -> pd.DataFrame:
-    """Flagged columns with their evidence and whether they were excluded."""
-    rows = [flag.as_dict() for flag in result.leakage]
-    columns = ["column", "action", "reason", "evidence", "detail", "params_change"]
-    return pd.DataFrame(rows, columns=columns)
-
-
-def validation_table(result: TrainingResult) -> pd.DataFrame:
-    """Validation PR-AUC per scorer, the calibration chosen, and which model was chosen."""
-    return pd.DataFrame(
-        [
-            {
-                "scorer": name,
-                "validation_pr_auc": value,
-                "calibration": result.calibration.get(name, "isotonic (points)"),
-                "chosen": name == result.chosen_model,
-            }
-            for name, value in result.validation_pr_auc.items()
-        ]
-    )
-
-
-def columns_table(dataset: Dataset) -> pd.DataFrame:
-    """How each input column was typed or why it was excluded (flat exports; else empty)."""
-    if dataset.columns is None:
-        return pd.DataFrame(
-            {
-                "note": [
-                    "Leads and activities: features are engineered from the "
-                    "data contract (see README)."
-                ]
-            }
-        )
-    return dataset.columns
-
-
-def load_metrics(run: RunFolder) -> dict:
-    """metrics.json of a run (written by the evaluation stage)."""
-    if run.missing(runfolder.METRICS):
-        raise FileNotFoundError(f"{run.metrics} is missing: run the evaluate stage first")
-    return run.read(runfolder.METRICS)

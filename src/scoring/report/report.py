@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from jinja2 import Template
 
 from scoring.io import runfolder
 from scoring.io.runfolder import RunFolder
-from scoring.model import explain
+from scoring.model import explain, points_page
 from scoring.report import plots
 from scoring.runtime import drift
 from scoring.runtime.reasons import feature_label
@@ -270,7 +271,6 @@ def _points_section(run: RunFolder) -> dict[str, Any]:
     """The learned point rules, when the run has them: summary lines and the rules table."""
     if not run.points_json.is_file():
         return {"points_lines": [], "points_table": "", "points_page": ""}
-    from scoring.model import points
 
     saved = run.read(runfolder.POINTS_JSON)
     table = pd.DataFrame(
@@ -294,7 +294,7 @@ def _points_section(run: RunFolder) -> dict[str, Any]:
         ]
     )
     return {
-        "points_lines": [_bold(line) for line in points.summary_lines(saved)],
+        "points_lines": [_bold(line) for line in points_page.summary_lines(saved)],
         "points_table": pd.concat([table, threshold]).to_html(index=False, border=0),
         "points_page": runfolder.POINTS_MD,
     }
@@ -402,8 +402,6 @@ def leakage_review(flagged: list[dict[str, Any]]) -> pd.DataFrame:
 
 def build(folder: Path | str) -> Path:
     """Write report.html into a run folder from what the stages saved there."""
-    from jinja2 import Template
-
     run = RunFolder(folder)
     missing = run.missing(runfolder.METRICS, runfolder.THRESHOLDS, runfolder.EXPLAIN)
     if missing:
@@ -413,8 +411,54 @@ def build(folder: Path | str) -> Path:
         )
     metrics = run.read(runfolder.METRICS)
     thresholds = run.read(runfolder.THRESHOLDS)
-    tradeoff_tables = pd.read_parquet(run.tradeoff)
     explanation, reasons, info = explain.load_run(run)
+    matrix = explain.fit_intent_matrix(
+        reasons[["fit", "intent"]],
+        reasons["label"],
+        info["grade_edges"]["fit"],
+        info["grade_edges"]["intent"],
+    )
+    top, examples = _reason_tables(reasons, 8)
+    data = metrics["data"]
+    leakage = leakage_review(metrics["leakage"]["flagged"])
+    drift_document = metrics.get("drift", {})
+    html = Template(TEMPLATE).render(
+        drift_text=_bold(drift.markdown(drift_document)),
+        drift_table=_drift_table(drift_document),
+        model_lines=_model_lines(run),
+        run_id=metrics["run_id"],
+        test_period=" to ".join(data["test_period"] or ["?", "?"]),
+        n_test=f"{data['n_test']:,}",
+        headline=headline(thresholds, metrics),
+        warnings=report_warnings(metrics),
+        **_tradeoff_section(run, thresholds, metrics),
+        policies=_policies_table(thresholds),
+        gains=_image(run.plot("gains_lift")),
+        calibration=_image(run.plot("calibration")),
+        matrix=_figure_image(plots.fit_intent_heatmap(matrix)),
+        importance=_figure_image(plots.importance(explain.global_importance(explanation))),
+        top_reasons=top,
+        examples=examples,
+        **_points_section(run),
+        segments=_segments(metrics),
+        metrics_table=_metrics_table(metrics),
+        data_lines=data_lines(metrics),
+        leakage=(
+            "<p>No column was flagged.</p>"
+            if leakage.empty
+            else "<h3>Leakage review</h3><p>Excluded columns are not used; columns kept for "
+            "review are used: check each is known at the scoring moment. The last column is "
+            "the one-line change to params that flips the decision.</p>"
+            + leakage.to_html(index=False, border=0, classes="review", float_format="{:.3f}".format)
+        ),
+    )
+    run.report.write_text(html, encoding="utf-8")
+    return run.report
+
+
+def _tradeoff_section(run: RunFolder, thresholds: dict, metrics: dict) -> dict[str, str]:
+    """The interactive trade-off chart and the sentence saying what its dotted line is."""
+    tradeoff_tables = pd.read_parquet(run.tradeoff)
     policies = pd.DataFrame(thresholds["policies"])
     has_rules = thresholds["rules_threshold_points"] is not None and not pd.isna(
         thresholds["rules_threshold_points"]
@@ -433,13 +477,15 @@ def build(folder: Path | str) -> Path:
         if has_rules
         else f"the dotted line is the baseline ({metrics['baseline']}) at other thresholds."
     )
-    matrix = explain.fit_intent_matrix(
-        reasons[["fit", "intent"]],
-        reasons["label"],
-        info["grade_edges"]["fit"],
-        info["grade_edges"]["intent"],
-    )
-    top, examples = _reason_tables(reasons, 8)
+    return {
+        "tradeoff_baseline": tradeoff_baseline,
+        "tradeoff": figure.to_html(full_html=False, include_plotlyjs=True),
+    }
+
+
+def report_warnings(metrics: dict) -> list[str]:
+    """What a reader must know before trusting the figures: split, drift between windows,
+    synthetic data, few test conversions."""
     data = metrics["data"]
     warnings = list(dict.fromkeys([metrics["split"].get("warning"), *metrics.get("warnings", [])]))
     warnings = [w for w in warnings if w]
@@ -458,84 +504,46 @@ def build(folder: Path | str) -> Path:
         warnings.append(
             f"Only {data['positives']['test']} conversions in the test period: intervals are wide."
         )
+    return warnings
+
+
+def data_lines(metrics: dict) -> list[str]:
+    """The data section: windows, label, what was left out, baseline, leakage exclusions."""
+    data, label = metrics["data"], metrics["label"]
+    windows = metrics.get("conversion_by_window", {})
     excluded = metrics["leakage"]["excluded"]
-    data_lines = [
+    lines = [
         f"Train {data['n_train']:,} leads, validation {data['n_valid']:,}, test "
         f"{data['n_test']:,} ({metrics['split']['method']}); periods "
         + "; ".join(f"{k} {v[0]} to {v[1]}" for k, v in metrics["split"]["periods"].items()),
-        f"Label: {metrics['label'].get('meaning', '')}.",
-        *(
-            [
-                "Target values: "
-                + "; ".join(
-                    f"{v['value']!r} {v['rows']:,} rows ({v['counted_as']})"
-                    for v in metrics["label"]["target_values"]
-                )
-                + "."
-            ]
-            if metrics["label"].get("target_values")
-            else []
-        ),
-        *[
-            f"Left out: {e['leads']:,} leads ({e['reason']})."
-            for e in metrics["label"].get("excluded", [])
-        ],
-        *(
-            [
-                "Conversion by window: "
-                + "; ".join(
-                    f"{ {'valid': 'validation'}.get(k, k) } {v['conversions']:,} of "
-                    f"{v['leads']:,} ({v['rate']:.1%})"
-                    for k, v in windows.items()
-                    if v.get("rate") is not None
-                )
-            ]
-            if windows
-            else []
-        ),
-        *(
-            [
-                f"The evaluated and exported model was trained on {metrics['fitted_on']['rows']} "
-                f"({metrics['fitted_on']['n_rows']:,} leads): {metrics['fitted_on']['how']}"
-            ]
-            if metrics.get("fitted_on")
-            else []
-        ),
-        f"Baseline: {metrics['baseline']}.",
-        f"Leakage guard excluded: {', '.join(excluded) if excluded else 'nothing'}.",
+        f"Label: {label.get('meaning', '')}.",
     ]
-    leakage = leakage_review(metrics["leakage"]["flagged"])
-    drift_document = metrics.get("drift", {})
-    html = Template(TEMPLATE).render(
-        drift_text=_bold(drift.markdown(drift_document)),
-        drift_table=_drift_table(drift_document),
-        model_lines=_model_lines(run),
-        run_id=metrics["run_id"],
-        test_period=" to ".join(data["test_period"] or ["?", "?"]),
-        n_test=f"{data['n_test']:,}",
-        headline=headline(thresholds, metrics),
-        warnings=warnings,
-        tradeoff_baseline=tradeoff_baseline,
-        tradeoff=figure.to_html(full_html=False, include_plotlyjs=True),
-        policies=_policies_table(thresholds),
-        gains=_image(run.plot("gains_lift")),
-        calibration=_image(run.plot("calibration")),
-        matrix=_figure_image(plots.fit_intent_heatmap(matrix)),
-        importance=_figure_image(plots.importance(explain.global_importance(explanation))),
-        top_reasons=top,
-        examples=examples,
-        **_points_section(run),
-        segments=_segments(metrics),
-        metrics_table=_metrics_table(metrics),
-        data_lines=data_lines,
-        leakage=(
-            "<p>No column was flagged.</p>"
-            if leakage.empty
-            else "<h3>Leakage review</h3><p>Excluded columns are not used; columns kept for "
-            "review are used: check each is known at the scoring moment. The last column is "
-            "the one-line change to params that flips the decision.</p>"
-            + leakage.to_html(index=False, border=0, classes="review", float_format="{:.3f}".format)
-        ),
-    )
-    run.report.write_text(html, encoding="utf-8")
-    return run.report
+    if label.get("target_values"):
+        lines.append(
+            "Target values: "
+            + "; ".join(
+                f"{v['value']!r} {v['rows']:,} rows ({v['counted_as']})"
+                for v in label["target_values"]
+            )
+            + "."
+        )
+    lines += [f"Left out: {e['leads']:,} leads ({e['reason']})." for e in label.get("excluded", [])]
+    if windows:
+        lines.append(
+            "Conversion by window: "
+            + "; ".join(
+                f"{ {'valid': 'validation'}.get(k, k) } {v['conversions']:,} of "
+                f"{v['leads']:,} ({v['rate']:.1%})"
+                for k, v in windows.items()
+                if v.get("rate") is not None
+            )
+        )
+    fitted_on = metrics.get("fitted_on")
+    if fitted_on:
+        lines.append(
+            f"The evaluated and exported model was trained on {fitted_on['rows']} "
+            f"({fitted_on['n_rows']:,} leads): {fitted_on['how']}"
+        )
+    lines.append(f"Baseline: {metrics['baseline']}.")
+    lines.append(f"Leakage guard excluded: {', '.join(excluded) if excluded else 'nothing'}.")
+    return lines

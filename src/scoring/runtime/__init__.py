@@ -7,6 +7,7 @@ environment installs `pip install '.[serve]'` and nothing more (a test proves it
 """
 
 from scoring.runtime.api import score
-from scoring.runtime.batch import ScoreSummary, ScoringInputError, score_file
+from scoring.runtime.batch import ScoreSummary, score_file
+from scoring.runtime.inputs import ScoringInputError
 
 __all__ = ["ScoreSummary", "ScoringInputError", "score", "score_file"]

@@ -10,15 +10,10 @@ import pyarrow as pa
 
 from scoring.data import flat
 from scoring.data.contract import ACTIVITY_COLUMNS
+from scoring.runtime.activities import activities_from_table, timestamps
 from scoring.runtime.artifact import Artifact, load
-from scoring.runtime.batch import (
-    ScoringInputError,
-    activities_from_table,
-    flat_features,
-    leads_features,
-    score_features,
-    timestamps,
-)
+from scoring.runtime.batch import flat_features, leads_features, score_features
+from scoring.runtime.inputs import ScoringInputError
 
 
 def score(

@@ -157,8 +157,11 @@ class Artifact:
     manifest: dict
     booster: Any = None
     logistic: LogisticModel | None = None
-    points: dict | None = None  # rules and MQL threshold in points (scoring.points)
-    _trees: Any = None  # the booster compiled for batch scoring (scoring.trees), on first use
+    # The learned rules and their MQL threshold in points (model.points; applied by rules).
+    points: dict | None = None
+    _trees: Any = (
+        None  # the booster compiled for batch scoring (scoring.runtime.trees), on first use
+    )
 
     @property
     def features(self) -> list[str]:

@@ -12,21 +12,28 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from scoring.data import features, flat
-from scoring.data.contract import ACTIVITY_TYPES, DataContractError
 from scoring.io import tables
 from scoring.runtime import artifact as artifact_module
 from scoring.runtime import grades
+from scoring.runtime.activities import Activities, read_activities, timestamps
 from scoring.runtime.drift import drift_against
+from scoring.runtime.inputs import (
+    ScoringInputError,
+    add_error,
+    count_rows,
+    join_errors,
+    no_errors,
+    read_chunks,
+    require_columns,
+)
 from scoring.runtime.reasons import top_reasons
 from scoring.runtime.rules import points_columns
 
@@ -35,10 +42,6 @@ log = logging.getLogger(__name__)
 CHUNK_ROWS = 100_000
 MAX_CHUNKS_AHEAD = 4  # chunks built side by side at most (memory: a chunk each)
 DRIFT_SAMPLE_ROWS = 50_000  # the batch's drift is measured on its first rows
-
-
-class ScoringInputError(DataContractError):
-    """The input file cannot be scored at all (unreadable, required columns missing)."""
 
 
 @dataclass
@@ -82,216 +85,7 @@ def check_output(output: Path, inputs: list[Path]) -> None:
             )
 
 
-def read_chunks(path: Path | str, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-    """The input chunk by chunk (see io.tables; errors as ScoringInputError)."""
-    return tables.iter_chunks(path, chunk_rows, ScoringInputError)
-
-
-def count_rows(path: Path) -> int | None:
-    """Rows of a Parquet file (from its footer); None for CSV (not worth a second pass)."""
-    if tables.is_parquet(path):
-        return pq.ParquetFile(path).metadata.num_rows
-    return None
-
-
-def _require(frame: pd.DataFrame | pa.Table, columns: list[str], source: str) -> None:
-    found = frame.column_names if isinstance(frame, pa.Table) else list(frame.columns)
-    missing = [c for c in columns if c not in found]
-    if missing:
-        raise ScoringInputError(
-            f"{source}: required column(s) missing: {', '.join(missing)}; the model's input "
-            f"schema is in its input_schema.json. Columns found: {', '.join(map(str, found))}"
-        )
-
-
-def _no_errors(index: pd.Index) -> pd.Series:
-    return pd.Series(pd.NA, index=index, dtype="string")
-
-
-def _add_error(
-    errors: pd.Series, mask: pd.Series, message: str, values: pd.Series | None = None
-) -> pd.Series:
-    """Append "message" (plus the offending value, quoted) to the rows in mask; several
-    problems of one row are all listed. Only the failing rows are formatted."""
-    rows = mask.fillna(False).to_numpy(dtype=bool)
-    if not rows.any():
-        return errors
-    errors = errors.copy()
-    text = pd.Series(message, index=errors.index[rows], dtype="string")
-    if values is not None:
-        text = text + ": " + values[rows].astype(object).map(repr).astype("string")
-    before = errors[rows]
-    errors[rows] = (before + "; " + text).fillna(text)
-    return errors
-
-
 # --- leads and activities -------------------------------------------------------------------
-
-
-ACTIVITY_TEXT = ("activity_type", "page_category", "form_type")
-
-
-@dataclass
-class Activities:
-    """All usable activities as an Arrow table whose lead_id is an integer key (the lead's
-    position in `lead_ids`, -1 without one): the feature query joins leads to them on
-    integers."""
-
-    table: pa.Table  # lead_id (key), occurred_at (timestamp[ns]), and ACTIVITY_TEXT
-    lead_ids: pd.Index
-    bad: pd.DataFrame  # activity rows that cannot be used, with their lead and reason
-
-    @cached_property
-    def codes(self) -> np.ndarray:
-        """Each activity's lead key."""
-        return self.table["lead_id"].to_numpy()
-
-    def positions(self, ids: pd.Series) -> np.ndarray:
-        """Each id's key among the activities' leads (-1: no activity)."""
-        return self.lead_ids.get_indexer(ids.astype(str))
-
-    def of(self, positions: np.ndarray) -> pa.Table:
-        """The activities of the leads with these keys (negative keys have none)."""
-        wanted = np.zeros(len(self.lead_ids) + 1, dtype=bool)
-        wanted[positions[positions >= 0]] = True
-        return self.table.filter(pa.array(wanted[self.codes]))  # key -1: the last, False
-
-    @property
-    def latest(self) -> pd.Timestamp:
-        """The latest activity (NaT without one)."""
-        latest = pc.max(self.table["occurred_at"])
-        return pd.NaT if latest.value is None else pd.Timestamp(latest.value, unit="ns")
-
-
-def read_activities(path: Path | str) -> Activities:
-    """Activities as the data contract describes; unusable rows are kept aside with a reason
-    (they turn into errors on their leads, never silently dropped). Parquet text columns
-    are read as dictionaries straight from the file (no hashing of millions of strings)."""
-    path = Path(path)
-    if tables.is_parquet(path):
-        schema = pq.read_schema(path)
-        text = [
-            f.name
-            for f in schema
-            if f.name in ("lead_id", *ACTIVITY_TEXT)
-            and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
-        ]
-        table = pq.read_table(path, read_dictionary=text)
-    else:
-        frame = pd.concat(list(read_chunks(path, 1_000_000)), ignore_index=True)
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-    return activities_from_table(table, str(path))
-
-
-def activities_from_table(table: pa.Table, source: str) -> Activities:
-    """Activities of an Arrow table (from `source`), checked as the data contract says:
-    unusable rows are kept aside with a reason naming their row."""
-    _require(table, ["lead_id", "occurred_at", "activity_type"], source)
-    occurred = _arrow_timestamps(table["occurred_at"])
-    kind = _as_text(table["activity_type"])
-    failing = ~_is_known_type(kind) | pc.is_null(occurred).to_numpy(zero_copy_only=False)
-    bad = None
-    if failing.any():
-        # Reasons are worded for the failing rows only (their values quoted).
-        rows = np.flatnonzero(failing)
-        shown = table.select(["lead_id", "occurred_at", "activity_type"]).take(rows).to_pandas()
-        shown.index = rows
-        reason = _no_errors(shown.index)
-        reason = _add_error(
-            reason,
-            pd.Series(pc.is_null(occurred).take(rows).to_numpy(zero_copy_only=False), shown.index),
-            "occurred_at missing or unparseable",
-            shown["occurred_at"],
-        )
-        reason = _add_error(
-            reason,
-            ~shown["activity_type"].astype(object).isin(ACTIVITY_TYPES),
-            "unknown activity_type",
-            shown["activity_type"],
-        )
-        bad = pd.DataFrame(
-            {
-                "lead_id": shown["lead_id"].astype(str),
-                "reason": "activities row "
-                + pd.Series(rows + 2, index=rows).astype("string")
-                + ": "
-                + reason,
-            }
-        )
-    usable = table.set_column(table.schema.get_field_index("occurred_at"), "occurred_at", occurred)
-    if bad is not None:
-        usable = usable.filter(pa.array(~failing))
-    return _index(usable, bad)
-
-
-def _is_known_type(column: pa.ChunkedArray) -> np.ndarray:
-    """Whether each activity_type is one of the contract's; a dictionary's values are looked
-    up once, not once a row."""
-    known = pa.array(ACTIVITY_TYPES)
-    parts = []
-    for chunk in column.chunks:
-        if pa.types.is_dictionary(chunk.type):
-            in_dictionary = pc.is_in(chunk.dictionary, value_set=known).to_numpy(False)
-            codes = chunk.indices.to_numpy(zero_copy_only=False)
-            valid = chunk.is_valid().to_numpy(zero_copy_only=False)
-            parts.append(valid & in_dictionary[np.where(valid, codes, 0).astype(np.int64)])
-        else:
-            parts.append(pc.is_in(chunk, value_set=known).to_numpy(zero_copy_only=False))
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
-
-
-def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """A column as text (strings, or a dictionary of strings)."""
-    values = column.type.value_type if pa.types.is_dictionary(column.type) else column.type
-    if pa.types.is_string(values) or pa.types.is_large_string(values):
-        return column
-    return column.cast(pa.string())
-
-
-def _arrow_timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """UTC timestamps without zone, in nanoseconds (as the data contract stores them); null
-    if unparseable."""
-    if column.type == pa.timestamp("ns"):
-        return column
-    if pa.types.is_timestamp(column.type):
-        # A zone's timestamps are stored in UTC: dropping the zone keeps UTC.
-        return column.cast(pa.timestamp(column.type.unit)).cast(pa.timestamp("ns"))
-    parsed = timestamps(column.to_pandas())
-    return pa.chunked_array([pa.array(parsed, type=pa.timestamp("ns"))])
-
-
-def timestamps(values: pd.Series) -> pd.Series:
-    """UTC timestamps without zone (as the data contract stores them); NaT if unparseable."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        if getattr(values.dt, "tz", None) is not None:
-            values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-        return values.astype("datetime64[ns]")
-    parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
-    return parsed.dt.tz_localize(None).astype("datetime64[ns]")
-
-
-def index_activities(frame: pd.DataFrame, bad: pd.DataFrame | None = None) -> Activities:
-    """Usable activities indexed by lead (e.g. the validated activities of training data)."""
-    frame = frame.assign(occurred_at=timestamps(frame["occurred_at"]))
-    columns = ["lead_id", "occurred_at", *(c for c in ACTIVITY_TEXT if c in frame.columns)]
-    return _index(pa.Table.from_pandas(frame[columns], preserve_index=False), bad)
-
-
-def _index(table: pa.Table, bad: pd.DataFrame | None) -> Activities:
-    """Activities with their lead ids replaced by integer keys."""
-    ids = table["lead_id"]
-    if not pa.types.is_dictionary(ids.type):
-        ids = pc.dictionary_encode(ids)
-    ids = pa.table({"lead_id": ids}).unify_dictionaries()["lead_id"].combine_chunks()
-    keys = ids.indices if ids.null_count == 0 else pc.fill_null(ids.indices, -1)
-    lead_ids = pd.Index(ids.dictionary.to_pandas().astype(str))
-    columns = {"lead_id": keys, "occurred_at": table["occurred_at"]}
-    for name in ACTIVITY_TEXT:
-        present = name in table.column_names
-        columns[name] = _as_text(table[name]) if present else pa.nulls(len(table), pa.string())
-    if bad is None:
-        bad = pd.DataFrame({"lead_id": pd.Series(dtype=str), "reason": pd.Series(dtype=str)})
-    return Activities(pa.table(columns), lead_ids, bad)
 
 
 def scoring_moment(chunk: pd.DataFrame, preprocessing: dict, as_of: pd.Timestamp) -> pd.Series:
@@ -316,11 +110,11 @@ def lead_part(
     needed = list(artifact_module.SCORING_LEAD_COLUMNS)
     if settings["scoring_moment"] == "mql":
         needed.append("mql_at")
-    _require(chunk, needed, source)
-    errors = _no_errors(chunk.index)
-    errors = _add_error(errors, chunk["lead_id"].isna(), "lead_id is empty")
+    require_columns(chunk, needed, source)
+    errors = no_errors(chunk.index)
+    errors = add_error(errors, chunk["lead_id"].isna(), "lead_id is empty")
     created = timestamps(chunk["created_at"])
-    errors = _add_error(
+    errors = add_error(
         errors,
         created.isna(),
         "created_at missing or unparseable",
@@ -331,20 +125,10 @@ def lead_part(
     for column in ("employee_count", "annual_revenue"):
         numbers = pd.to_numeric(chunk[column], errors="coerce")
         invalid = (numbers.isna() & chunk[column].notna()) | (numbers < 0) | np.isinf(numbers)
-        errors = _add_error(errors, invalid, f"{column} is not a finite number >= 0", chunk[column])
+        errors = add_error(errors, invalid, f"{column} is not a finite number >= 0", chunk[column])
         leads[column] = numbers.where(~invalid)
     # `leads` has created_at parsed already: the moment does not parse it again.
     return features.lead_features(leads), scoring_moment(leads, preprocessing, as_of), errors
-
-
-def join_errors(errors: pd.Series, rows: np.ndarray, messages: pd.Series) -> pd.Series:
-    """`errors` with `messages` added on `rows` ("; " after an error a row already has)."""
-    if not rows.any():
-        return errors
-    errors = errors.copy()
-    extra = messages[rows].astype("string")
-    errors[rows] = (errors[rows] + "; " + extra).fillna(extra)
-    return errors
 
 
 def leads_features(
@@ -435,10 +219,10 @@ def flat_features(
     required = [settings["id_column"], *(c["column"] for c in used)]
     if any(c["kind"] == "datetime" for c in used) and settings["date_column"]:
         required.append(settings["date_column"])
-    _require(chunk, list(dict.fromkeys(required)), source)
+    require_columns(chunk, list(dict.fromkeys(required)), source)
     text = flat.clean_text(chunk, settings["missing_values"])
-    errors = _no_errors(chunk.index)
-    errors = _add_error(
+    errors = no_errors(chunk.index)
+    errors = add_error(
         errors, text[settings["id_column"]].isna(), f"{settings['id_column']} is empty"
     )
     reference = None
@@ -446,7 +230,7 @@ def flat_features(
         stamps = flat.parse_dates(
             text[settings["date_column"]], settings.get("date_dayfirst", False)
         )
-        errors = _add_error(
+        errors = add_error(
             errors,
             stamps.isna(),
             f"{settings['date_column']} missing or unparseable",
@@ -462,7 +246,7 @@ def flat_features(
         decimal, dayfirst = entry.get("decimal", "."), entry.get("dayfirst", False)
         typed, invalid = flat.typed_column(entry["kind"], values, reference, decimal, dayfirst)
         message = flat.INVALID[entry["kind"]].format(column=entry["column"])
-        errors = _add_error(errors, invalid, message, values)
+        errors = add_error(errors, invalid, message, values)
         columns[entry["feature"]] = typed
     return pd.DataFrame(columns, index=chunk.index), errors
 
@@ -689,7 +473,7 @@ def _write_header_only(
 ) -> None:
     """The scored columns of an empty input, as one header (or an empty Parquet table)."""
     features = pd.DataFrame({name: pd.Series(dtype=float) for name in loaded.features})
-    empty = score_features(loaded, features, _no_errors(features.index), reasons, points)
+    empty = score_features(loaded, features, no_errors(features.index), reasons, points)
     empty.insert(0, id_column, pd.array([], dtype="string"))
     writer = _Writer(output)
     writer.write(empty)
@@ -790,7 +574,7 @@ def score_frame(loaded: artifact_module.Artifact, frame: pd.DataFrame, reasons: 
         text = text.map(lambda v: v if v is None else str(v))
         features_frame, errors = flat_features(text, loaded.preprocessing, "input frame")
     else:
-        _require(frame, loaded.features, "input frame")
+        require_columns(frame, loaded.features, "input frame")
         features_frame = frame
-        errors = _no_errors(frame.index)
+        errors = no_errors(frame.index)
     return score_features(loaded, features_frame, errors, reasons)

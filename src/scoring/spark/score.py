@@ -1,7 +1,7 @@
 """Scoring where the leads live: `leadscore score --engine spark`.
 
 Leads and activities are read by Spark (Parquet, local paths or any URI Spark reads); the
-activity features are built by the same SQL as DuckDB's (scoring.feature_sql); each partition
+activity features are built by the same SQL as DuckDB's (scoring.data.feature_sql); each partition
 of leads is then scored in a pandas UDF (mapInPandas) over the exported artifact, by the same
 code as the CSV path (score.lead_part, score.score_features); the output is a folder of
 Parquet parts, one row per input lead, in input order, with the CSV path's columns.
@@ -19,6 +19,7 @@ from scoring.data import feature_sql, features
 from scoring.data import spark_session as spark_engine
 from scoring.data.contract import ACTIVITY_TYPES
 from scoring.runtime import artifact as artifact_module
+from scoring.runtime import inputs as scoring_inputs
 
 ROW = "_leadscore_row"  # the input row's position, to keep one output row per input row
 ACTIVITY_ERROR = "_leadscore_activity_error"
@@ -29,7 +30,9 @@ def _output_schema(loaded: artifact_module.Artifact, reasons: bool, points: bool
     from scoring.runtime import batch as score
 
     empty = pd.DataFrame({name: pd.Series(dtype=float) for name in loaded.features})
-    columns = score.score_features(loaded, empty, score._no_errors(empty.index), reasons, points)
+    columns = score.score_features(
+        loaded, empty, scoring_inputs.no_errors(empty.index), reasons, points
+    )
     types = ["lead_id string"]
     for name, dtype in columns.dtypes.items():
         if pd.api.types.is_bool_dtype(dtype):
@@ -66,7 +69,7 @@ def _partition_scorer(artifact_path: str, settings: dict, as_of, reasons: bool, 
             for column in features.CATEGORICAL:
                 frame[column] = frame[column].astype(str)
             bad = batch[ACTIVITY_ERROR].notna().to_numpy()
-            errors = score.join_errors(errors, bad, batch[ACTIVITY_ERROR])
+            errors = scoring_inputs.join_errors(errors, bad, batch[ACTIVITY_ERROR])
             result = score.score_features(loaded, frame, errors, reasons, points)
             result.insert(0, "lead_id", batch["lead_id"].astype("string").array)
             result.insert(0, ROW, batch[ROW].to_numpy(np.int64))
@@ -113,21 +116,21 @@ def score_with_spark(
 
     preprocessing = loaded.preprocessing
     if preprocessing["source"] == "flat":
-        raise score.ScoringInputError(
+        raise scoring_inputs.ScoringInputError(
             f"{loaded.path} scores a flat export: --engine spark builds activity features, "
             "score flat exports with the default engine"
         )
     if score._suffix(output_path) not in (".parquet", ".pq"):
-        raise score.ScoringInputError(
+        raise scoring_inputs.ScoringInputError(
             f"--output {output_path}: --engine spark writes a folder of Parquet files; "
             "name it .parquet"
         )
     if output_path.exists():
-        raise score.ScoringInputError(
+        raise scoring_inputs.ScoringInputError(
             f"--output {output_path} exists: Spark writes a new folder; remove it or name another"
         )
     if points and loaded.points is None:
-        raise score.ScoringInputError(
+        raise scoring_inputs.ScoringInputError(
             f"{loaded.path} carries no learned point rules: export a new run to score with --points"
         )
     settings = preprocessing["tables"]
@@ -152,7 +155,7 @@ def score_with_spark(
             ]
             known = [pd.Timestamp(t) for t in latest if t is not None]
             if not known:
-                raise score.ScoringInputError(
+                raise scoring_inputs.ScoringInputError(
                     f"{input_path}: no usable created_at to date the scoring by"
                 )
             as_of = max(known)
