@@ -109,3 +109,52 @@ def small_training(small_dataset):
         dataset,
         train.train_all(dataset, fast, params.features, params.baseline, params.seed),
     )
+
+
+# The test tiers (README: Development). `make test-fast` leaves out the "slow" tier: tests that
+# train on the generated CRM, export or run whole pipelines and notebooks, or start Spark.
+# A test is slow when it needs one of these fixtures or lives in one of these modules.
+SLOW_FIXTURES = frozenset(
+    {
+        "small_dataset",
+        "small_training",
+        "default_crm",
+        "lightgbm_export",
+        "project",
+        "fitted",
+        "two_runs",
+        "learned",
+        "retrains",
+        "champion",
+        "lean_model",
+        "tables_model",
+        "flat_model",
+        "trained",
+    }
+)
+SLOW_MODULES = frozenset(
+    {
+        "test_pipeline",
+        "test_notebooks",
+        "test_stages",
+        "test_faults",
+        "test_retrain",
+        "test_retrain_faults",
+        "test_spark_engine",
+        "test_spark_score",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.path.stem
+        params = getattr(item, "callspec", None)
+        spark = params is not None and "spark" in str(params.id)
+        if (
+            module in SLOW_MODULES
+            or SLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
+            or spark
+            or item.get_closest_marker("slow")
+        ):
+            item.add_marker(pytest.mark.slow)

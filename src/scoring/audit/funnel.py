@@ -14,21 +14,17 @@ import pandas as pd
 from scoring.core.business_time import business_hours_between
 from scoring.core.config import FunnelParams
 from scoring.core.jsonable import json_ready, records
-from scoring.data.contract import PLACEHOLDERS, STAGE_TIMESTAMPS, clean_category, company_size_band
+from scoring.data.contract import (
+    PLACEHOLDERS,
+    PROFILE_FIELDS,
+    STAGE_TIMESTAMPS,
+    clean_category,
+    company_size_band,
+)
 from scoring.io.files import write_json
 
 STAGE_COLUMNS = STAGE_TIMESTAMPS
-KEY_FIELDS = (
-    "industry",
-    "employee_count",
-    "annual_revenue",
-    "country",
-    "region",
-    "job_title",
-    "lead_source",
-    "campaign",
-    "email",
-)
+KEY_FIELDS = (*PROFILE_FIELDS, "email")
 # Pairs of stage timestamps that must not go backwards.
 ORDER_CHECKS = (
     ("created_at", "mql_at"),

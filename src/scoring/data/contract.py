@@ -50,10 +50,8 @@ STAGE_TIMESTAMPS = {
 }
 LEAD_TIMESTAMPS = (*STAGE_TIMESTAMPS.values(), "first_touch_at", "lost_at")
 LEAD_NUMBERS = ("employee_count", "annual_revenue")
-LEAD_COLUMNS = (
-    "lead_id",
-    "created_at",
-    "company_name",
+# What a lead says of itself and its company, and how it came in (the audit's key fields).
+PROFILE_FIELDS = (
     "industry",
     "employee_count",
     "annual_revenue",
@@ -62,6 +60,12 @@ LEAD_COLUMNS = (
     "job_title",
     "lead_source",
     "campaign",
+)
+LEAD_COLUMNS = (
+    "lead_id",
+    "created_at",
+    "company_name",
+    *PROFILE_FIELDS,
     "mql_at",
     "first_touch_at",
     "sal_at",
