@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -238,7 +239,6 @@ class FeatureParams(_Section):
     @field_validator("after_outcome_patterns", "creation_time_patterns")
     @classmethod
     def _patterns_compile(cls, patterns: list[str]) -> list[str]:
-        import re
 
         for pattern in patterns:
             try:

@@ -6,8 +6,10 @@ DataContractError naming the file, table, column, check, how many rows fail and 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +17,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from scoring.core.config import DataParams
 from scoring.core.errors import DataContractError
@@ -321,7 +325,6 @@ def _activity_violations(
     violations = _pandera_violations(frame, "activities", _activities_schema(), "lead_id")
     if lead_ids is not None:
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         ids = pa.array(frame["lead_id"], type=pa.string())
         found = pc.is_in(ids, value_set=lead_ids).to_numpy(zero_copy_only=False)
@@ -378,11 +381,8 @@ def stream_activities(
 ) -> ActivityFile:
     """Validate a Parquet activities file batch by batch into a validated copy on disk; every
     failing check is counted over the whole file, with the first few examples."""
-    import hashlib
-    import tempfile
 
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     folder = tempfile.TemporaryDirectory(prefix="leadscore-activities-")
     out = Path(folder.name) / "activities.parquet"
@@ -427,7 +427,6 @@ def _plain_batches(path: Path | str, batch_rows: int) -> Iterator[pd.DataFrame]:
     """A Parquet file's batches with dictionary columns decoded to plain values first: a
     batch of a pandas-written file would otherwise become a category of every lead id."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     tables.file_kind(Path(path), DataContractError)  # a clear error for what is not Parquet
     source = pq.ParquetFile(path)
@@ -499,7 +498,6 @@ def company_size_band(employee_count: pd.Series) -> pd.Series:
 
 def fingerprint(tables: Tables) -> str:
     """A sha256 of both tables' contents: the same data always gives the same fingerprint."""
-    import hashlib
 
     digest = hashlib.sha256()
     for frame in (tables.leads, tables.activities):

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from scoring.data import spark_session as spark_engine
 from scoring.data.contract import ACTIVITY_TYPES, FORM_TYPES, PAGE_CATEGORIES
 
 DAY_US = 86_400_000_000
@@ -187,7 +188,6 @@ def with_spark(
 ) -> pd.DataFrame:
     """Run the query in Spark: `activities` is a Spark DataFrame, a pandas frame or a path
     (or URI) of Parquet files; the leads go to Spark as a small frame."""
-    from scoring.data import spark_session as spark_engine
 
     spark = spark_engine.session(master)
     with spark_engine.quiet():

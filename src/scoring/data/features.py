@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.core.config import FeatureParams, LabelParams
+from scoring.data import feature_sql
 from scoring.data.contract import (
     STAGE_TIMESTAMPS,
     ActivityFile,
@@ -191,7 +192,6 @@ def activity_features(
     named signals the rule baseline and the reason wording refer to. `activities` is a frame,
     a Parquet/CSV path, or for Spark anything Spark reads (DuckDB within `memory_limit` on
     `threads`, every core by default; Spark on `master`)."""
-    from scoring.data import feature_sql
 
     frame = feature_sql.activity_counts(
         engine, activities, lead_ids, moment, windows, memory_limit, master, threads

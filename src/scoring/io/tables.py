@@ -7,14 +7,18 @@ command reports them in its own words and exits with code 2."""
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
 import io
 import logging
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from scoring.core.errors import DataContractError
 
@@ -52,8 +56,6 @@ def file_kind(path: Path, error: ErrorType = DataContractError) -> str:
             _check_text(path, _decompressed_head(path, kind, error), error, f"{kind}-compressed ")
             return kind
     if head.startswith(b"PK\x03\x04"):
-        import zipfile
-
         with zipfile.ZipFile(path) as bundle:
             names = bundle.namelist()
         if "[Content_Types].xml" in names or any(n.startswith("xl/") for n in names):
@@ -105,16 +107,10 @@ def is_parquet(path: Path | str) -> bool:
 def open_content(path: Path, kind: str) -> BinaryIO:
     """The file's content as a binary stream, decompressed (kind from `file_kind`)."""
     if kind == "gzip":
-        import gzip
-
         return gzip.open(path, "rb")
     if kind == "bz2":
-        import bz2
-
         return bz2.open(path, "rb")
     if kind == "zip":
-        import zipfile
-
         bundle = zipfile.ZipFile(path)
         return bundle.open(bundle.namelist()[0])
     return open(path, "rb")
@@ -205,8 +201,6 @@ def iter_chunks(
     path = Path(path)
     kind = file_kind(path, error)
     if kind == "parquet":
-        import pyarrow.parquet as pq
-
         for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
             yield batch.to_pandas()
         return

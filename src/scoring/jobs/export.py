@@ -15,9 +15,10 @@ from scoring.core.config import Params
 from scoring.io import runfolder
 from scoring.io.files import write_json
 from scoring.io.runfolder import RunFolder
-from scoring.model import training_record
+from scoring.model import points, training_record
 from scoring.report import model_card
 from scoring.runtime import artifact
+from scoring.tracking import registry
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,6 @@ def complete(run: RunFolder, params: Params) -> Path:
     )
     write_json(staging / artifact.CARD_JSON, card, canonical=True)
     if run.points_json.is_file():
-        from scoring.model import points
-
         write_json(
             staging / artifact.POINTS_FILE,
             points.artifact_document(run.read(runfolder.POINTS_JSON)),
@@ -70,7 +69,6 @@ MAX_DIFFERENCE = 1e-9
 def export_run(run: RunFolder, params: Params, features: pd.DataFrame) -> dict:
     """The export stage: complete the artifact, check it reproduces the run's probabilities
     on every lead (to 1e-9), register it in MLflow and store it as artifacts/<model>/v<N>."""
-    from scoring.tracking import registry
 
     folder = complete(run, params)
     predictions, summary = training_record.load_outputs(run)

@@ -3,15 +3,20 @@ leads and activities (synthetic or real tables) or a flat export, read into one 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from scoring.core.config import FeatureParams, Params, input_kind
+from scoring.audit import flat_export, funnel
+from scoring.core.config import FeatureParams, Params, ParamsError, input_kind
 from scoring.data import contract as data
 from scoring.data import features, flat
 from scoring.io.files import read_json, sha256, write_json
+from scoring.runtime import rules
 
 
 @dataclass(frozen=True)
@@ -46,8 +51,6 @@ def preflight(params: Params) -> Inputs:
     input against its contract, today's rules and the feature names in params against its
     fields (DataContractError, BaselineError or ParamsError, naming the file, the column and
     example rows)."""
-    from scoring.core.config import ParamsError
-    from scoring.runtime import rules
 
     loaded = load_inputs(params)
     rules.points(loaded.dataset.features, params.baseline)
@@ -67,7 +70,6 @@ def preflight(params: Params) -> Inputs:
 
 def audit(params: Params) -> tuple[Any, str]:
     """The funnel audit (tables) or what a flat export allows, and its headline in Markdown."""
-    from scoring.audit import flat_export, funnel
 
     if input_kind(params) == "flat":
         result = flat_export.audit_export(params.data.flat, params.funnel.min_segment_size)
@@ -106,9 +108,6 @@ def _settings(params: Params) -> str:
     """What reading the input depends on, as one digest: the settings that shape it and the
     input files as they are on disk (size and time), so a cache of other settings or of
     files changed since is not used."""
-    import hashlib
-    import json
-    from pathlib import Path
 
     keys = ("seed", "data", "generator", "label", "features")
     document = {k: v for k, v in params.model_dump(mode="json").items() if k in keys}

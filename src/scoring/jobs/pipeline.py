@@ -4,6 +4,7 @@ by papermill (with HTML copies for people), the report, and reports/latest."""
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import logging
 import os
@@ -11,13 +12,16 @@ import re
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from scoring.core.config import Params, dump_params
+from scoring.data import synth
 from scoring.io.files import point_link
 from scoring.io.runfolder import LATEST, RunFolder
 from scoring.jobs import inputs, stages
+from scoring.report import report
 from scoring.tracking import runs as tracking
 
 log = logging.getLogger(__name__)
@@ -244,7 +248,6 @@ def _run_group(group: tuple[str, ...], one: Callable[[str], Path | None]) -> lis
     """Run stages at the same time; if any fails, raise the error of the first in order."""
     if len(group) == 1:
         return [one(group[0])]
-    from concurrent.futures import ThreadPoolExecutor, wait
 
     with ThreadPoolExecutor(max_workers=len(group)) as pool:
         futures = [pool.submit(one, stage) for stage in group]
@@ -256,7 +259,6 @@ def _run_group(group: tuple[str, ...], one: Callable[[str], Path | None]) -> lis
 
 
 def _build_report(folder: RunFolder) -> Path:
-    from scoring.report import report
 
     try:
         return report.build(folder.path)
@@ -287,7 +289,6 @@ def ensure_synthetic_data(params: Params) -> bool:
     were made with other generator settings; return whether it generated."""
     if not inputs.is_synthetic(params):
         return False
-    import fcntl
 
     paths = (params.data.leads_path, params.data.activities_path, params.data.truth_path)
     raw = Path(params.data.raw_dir)
@@ -306,7 +307,6 @@ def ensure_synthetic_data(params: Params) -> bool:
 
 def generate_synthetic(params: Params) -> None:
     """Generate the synthetic CRM for params and write it to data.raw_dir."""
-    from scoring.data import synth
 
     log.info(
         "generating %d synthetic leads (seed %d) into %s",

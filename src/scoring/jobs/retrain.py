@@ -33,6 +33,7 @@ from scoring.io import runfolder
 from scoring.io.runfolder import RunFolder
 from scoring.jobs import inputs
 from scoring.model.evaluate import expected_calibration_error
+from scoring.report import report
 from scoring.runtime import activities as scoring_activities
 from scoring.runtime import artifact
 from scoring.runtime import batch as score
@@ -306,8 +307,6 @@ def record(params: Params, decision: Decision, run: RunFolder) -> None:
     run.write(runfolder.RETRAIN, decision.as_dict())
     run.retrain_md.write_text(markdown(decision), "utf-8")
     if run.thresholds.is_file():
-        from scoring.report import report
-
         report.build(run.path)  # the report now shows the decision, gate by gate
     tracking.log_tags(params, run.run_id, {"leadscore.retrain": decision.decision})
     tracking.log_artifacts(

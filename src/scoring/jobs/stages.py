@@ -15,11 +15,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scoring.audit import funnel
 from scoring.core.config import Params
+from scoring.core.errors import DataContractError
 from scoring.io import runfolder
 from scoring.io.runfolder import RunFolder
+from scoring.jobs import export as export_module
 from scoring.jobs import inputs
 from scoring.model import draft, points_page, training_record
+from scoring.model import evaluate as evaluation_module
+from scoring.model import explain as explain_module
+from scoring.model import points as points_module
+from scoring.model import thresholds as thresholds_module
+from scoring.model import train as training
+from scoring.report import plots, report
 from scoring.tracking import runs as tracking
 
 STAGES = ("audit", "train", "evaluate", "explain", "thresholds", "points", "export")
@@ -89,7 +98,6 @@ class Audited:
 
 def audit(params: Params, run: Run) -> Audited:
     """Audit the funnel or the export; write funnel.json."""
-    from scoring.audit import funnel
 
     result, headline = inputs.audit(params)
     funnel.write_summary(result, run.folder.funnel)
@@ -110,7 +118,6 @@ def train(params: Params, run: Run) -> Trained:
     """Build features, guard against leakage, split out of time, fit and choose the models,
     explain the chosen one on test, write the artifact draft and open the MLflow run."""
     from scoring.model import explain
-    from scoring.model import train as training
 
     loaded = run.inputs(params)
     dataset = loaded.dataset
@@ -147,8 +154,6 @@ class Evaluated:
 
 def evaluate(params: Params, run: Run) -> Evaluated:
     """Every scorer on the test window with paired bootstrap intervals; charts saved to plots/."""
-    from scoring.model import evaluate as evaluation_module
-    from scoring.report import plots
 
     predictions, summary = training_record.load_outputs(run.folder)
     evaluation = evaluation_module.evaluate(
@@ -184,7 +189,6 @@ class Explained:
 
 def explain(params: Params, run: Run) -> Explained:
     """Global importance and the most important features of the saved explanations."""
-    from scoring.model import explain as explain_module
 
     explanation, reasons, info = explain_module.load_run(run.folder)
     importance = explain_module.global_importance(explanation)
@@ -203,8 +207,6 @@ class Thresholded:
 
 def thresholds(params: Params, run: Run) -> Thresholded:
     """MQL thresholds by policy against today's rules; thresholds.json and the trade-off."""
-    from scoring.model import thresholds as thresholds_module
-    from scoring.report import report
 
     predictions, summary = training_record.load_outputs(run.folder)
     recommendation = thresholds_module.recommend(
@@ -235,14 +237,11 @@ def points(params: Params, run: Run) -> Pointed:
     """Learn point rules (chosen on the training rows, points fitted on every row before the
     test window), choose their MQL threshold on validation and measure them on test;
     points_rules.csv, .json and .md."""
-    from scoring.model import points as points_module
 
     predictions, summary = training_record.load_outputs(run.folder)
     features = run.features(params)
     ids = run.inputs(params).dataset.lead_ids.to_numpy()
     if len(ids) != len(predictions) or not np.array_equal(ids, predictions["lead_id"].to_numpy()):
-        from scoring.core.errors import DataContractError
-
         raise DataContractError(
             f"the input has changed since {run.folder.predictions} was written: train again "
             "(leadscore run) before learning point rules from it"
@@ -263,6 +262,5 @@ def points(params: Params, run: Run) -> Pointed:
 
 def export(params: Params, run: Run) -> dict:
     """Complete the artifact, check it reproduces the run, register and store it (export.json)."""
-    from scoring.jobs import export as export_module
 
     return export_module.export_run(run.folder, params, run.features(params))

@@ -8,6 +8,8 @@ globally.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -15,6 +17,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
 from scoring.audit.funnel import FunnelAudit
+from scoring.model.evaluate import scorers
+from scoring.runtime.reasons import feature_label
 
 TARGET_COLOR = "#c0392b"
 BAR_COLOR = "#2e86c1"
@@ -222,7 +226,6 @@ MODEL_COLORS = {
 
 
 def _test_scorers(predictions: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    from scoring.model.evaluate import scorers
 
     test = predictions[predictions["split"] == "test"]
     return test, scorers(test)
@@ -358,7 +361,6 @@ def backtest(table: pd.DataFrame) -> Figure:
 
 def save_figures(figures: dict[str, Figure], folder) -> list:
     """Save figures as PNG files named by their keys; returns the paths."""
-    from pathlib import Path
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -373,8 +375,6 @@ def save_figures(figures: dict[str, Figure], folder) -> list:
 def importance(table: pd.DataFrame, top: int = 15) -> Figure:
     """Mean |SHAP contribution| per feature, coloured by family."""
     from matplotlib.patches import Patch
-
-    from scoring.runtime.reasons import feature_label
 
     colors = {"fit": "#2e86c1", "intent": "#e67e22", "source": "#7f8c8d"}
     shown = table.head(top)[::-1]

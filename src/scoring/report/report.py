@@ -8,6 +8,7 @@ from them (the trade-off curve, the fit-by-intent grid, the importance bars).
 from __future__ import annotations
 
 import base64
+import io
 import re
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,6 @@ def _image(path: Path) -> str:
 
 
 def _figure_image(figure) -> str:
-    import io
 
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)

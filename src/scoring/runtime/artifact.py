@@ -19,7 +19,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from scoring.data.contract import ACTIVITY_COLUMNS
 from scoring.io.files import sha256, write_json
+from scoring.runtime.trees import CompiledTrees
 
 FORMAT = "leadscore-artifact"
 FORMAT_VERSION = 1
@@ -87,7 +89,6 @@ def input_schema(preprocessing: dict) -> dict:
             for c in flat["columns"]
         ]
         return {"kind": "flat export", "columns": columns, "missing_columns": "error"}
-    from scoring.data.contract import ACTIVITY_COLUMNS
 
     tables = preprocessing["tables"]
     leads = list(SCORING_LEAD_COLUMNS)
@@ -195,8 +196,6 @@ class Artifact:
         """The booster compiled for batch scoring: raw scores equal to LightGBM's predict,
         exact TreeSHAP equal to its pred_contrib, several times faster (built once)."""
         if self._trees is None:
-            from scoring.runtime.trees import CompiledTrees
-
             self._trees = CompiledTrees(self.booster)
         return self._trees
 

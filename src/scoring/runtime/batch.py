@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -351,7 +353,6 @@ def score_file(
         return ScoreSummary()
     # The model's compiled form is built while the activities are read and the first
     # chunks' features are built; scoring waits for it.
-    from concurrent.futures import ThreadPoolExecutor
 
     pool = ThreadPoolExecutor(1)
     ready = pool.submit(loaded.prepare_scoring, reasons)
@@ -423,7 +424,6 @@ class _Drift:
     scored rows: in a background thread as soon as they are in, while the rest is scored."""
 
     def __init__(self, loaded: artifact_module.Artifact) -> None:
-        from concurrent.futures import ThreadPoolExecutor
 
         self.loaded = loaded
         self.features: list[pd.DataFrame] = []
@@ -493,8 +493,6 @@ def _ahead(chunks: Iterator[pd.DataFrame], prepare, workers: int = 2) -> Iterato
     """prepare(chunk) for the next `workers` chunks in worker threads while the caller
     writes the current one, in order. Chunks are built and scored on every core: DuckDB and
     the compiled trees release the GIL."""
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(workers) as pool:
         pending: deque = deque()

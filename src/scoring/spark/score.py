@@ -19,7 +19,9 @@ from scoring.data import feature_sql, features
 from scoring.data import spark_session as spark_engine
 from scoring.data.contract import ACTIVITY_TYPES
 from scoring.runtime import artifact as artifact_module
+from scoring.runtime import batch as score
 from scoring.runtime import inputs as scoring_inputs
+from scoring.runtime.batch import ScoreSummary, ScoringInputError
 
 ROW = "_leadscore_row"  # the input row's position, to keep one output row per input row
 ACTIVITY_ERROR = "_leadscore_activity_error"
@@ -27,7 +29,6 @@ ACTIVITY_ERROR = "_leadscore_activity_error"
 
 def _output_schema(loaded: artifact_module.Artifact, reasons: bool, points: bool) -> str:
     """The Spark schema of the scored rows: the CSV path's columns, with their types."""
-    from scoring.runtime import batch as score
 
     empty = pd.DataFrame({name: pd.Series(dtype=float) for name in loaded.features})
     columns = score.score_features(
@@ -52,7 +53,6 @@ def _partition_scorer(artifact_path: str, settings: dict, as_of, reasons: bool, 
     features, errors, the model's scores (the artifact is loaded once per task)."""
 
     def run(batches):
-        from scoring.runtime import batch as score
 
         spark_engine.quiet_worker()
         loaded = artifact_module.load(Path(artifact_path))
@@ -82,7 +82,6 @@ def _moments(settings: dict, as_of):
     """Each lead's scoring moment, as the CSV path computes it (for the feature query)."""
 
     def run(batches):
-        from scoring.runtime import batch as score
 
         spark_engine.quiet_worker()
         for batch in batches:
@@ -111,8 +110,6 @@ def score_with_spark(
     """Score leads and their activities with Spark into a folder of Parquet parts (one row a
     lead, in input order): what `leadscore score --engine spark` runs."""
     from pyspark.sql import functions as F
-
-    from scoring.runtime import batch as score
 
     preprocessing = loaded.preprocessing
     if preprocessing["source"] == "flat":
@@ -226,7 +223,6 @@ def _read(spark, path: str, option: str):
             )
         else:
             message = f"cannot be read by Spark: {text.splitlines()[0]}"
-        from scoring.runtime.batch import ScoringInputError
 
         raise ScoringInputError(f"{option} {path} {message}") from None
 
@@ -234,8 +230,6 @@ def _read(spark, path: str, option: str):
 def _require(frame, columns: list[str], source) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        from scoring.runtime.batch import ScoringInputError
-
         raise ScoringInputError(
             f"{source} misses column(s) {', '.join(missing)} (it has: {', '.join(frame.columns)})"
         )
@@ -245,8 +239,6 @@ def _summary(scored, activities, leads):
     """What the CSV path reports: rows, scored, errors, MQLs, a few errors, and activities of
     leads not in the input."""
     from pyspark.sql import functions as F
-
-    from scoring.runtime.batch import ScoreSummary
 
     totals = scored.agg(
         F.count(F.lit(1)).alias("rows"),

@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import shutil
+import tempfile
 from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, requires, version
 from pathlib import Path
@@ -168,7 +169,6 @@ def _quiet(logger: str, level: int = logging.ERROR) -> Iterator[None]:
 def register_artifact(params: Params, run_id: str, artifact_dir: Path | str) -> int:
     """Log the artifact as an MLflow pyfunc (models from code, the package as code) on the
     run and register it as a new version of export.model_name; returns the version number."""
-    import tempfile
 
     import mlflow.pyfunc
 
@@ -246,8 +246,6 @@ def promote(params: Params, version: int, reason: str, action: str = "promote") 
     root = model_root(params)
     folder = root / f"v{version}"
     if not folder.exists():
-        import tempfile
-
         registered = registered_versions(params)
         if version not in registered:
             raise ValueError(

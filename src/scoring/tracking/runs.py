@@ -6,6 +6,7 @@ file under mlruns/, never MLflow's own default, which MLflow 3 no longer keeps a
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import socket
@@ -49,7 +50,6 @@ def _create_database(uri: str, database: Path):
     """A client of a SQLite tracking database, created and migrated under a file lock: the
     client migrates the database as it starts, and two runs starting at once on a fresh
     project would both migrate it and one would fail."""
-    import fcntl
 
     from mlflow.tracking import MlflowClient
 

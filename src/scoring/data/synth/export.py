@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -78,7 +79,6 @@ def write(
 ) -> None:
     """Write the generated tables (Parquet) and, optionally, the flat CRM export (CSV); each
     file appears whole (written aside, then renamed), so a reader never sees half a file."""
-    import os
 
     for path in (leads_path, activities_path, truth_path):
         path.parent.mkdir(parents=True, exist_ok=True)
