@@ -9,12 +9,19 @@ import json
 import logging
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import nbformat
+import papermill
+from jupyter_client.manager import AsyncKernelManager
+from nbconvert import HTMLExporter
 
 from scoring.core.config import Params, dump_params
 from scoring.data import synth
@@ -105,8 +112,6 @@ def point_latest(reports_dir: Path, run_id: str) -> Path:
 
 def export_html(notebook_path: Path) -> Path:
     """An HTML copy of an executed notebook without code, for people who don't read code."""
-    import nbformat
-    from nbconvert import HTMLExporter
 
     notebook = nbformat.read(notebook_path, as_version=4)
     # Library warnings on stderr belong in the executed notebook, not in the people's report.
@@ -130,7 +135,6 @@ def execute_notebook(
     stage: str, name: str, params_path: Path, overrides: list[str], run_id: str, output_dir: Path
 ) -> Path:
     """Execute one stage's notebook with papermill into the run folder; NotebookError on failure."""
-    import papermill
 
     source = notebooks_dir() / name
     if not source.is_file():
@@ -154,6 +158,7 @@ def execute_notebook(
             },
             # The kernel's own start-up warnings are not for the person running leadscore.
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+            kernel_manager_class=IpcKernelManager,
         )
     except papermill.PapermillExecutionError as err:
         raise NotebookError(
@@ -163,6 +168,24 @@ def execute_notebook(
             error_name=err.ename,
         ) from None
     return output
+
+
+class IpcKernelManager(AsyncKernelManager):
+    """Notebook kernels reached over Unix sockets in a folder of their own: no TCP port to
+    pick, so kernels started side by side (stages, two runs, parallel tests) never race for
+    one ("Address already in use"), and nothing listens on the network."""
+
+    def __init__(self, **kwargs) -> None:
+        folder = tempfile.mkdtemp(prefix="leadscore-kernel-")
+        kwargs.setdefault("transport", "ipc")
+        kwargs.setdefault("ip", os.path.join(folder, "kernel"))
+        super().__init__(**kwargs)
+        self._socket_folder = folder
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            shutil.rmtree(self._socket_folder, ignore_errors=True)
 
 
 def _stderr(line: str) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -348,8 +349,6 @@ def load(folder: Path | str) -> Artifact:
     if (folder / POINTS_FILE).is_file():
         artifact.points = _read(folder, POINTS_FILE)
     if "lightgbm" in artifact.weights:
-        import lightgbm as lgb
-
         artifact.booster = lgb.Booster(model_str=(folder / LIGHTGBM_FILE).read_text("utf-8"))
     if "logistic" in artifact.weights:
         artifact.logistic = LogisticModel(_read(folder, LOGISTIC_FILE))

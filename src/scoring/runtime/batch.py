@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from tqdm import tqdm
 
 from scoring.data import features, flat
 from scoring.io import tables
@@ -327,7 +328,6 @@ def score_file(
 ) -> ScoreSummary:
     """Score a file into another (CSV or Parquet by suffix), one row per input row in order;
     `points` adds the learned point rules' points (the artifact must carry them)."""
-    from tqdm import tqdm
 
     input_path, output_path = Path(input_path), Path(output_path)
     check_output(output_path, [input_path, *([Path(activities_path)] if activities_path else [])])
