@@ -101,6 +101,7 @@ def test_errors_are_sorted_by_type_in_process_and_by_class_name_from_a_kernel():
     assert not _is_bad_input(StageError("train", "x", error_name="KeyError"))
 
 
+@pytest.mark.slow  # a whole run
 def test_run_without_the_notebooks_folder_says_how_to_run_anyway(tmp_params, monkeypatch):
     """An install without the repo's notebooks/ (not editable) points at the two ways out."""
     monkeypatch.setenv("LEADSCORE_NOTEBOOKS", str(tmp_params.parent / "nowhere"))

@@ -166,6 +166,7 @@ def test_split_falls_back_to_order_then_random(tmp_path):
     assert random.method == "random stratified" and "NOT out of time" in random.warning
 
 
+@pytest.mark.slow  # trains on a 20,000-lead export
 def test_synthetic_export_leaks_are_flagged(small_crm, tmp_path):
     export = synth.flat_export(small_crm.leads, small_crm.activities, small_crm.snapshot)
     path = tmp_path / "crm_export.csv"
@@ -210,6 +211,7 @@ def _readme_example() -> tuple[str, str]:
     return block, command
 
 
+@pytest.mark.slow  # a whole run
 def test_readme_worked_example_runs_as_written(tmp_path, monkeypatch):
     block, command = _readme_example()
     assert block == (ROOT / "examples" / "flat_export.yaml").read_text()
@@ -317,6 +319,7 @@ def test_export_without_ids_in_time_order_uses_line_numbers_and_row_order(tmp_pa
     assert any("time order" in note for note in dataset.notes)
 
 
+@pytest.mark.slow  # a whole run
 def test_flat_export_without_rules_runs_end_to_end_and_exports(tmp_path, monkeypatch):
     """No rules and an unreachable conversion target: the recommendation falls back, says
     why, and the run ends with an artifact and reports/latest."""

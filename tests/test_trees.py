@@ -52,7 +52,11 @@ def _model(use_missing: bool, n: int = 6000, levels: int = 7, **options):
         (True, {}),
         (False, {}),
         # Codes past one word's bits, and trees too wide for the bit-mask walk.
-        (True, {"levels": 90, "num_leaves": 80, "min_child_samples": 5, "n": 8000}),
+        pytest.param(
+            True,
+            {"levels": 90, "num_leaves": 80, "min_child_samples": 5, "n": 8000},
+            marks=pytest.mark.slow,
+        ),
     ],
 )
 def test_compiled_trees_equal_lightgbm(use_missing, options):
