@@ -4,6 +4,9 @@ written into the run folder and its records logged to MLflow.
 A notebook is one stage call plus display cells, so it runs the same in JupyterLab, under
 papermill and in-process (`leadscore run --no-notebooks`, retrain, tests). Order:
 audit, train, evaluate, explain, thresholds, points, export (STAGES).
+
+Each stage imports its own modules inside its function: a notebook kernel runs one stage and
+loads only what that stage needs (importing every stage's stack costs each kernel about 6 s).
 """
 
 from __future__ import annotations
@@ -15,20 +18,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scoring.audit import funnel
 from scoring.core.config import Params
-from scoring.core.errors import DataContractError
 from scoring.io import runfolder
 from scoring.io.runfolder import RunFolder
-from scoring.jobs import export as export_module
 from scoring.jobs import inputs
 from scoring.model import draft, points_page, training_record
-from scoring.model import evaluate as evaluation_module
-from scoring.model import explain as explain_module
-from scoring.model import points as points_module
-from scoring.model import thresholds as thresholds_module
-from scoring.model import train as training
-from scoring.report import plots, report
 from scoring.tracking import runs as tracking
 
 STAGES = ("audit", "train", "evaluate", "explain", "thresholds", "points", "export")
@@ -98,6 +92,7 @@ class Audited:
 
 def audit(params: Params, run: Run) -> Audited:
     """Audit the funnel or the export; write funnel.json."""
+    from scoring.audit import funnel
 
     result, headline = inputs.audit(params)
     funnel.write_summary(result, run.folder.funnel)
@@ -118,6 +113,7 @@ def train(params: Params, run: Run) -> Trained:
     """Build features, guard against leakage, split out of time, fit and choose the models,
     explain the chosen one on test, write the artifact draft and open the MLflow run."""
     from scoring.model import explain
+    from scoring.model import train as training
 
     loaded = run.inputs(params)
     dataset = loaded.dataset
@@ -154,6 +150,8 @@ class Evaluated:
 
 def evaluate(params: Params, run: Run) -> Evaluated:
     """Every scorer on the test window with paired bootstrap intervals; charts saved to plots/."""
+    from scoring.model import evaluate as evaluation_module
+    from scoring.report import plots
 
     predictions, summary = training_record.load_outputs(run.folder)
     evaluation = evaluation_module.evaluate(
@@ -189,6 +187,7 @@ class Explained:
 
 def explain(params: Params, run: Run) -> Explained:
     """Global importance and the most important features of the saved explanations."""
+    from scoring.model import explain as explain_module
 
     explanation, reasons, info = explain_module.load_run(run.folder)
     importance = explain_module.global_importance(explanation)
@@ -207,6 +206,8 @@ class Thresholded:
 
 def thresholds(params: Params, run: Run) -> Thresholded:
     """MQL thresholds by policy against today's rules; thresholds.json and the trade-off."""
+    from scoring.model import thresholds as thresholds_module
+    from scoring.report import report
 
     predictions, summary = training_record.load_outputs(run.folder)
     recommendation = thresholds_module.recommend(
@@ -237,11 +238,14 @@ def points(params: Params, run: Run) -> Pointed:
     """Learn point rules (chosen on the training rows, points fitted on every row before the
     test window), choose their MQL threshold on validation and measure them on test;
     points_rules.csv, .json and .md."""
+    from scoring.model import points as points_module
 
     predictions, summary = training_record.load_outputs(run.folder)
     features = run.features(params)
     ids = run.inputs(params).dataset.lead_ids.to_numpy()
     if len(ids) != len(predictions) or not np.array_equal(ids, predictions["lead_id"].to_numpy()):
+        from scoring.core.errors import DataContractError
+
         raise DataContractError(
             f"the input has changed since {run.folder.predictions} was written: train again "
             "(leadscore run) before learning point rules from it"
@@ -262,5 +266,6 @@ def points(params: Params, run: Run) -> Pointed:
 
 def export(params: Params, run: Run) -> dict:
     """Complete the artifact, check it reproduces the run, register and store it (export.json)."""
+    from scoring.jobs import export as export_module
 
     return export_module.export_run(run.folder, params, run.features(params))
