@@ -22,7 +22,6 @@ from scoring.core.config import Params
 from scoring.io import runfolder
 from scoring.io.runfolder import RunFolder
 from scoring.jobs import inputs
-from scoring.model import draft, points_page, training_record
 from scoring.tracking import runs as tracking
 
 STAGES = ("audit", "train", "evaluate", "explain", "thresholds", "points", "export")
@@ -112,7 +111,7 @@ class Trained:
 def train(params: Params, run: Run) -> Trained:
     """Build features, guard against leakage, split out of time, fit and choose the models,
     explain the chosen one on test, write the artifact draft and open the MLflow run."""
-    from scoring.model import explain
+    from scoring.model import draft, explain, training_record
     from scoring.model import train as training
 
     loaded = run.inputs(params)
@@ -151,6 +150,7 @@ class Evaluated:
 def evaluate(params: Params, run: Run) -> Evaluated:
     """Every scorer on the test window with paired bootstrap intervals; charts saved to plots/."""
     from scoring.model import evaluate as evaluation_module
+    from scoring.model import training_record
     from scoring.report import plots
 
     predictions, summary = training_record.load_outputs(run.folder)
@@ -207,6 +207,7 @@ class Thresholded:
 def thresholds(params: Params, run: Run) -> Thresholded:
     """MQL thresholds by policy against today's rules; thresholds.json and the trade-off."""
     from scoring.model import thresholds as thresholds_module
+    from scoring.model import training_record
     from scoring.report import report
 
     predictions, summary = training_record.load_outputs(run.folder)
@@ -239,6 +240,7 @@ def points(params: Params, run: Run) -> Pointed:
     test window), choose their MQL threshold on validation and measure them on test;
     points_rules.csv, .json and .md."""
     from scoring.model import points as points_module
+    from scoring.model import points_page, training_record
 
     predictions, summary = training_record.load_outputs(run.folder)
     features = run.features(params)

@@ -10,19 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-import shap
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
-from sklearn import metrics
 
 from scoring.audit.funnel import FunnelAudit
-from scoring.model.evaluate import scorers
 from scoring.runtime.reasons import feature_label
 
 TARGET_COLOR = "#c0392b"
@@ -231,6 +225,8 @@ MODEL_COLORS = {
 
 
 def _test_scorers(predictions: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    # scikit-learn only for the model charts: the audit notebook imports plots too.
+    from scoring.model.evaluate import scorers
 
     test = predictions[predictions["split"] == "test"]
     return test, scorers(test)
@@ -239,6 +235,7 @@ def _test_scorers(predictions: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
 def _curve_per_scorer(predictions: pd.DataFrame, kind: str) -> tuple[Figure, Axes, pd.Series]:
     """One curve per scorer on test: 'roc' (x: FPR, y: TPR) or 'pr' (x: recall, y: precision),
     each labelled with its area."""
+    from sklearn import metrics
 
     test, named = _test_scorers(predictions)
     fig, ax = _figure(5.5, 4.5)
@@ -378,6 +375,7 @@ def save_figures(figures: dict[str, Figure], folder) -> list:
 
 def importance(table: pd.DataFrame, top: int = 15) -> Figure:
     """Mean |SHAP contribution| per feature, coloured by family."""
+    from matplotlib.patches import Patch
 
     colors = {"fit": "#2e86c1", "intent": "#e67e22", "source": "#7f8c8d"}
     shown = table.head(top)[::-1]
@@ -399,6 +397,8 @@ def importance(table: pd.DataFrame, top: int = 15) -> Figure:
 
 def beeswarm(explanation, top: int = 15) -> Figure:
     """SHAP beeswarm: each dot a lead, position its contribution, colour the feature's value."""
+    import matplotlib.pyplot as plt
+    import shap
 
     numeric = explanation.values.apply(
         lambda c: c if pd.api.types.is_numeric_dtype(c) else pd.Series(np.nan, index=c.index)
@@ -469,6 +469,7 @@ def tradeoff(
 ):
     """Interactive trade-off: MQLs per month (or per window, without dates) against
     conversion, the rules marked (plotly)."""
+    import plotly.graph_objects as go
 
     figure = go.Figure()
     figure.add_trace(

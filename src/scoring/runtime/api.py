@@ -12,7 +12,7 @@ from scoring.data import flat
 from scoring.data.contract import ACTIVITY_COLUMNS
 from scoring.runtime.activities import activities_from_table, timestamps
 from scoring.runtime.artifact import Artifact, load
-from scoring.runtime.batch import flat_features, leads_features, score_features
+from scoring.runtime.batch import as_text, flat_features, leads_features, score_features
 from scoring.runtime.inputs import ScoringInputError
 
 
@@ -36,10 +36,7 @@ def score(
     settings = loaded.preprocessing
     if settings["source"] == "flat":
         id_column = settings["flat"]["id_column"] or flat.ROW_ID
-        # As read from a file: text, the export's own spelling; typed as training typed it.
-        text = leads.astype(object).where(leads.notna(), None)
-        text = text.map(lambda v: v if v is None else str(v))
-        text, _ = flat.with_row_ids(text, settings["flat"]["id_column"])
+        text, _ = flat.with_row_ids(as_text(leads), settings["flat"]["id_column"])
         frame, errors = flat_features(text, settings, "leads")
         ids = text[id_column]
     else:

@@ -14,15 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from scoring.data.contract import ACTIVITY_COLUMNS
 from scoring.io.files import sha256, write_json
-from scoring.runtime.trees import CompiledTrees
 
 FORMAT = "leadscore-artifact"
 FORMAT_VERSION = 1
@@ -90,6 +87,7 @@ def input_schema(preprocessing: dict) -> dict:
             for c in flat["columns"]
         ]
         return {"kind": "flat export", "columns": columns, "missing_columns": "error"}
+    from scoring.data.contract import ACTIVITY_COLUMNS
 
     tables = preprocessing["tables"]
     leads = list(SCORING_LEAD_COLUMNS)
@@ -197,6 +195,9 @@ class Artifact:
         """The booster compiled for batch scoring: raw scores equal to LightGBM's predict,
         exact TreeSHAP equal to its pred_contrib, several times faster (built once)."""
         if self._trees is None:
+            # numba compiles on first use: loading an artifact (verify, promote) needs none.
+            from scoring.runtime.trees import CompiledTrees
+
             self._trees = CompiledTrees(self.booster)
         return self._trees
 
@@ -349,6 +350,8 @@ def load(folder: Path | str) -> Artifact:
     if (folder / POINTS_FILE).is_file():
         artifact.points = _read(folder, POINTS_FILE)
     if "lightgbm" in artifact.weights:
+        import lightgbm as lgb  # only LightGBM artifacts need it (with scikit-learn: 1.7 s)
+
         artifact.booster = lgb.Booster(model_str=(folder / LIGHTGBM_FILE).read_text("utf-8"))
     if "logistic" in artifact.weights:
         artifact.logistic = LogisticModel(_read(folder, LOGISTIC_FILE))

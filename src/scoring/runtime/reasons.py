@@ -8,8 +8,6 @@ import re
 import numpy as np
 import pandas as pd
 
-from scoring.runtime.ranking import top_columns
-
 LABELS = {
     "seniority": "Seniority",
     "function": "Department",
@@ -137,6 +135,9 @@ def top_reasons(
     """Vectorised reason codes: for every row the `top` strongest contributions up and down,
     as words (up_k, down_k), feature names and contributions. Words are cached per (feature,
     value), so large batches cost little more than their distinct values."""
+    # Compiled (numba): imported when reasons are ranked, not by every reader of the words.
+    from scoring.runtime.ranking import top_columns
+
     n = len(contributions)
     columns: dict[str, object] = {}
     cache: dict[tuple[int, object], str] = {}

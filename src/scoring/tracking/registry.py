@@ -23,10 +23,6 @@ from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, requires, version
 from pathlib import Path
 
-import mlflow.artifacts
-import mlflow.pyfunc
-from mlflow.exceptions import MlflowException
-
 from scoring.core.config import Params
 from scoring.io.files import point_link
 from scoring.runtime import artifact
@@ -174,6 +170,8 @@ def register_artifact(params: Params, run_id: str, artifact_dir: Path | str) -> 
     """Log the artifact as an MLflow pyfunc (models from code, the package as code) on the
     run and register it as a new version of export.model_name; returns the version number."""
 
+    import mlflow.pyfunc
+
     client = _client(params.mlflow)
     mlflow_run = run_for(params, run_id)
     name = params.export.model_name
@@ -190,6 +188,8 @@ def register_artifact(params: Params, run_id: str, artifact_dir: Path | str) -> 
         )
         client.log_artifacts(mlflow_run, str(model_path), artifact_path="model")
     if client.search_registered_models(filter_string=f"name = '{name}'") == []:
+        from mlflow.exceptions import MlflowException
+
         try:
             client.create_registered_model(name, description="leadscore lead-scoring models")
         except MlflowException as err:  # registered by a run that started at the same time
@@ -207,6 +207,7 @@ def set_registry_alias(params: Params, alias: str, version: int) -> None:
 
 def delete_registry_alias(params: Params, alias: str) -> None:
     """Remove a registry alias if it is set."""
+    from mlflow.exceptions import MlflowException
 
     with contextlib.suppress(MlflowException):
         _client(params.mlflow).delete_registered_model_alias(params.export.model_name, alias)
@@ -221,6 +222,8 @@ def registered_versions(params: Params) -> list[int]:
 def download_model(params: Params, uri: str, destination: Path) -> Path:
     """Download models:/<name>/<version> or models:/<name>@<alias> and return the leadscore
     artifact folder inside it."""
+    import mlflow.artifacts
+
     match = re.fullmatch(r"models:/([^/@]+)(?:/(\d+)|@([\w-]+))", uri)
     if not match:
         raise ValueError(f"{uri}: expected models:/<name>/<version> or models:/<name>@<alias>")

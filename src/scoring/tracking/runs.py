@@ -14,10 +14,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from mlflow.entities import Metric, Param
-from mlflow.exceptions import MlflowException
-from mlflow.tracking import MlflowClient
-
 from scoring.core.config import MlflowParams, Params
 
 log = logging.getLogger(__name__)
@@ -40,6 +36,7 @@ _READY: set[str] = set()  # tracking URIs whose database this process has seen c
 def _client(params: MlflowParams):
     # An explicit client, never mlflow.set_tracking_uri: that also sets MLFLOW_TRACKING_URI in
     # the environment, which would then override the params of every later run in the process.
+    from mlflow.tracking import MlflowClient
 
     uri = tracking_uri(params)
     if not uri.startswith("sqlite:///") or uri in _READY:
@@ -53,6 +50,8 @@ def _create_database(uri: str, database: Path):
     """A client of a SQLite tracking database, created and migrated under a file lock: the
     client migrates the database as it starts, and two runs starting at once on a fresh
     project would both migrate it and one would fail."""
+
+    from mlflow.tracking import MlflowClient
 
     database.parent.mkdir(parents=True, exist_ok=True)
     with open(database.with_name(f".{database.name}.lock"), "w") as lock:
@@ -70,6 +69,7 @@ def already_exists(err: Exception) -> bool:
 
 
 def _experiment_id(client, params: MlflowParams) -> str:
+    from mlflow.exceptions import MlflowException
 
     experiment = client.get_experiment_by_name(params.experiment)
     if experiment is not None:
@@ -130,6 +130,7 @@ def run_for(params: Params, run_id: str) -> str:
 
 
 def _param(key: str, value: Any):
+    from mlflow.entities import Param
 
     return Param(key, str(value)[:6000])
 
@@ -148,6 +149,7 @@ def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def log_metrics(params: Params, run_id: str, metrics: dict[str, float]) -> None:
     """Numeric metrics (None and NaN skipped) on the pipeline's MLflow run."""
+    from mlflow.entities import Metric
 
     client = _client(params.mlflow)
     mlflow_run = run_for(params, run_id)
