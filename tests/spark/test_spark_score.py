@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from scoring.cli import app
 from scoring.data import spark_session as spark_engine
-from tests.test_score import score_cli, tables_model  # noqa: F401  (tables_model: the fixture)
+from tests.runtime.test_score import score_cli, tables_model  # noqa: F401  (tables_model: the fixture)
 
 pytestmark = pytest.mark.skipif(
     spark_engine.missing() is not None,

@@ -1,5 +1,5 @@
 """The activity features' one SQL definition, run by DuckDB and by Spark, against the pandas
-features leadscore built before (tests/reference_features.py)."""
+features leadscore built before (tests/data/reference_features.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from scoring.core.config import GeneratorParams, load_params
 from scoring.data import contract as data
 from scoring.data import feature_sql, features, synth
 from scoring.data import spark_session as spark_engine
-from tests import reference_features
 from tests.conftest import ROOT
+from tests.data import reference_features
 
 SPARK_MISSING = spark_engine.missing()
 needs_spark = pytest.mark.skipif(

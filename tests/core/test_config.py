@@ -5,7 +5,7 @@ import yaml
 
 from scoring.core.config import ParamsError, apply_overrides, dump_params, load_params
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_project_params_are_valid():

@@ -12,7 +12,7 @@ import pytest
 
 from scoring import runtime
 from tests.conftest import ROOT
-from tests.test_artifact import exported
+from tests.runtime.test_artifact import exported
 
 BLOCKED = (
     "shap",

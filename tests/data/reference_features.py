@@ -1,5 +1,5 @@
 """The pandas/numpy activity features leadscore built before the SQL engines, kept as the
-oracle the DuckDB and Spark features are tested against (tests/test_feature_sql.py)."""
+oracle the DuckDB and Spark features are tested against (tests/data/test_feature_sql.py)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from scoring.cli import app
 from scoring.runtime import artifact
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def plant_label_noise(raw: Path, planted: Path) -> None:

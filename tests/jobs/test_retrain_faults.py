@@ -13,7 +13,7 @@ from scoring.jobs import stages
 from scoring.runtime import artifact
 from scoring.tracking import registry
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KILL_POINTS = (*stages.STAGES, "storing the version", "promoting")
 
 

@@ -15,7 +15,7 @@ from scoring.core.config import FlatParams, GeneratorParams, load_params
 from scoring.data import flat, synth
 from scoring.model import splits, train
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _export(n: int = 300, seed: int = 0) -> pd.DataFrame:

@@ -11,7 +11,7 @@ from scoring.runtime import artifact
 from scoring.runtime import batch as score
 from scoring.runtime import inputs as scoring_inputs
 from scoring.runtime.drift import drift_against
-from tests.test_artifact import exported
+from tests.runtime.test_artifact import exported
 
 
 @pytest.fixture(scope="module")
@@ -415,7 +415,7 @@ def test_a_header_only_input_gives_a_header_only_output(tables_model, tmp_path, 
 
 
 def test_points_add_the_artifact_rules_to_every_scored_row(tables_model, tmp_path):
-    from tests.test_points import _hand_points
+    from tests.model.test_points import _hand_points
 
     _, artifact_dir, leads, activities = tables_model
     loaded = artifact.load(artifact_dir)
