@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# Under pytest-xdist the workers share the cores: libraries that start a thread per core
-# (LightGBM's OpenMP, BLAS, numba) would oversubscribe them and spin-wait. Each worker gets
-# its share, set before numpy and LightGBM are imported (they read it once).
-# LightGBM trains with 2 threads whatever the share (its results depend on the thread count),
+# LightGBM trains with 2 threads whatever else runs (its results depend on the thread count),
 # so OpenMP's idle threads must sleep rather than spin on a core another worker needs.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Under pytest-xdist the workers share the cores: libraries that start a thread per core
+# (BLAS, numba) would oversubscribe them. Each worker gets its share, set before numpy and
+# LightGBM are imported (they read it once).
 if os.environ.get("PYTEST_XDIST_WORKER"):
     _share = max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
     for _name in (
