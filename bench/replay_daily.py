@@ -1,0 +1,252 @@
+"""The daily job, replayed: every open lead re-scored each day, as production runs the model.
+
+Takes the exported model and the data it was trained on, and replays the test window day by
+day with the code `leadscore score --as-of` runs (`scoring.runtime.score`). Each day it scores
+every test-window lead created before that day that is still open: it has not reached the
+outcome stage and is not lost. The CRM is shown as it was that day, with later stage times
+blanked. A (lead, day) counts when its outcome window (`label.window_days` after the day) has
+closed by the data's snapshot. Realized means the lead reaches the outcome within that window.
+
+Prints five tables:
+1. Weekly cohorts scored at fixed ages (1 to 60 days after their week): calibration and
+   ranking by age.
+2. The pooled daily queue (every open lead on every day): ranking overall and by age band.
+3. The top 5% of each day's queue: how old its leads are and how they convert.
+4. A per-age recalibration fitted on half of the leads and measured on the other half: the
+   ranking a calibration by age alone would give.
+5. MQL at the first crossing of the model's threshold: MQLs per month, their conversion and
+   days from creation to MQL, against what the model card promises on test.
+Not a test; no figure is asserted.
+
+Usage: python bench/replay_daily.py [--model reports/latest/artifact] [--params params.yaml]
+(`make run` first: it makes the default data and exports the model.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.isotonic import IsotonicRegression
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from scoring.core.config import load_params
+from scoring.data.contract import STAGE_TIMESTAMPS
+from scoring.runtime import artifact, score
+
+ROOT = Path(__file__).resolve().parents[1]
+AGES = (1, 3, 7, 14, 30, 60)
+AGE_BANDS = (0, 7, 14, 30, 60, np.inf)
+STALE_DAYS = 30
+TOP_SHARE = 0.05
+DAY = pd.Timedelta(days=1)
+
+
+def crm_as_of(leads: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The leads as the CRM held them at `as_of`: stage times not yet reached are blank."""
+    view = leads.copy()
+    for column in (*STAGE_TIMESTAMPS.values(), "first_touch_at", "lost_at"):
+        if column != "created_at":
+            view[column] = view[column].where(view[column] < as_of)
+    return view
+
+
+def replay(
+    loaded: artifact.Artifact,
+    leads: pd.DataFrame,
+    activities: pd.DataFrame,
+    outcome: str,
+    window: pd.Timedelta,
+    start: pd.Timestamp,
+    days: int,
+    snapshot: pd.Timestamp,
+) -> pd.DataFrame:
+    """One row per (open lead, day): its age, score, and whether it converted in the window."""
+    reached = leads[outcome]
+    rows = []
+    for k in range(1, days + 1):
+        as_of = start + k * DAY
+        if as_of + window > snapshot:
+            break
+        open_ = (leads["created_at"] < as_of) & ~(reached < as_of) & ~(leads["lost_at"] < as_of)
+        if not open_.any():
+            continue
+        day_leads = crm_as_of(leads.loc[open_], as_of)
+        out = score(loaded, day_leads, activities, as_of=as_of, reasons=False)
+        if out["error"].notna().any():
+            raise SystemExit(f"{as_of}: {out['error'].notna().sum()} rows could not be scored")
+        day_reached = reached.loc[open_].to_numpy()
+        rows.append(
+            pd.DataFrame(
+                {
+                    "lead_id": day_leads["lead_id"].to_numpy(),
+                    "created_at": day_leads["created_at"].to_numpy(),
+                    "as_of": as_of,
+                    "age_days": (as_of - day_leads["created_at"]).dt.total_seconds().to_numpy()
+                    / 86_400,
+                    "probability": out["probability"].to_numpy(),
+                    "is_mql": out["is_mql"].to_numpy(),
+                    "realized": (day_reached >= as_of) & (day_reached < as_of + window),
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+def ranking(frame: pd.DataFrame) -> tuple[float, float]:
+    """(ROC-AUC, PR-AUC) of the probabilities against what was realized (NaN if one class)."""
+    y = frame["realized"].to_numpy()
+    if y.all() or not y.any():
+        return np.nan, np.nan
+    return roc_auc_score(y, frame["probability"]), average_precision_score(y, frame["probability"])
+
+
+def summary(frame: pd.DataFrame) -> dict:
+    auc, ap = ranking(frame)
+    realized = frame["realized"].mean()
+    return {
+        "open leads": len(frame),
+        "conversions": int(frame["realized"].sum()),
+        "predicted / realized": frame["probability"].mean() / realized if realized else np.nan,
+        "ROC-AUC": auc,
+        "PR-AUC": ap,
+    }
+
+
+def cohorts_by_age(rows: pd.DataFrame, start: pd.Timestamp, weeks: int) -> pd.DataFrame:
+    """Weekly cohorts from `start`, each scored `age` days after its week ended."""
+    week = ((rows["created_at"] - start) // pd.Timedelta(days=7)).astype(int)
+    cohort_end = start + (week + 1) * pd.Timedelta(days=7)
+    table = {}
+    for age in AGES:
+        at_age = rows[(week < weeks) & (rows["as_of"] == cohort_end + age * DAY)]
+        table[f"{age} days"] = summary(at_age)
+    return pd.DataFrame(table).T
+
+
+def age_band(age_days: pd.Series) -> pd.Series:
+    labels = [
+        f"{int(lo)}-{int(hi)} days" if np.isfinite(hi) else f"{int(lo)}+ days"
+        for lo, hi in itertools.pairwise(AGE_BANDS)
+    ]
+    return pd.cut(age_days, list(AGE_BANDS), right=False, labels=labels)
+
+
+def top_of_queue(rows: pd.DataFrame) -> pd.DataFrame:
+    """Each day's top 5% by probability, pooled over the days: who is in it, how they convert."""
+    rank = rows.groupby("as_of")["probability"].rank(ascending=False, pct=True)
+    top = rows[rank <= TOP_SHARE]
+    stale = top["age_days"] >= STALE_DAYS
+    return pd.DataFrame(
+        {
+            "leads in the top 5%": [int((~stale).sum()), int(stale.sum())],
+            "share of the top 5%": [(~stale).mean(), stale.mean()],
+            "conversion": [top.loc[~stale, "realized"].mean(), top.loc[stale, "realized"].mean()],
+        },
+        index=[f"aged < {STALE_DAYS} days", f"aged >= {STALE_DAYS} days"],
+    )
+
+
+def recalibrated_by_age(rows: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Isotonic calibration per age band, fitted on half of the leads, measured on the rest."""
+    leads = rows["lead_id"].unique()
+    fit_half = set(np.random.default_rng(seed).permutation(leads)[: len(leads) // 2])
+    in_fit = rows["lead_id"].isin(fit_half)
+    bands = age_band(rows["age_days"])
+    held = rows[~in_fit].copy()
+    for band in bands.cat.categories:
+        fit = rows[in_fit & (bands == band)]
+        target = ~in_fit & (bands == band)
+        if fit["realized"].nunique() < 2 or not target.any():
+            continue
+        iso = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1)
+        iso.fit(fit["probability"], fit["realized"])
+        held.loc[target[~in_fit].to_numpy(), "probability"] = iso.predict(
+            rows.loc[target, "probability"]
+        )
+    raw = summary(rows[~in_fit])
+    return pd.DataFrame({"as exported": raw, "recalibrated by age": summary(held)}).T
+
+
+def first_crossings(rows: pd.DataFrame, card: dict, promised: dict | None) -> pd.DataFrame:
+    """MQL the first day a lead's score reaches the threshold, as the daily job flags it,
+    beside what the run's thresholds.json promised on test for the same policy (if found)."""
+    crossed = rows[rows["is_mql"]].sort_values("as_of").drop_duplicates("lead_id")
+    months = (rows["created_at"].max() - rows["created_at"].min()) / pd.Timedelta(days=30.44)
+    found = {
+        "MQLs per month": len(crossed) / months,
+        "MQL-to-outcome conversion": crossed["realized"].mean(),
+        "days from creation to MQL (median)": crossed["age_days"].median(),
+        "first crossings within 14 days": (crossed["age_days"] <= 14).mean(),
+    }
+    policy = card["threshold"]["policy"]
+    table = {"daily replay": found}
+    chosen = {p["policy"]: p for p in (promised or {}).get("policies", [])}.get(policy)
+    if chosen:
+        table["report promised (95% interval)"] = {
+            "MQLs per month": f"{chosen['mqls_per_month']:.1f} "
+            f"({chosen['mqls_per_month_low']:.1f}-{chosen['mqls_per_month_high']:.1f})",
+            "MQL-to-outcome conversion": f"{chosen['conversion']:.3f} "
+            f"({chosen['conversion_low']:.3f}-{chosen['conversion_high']:.3f})",
+        }
+    return pd.DataFrame(table).rename_axis(
+        f"threshold {card['threshold']['mql_probability']:.4f} ({policy})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default=str(ROOT / "reports" / "latest" / "artifact"))
+    parser.add_argument("--params", default=str(ROOT / "params.yaml"))
+    parser.add_argument("--weeks", type=int, default=13, help="weekly cohorts in table 1")
+    parser.add_argument("--days", type=int, default=200, help="days replayed at most")
+    args = parser.parse_args()
+    params = load_params(args.params)
+    loaded = artifact.load(args.model)
+    raw = Path(params.data.raw_dir)
+    if not raw.is_absolute():
+        raw = Path(args.params).resolve().parent / raw
+    leads = pd.read_parquet(raw / params.data.leads_file)
+    activities = pd.read_parquet(raw / params.data.activities_file)
+    start = pd.Timestamp(loaded.card["test_window"][0]).normalize()
+    snapshot = max(leads.select_dtypes("datetime").max().max(), activities["occurred_at"].max())
+    test_leads = leads[leads["created_at"] >= start]
+    test_activities = activities[activities["lead_id"].isin(test_leads["lead_id"])]
+    outcome = STAGE_TIMESTAMPS[params.label.outcome]
+    window = pd.Timedelta(days=params.label.window_days)
+    began = time.perf_counter()
+    rows = replay(loaded, test_leads, test_activities, outcome, window, start, args.days, snapshot)
+    seconds = time.perf_counter() - began
+    pd.set_option("display.width", 140)
+    pd.set_option("display.float_format", "{:,.3f}".format)
+    print(
+        f"model {args.model} ({loaded.card['family']}), test window from {start.date()}, "
+        f"{rows['as_of'].nunique()} days replayed ({seconds:.0f} s), {len(rows):,} scorings of "
+        f"{rows['lead_id'].nunique():,} leads; realized = {params.label.outcome} within "
+        f"{params.label.window_days} days of the scoring\n"
+    )
+    print("1. Weekly cohorts scored at a fixed age after their week")
+    print(cohorts_by_age(rows, start, args.weeks).to_string(), "\n")
+    print("2. The pooled daily queue, by lead age")
+    bands = {"all": summary(rows)}
+    bands.update(
+        {str(b): summary(g) for b, g in rows.groupby(age_band(rows["age_days"]), observed=True)}
+    )
+    print(pd.DataFrame(bands).T.to_string(), "\n")
+    print("3. The top 5% of each day's queue")
+    print(top_of_queue(rows).to_string(), "\n")
+    print("4. Ranking of the pooled queue on held-out leads")
+    print(recalibrated_by_age(rows).to_string(), "\n")
+    print("5. MQL at the first crossing of the model's threshold")
+    promised = Path(args.model).parent / "thresholds.json"
+    promises = json.loads(promised.read_text()) if promised.is_file() else None
+    print(first_crossings(rows, loaded.card, promises).fillna("").to_string())
+
+
+if __name__ == "__main__":
+    main()
