@@ -133,6 +133,7 @@ SLOW_FIXTURES = frozenset(
         "tables_model",
         "flat_model",
         "trained",
+        "any_age",
     }
 )
 SLOW_MODULES = frozenset(

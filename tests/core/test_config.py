@@ -122,3 +122,20 @@ def test_duckdb_memory_limit_is_a_size_duckdb_understands():
         assert FeatureParams(duckdb_memory_limit=size).duckdb_memory_limit == size
     with pytest.raises(ValueError, match="duckdb_memory_limit"):
         FeatureParams(duckdb_memory_limit="4GB'; DROP TABLE x; --")
+
+
+@pytest.mark.parametrize(
+    ("label", "message"),
+    [
+        ({"snapshot_days": [0, 1, 3]}, "must include days_after_created"),
+        ({"snapshot_days": [0, 7, 7]}, "distinct"),
+        ({"snapshot_days": [-1, 7]}, "distinct whole days >= 0"),
+        ({"snapshot_days": [0, 7], "scoring_moment": "mql"}, "created_plus_days"),
+        ({"snapshots_per_lead": 0}, "greater than or equal to 1"),
+    ],
+)
+def test_any_age_settings_are_checked(tmp_path, label, message):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump({"label": label}))
+    with pytest.raises(ParamsError, match=message):
+        load_params(path)

@@ -158,3 +158,55 @@ def test_max_leads_trains_on_a_recorded_uniform_sample():
     )
     again = build_dataset(tables, LabelParams(), FeatureParams(max_leads=1_000), seed=5)
     assert again.lead_ids.tolist() == sample.lead_ids.tolist()
+
+
+def _any_age(per_lead: int = 8) -> LabelParams:
+    return LabelParams(snapshot_days=[0, 1, 3, 7, 14, 30], snapshots_per_lead=per_lead)
+
+
+def test_snapshots_hold_each_open_lead_at_each_age_with_its_label_from_that_moment():
+    tables = _tables(BASE_ACTIVITY)
+    dataset = build_dataset(tables, _any_age(), FeatureParams())
+    snaps = dataset.snapshots
+    rows = pd.DataFrame(
+        {"lead": snaps.lead_ids, "age": snaps.age_days, "label": snaps.label}
+    ).set_index(["lead", "age"])
+    # The dataset's own rows come first, at their age, unchanged.
+    assert snaps.lead_ids.head(2).tolist() == dataset.lead_ids.tolist() == ["L1", "L2"]
+    pd.testing.assert_frame_equal(snaps.features.head(2), dataset.features)
+    assert dataset.features["lead_age_days"].tolist() == [7.0, 7.0]
+    # L1 converts on day 31: open at every age up to 30, converting within 90 days of each.
+    assert rows.loc["L1"]["label"].to_dict() == {0: 1, 1: 1, 3: 1, 7: 1, 14: 1, 30: 1}
+    # L3 converted on day 2: no dataset row, but it was open, and converting, at ages 0 and 1.
+    assert rows.loc["L3"]["label"].to_dict() == {0: 1, 1: 1}
+    # L4's windows are not over by the snapshot at any age; L5 is the snapshot.
+    assert "L4" not in rows.index.get_level_values(0)
+    # Features as of each moment: L1's demo request (day 5) is not seen on day 3, seen on day 7.
+    l1 = snaps.features[snaps.lead_ids == "L1"].set_index(snaps.age_days[snaps.lead_ids == "L1"])
+    assert l1.loc[3.0, "demo_requests"] == 0 and l1.loc[7.0, "demo_requests"] == 1
+    assert l1["lead_age_days"].to_dict() == {a: a for a in (7.0, 0.0, 1.0, 3.0, 14.0, 30.0)}
+    # Every lead's snapshots fall on its own moment: created + 7 days.
+    assert (snaps.lead_moment[snaps.lead_ids == "L3"] == pd.Timestamp("2025-01-08 10:00")).all()
+
+
+def test_a_lost_lead_has_no_snapshot_after_it_was_lost():
+    tables = _tables(BASE_ACTIVITY)
+    tables.leads.loc[tables.leads["lead_id"] == "L2", "lost_at"] = pd.Timestamp("2025-01-05")
+    snaps = build_dataset(tables, _any_age(), FeatureParams()).snapshots
+    # The dataset's own row stays (it is what the reports measure); other ages stop at 3.
+    assert sorted(snaps.age_days[snaps.lead_ids == "L2"]) == [0.0, 1.0, 3.0, 7.0]
+
+
+def test_each_lead_keeps_at_most_snapshots_per_lead_moments_its_own_among_them():
+    tables = _tables(BASE_ACTIVITY)
+    snaps = build_dataset(tables, _any_age(per_lead=2), FeatureParams(), seed=3).snapshots
+    counts = snaps.lead_ids.value_counts()
+    assert counts.to_dict() == {"L1": 2, "L2": 2, "L3": 1}
+    assert set(snaps.age_days[snaps.lead_ids == "L1"]) >= {7.0}
+    again = build_dataset(tables, _any_age(per_lead=2), FeatureParams(), seed=3).snapshots
+    assert again.age_days.tolist() == snaps.age_days.tolist()  # seeded
+
+
+def test_one_moment_a_lead_without_snapshot_days():
+    dataset = build_dataset(_tables(BASE_ACTIVITY), LabelParams(), FeatureParams())
+    assert dataset.snapshots is None and "lead_age_days" not in dataset.features

@@ -103,3 +103,25 @@ def test_the_run_seed_draws_the_training_sample(small_dataset, monkeypatch):
     loaded = inputs.load_inputs(sampled)
     assert len(loaded.dataset.label) == 500 < len(dataset.label)
     assert loaded.dataset.sampling["seed"] == 11
+
+
+def test_an_any_age_input_keeps_its_snapshots_in_the_cache(tmp_path):
+    from scoring.core.config import FeatureParams, LabelParams, Params
+    from scoring.data.features import build_dataset
+    from tests.data.test_features import BASE_ACTIVITY, _tables
+
+    label = LabelParams(snapshot_days=[0, 1, 3, 7, 14, 30])
+    params = Params(label=label)
+    dataset = build_dataset(_tables(BASE_ACTIVITY), label, FeatureParams())
+    run = RunFolder(tmp_path)
+    assert inputs.save_cache(inputs.Inputs(dataset, "f" * 64, None), params, run)
+    back = inputs.load_cache(params, run).dataset.snapshots
+    pd.testing.assert_frame_equal(back.features, dataset.snapshots.features)
+    for name in ("label", "moment", "lead_ids", "age_days", "lead_moment"):
+        pd.testing.assert_series_equal(
+            getattr(back, name), getattr(dataset.snapshots, name), check_names=False
+        )
+    # The same folder read again without snapshots keeps none from before.
+    plain = build_dataset(_tables(BASE_ACTIVITY), LabelParams(), FeatureParams())
+    inputs.save_cache(inputs.Inputs(plain, "f" * 64, None), Params(), run)
+    assert inputs.load_cache(Params(), run).dataset.snapshots is None

@@ -166,3 +166,65 @@ def test_backtest_plot_without_folds_says_so():
 
     figure = plots.backtest(pd.DataFrame())
     assert "No backtest folds" in figure.axes[0].texts[0].get_text()
+
+
+@pytest.fixture(scope="module")
+def any_age(small_crm):
+    """The small CRM trained as an any-age model (label.snapshot_days) and as one moment a
+    lead, both LightGBM, no backtest."""
+    from scoring.core.config import FeatureParams, LabelParams
+    from scoring.data import contract, features
+
+    tables = contract.Tables(
+        contract.validate_leads(small_crm.leads),
+        contract.validate_activities(small_crm.activities),
+    )
+    params = ModelParams(families=["lightgbm"], backtest_folds=0, bootstrap_samples=20)
+    out = {}
+    for name, label in {
+        "any age": LabelParams(snapshot_days=[0, 1, 3, 7, 14, 30, 60], snapshots_per_lead=3),
+        "one moment": LabelParams(),
+    }.items():
+        dataset = features.build_dataset(tables, label, FeatureParams())
+        out[name] = dataset, train.train_all(dataset, params, FeatureParams(), _rules(), 7)
+    probe = features.build_dataset(
+        tables,
+        LabelParams(snapshot_days=[0, 1, 3, 7, 14, 30, 60], snapshots_per_lead=7),
+        FeatureParams(),
+    )
+    return out, probe
+
+
+def _rules():
+    from scoring.core.config import load_params
+    from tests.conftest import ROOT
+
+    return load_params(ROOT / "params.yaml").baseline
+
+
+def test_an_any_age_model_learns_from_snapshots_and_is_calibrated_at_every_age(any_age):
+    models, probe = any_age
+    dataset, result = models["any age"]
+    assert "lead_age_days" in result.feature_columns
+    # Thresholds are chosen on out-of-fold probabilities of every validation lead.
+    valid = result.predictions[result.predictions["split"] == "valid"]
+    assert valid[train.out_of_fold_column("lightgbm")].notna().all()
+    # The model learned from more rows than leads, and none from the test window.
+    assert len(dataset.snapshots.label) > 2 * len(dataset.label)
+    # Test leads at every age (features as of each moment): the any-age model's mean
+    # probability follows the realized rate from a day to a month; the one-moment model,
+    # which sees one age only, does not.
+    part = splits.assign_snapshots(result.split, probe.moment, probe.snapshots)
+    test = (part == "test").to_numpy()
+    ages = probe.snapshots.age_days[test].to_numpy()
+    realized = probe.snapshots.label[test].to_numpy()
+    ratios = {}
+    for name, (_, fitted) in models.items():
+        model = fitted.models["lightgbm"]
+        rows = probe.snapshots.features.loc[test, fitted.feature_columns]
+        predicted = model.predict_proba(rows)[:, 1]
+        ratios[name] = {
+            age: predicted[ages == age].mean() / realized[ages == age].mean() for age in (1, 30)
+        }
+    assert 0.6 < ratios["any age"][1] < 1.5 and 0.5 < ratios["any age"][30] < 2.0, ratios
+    assert ratios["one moment"][30] > 2 * ratios["any age"][30], ratios

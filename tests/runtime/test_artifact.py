@@ -196,3 +196,42 @@ def test_a_champion_link_to_a_missing_version_says_so(tmp_path):
     (root / "champion").symlink_to("v7", target_is_directory=True)
     with pytest.raises(artifact.ArtifactError, match="points at v7, which is missing"):
         artifact.load(root)
+
+
+def test_an_any_age_artifact_scores_each_lead_as_of_the_scoring_day_as_trained(
+    tmp_path, small_dataset, small_crm
+):
+    import pandas as pd
+    import pyarrow as pa
+
+    from scoring.data import features
+    from scoring.model import splits
+    from scoring.runtime import batch
+    from scoring.runtime.activities import activities_from_table
+
+    params, tables, _ = small_dataset
+    label = params.label.model_copy(
+        update={"snapshot_days": [0, 3, 7, 30], "snapshots_per_lead": 4}
+    )
+    params = params.model_copy(update={"label": label})
+    dataset = features.build_dataset(tables, label, params.features)
+    _, result, dataset, folder = exported(tmp_path, (params, tables, dataset), ["lightgbm"])
+    loaded = artifact.load(folder)
+    assert loaded.preprocessing["tables"]["snapshot_days"] == [0, 3, 7, 30]
+    assert "lead_age_days" in loaded.features and "lead_age_days" in loaded.profile
+    # Test leads at each age, scored the way `leadscore score --as-of` builds their
+    # features from the raw leads and activities: the trained model's probabilities.
+    snaps = dataset.snapshots
+    test = (splits.assign_snapshots(result.split, dataset.moment, snaps) == "test").to_numpy()
+    picked = np.flatnonzero(test & (snaps.age_days != 7).to_numpy())[:1500]
+    ids = snaps.lead_ids.iloc[picked]
+    leads = small_crm.leads.set_index("lead_id").loc[ids.to_numpy()].reset_index()
+    acts = small_crm.activities[small_crm.activities["lead_id"].isin(ids)].reset_index(drop=True)
+    indexed = activities_from_table(pa.Table.from_pandas(acts, preserve_index=False), "a")
+    as_of = pd.Series(snaps.moment.iloc[picked].to_numpy(), index=leads.index)
+    frame, errors = batch.leads_features(leads, indexed, loaded.preprocessing, as_of, "leads")
+    assert errors.isna().all()
+    expected = result.models["lightgbm"].predict_proba(
+        snaps.features.iloc[picked][result.feature_columns]
+    )[:, 1]
+    assert np.max(np.abs(loaded.predict_proba(frame) - expected)) < 1e-9

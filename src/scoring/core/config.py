@@ -175,6 +175,30 @@ class LabelParams(_Section):
     window_days: int = Field(90, ge=1)
     scoring_moment: Literal["created_plus_days", "mql"] = "created_plus_days"
     days_after_created: int = Field(7, ge=0)
+    # Any-age scoring: the model also learns from each lead at these ages (days after
+    # creation) while it is still open, and scores every lead as of the scoring day, as a
+    # daily job re-scores every open lead. Empty: one moment per lead, and a lead is scored as
+    # of its moment (days_after_created) whatever its age.
+    snapshot_days: list[int] = []
+    # Moments each lead contributes at most: its days_after_created one, and others drawn at
+    # random (seeded) from the ages it is open at. Fewer rows train faster.
+    snapshots_per_lead: int = Field(2, ge=1)
+
+    @model_validator(mode="after")
+    def _snapshots_by_age(self) -> LabelParams:
+        if self.snapshot_days:
+            if self.scoring_moment != "created_plus_days":
+                raise ValueError("label.snapshot_days needs scoring_moment: created_plus_days")
+            if any(d < 0 for d in self.snapshot_days) or len(set(self.snapshot_days)) != len(
+                self.snapshot_days
+            ):
+                raise ValueError("label.snapshot_days must be distinct whole days >= 0")
+            if self.days_after_created not in self.snapshot_days:
+                raise ValueError(
+                    "label.snapshot_days must include days_after_created "
+                    f"({self.days_after_created}): the reports measure the model at that age"
+                )
+        return self
 
 
 AFTER_OUTCOME_PATTERNS = (

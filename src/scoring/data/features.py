@@ -74,6 +74,23 @@ CATEGORICAL = (
 )
 
 
+LEAD_AGE = "lead_age_days"  # days since creation at the scoring moment (any-age models)
+
+
+@dataclass(frozen=True)
+class Snapshots:
+    """Each lead at every age of label.snapshot_days at which it is still open (no outcome yet,
+    not lost) and its outcome window has closed: the rows an any-age model learns from. The
+    dataset's own rows (age days_after_created) are among them, first and in their order."""
+
+    features: pd.DataFrame
+    label: pd.Series
+    moment: pd.Series
+    lead_ids: pd.Series
+    age_days: pd.Series
+    lead_moment: pd.Series  # the lead's own moment (created + days_after_created): its split
+
+
 @dataclass(frozen=True)
 class Dataset:
     """Eligible leads with their features, label, scoring moment and exclusions."""
@@ -90,6 +107,7 @@ class Dataset:
     notes: list[str] = field(default_factory=list)
     description: dict = field(default_factory=dict)  # what the label means, for the reports
     sampling: dict | None = None  # how the eligible leads were sampled (features.max_leads)
+    snapshots: Snapshots | None = None  # every open lead at each age (label.snapshot_days)
 
 
 def snapshot_date(tables: Tables) -> pd.Timestamp:
@@ -258,6 +276,9 @@ def build_dataset(
         ],
         axis=1,
     )
+    any_age = bool(label_params.snapshot_days)
+    if any_age:
+        features[LEAD_AGE] = lead_age(kept["created_at"], moment[eligible])
     for column in CATEGORICAL:
         features[column] = features[column].astype(str)
     log.info(
@@ -273,6 +294,21 @@ def build_dataset(
             f"trained on a uniform random sample of {sampling['kept_leads']:,} of "
             f"{sampling['eligible_leads']:,} eligible leads (features.max_leads, seed {seed})"
         )
+    snapshots = None
+    if any_age:
+        primary = (features, label[eligible], moment[eligible], kept["lead_id"])
+        # With a sample, the other ages are taken of the sampled leads only.
+        pool = leads.loc[eligible] if sampling else leads
+        snapshots = snapshot_rows(
+            pool, primary, tables, label_params, feature_params, snapshot, spark_master, seed
+        )
+        notes.append(
+            f"any-age model: learns from {len(snapshots.label):,} scoring moments of "
+            f"{snapshots.lead_ids.nunique():,} leads, each lead at up to "
+            f"{label_params.snapshots_per_lead} of the ages "
+            f"{', '.join(map(str, sorted(label_params.snapshot_days)))} days it was open at "
+            f"(the {label_params.days_after_created}-day one, others at random, seed {seed})"
+        )
     return Dataset(
         features=features,
         label=label[eligible].reset_index(drop=True),
@@ -283,6 +319,7 @@ def build_dataset(
         segments=features[list(SEGMENTS)],
         notes=notes,
         sampling=sampling,
+        snapshots=snapshots,
         description={
             **label_params.model_dump(),
             "meaning": (
@@ -295,6 +332,113 @@ def build_dataset(
             ),
         },
     )
+
+
+def lead_age(created: pd.Series, moment: pd.Series) -> pd.Series:
+    """Days from creation to the scoring moment (fractional)."""
+    return (moment - created).dt.total_seconds() / 86_400
+
+
+def snapshot_rows(
+    leads: pd.DataFrame,
+    primary: tuple[pd.DataFrame, pd.Series, pd.Series, pd.Series],
+    tables: Tables,
+    label_params: LabelParams,
+    feature_params: FeatureParams,
+    snapshot: pd.Timestamp,
+    spark_master: str | None = None,
+    seed: int = 0,
+) -> Snapshots:
+    """The dataset's rows (`primary`: features, label, moment, lead id) and every lead of
+    `leads` at other ages of label.snapshot_days while it is open: no outcome before that
+    moment, not lost before it, its outcome window over by the snapshot. Each lead keeps at
+    most label.snapshots_per_lead moments (its primary one first), the others drawn at random.
+    Features as of each moment (one feature query per age: a lead appears once in each)."""
+    drawn = _draw_ages(leads, label_params, snapshot, seed)
+    features, label, moment, ids = primary
+    outcome = leads[OUTCOME_COLUMNS[label_params.outcome]]
+    window = pd.Timedelta(days=label_params.window_days)
+    own = pd.Timedelta(days=label_params.days_after_created)
+    parts = [
+        (
+            features,
+            label.reset_index(drop=True),
+            moment.reset_index(drop=True),
+            ids.reset_index(drop=True),
+            float(label_params.days_after_created),
+        )
+    ]
+    for age, open_ in drawn.items():
+        at = leads["created_at"] + pd.Timedelta(days=age)
+        if not open_.any():
+            continue
+        rows, at = leads.loc[open_], at[open_]
+        frame = pd.concat(
+            [
+                lead_features(rows),
+                activity_features(
+                    activity_source(tables.activities),
+                    rows["lead_id"],
+                    at,
+                    list(feature_params.windows_days),
+                    feature_params.engine,
+                    feature_params.duckdb_memory_limit,
+                    spark_master,
+                ),
+            ],
+            axis=1,
+        )
+        frame[LEAD_AGE] = lead_age(rows["created_at"], at)
+        for column in CATEGORICAL:
+            frame[column] = frame[column].astype(str)
+        reached = outcome[open_]
+        parts.append(
+            (
+                frame[features.columns].reset_index(drop=True),
+                (reached.notna() & (reached >= at) & (reached < at + window))
+                .astype(int)
+                .reset_index(drop=True),
+                at.reset_index(drop=True),
+                rows["lead_id"].reset_index(drop=True),
+                float(age),
+            )
+        )
+    created = leads.set_index("lead_id")["created_at"]
+    all_ids = pd.concat([p[3] for p in parts], ignore_index=True)
+    return Snapshots(
+        features=pd.concat([p[0] for p in parts], ignore_index=True),
+        label=pd.concat([p[1] for p in parts], ignore_index=True),
+        moment=pd.concat([p[2] for p in parts], ignore_index=True),
+        lead_ids=all_ids,
+        age_days=pd.Series(np.concatenate([np.full(len(p[1]), p[4]) for p in parts])),
+        lead_moment=pd.Series(
+            created[~created.index.duplicated()].reindex(all_ids).to_numpy() + own
+        ),
+    )
+
+
+def _draw_ages(
+    leads: pd.DataFrame, label_params: LabelParams, snapshot: pd.Timestamp, seed: int
+) -> dict[int, pd.Series]:
+    """Per other age of label.snapshot_days, the leads taken at that age: open then (no
+    outcome yet, not lost, the window over by the snapshot) and drawn, at most
+    snapshots_per_lead - 1 ages a lead, uniformly at random among the ages it is open at."""
+    outcome = leads[OUTCOME_COLUMNS[label_params.outcome]]
+    lost = leads["lost_at"] if "lost_at" in leads.columns else pd.Series(pd.NaT, leads.index)
+    window = pd.Timedelta(days=label_params.window_days)
+    ages = [a for a in sorted(label_params.snapshot_days) if a != label_params.days_after_created]
+    is_open = np.zeros((len(leads), len(ages)), dtype=bool)
+    for position, age in enumerate(ages):
+        at = leads["created_at"] + pd.Timedelta(days=age)
+        is_open[:, position] = (
+            at.notna() & ~(outcome < at) & ~(lost < at) & (at + window <= snapshot)
+        ).to_numpy()
+    # A random key per (lead, age); each lead's smallest keys among its open ages are drawn.
+    keys = np.random.default_rng(seed).random(is_open.shape)
+    keys[~is_open] = np.inf
+    rank = keys.argsort(axis=1).argsort(axis=1)
+    drawn = is_open & (rank < label_params.snapshots_per_lead - 1)
+    return {age: pd.Series(drawn[:, i], index=leads.index) for i, age in enumerate(ages)}
 
 
 def _sample(eligible: pd.Series, max_leads: int | None, seed: int) -> tuple[pd.Series, dict | None]:

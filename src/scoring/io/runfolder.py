@@ -15,6 +15,7 @@ PREDICTIONS = "predictions.parquet"
 FEATURES = "features.parquet"  # every lead's features, in the order of predictions.parquet
 INPUTS = "inputs.parquet"  # label, moment, ids (... ) of the input as the run read it
 INPUTS_JSON = "inputs.json"  # the rest of it, and the settings it was read with
+SNAPSHOTS = "snapshots.parquet"  # an any-age model's training moments (label.snapshot_days)
 LIGHTGBM_MODEL = "lightgbm_model.txt"
 LOGISTIC_MODEL = "logistic_coefficients.json"
 SHAP_CONTRIBUTIONS = "shap_contributions.parquet"
@@ -62,6 +63,7 @@ class RunFolder:
     features = property(lambda self: self.path / FEATURES)
     inputs = property(lambda self: self.path / INPUTS)
     inputs_json = property(lambda self: self.path / INPUTS_JSON)
+    snapshots = property(lambda self: self.path / SNAPSHOTS)
     lightgbm_model = property(lambda self: self.path / LIGHTGBM_MODEL)
     logistic_model = property(lambda self: self.path / LOGISTIC_MODEL)
     shap_contributions = property(lambda self: self.path / SHAP_CONTRIBUTIONS)

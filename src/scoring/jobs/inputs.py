@@ -151,6 +151,10 @@ def save_cache(loaded: Inputs, params: Params, run) -> bool:
             frame[f"segment:{column}"] = ds.segments[column].to_numpy()
     ds.features.to_parquet(run.features)
     frame.to_parquet(run.inputs)
+    if ds.snapshots is not None:
+        snapshot_frame(ds.snapshots).to_parquet(run.snapshots)
+    else:
+        run.snapshots.unlink(missing_ok=True)  # none from an earlier read with other settings
     write_json(
         run.inputs_json,
         {
@@ -200,5 +204,34 @@ def load_cache(params: Params, run) -> Inputs | None:
         notes=meta["notes"],
         description=meta["description"],
         sampling=meta.get("sampling"),
+        snapshots=read_snapshots(run.snapshots) if run.snapshots.is_file() else None,
     )
     return Inputs(dataset, meta["fingerprint"], series("oracle"))
+
+
+# An any-age model's snapshots in one table: their features, and these columns besides.
+SNAPSHOT_COLUMNS = {
+    "label": "__label",
+    "moment": "__moment",
+    "lead_ids": "__lead_id",
+    "age_days": "__age_days",
+    "lead_moment": "__lead_moment",
+}
+
+
+def snapshot_frame(snapshots: features.Snapshots) -> pd.DataFrame:
+    """The snapshots as one table (features, then label, moment, lead, age, lead's moment)."""
+    extra = {
+        column: getattr(snapshots, field).to_numpy() for field, column in SNAPSHOT_COLUMNS.items()
+    }
+    return snapshots.features.assign(**extra)
+
+
+def read_snapshots(path) -> features.Snapshots:
+    """The snapshots a run saved (snapshot_frame)."""
+    frame = pd.read_parquet(path)
+    parts = {field: frame[column] for field, column in SNAPSHOT_COLUMNS.items()}
+    return features.Snapshots(
+        features=frame.drop(columns=list(SNAPSHOT_COLUMNS.values())),
+        **{field: values.rename(None) for field, values in parts.items()},
+    )

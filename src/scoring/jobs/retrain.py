@@ -120,11 +120,17 @@ def artifact_features(loaded: artifact.Artifact, params: Params, lead_ids: pd.Se
     rows = leads.drop_duplicates("lead_id").set_index("lead_id").loc[lead_ids.to_numpy()]
     rows = rows.reset_index()
     snapshot = features.snapshot_date(tables)  # the same "now" training used
+    # Each lead as of its moment in this run's data (what its label counts from); a model
+    # that scores any age is asked at that moment too.
+    as_of = snapshot
+    if params.label.scoring_moment == "created_plus_days":
+        moment = rows["created_at"] + pd.Timedelta(days=params.label.days_after_created)
+        as_of = moment.where(moment <= snapshot, snapshot)
     return score.leads_features(
         rows,
         scoring_activities.index_activities(data.activity_frame(tables.activities)),
         loaded.preprocessing,
-        snapshot,
+        as_of,
         "leads",
     )
 

@@ -14,6 +14,7 @@ from scoring.core.config import input_kind
 from scoring.data import flat
 from scoring.io.files import write_json
 from scoring.model.calibration import CalibratedModel
+from scoring.model.splits import assign_snapshots
 from scoring.runtime import drift
 from scoring.runtime.artifact import (
     CALIBRATION_FILE,
@@ -109,10 +110,18 @@ def write_draft(result, dataset, params, folder: Path | str) -> Path:
             "scoring_moment": params.label.scoring_moment,
             "days_after_created": params.label.days_after_created,
         }
+        if params.label.snapshot_days:  # any-age: scored as of the scoring day, with its age
+            preprocessing["tables"]["snapshot_days"] = list(params.label.snapshot_days)
     write_json(folder / PREPROCESSING_FILE, preprocessing, canonical=True)
     write_json(folder / CALIBRATION_FILE, calibrated.to_document(), canonical=True)
     train = (result.split.assignment == "train").to_numpy()
     reference = X[train].assign(score=result.predictions.loc[train, chosen].to_numpy())
+    if dataset.snapshots is not None:
+        # An any-age model's daily batches hold leads of every age: drift is measured against
+        # the training leads at every age, not at one.
+        part = assign_snapshots(result.split, dataset.moment, dataset.snapshots)
+        rows = dataset.snapshots.features.loc[(part == "train").to_numpy(), columns]
+        reference = rows.assign(score=calibrated.predict_proba(rows)[:, 1])
     write_json(folder / PROFILE_FILE, drift.profile(reference), canonical=True)
     write_json(folder / SCHEMA_FILE, input_schema(preprocessing), canonical=True)
     return folder

@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from scoring.core.config import ModelParams
-from scoring.data.features import Dataset
+from scoring.data.features import Dataset, Snapshots
 
 log = logging.getLogger(__name__)
 
@@ -134,3 +134,21 @@ def split_by_time(moment: pd.Series, label: pd.Series, params: ModelParams, seed
             )
         periods[name] = [f"{rows.min():%Y-%m-%d}", f"{rows.max():%Y-%m-%d}"]
     return Split(assignment, "out of time", periods)
+
+
+def assign_snapshots(split: Split, moment: pd.Series, snapshots: Snapshots) -> pd.Series:
+    """Each snapshot row's part: its lead's, by the lead's own moment against where the split
+    put the dataset's rows (`moment`), so every snapshot of a lead falls on one side. A row
+    scored after its part ended is left out ("none"): nothing trained or calibrated on is
+    known later than the window it belongs to."""
+    starts = {name: moment[split.assignment == name].min() for name in ("valid", "test")}
+    if any(pd.isna(start) for start in starts.values()):
+        raise ValueError("an any-age model (label.snapshot_days) needs an out-of-time split")
+    lead = snapshots.lead_moment
+    part = pd.Series("train", index=lead.index, dtype=object)
+    part[lead >= starts["valid"]] = "valid"
+    part[lead >= starts["test"]] = "test"
+    at = snapshots.moment
+    part[(part == "train") & (at >= starts["valid"])] = "none"
+    part[(part == "valid") & (at >= starts["test"])] = "none"
+    return part

@@ -18,7 +18,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
@@ -33,7 +33,7 @@ from scoring.model.calibration import (
     log_odds,
     select_calibrated,
 )
-from scoring.model.splits import Split, split_dataset
+from scoring.model.splits import Split, assign_snapshots, split_dataset
 from scoring.runtime.rules import points as rule_points
 
 log = logging.getLogger(__name__)
@@ -182,14 +182,18 @@ def refit_calibrated(
     lgb_params: dict,
     trees: int,
     seed: int,
-) -> tuple[CalibratedModel, np.ndarray]:
-    """The chosen settings refitted on every row before the test window, and the
-    out-of-fold log-odds of each validation row.
+    groups: np.ndarray | None = None,
+    also: tuple[pd.DataFrame, np.ndarray] | None = None,
+) -> tuple[CalibratedModel, np.ndarray, np.ndarray | None]:
+    """The chosen settings refitted on every row before the test window, the out-of-fold
+    log-odds of each validation row, and those of the `also` rows (features, lead of each).
 
     The validation rows are cut into folds; each fold is predicted by the same recipe trained
     on every other pre-test row. The calibrator learns from those out-of-fold log-odds of the
     newest window before the test, so no prediction it learns from is in-sample and the test
-    window stays untouched."""
+    window stays untouched. With `groups` (the lead of each row: an any-age model sees a lead
+    at several ages) a lead's rows are held out together, and an `also` row is predicted by
+    the fold that held its lead out."""
     if family == "lightgbm":
         params = {**lgb_params, "n_estimators": trees}
         recipe = Pipeline([("prep", CategoryEncoder()), ("model", _lightgbm(params, seed))])
@@ -197,8 +201,14 @@ def refit_calibrated(
         recipe = logistic_pipeline(X_pre, seed)
     valid_rows = np.flatnonzero(is_valid)
     raw = np.zeros(len(valid_rows))
-    folds = StratifiedKFold(CALIBRATION_FOLDS, shuffle=True, random_state=seed)
-    helds = [held for _, held in folds.split(valid_rows, y_pre.iloc[valid_rows])]
+    if groups is None:
+        folds = StratifiedKFold(CALIBRATION_FOLDS, shuffle=True, random_state=seed)
+        helds = [held for _, held in folds.split(valid_rows, y_pre.iloc[valid_rows])]
+    else:
+        folds = StratifiedGroupKFold(CALIBRATION_FOLDS, shuffle=True, random_state=seed)
+        helds = [
+            held for _, held in folds.split(valid_rows, y_pre.iloc[valid_rows], groups[valid_rows])
+        ]
 
     def fit_without(held: np.ndarray | None):
         keep = np.ones(len(X_pre), dtype=bool)
@@ -217,7 +227,17 @@ def refit_calibrated(
     for held, fold_model in zip(helds, fold_models, strict=True):
         raw[held] = log_odds(fold_model, X_pre.iloc[valid_rows[held]])
     calibrator = fit_calibrator(method, raw, y_pre.iloc[valid_rows].to_numpy())
-    return CalibratedModel.single(family, final, method, calibrator), raw
+    raw_also = None
+    if also is not None:
+        X_also, leads_also = also
+        raw_also = np.full(len(X_also), np.nan)
+        for held, fold_model in zip(helds, fold_models, strict=True):
+            mine = np.isin(leads_also, groups[valid_rows[held]])
+            if mine.any():
+                raw_also[mine] = log_odds(fold_model, X_also[mine])
+        if np.isnan(raw_also).any():
+            raise ValueError("a validation lead has no snapshot among the validation rows")
+    return CalibratedModel.single(family, final, method, calibrator), raw, raw_also
 
 
 def shap_shares(model, X: pd.DataFrame, X_train: pd.DataFrame) -> pd.Series:
@@ -285,7 +305,8 @@ def train_all(
         features[is_train], label[is_train], feature_params, by_name=dataset.columns is not None
     )
     X = features[columns]
-    fitted = fit_families(X, label, split, model_params, seed)
+    rows = snapshot_fit_rows(dataset, split, columns)
+    fitted = fit_families(X, label, split, model_params, seed, rows, dataset.lead_ids)
     X_train, X_valid = X[is_train], X[split.assignment == "valid"]
     y_valid = label[split.assignment == "valid"]
     validation = validation_pr_auc(fitted.selection, X_valid, y_valid)
@@ -365,20 +386,61 @@ class FittedFamilies:
     selection: dict[str, CalibratedClassifierCV]
     models: dict[str, CalibratedModel]
     methods: dict[str, str]
-    raw_out_of_fold: dict[str, np.ndarray]
+    raw_out_of_fold: dict[str, np.ndarray]  # of the dataset's validation rows
     lgb_params: dict
     trials: int
     best_iteration: int
     trees: int
+    # The rows the calibrators learned from (the validation rows the models were fitted on:
+    # every validation lead at each age for an any-age model) and their labels.
+    calibration_raw: dict[str, np.ndarray] = field(default_factory=dict)
+    calibration_label: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class FitRows:
+    """The rows the models are fitted on when they are not the dataset's own: an any-age
+    model's snapshots, with their part of the split and their lead (the folds' groups)."""
+
+    X: pd.DataFrame
+    label: pd.Series
+    assignment: pd.Series
+    leads: np.ndarray
+
+
+def snapshot_fit_rows(dataset: Dataset, split: Split, columns: list[str]) -> FitRows | None:
+    """The any-age model's training rows (label.snapshot_days), or None for one moment a lead."""
+    snapshots = dataset.snapshots
+    if snapshots is None:
+        return None
+    part = assign_snapshots(split, dataset.moment, snapshots)
+    used = (part != "none").to_numpy()
+    return FitRows(
+        snapshots.features.loc[used, columns].reset_index(drop=True),
+        snapshots.label[used].reset_index(drop=True),
+        part[used].reset_index(drop=True),
+        snapshots.lead_ids[used].astype(str).to_numpy(),
+    )
 
 
 def fit_families(
-    X: pd.DataFrame, label: pd.Series, split: Split, params: ModelParams, seed: int
+    X: pd.DataFrame,
+    label: pd.Series,
+    split: Split,
+    params: ModelParams,
+    seed: int,
+    rows: FitRows | None = None,
+    leads: pd.Series | None = None,
 ) -> FittedFamilies:
     """Settings searched and chosen on validation; then each family refitted on every row
-    before the test window (the newest included) and calibrated out of fold."""
-    is_train, is_valid = split.assignment == "train", split.assignment == "valid"
-    X_train, y_train, X_valid, y_valid = X[is_train], label[is_train], X[is_valid], label[is_valid]
+    before the test window (the newest included) and calibrated out of fold. The models learn
+    from `rows` when given (an any-age model's snapshots; `leads`: the dataset's lead ids)."""
+    primary_valid = split.assignment == "valid"
+    if rows is None:
+        rows = FitRows(X, label, split.assignment, None)
+    is_train, is_valid = rows.assignment == "train", rows.assignment == "valid"
+    X_train, y_train = rows.X[is_train], rows.label[is_train]
+    X_valid, y_valid = rows.X[is_valid], rows.label[is_valid]
     lgb_params, trials = dict(LIGHTGBM_DEFAULTS), 0
     if "lightgbm" in params.families and params.search_seconds > 0:
         lgb_params, trials = search_lightgbm(
@@ -387,23 +449,39 @@ def fit_families(
     selection, methods, best_iteration = fit_models(
         X_train, y_train, X_valid, y_valid, list(params.families), lgb_params, seed
     )
-    is_pre = split.assignment != "test"
-    X_pre, y_pre = X[is_pre], label[is_pre]
+    is_pre = (rows.assignment != "test").to_numpy()
+    X_pre, y_pre = rows.X[is_pre], rows.label[is_pre]
     trees = refit_trees(best_iteration, len(X_train), len(X_pre))
-    models, raw_out_of_fold = {}, {}
+    groups = None if rows.leads is None else rows.leads[is_pre]
+    also = None
+    if groups is not None:
+        also = (X[primary_valid], leads[primary_valid].astype(str).to_numpy())
+    models, raw_out_of_fold, calibration_raw = {}, {}, {}
     for family in selection:
-        models[family], raw_out_of_fold[family] = refit_calibrated(
+        models[family], calibration_raw[family], raw_also = refit_calibrated(
             family,
             X_pre,
             y_pre,
-            (split.assignment[is_pre] == "valid").to_numpy(),
+            (rows.assignment[is_pre] == "valid").to_numpy(),
             methods[family],
             lgb_params,
             trees,
             seed,
+            groups,
+            also,
         )
+        raw_out_of_fold[family] = calibration_raw[family] if raw_also is None else raw_also
     return FittedFamilies(
-        selection, models, methods, raw_out_of_fold, lgb_params, trials, best_iteration, trees
+        selection,
+        models,
+        methods,
+        raw_out_of_fold,
+        lgb_params,
+        trials,
+        best_iteration,
+        trees,
+        calibration_raw,
+        y_pre[(rows.assignment[is_pre] == "valid").to_numpy()].to_numpy(),
     )
 
 
@@ -441,16 +519,18 @@ def add_blend(
     weight = max(tried, key=tried.get)
     validation["blend"] = tried[weight]
     weights = {"lightgbm": weight, "logistic": 1 - weight}
-    raw_blend = sum(w * fitted.raw_out_of_fold[n] for n, w in weights.items())
-    y_valid_array = y_valid.to_numpy()
-    method = choose_calibration(raw_blend, y_valid_array, seed)
+    # The calibrator learns from the rows the members' calibrators learned from.
+    raw_blend = sum(w * fitted.calibration_raw[n] for n, w in weights.items())
+    calibration_label = fitted.calibration_label
+    method = choose_calibration(raw_blend, calibration_label, seed)
     fitted.methods["blend"] = method
-    fitted.raw_out_of_fold["blend"] = raw_blend
+    fitted.calibration_raw["blend"] = raw_blend
+    fitted.raw_out_of_fold["blend"] = sum(w * fitted.raw_out_of_fold[n] for n, w in weights.items())
     fitted.models["blend"] = CalibratedModel(
         {n: fitted.models[n].pipeline for n in weights},
         weights,
         method,
-        fit_calibrator(method, raw_blend, y_valid_array),
+        fit_calibrator(method, raw_blend, calibration_label),
     )
 
 

@@ -91,11 +91,18 @@ def check_output(output: Path, inputs: list[Path]) -> None:
 # --- leads and activities -------------------------------------------------------------------
 
 
-def scoring_moment(chunk: pd.DataFrame, preprocessing: dict, as_of: pd.Timestamp) -> pd.Series:
+def scoring_moment(
+    chunk: pd.DataFrame, preprocessing: dict, as_of: pd.Timestamp | pd.Series
+) -> pd.Series:
     """When each lead is scored, as training defined it; a lead not yet at its moment is scored
-    now (`as_of`) with what is known now; NaT without a usable created_at."""
+    now (`as_of`, one time or one per row) with what is known now; NaT without a usable
+    created_at. An any-age model (trained on every open lead at several ages) scores every
+    lead as of `as_of`, as the daily job that re-scores every open lead needs."""
     settings = preprocessing["tables"]
     created = timestamps(chunk["created_at"])
+    if settings.get("snapshot_days"):
+        now = as_of if isinstance(as_of, pd.Series) else pd.Series(as_of, index=chunk.index)
+        return now.astype("datetime64[ns]").where(created.notna())
     if settings["scoring_moment"] == "mql":
         moment = timestamps(chunk["mql_at"])
     else:
@@ -131,7 +138,10 @@ def lead_part(
         errors = add_error(errors, invalid, f"{column} is not a finite number >= 0", chunk[column])
         leads[column] = numbers.where(~invalid)
     # `leads` has created_at parsed already: the moment does not parse it again.
-    return features.lead_features(leads), scoring_moment(leads, preprocessing, as_of), errors
+    frame, moment = features.lead_features(leads), scoring_moment(leads, preprocessing, as_of)
+    if settings.get("snapshot_days"):
+        frame[features.LEAD_AGE] = features.lead_age(created, moment)
+    return frame, moment, errors
 
 
 def leads_features(

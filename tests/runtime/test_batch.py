@@ -1,0 +1,45 @@
+"""When a lead is scored, and with what age: one moment a lead, or any age (the daily job)."""
+
+import pandas as pd
+
+from scoring.runtime import batch
+from tests.conftest import lead_row, leads_frame
+
+ONE_MOMENT = {
+    "tables": {"scoring_moment": "created_plus_days", "days_after_created": 7, "windows_days": [7]}
+}
+ANY_AGE = {"tables": {**ONE_MOMENT["tables"], "snapshot_days": [0, 1, 7, 30]}}
+
+
+def _leads() -> pd.DataFrame:
+    return leads_frame(
+        [
+            lead_row("OLD", "2025-01-01 10:00"),  # 40 days old on the scoring day
+            lead_row("NEW", "2025-02-08 10:00"),  # 2 days old
+            lead_row("BAD", None),
+        ]
+    )
+
+
+def test_one_moment_models_score_a_lead_as_of_its_moment_whatever_its_age():
+    as_of = pd.Timestamp("2025-02-10 10:00")
+    moment = batch.scoring_moment(_leads(), ONE_MOMENT, as_of)
+    assert moment[0] == pd.Timestamp("2025-01-08 10:00")  # frozen at day 7
+    assert moment[1] == as_of and pd.isna(moment[2])
+
+
+def test_any_age_models_score_every_lead_as_of_the_scoring_day_with_its_age():
+    as_of = pd.Timestamp("2025-02-10 10:00")
+    frame, moment, errors = batch.lead_part(_leads(), ANY_AGE, as_of, "leads")
+    assert moment.iloc[:2].tolist() == [as_of, as_of] and pd.isna(moment[2])
+    assert frame["lead_age_days"].iloc[:2].tolist() == [40.0, 2.0]
+    assert errors[2] is not None and "created_at" in errors[2]
+
+
+def test_a_scoring_time_per_row():
+    as_of = pd.Series(pd.to_datetime(["2025-01-02 10:00", "2025-02-09 10:00", "2025-03-01 00:00"]))
+    frame, moment, _ = batch.lead_part(_leads(), ANY_AGE, as_of, "leads")
+    assert moment.iloc[:2].tolist() == as_of.iloc[:2].tolist()
+    assert frame["lead_age_days"].iloc[:2].tolist() == [1.0, 1.0]
+    one = batch.scoring_moment(_leads(), ONE_MOMENT, as_of)
+    assert one[0] == as_of[0]  # before its moment: scored with what is known then
