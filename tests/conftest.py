@@ -139,6 +139,7 @@ SLOW_FIXTURES = frozenset(
 SLOW_MODULES = frozenset(
     {
         "test_pipeline",
+        "test_pipeline_any_age",
         "test_notebooks",
         "test_stages",
         "test_faults",

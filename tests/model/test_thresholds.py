@@ -138,3 +138,56 @@ def test_without_dates_figures_are_per_window_and_capacity_cannot_be_counted():
     test = predictions[predictions["split"] == "test"]
     chosen = rows.loc["expected_value"]
     assert chosen["mqls_per_month"] == (test["lightgbm"] >= chosen["threshold"]).sum()
+
+
+def _daily_replay(seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(predictions at one moment a lead, the daily replay of the same leads at 4 ages)."""
+    rng = np.random.default_rng(seed)
+    rows, primary = [], []
+    for part, start in (("valid", "2025-01-01"), ("test", "2025-04-01")):
+        for k in range(600):
+            lead = f"{part}-{k}"
+            created = pd.Timestamp(start) + pd.Timedelta(hours=3 * k)
+            hot = rng.random() < 0.2
+            for age in (0, 1, 7, 14):
+                p = float(np.clip(rng.normal(0.5 if hot else 0.15, 0.15), 0, 1))
+                points = 100 if hot and rng.random() < 0.5 else 40
+                rows.append(
+                    (lead, part, age, created + pd.Timedelta(days=age), int(hot), points, p)
+                )
+            primary.append(
+                (lead, part, created + pd.Timedelta(days=7), int(hot), rows[-2][5], rows[-2][6])
+            )
+    replay = pd.DataFrame(
+        rows, columns=["lead_id", "split", "age_days", "moment", "label", "baseline_points", "m"]
+    )
+    replay["oof_m"] = replay["m"].where(replay["split"] == "valid")
+    predictions = pd.DataFrame(
+        primary, columns=["lead_id", "split", "moment", "label", "baseline_points", "m"]
+    )
+    predictions["oof_m"] = predictions["m"].where(predictions["split"] == "valid")
+    return predictions, replay
+
+
+def test_an_any_age_model_is_judged_on_the_daily_jobs_first_crossings():
+    from scoring.model.daily import FirstCrossings
+
+    predictions, replay = _daily_replay()
+    params = ThresholdParams()
+    daily = thresholds.recommend(predictions, "m", params, 85.0, 200, 1, replay=replay)
+    once = thresholds.recommend(predictions, "m", params, 85.0, 200, 1)
+    assert daily.daily and not once.daily
+    row = daily.policies.set_index("policy").loc["volume_matched"]
+    test = replay[replay["split"] == "test"].drop(columns="oof_m")
+    months = thresholds.months_covered(predictions.loc[predictions["split"] == "test", "moment"])
+    expected = FirstCrossings.of(test, "m", months).figures(row["threshold"])
+    assert row["mqls_per_month"] == pytest.approx(expected["mqls_per_month"])
+    assert row["conversion"] == pytest.approx(expected["conversion"])
+    assert row["conversion_low"] <= row["conversion"] <= row["conversion_high"]
+    # Re-scored at four ages, more leads cross the same rules threshold than at one moment:
+    # matching the rules' daily volume takes a higher threshold.
+    once_row = once.policies.set_index("policy").loc["volume_matched"]
+    assert row["threshold"] > once_row["threshold"]
+    rules = daily.policies.set_index("policy").loc["today's rules"]
+    once_rules = once.policies.set_index("policy").loc["today's rules"]
+    assert rules["mqls_per_month"] > once_rules["mqls_per_month"]

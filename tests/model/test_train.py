@@ -228,3 +228,22 @@ def test_an_any_age_model_learns_from_snapshots_and_is_calibrated_at_every_age(a
         }
     assert 0.6 < ratios["any age"][1] < 1.5 and 0.5 < ratios["any age"][30] < 2.0, ratios
     assert ratios["one moment"][30] > 2 * ratios["any age"][30], ratios
+
+
+def test_the_daily_job_is_replayed_on_every_validation_and_test_lead_at_each_age(any_age):
+    models, _ = any_age
+    dataset, result = models["any age"]
+    replay = result.replay
+    assert set(replay["split"]) == {"valid", "test"}
+    assert models["one moment"][1].replay is None
+    # Every open age of a lead, not only the moments the model learned from.
+    per_lead = replay.groupby("lead_id").size()
+    assert per_lead.max() == 7 and per_lead.mean() > 3
+    valid = replay["split"] == "valid"
+    assert replay.loc[valid, "oof_lightgbm"].notna().all()
+    assert replay.loc[~valid, "oof_lightgbm"].isna().all()
+    # Validation rows are never scored after validation ends.
+    test_start = dataset.moment[result.split.assignment == "test"].min()
+    assert (replay.loc[valid, "moment"] < test_start).all()
+    # Today's rules score every age (points from each moment's features).
+    assert replay["baseline_points"].notna().all() and replay["baseline_points"].nunique() > 5

@@ -89,6 +89,9 @@ class Snapshots:
     lead_ids: pd.Series
     age_days: pd.Series
     lead_moment: pd.Series  # the lead's own moment (created + days_after_created): its split
+    # Whether the model learns from the row: a lead's own moment and at most
+    # snapshots_per_lead - 1 others drawn at random. Every row replays the daily job.
+    drawn: pd.Series
 
 
 @dataclass(frozen=True)
@@ -303,7 +306,7 @@ def build_dataset(
             pool, primary, tables, label_params, feature_params, snapshot, spark_master, seed
         )
         notes.append(
-            f"any-age model: learns from {len(snapshots.label):,} scoring moments of "
+            f"any-age model: learns from {int(snapshots.drawn.sum()):,} scoring moments of "
             f"{snapshots.lead_ids.nunique():,} leads, each lead at up to "
             f"{label_params.snapshots_per_lead} of the ages "
             f"{', '.join(map(str, sorted(label_params.snapshot_days)))} days it was open at "
@@ -350,15 +353,15 @@ def snapshot_rows(
     seed: int = 0,
 ) -> Snapshots:
     """The dataset's rows (`primary`: features, label, moment, lead id) and every lead of
-    `leads` at other ages of label.snapshot_days while it is open: no outcome before that
-    moment, not lost before it, its outcome window over by the snapshot. Each lead keeps at
-    most label.snapshots_per_lead moments (its primary one first), the others drawn at random.
+    `leads` at each other age of label.snapshot_days while it is open: no outcome before that
+    moment, not lost before it, its outcome window over by the snapshot. The model learns
+    from a lead's own row and at most snapshots_per_lead - 1 others drawn at random (`drawn`).
     Features as of each moment (one feature query per age: a lead appears once in each)."""
-    drawn = _draw_ages(leads, label_params, snapshot, seed)
     features, label, moment, ids = primary
     outcome = leads[OUTCOME_COLUMNS[label_params.outcome]]
     window = pd.Timedelta(days=label_params.window_days)
     own = pd.Timedelta(days=label_params.days_after_created)
+    is_open, drawn = _open_and_drawn(leads, label_params, snapshot, seed)
     parts = [
         (
             features,
@@ -366,13 +369,14 @@ def snapshot_rows(
             moment.reset_index(drop=True),
             ids.reset_index(drop=True),
             float(label_params.days_after_created),
+            np.ones(len(label), dtype=bool),
         )
     ]
-    for age, open_ in drawn.items():
-        at = leads["created_at"] + pd.Timedelta(days=age)
+    for age, open_ in is_open.items():
         if not open_.any():
             continue
-        rows, at = leads.loc[open_], at[open_]
+        rows = leads.loc[open_]
+        at = rows["created_at"] + pd.Timedelta(days=age)
         frame = pd.concat(
             [
                 lead_features(rows),
@@ -401,6 +405,7 @@ def snapshot_rows(
                 at.reset_index(drop=True),
                 rows["lead_id"].reset_index(drop=True),
                 float(age),
+                drawn[age][open_].to_numpy(),
             )
         )
     created = leads.set_index("lead_id")["created_at"]
@@ -414,14 +419,15 @@ def snapshot_rows(
         lead_moment=pd.Series(
             created[~created.index.duplicated()].reindex(all_ids).to_numpy() + own
         ),
+        drawn=pd.Series(np.concatenate([p[5] for p in parts])),
     )
 
 
-def _draw_ages(
+def _open_and_drawn(
     leads: pd.DataFrame, label_params: LabelParams, snapshot: pd.Timestamp, seed: int
-) -> dict[int, pd.Series]:
-    """Per other age of label.snapshot_days, the leads taken at that age: open then (no
-    outcome yet, not lost, the window over by the snapshot) and drawn, at most
+) -> tuple[dict[int, pd.Series], dict[int, pd.Series]]:
+    """Per other age of label.snapshot_days, the leads open then (no outcome yet, not lost,
+    the window over by the snapshot), and those drawn for training among them: at most
     snapshots_per_lead - 1 ages a lead, uniformly at random among the ages it is open at."""
     outcome = leads[OUTCOME_COLUMNS[label_params.outcome]]
     lost = leads["lost_at"] if "lost_at" in leads.columns else pd.Series(pd.NaT, leads.index)
@@ -438,7 +444,10 @@ def _draw_ages(
     keys[~is_open] = np.inf
     rank = keys.argsort(axis=1).argsort(axis=1)
     drawn = is_open & (rank < label_params.snapshots_per_lead - 1)
-    return {age: pd.Series(drawn[:, i], index=leads.index) for i, age in enumerate(ages)}
+    return (
+        {age: pd.Series(is_open[:, i], index=leads.index) for i, age in enumerate(ages)},
+        {age: pd.Series(drawn[:, i], index=leads.index) for i, age in enumerate(ages)},
+    )
 
 
 def _sample(eligible: pd.Series, max_leads: int | None, seed: int) -> tuple[pd.Series, dict | None]:

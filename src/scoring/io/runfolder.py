@@ -16,6 +16,7 @@ FEATURES = "features.parquet"  # every lead's features, in the order of predicti
 INPUTS = "inputs.parquet"  # label, moment, ids (... ) of the input as the run read it
 INPUTS_JSON = "inputs.json"  # the rest of it, and the settings it was read with
 SNAPSHOTS = "snapshots.parquet"  # an any-age model's training moments (label.snapshot_days)
+REPLAY = "replay.parquet"  # an any-age model's daily-job replay of validation and test leads
 LIGHTGBM_MODEL = "lightgbm_model.txt"
 LOGISTIC_MODEL = "logistic_coefficients.json"
 SHAP_CONTRIBUTIONS = "shap_contributions.parquet"
@@ -64,6 +65,7 @@ class RunFolder:
     inputs = property(lambda self: self.path / INPUTS)
     inputs_json = property(lambda self: self.path / INPUTS_JSON)
     snapshots = property(lambda self: self.path / SNAPSHOTS)
+    replay = property(lambda self: self.path / REPLAY)
     lightgbm_model = property(lambda self: self.path / LIGHTGBM_MODEL)
     logistic_model = property(lambda self: self.path / LOGISTIC_MODEL)
     shap_contributions = property(lambda self: self.path / SHAP_CONTRIBUTIONS)

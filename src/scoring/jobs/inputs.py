@@ -216,6 +216,7 @@ SNAPSHOT_COLUMNS = {
     "lead_ids": "__lead_id",
     "age_days": "__age_days",
     "lead_moment": "__lead_moment",
+    "drawn": "__drawn",
 }
 
 

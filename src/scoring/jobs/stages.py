@@ -218,6 +218,7 @@ def thresholds(params: Params, run: Run) -> Thresholded:
         thresholds_module.rules_threshold(params.baseline),
         params.models.bootstrap_samples,
         params.seed,
+        training_record.load_replay(run.folder),
     )
     paths = thresholds_module.save(recommendation, params.thresholds, run.folder)
     tracking.log_artifacts(params, run.run_id, list(paths.values()), folder="thresholds")

@@ -18,6 +18,7 @@ from scoring.core.config import ThresholdParams
 from scoring.io import runfolder
 from scoring.io.files import write_json
 from scoring.io.runfolder import RunFolder
+from scoring.model.daily import FirstCrossings
 from scoring.runtime.grades import grade, score_from_probability
 
 BUSINESS_DAYS_PER_MONTH = 21.7
@@ -39,6 +40,13 @@ def is_dated(moment: pd.Series) -> bool:
     return bool(moment.notna().any())
 
 
+# How a threshold's MQLs are counted, as thresholds.json and the report say it.
+MQLS_COUNTED = {
+    "once": "each lead scored once, at its scoring moment (label.days_after_created)",
+    "daily": "the daily job: every open lead re-scored at each age of label.snapshot_days; "
+    "a lead is an MQL the first time its score reaches the threshold, and converted when it "
+    "reached the outcome within the label window of that moment",
+}
 MIN_POLICY_MQLS = 30  # validation MQLs a conversion target must be met on
 POLICY_ORDER = ("volume_matched", "conversion_target", "sales_capacity", "expected_value")
 # When the recommended policy has no threshold, the first of these that has one is used.
@@ -103,6 +111,35 @@ def candidate_thresholds(score: np.ndarray, points: int = 200) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class AtOneMoment:
+    """Leads scored once, at their scoring moment: an MQL is a lead whose score reaches the
+    threshold then (the daily job's first crossings are scoring.model.daily.FirstCrossings,
+    which answers the same questions)."""
+
+    score: np.ndarray
+    label: np.ndarray
+    months: float
+
+    @property
+    def n(self) -> int:
+        return len(self.label)
+
+    def figures(self, threshold: float) -> dict[str, float]:
+        return figures_at(self.score, self.label, threshold, self.months)
+
+    def resampled(self, threshold: float, counts: np.ndarray) -> dict[str, np.ndarray]:
+        return resampled_figures(self.score, self.label, threshold, self.months, counts)
+
+    def table(self) -> pd.DataFrame:
+        return threshold_table(
+            self.score, self.label, self.months, candidate_thresholds(self.score)
+        )
+
+
+Scorer = AtOneMoment | FirstCrossings
+
+
+@dataclass(frozen=True)
 class Recommendation:
     """Each policy's threshold (chosen on validation) and its figures on test."""
 
@@ -115,6 +152,7 @@ class Recommendation:
     requested: str = "volume_matched"  # thresholds.recommended in params
     fallback_reason: str | None = None  # why the requested policy could not be used
     dated: bool = True  # False: "per month" figures are per window (no dates)
+    daily: bool = False  # MQLs are the daily job's first crossings (an any-age model)
 
 
 def rules_threshold(baseline_params) -> float | None:
@@ -122,24 +160,48 @@ def rules_threshold(baseline_params) -> float | None:
     return baseline_params.mql_threshold if baseline_params.rules else None
 
 
+def scorers(rows: pd.DataFrame, model: str, months: float, daily: bool) -> tuple[Scorer, Scorer]:
+    """(model, today's rules) on these rows: predictions at one moment a lead, or the daily
+    job's replay rows (`daily`). The model's out-of-fold probabilities where there are some
+    (the refitted model has seen the validation rows)."""
+    column = f"oof_{model}" if f"oof_{model}" in rows.columns else model
+    if daily:
+        return (
+            FirstCrossings.of(rows, column, months),
+            FirstCrossings.of(rows, "baseline_points", months),
+        )
+    label = rows["label"].to_numpy()
+    return (
+        AtOneMoment(rows[column].to_numpy(), label, months),
+        AtOneMoment(rows["baseline_points"].to_numpy(), label, months),
+    )
+
+
 def choose_thresholds(
     valid: pd.DataFrame, model: str, params: ThresholdParams, rules_threshold: float | None
 ) -> tuple[dict[str, float], pd.DataFrame, pd.DataFrame, float, dict[str, str]]:
-    """The threshold of every policy on validation (probabilities for the model), NaN with a
-    note where the data cannot meet it, and a note where it holds trivially."""
-    months = months_covered(valid["moment"])
-    label = valid["label"].to_numpy()
-    # Out-of-sample validation predictions (the refitted model has seen these rows).
-    column = f"oof_{model}" if f"oof_{model}" in valid.columns else model
-    prob = valid[column].to_numpy()
-    model_table = threshold_table(prob, label, months, candidate_thresholds(prob))
-    points = valid["baseline_points"].to_numpy()
-    baseline_table = threshold_table(points, label, months, candidate_thresholds(points))
+    """The threshold of every policy on validation predictions (probabilities for the
+    model), NaN with a note where the data cannot meet it, a note where it holds trivially."""
+    model_scorer, rules_scorer = scorers(valid, model, months_covered(valid["moment"]), False)
+    return choose_on(model_scorer, rules_scorer, params, rules_threshold, is_dated(valid["moment"]))
+
+
+def choose_on(
+    model: Scorer,
+    rules_scorer: Scorer,
+    params: ThresholdParams,
+    rules_threshold: float | None,
+    dated: bool,
+) -> tuple[dict[str, float], pd.DataFrame, pd.DataFrame, float, dict[str, str]]:
+    """choose_thresholds on validation scorers (one moment a lead, or the daily job's first
+    crossings): the thresholds, both trade-off tables, the capacity, the notes."""
+    model_table = model.table()
+    baseline_table = rules_scorer.table()
     capacity = params.reps * params.mqls_per_rep_per_week * WEEKS_PER_MONTH
     chosen: dict[str, float] = {"volume_matched": np.nan}
     notes: dict[str, str] = {}
     if rules_threshold is not None:
-        rules = figures_at(points, label, rules_threshold, months)
+        rules = rules_scorer.figures(rules_threshold)
         # The highest threshold whose volume reaches today's: the same MQL load as the rules.
         volume = model_table[model_table["mqls"] >= rules["mqls"]]
         chosen["volume_matched"] = float(volume["threshold"].max()) if len(volume) else np.nan
@@ -161,7 +223,7 @@ def choose_thresholds(
             f"at least {MIN_POLICY_MQLS} MQLs (the best is {best['conversion']:.1%}, for the "
             f"top {best['mqls']:,.0f} leads)"
         )
-    if not is_dated(valid["moment"]):
+    if not dated:
         chosen["sales_capacity"] = np.nan
         notes["sales_capacity"] = "the export has no dates: MQLs per week cannot be counted"
     else:
@@ -210,33 +272,48 @@ def recommend(
     rules_threshold: float | None,
     n_bootstrap: int,
     seed: int,
+    replay: pd.DataFrame | None = None,
 ) -> Recommendation:
-    """Thresholds by policy on validation, with test figures and intervals against the rules."""
-    valid = predictions[predictions["split"] == "valid"]
-    test = predictions[predictions["split"] == "test"].reset_index(drop=True)
-    every, model_table, baseline_table, capacity, notes = choose_thresholds(
-        valid, model, params, rules_threshold
+    """Thresholds by policy on validation, with test figures and intervals against the rules.
+    With an any-age model's `replay` (train.replay_predictions), an MQL is counted at its
+    first crossing in the daily job, for the model and the rules alike."""
+    daily = replay is not None
+    rows = replay if daily else predictions
+    # Per month over the leads' own moments, whichever rows are replayed.
+    months = {
+        part: months_covered(predictions.loc[predictions["split"] == part, "moment"])
+        for part in ("valid", "test")
+    }
+    valid = rows[rows["split"] == "valid"]
+    test = rows[rows["split"] == "test"].reset_index(drop=True)
+    every, model_table, baseline_table, capacity, notes = choose_on(
+        *scorers(valid, model, months["valid"], daily),
+        params,
+        rules_threshold,
+        is_dated(predictions.loc[predictions["split"] == "valid", "moment"]),
     )
     recommended, fallback_reason = effective_policy(every, notes, params)
     shown = [p for p in POLICY_ORDER if p in params.policies or p == recommended]
     chosen = {p: every[p] for p in shown}
-    months = months_covered(test["moment"])
-    label = test["label"].to_numpy()
-    prob, points = test[model].to_numpy(), test["baseline_points"].to_numpy()
+    # On test, the refitted model's own probabilities (no out-of-fold column there).
+    model_test, rules_test = scorers(
+        test.drop(columns=f"oof_{model}", errors="ignore"), model, months["test"], daily
+    )
     counts = stats.resample_counts(
-        stats.resample_indices(len(test), n_bootstrap, np.random.default_rng(seed)), len(test)
+        stats.resample_indices(model_test.n, n_bootstrap, np.random.default_rng(seed)),
+        model_test.n,
     )
     # Without rules, the comparison is against the baseline at the model's own volume.
     rules_cut = rules_threshold if rules_threshold is not None else np.inf
-    rules = figures_at(points, label, rules_cut, months)
-    rules_draws = resampled_figures(points, label, rules_cut, months, counts)
+    rules = rules_test.figures(rules_cut)
+    rules_draws = rules_test.resampled(rules_cut, counts)
     rows = []
     for policy, threshold in chosen.items():
         if np.isnan(threshold):
             rows.append({"policy": policy, "threshold": np.nan, "note": notes.get(policy, "")})
             continue
-        point = figures_at(prob, label, threshold, months)
-        draws = resampled_figures(prob, label, threshold, months, counts)
+        point = model_test.figures(threshold)
+        draws = model_test.resampled(threshold, counts)
         row = {
             "policy": policy,
             "threshold": threshold,
@@ -262,6 +339,8 @@ def recommend(
             row[f"{key}_vs_rules"] = point[key] - rules[key]
             diffs = draws[key] - rules_draws[key]
             row[f"{key}_vs_rules_low"], row[f"{key}_vs_rules_high"] = stats.interval(diffs)
+        if "median_days_to_mql" in point:  # the daily job: when leads become MQLs
+            row["median_days_to_mql"] = point["median_days_to_mql"]
         row["mqls_per_business_day"] = point["mqls_per_month"] / BUSINESS_DAYS_PER_MONTH
         row["capacity_per_business_day"] = capacity / BUSINESS_DAYS_PER_MONTH
         rows.append(row)
@@ -270,7 +349,8 @@ def recommend(
         "recommended": recommended,
         "requested": params.recommended,
         "fallback_reason": fallback_reason,
-        "dated": is_dated(test["moment"]),
+        "dated": is_dated(predictions.loc[predictions["split"] == "test", "moment"]),
+        "daily": daily,
     }
     if rules_threshold is None:
         return Recommendation(
@@ -335,6 +415,8 @@ def save(recommendation: Recommendation, params: ThresholdParams, run: RunFolder
             "B >= 30, C >= 15, D below",
             "chosen_on": "validation",
             "reported_on": "test",
+            "daily_job": recommendation.daily,
+            "mqls_counted": MQLS_COUNTED["daily" if recommendation.daily else "once"],
         },
         default=float,
     )

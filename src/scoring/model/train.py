@@ -86,6 +86,10 @@ class TrainingResult:
     fitted_on: str = "train + validation"
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0  # wall time of the training stage
+    # An any-age model's daily-job replay: every validation and test lead at each age it is
+    # open at, with its label then, today's points and each model's probability (validation:
+    # out of fold too). Thresholds count an MQL at its first crossing on it.
+    replay: pd.DataFrame | None = None
 
 
 class CategoryEncoder(BaseEstimator, TransformerMixin):
@@ -306,7 +310,8 @@ def train_all(
     )
     X = features[columns]
     rows = snapshot_fit_rows(dataset, split, columns)
-    fitted = fit_families(X, label, split, model_params, seed, rows, dataset.lead_ids)
+    replay = replay_rows(dataset, split, columns, baseline_params)
+    fitted = fit_families(X, label, split, model_params, seed, rows, dataset.lead_ids, replay)
     X_train, X_valid = X[is_train], X[split.assignment == "valid"]
     y_valid = label[split.assignment == "valid"]
     validation = validation_pr_auc(fitted.selection, X_valid, y_valid)
@@ -346,6 +351,8 @@ def train_all(
         refit_trees=fitted.trees if "lightgbm" in models else 0,
         warnings=few_trees_warning(fitted),
     )
+    if replay is not None:
+        result.replay = replay_predictions(replay, fitted)
     if split.method == "out of time" and model_params.backtest_folds > 0:
         result.backtest = rolling_backtest(
             X, label, points, dataset.moment, model_params, fitted.lgb_params, seed
@@ -395,6 +402,7 @@ class FittedFamilies:
     # every validation lead at each age for an any-age model) and their labels.
     calibration_raw: dict[str, np.ndarray] = field(default_factory=dict)
     calibration_label: np.ndarray | None = None
+    replay_raw: dict[str, np.ndarray] = field(default_factory=dict)  # replay's validation rows
 
 
 @dataclass(frozen=True)
@@ -414,13 +422,53 @@ def snapshot_fit_rows(dataset: Dataset, split: Split, columns: list[str]) -> Fit
     if snapshots is None:
         return None
     part = assign_snapshots(split, dataset.moment, snapshots)
-    used = (part != "none").to_numpy()
+    used = ((part != "none") & snapshots.drawn).to_numpy()
     return FitRows(
         snapshots.features.loc[used, columns].reset_index(drop=True),
         snapshots.label[used].reset_index(drop=True),
         part[used].reset_index(drop=True),
         snapshots.lead_ids[used].astype(str).to_numpy(),
     )
+
+
+@dataclass(frozen=True)
+class ReplayRows:
+    """Every validation and test lead at each age it is open at (an any-age model's
+    snapshots): the features, and lead, part, age, moment and label of each row."""
+
+    X: pd.DataFrame
+    rows: pd.DataFrame
+
+    @property
+    def is_valid(self) -> np.ndarray:
+        return (self.rows["split"] == "valid").to_numpy()
+
+
+def replay_rows(
+    dataset: Dataset, split: Split, columns: list[str], baseline_params: BaselineParams
+) -> ReplayRows | None:
+    """The rows the daily job is replayed on (label.snapshot_days), with today's points at
+    each (the rules score every age the same way; NaN without rules), or None."""
+    snapshots = dataset.snapshots
+    if snapshots is None:
+        return None
+    part = assign_snapshots(split, dataset.moment, snapshots)
+    keep = part.isin(["valid", "test"]).to_numpy()
+    rows = pd.DataFrame(
+        {
+            "lead_id": snapshots.lead_ids[keep].astype(str).to_numpy(),
+            "split": part[keep].to_numpy(),
+            "age_days": snapshots.age_days[keep].to_numpy(),
+            "moment": snapshots.moment[keep].to_numpy(),
+            "label": snapshots.label[keep].to_numpy(),
+            "baseline_points": (
+                rule_points(snapshots.features[keep], baseline_params).to_numpy()
+                if baseline_params.rules
+                else np.nan
+            ),
+        }
+    )
+    return ReplayRows(snapshots.features.loc[keep, columns].reset_index(drop=True), rows)
 
 
 def fit_families(
@@ -431,10 +479,12 @@ def fit_families(
     seed: int,
     rows: FitRows | None = None,
     leads: pd.Series | None = None,
+    replay: ReplayRows | None = None,
 ) -> FittedFamilies:
     """Settings searched and chosen on validation; then each family refitted on every row
     before the test window (the newest included) and calibrated out of fold. The models learn
-    from `rows` when given (an any-age model's snapshots; `leads`: the dataset's lead ids)."""
+    from `rows` when given (an any-age model's snapshots; `leads`: the dataset's lead ids);
+    the `replay` rows of validation leads get out-of-fold log-odds too."""
     primary_valid = split.assignment == "valid"
     if rows is None:
         rows = FitRows(X, label, split.assignment, None)
@@ -453,10 +503,14 @@ def fit_families(
     X_pre, y_pre = rows.X[is_pre], rows.label[is_pre]
     trees = refit_trees(best_iteration, len(X_train), len(X_pre))
     groups = None if rows.leads is None else rows.leads[is_pre]
-    also = None
+    also, n_primary = None, int(primary_valid.sum())
     if groups is not None:
-        also = (X[primary_valid], leads[primary_valid].astype(str).to_numpy())
-    models, raw_out_of_fold, calibration_raw = {}, {}, {}
+        also_X, also_leads = [X[primary_valid]], [leads[primary_valid].astype(str).to_numpy()]
+        if replay is not None:
+            also_X.append(replay.X[replay.is_valid])
+            also_leads.append(replay.rows.loc[replay.is_valid, "lead_id"].to_numpy())
+        also = (pd.concat(also_X, ignore_index=True), np.concatenate(also_leads))
+    models, raw_out_of_fold, calibration_raw, replay_raw = {}, {}, {}, {}
     for family in selection:
         models[family], calibration_raw[family], raw_also = refit_calibrated(
             family,
@@ -470,7 +524,11 @@ def fit_families(
             groups,
             also,
         )
-        raw_out_of_fold[family] = calibration_raw[family] if raw_also is None else raw_also
+        if raw_also is None:
+            raw_out_of_fold[family] = calibration_raw[family]
+        else:
+            raw_out_of_fold[family] = raw_also[:n_primary]
+            replay_raw[family] = raw_also[n_primary:]
     return FittedFamilies(
         selection,
         models,
@@ -482,6 +540,7 @@ def fit_families(
         trees,
         calibration_raw,
         y_pre[(rows.assignment[is_pre] == "valid").to_numpy()].to_numpy(),
+        replay_raw,
     )
 
 
@@ -526,6 +585,8 @@ def add_blend(
     fitted.methods["blend"] = method
     fitted.calibration_raw["blend"] = raw_blend
     fitted.raw_out_of_fold["blend"] = sum(w * fitted.raw_out_of_fold[n] for n, w in weights.items())
+    if fitted.replay_raw:
+        fitted.replay_raw["blend"] = sum(w * fitted.replay_raw[n] for n, w in weights.items())
     fitted.models["blend"] = CalibratedModel(
         {n: fitted.models[n].pipeline for n in weights},
         weights,
@@ -570,6 +631,19 @@ def predictions_table(
         for column in dataset.segments.columns:
             predictions[f"segment_{column}"] = dataset.segments[column].to_numpy()
     return predictions
+
+
+def replay_predictions(replay: ReplayRows, fitted: FittedFamilies) -> pd.DataFrame:
+    """The replay rows with each model's probability; on validation rows also the
+    out-of-fold probability (the refit has seen those leads), as in predictions."""
+    out = replay.rows.copy()
+    for name, model in fitted.models.items():
+        out[name] = model.predict_proba(replay.X)[:, 1]
+        out[out_of_fold_column(name)] = np.nan
+        out.loc[replay.is_valid, out_of_fold_column(name)] = np.clip(
+            model.calibrator.predict(fitted.replay_raw[name]), 0, 1
+        )
+    return out
 
 
 def few_trees_warning(fitted: FittedFamilies) -> list[str]:

@@ -100,6 +100,9 @@ def save_outputs(result: TrainingResult, summary: dict, run: RunFolder) -> dict[
     """Write predictions, the training summary and the models (no pickles) into the run."""
     paths = {"predictions": run.predictions, "training": run.training}
     result.predictions.to_parquet(paths["predictions"], index=False)
+    if result.replay is not None:
+        paths["replay"] = run.replay
+        result.replay.to_parquet(paths["replay"], index=False)
     run.write(runfolder.TRAINING, summary)
     if "lightgbm" in result.models:
         booster = fitted_pipeline(result.models["lightgbm"]).named_steps["model"].booster_
@@ -128,6 +131,11 @@ def load_outputs(run: RunFolder) -> tuple[pd.DataFrame, dict]:
             "(leadscore run does both)"
         )
     return pd.read_parquet(run.predictions), run.read(runfolder.TRAINING)
+
+
+def load_replay(run: RunFolder) -> pd.DataFrame | None:
+    """An any-age model's daily-job replay (replay.parquet), or None for a one-moment model."""
+    return pd.read_parquet(run.replay) if run.replay.is_file() else None
 
 
 def summary_markdown(summary: dict) -> str:

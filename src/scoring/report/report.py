@@ -163,6 +163,15 @@ def headline(thresholds: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
         if gain_low is not None and gain_low > 0
         else "not shown to be better than today's rules"
     )
+    daily = (
+        [
+            "MQLs are counted as the daily scoring job makes them: every open lead is re-scored "
+            "as it ages and becomes an MQL the first time its score reaches the threshold "
+            f"(half of them within {chosen['median_days_to_mql']:.1f} days of creation)."
+        ]
+        if thresholds.get("daily_job") and chosen.get("median_days_to_mql") is not None
+        else []
+    )
     return [
         f"Recommended MQL threshold: score {chosen['score']:.0f} of 100 "
         f"(calibrated probability {chosen['threshold']:.1%}, grade "
@@ -178,6 +187,7 @@ def headline(thresholds: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
         f"{rules['sqls_per_month']:,.0f}; difference 95% CI "
         f"{sql_ci}), capturing {chosen['capture']:.0%} of all conversions (rules: "
         f"{rules['capture']:.0%}).",
+        *daily,
         f"Sales load: {chosen['mqls_per_business_day']:.1f} MQLs per business day against a "
         f"capacity of {chosen['capacity_per_business_day']:.0f}.",
         f"Model: {metrics['chosen_model']}; test ROC-AUC "
