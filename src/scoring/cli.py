@@ -457,6 +457,16 @@ def score(
     engine: EngineOption = Engine.duckdb,
     chunk_rows: Annotated[int, typer.Option(help="Rows per chunk.")] = 100_000,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            "--history",
+            help="Keep this scoring in a score-history folder (Parquet, one file per scoring "
+            "time and model; the same --as-of again replaces its file) and add each lead's "
+            "previous_score, score_change and became_mql (an MQL for the first time now: the "
+            "leads to route to sales within the first-touch SLA).",
+        ),
+    ] = None,
     params_path: ParamsOption = Path("params.yaml"),
 ) -> None:
     """Score leads with an exported model: probability, score, grade, is_mql and reasons; one
@@ -474,6 +484,11 @@ def score(
         except ValueError:
             raise _fail(f"--as-of {as_of!r} is not a date", EXIT_INVALID_INPUT) from None
         try:
+            if engine is Engine.spark and history is not None:
+                raise ScoringInputError(
+                    "--history works with the default engine; with --engine spark, keep the "
+                    "scored folder (it is Parquet) as the history instead"
+                )
             if engine is Engine.spark:
                 summary = _score_with_spark(
                     params_path,
@@ -496,6 +511,7 @@ def score(
                     chunk_rows,
                     progress,
                     points=points,
+                    history_folder=history,
                 )
         except ScoringInputError as err:
             raise _fail(str(err), EXIT_INVALID_INPUT) from None
@@ -511,6 +527,11 @@ def _print_scored(summary, model: str, version: str, output_path: Path) -> None:
         f"({version}); {summary.mqls:,} MQLs; {summary.errors:,} rows with an error "
         f"-> {output_path}"
     )
+    if getattr(summary, "history", None):
+        typer.echo(
+            f"  {summary.became_mql:,} leads became MQLs with this scoring; kept in the "
+            f"history as {summary.history}"
+        )
     for example in summary.error_examples:
         typer.echo(f"  {example}")
     if summary.ignored_activities:

@@ -534,3 +534,37 @@ def test_a_lead_without_activities_counts_none_of_those_without_a_lead(tables_mo
     assert len(keyless) and errors.isna().all()
     assert (frame.loc[0, counts] == 0).all()
     assert (frame.loc[1, counts] > 0).any()
+
+
+def test_a_daily_job_with_a_score_history_routes_the_leads_that_just_became_mqls(
+    tables_model, tmp_path
+):
+    _, artifact_dir, leads, activities = tables_model
+    leads_path, activities_path = tmp_path / "leads.parquet", tmp_path / "activities.parquet"
+    leads.head(500).to_parquet(leads_path)
+    activities.to_parquet(activities_path)
+    days = {}
+    for day in ("2025-03-01", "2025-03-02", "2025-03-02"):
+        output = tmp_path / f"{day}.csv"
+        result = score_cli(
+            artifact_dir,
+            leads_path,
+            activities_path,
+            output,
+            "--as-of",
+            day,
+            "--history",
+            str(tmp_path / "history"),
+            "--no-reasons",
+        )
+        assert result.exit_code == 0, result.output
+        assert "became MQLs with this scoring" in result.output
+        days[day] = pd.read_csv(output)
+    first, second = days["2025-03-01"], days["2025-03-02"]
+    assert len(second) == 500 and first["previous_score"].isna().all()
+    assert first["became_mql"].eq(first["is_mql"]).all()
+    assert second["previous_score"].tolist() == first["score"].tolist()
+    assert not (second["became_mql"] & first["is_mql"]).any()
+    # Scoring 2 March twice kept it once.
+    kept = pd.read_parquet(tmp_path / "history")
+    assert kept.groupby("scored_at").size().tolist() == [500, 500]

@@ -25,7 +25,7 @@ from tqdm import tqdm
 from scoring.data import features, flat
 from scoring.io import tables
 from scoring.runtime import artifact as artifact_module
-from scoring.runtime import grades
+from scoring.runtime import grades, history
 from scoring.runtime.activities import Activities, read_activities, timestamps
 from scoring.runtime.drift import drift_against
 from scoring.runtime.inputs import (
@@ -58,6 +58,8 @@ class ScoreSummary:
     ignored_activities: int = 0
     error_examples: list[str] = field(default_factory=list)
     drift: dict = field(default_factory=dict)
+    became_mql: int = 0  # with a score history: leads this scoring made MQLs
+    history: str | None = None  # the history file this scoring was kept in
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -335,9 +337,12 @@ def score_file(
     chunk_rows: int = CHUNK_ROWS,
     progress: bool = True,
     points: bool = False,
+    history_folder: Path | str | None = None,
 ) -> ScoreSummary:
     """Score a file into another (CSV or Parquet by suffix), one row per input row in order;
-    `points` adds the learned point rules' points (the artifact must carry them)."""
+    `points` adds the learned point rules' points (the artifact must carry them);
+    `history_folder` keeps this scoring in a score history and adds each lead's previous
+    score, the change and whether it just became an MQL (scoring.runtime.history)."""
 
     input_path, output_path = Path(input_path), Path(output_path)
     check_output(output_path, [input_path, *([Path(activities_path)] if activities_path else [])])
@@ -359,7 +364,7 @@ def score_file(
         )
     if _header_only(input_path):
         # A header and no rows: an output with its header and no rows, not an error.
-        _write_header_only(loaded, output_path, id_column, reasons, points)
+        _write_header_only(loaded, output_path, id_column, reasons, points, history_folder)
         return ScoreSummary()
     # The model's compiled form is built while the activities are read and the first
     # chunks' features are built; scoring waits for it.
@@ -371,6 +376,10 @@ def score_file(
         activities = read_activities(activities_path)
         if as_of is None:
             as_of = _latest_timestamp(input_path, activities)
+    # The scoring's time in the history: the as-of time (a flat export's: given, or now).
+    scored_at = as_of if as_of is not None else pd.Timestamp.now("UTC").tz_localize(None)
+    earlier = None if history_folder is None else history.before(history_folder, scored_at)
+    kept: list[pd.DataFrame] = []
     summary = ScoreSummary()
     writer = _Writer(output_path)
     # Which activity leads appeared in the input (to count activities that belong to none).
@@ -403,12 +412,21 @@ def score_file(
         chunks = _numbered(read_chunks(input_path, chunk_rows))
         for chunk, frame, result in _ahead(chunks, prepare, workers):
             result.insert(0, id_column, pd.array(chunk[id_column].to_numpy(), dtype="string"))
+            if earlier is not None:
+                result = history.compare(result, chunk[id_column], earlier)
+                kept.append(
+                    result[[id_column, "probability", "score", "grade", "is_mql", "error"]].rename(
+                        columns={id_column: "lead_id"}
+                    )
+                )
             writer.write(result)
             ok = result["error"].isna()
             summary.rows += len(chunk)
             summary.scored += int(ok.sum())
             summary.errors += int((~ok).sum())
             summary.mqls += int(result["is_mql"].fillna(False).sum())
+            if earlier is not None:
+                summary.became_mql += int(result["became_mql"].fillna(False).sum())
             for row in result[~ok].head(5 - len(summary.error_examples)).itertuples():
                 summary.error_examples.append(
                     f"row {row.Index + 2} ({id_column}={getattr(row, id_column, None)!r}): "
@@ -423,6 +441,10 @@ def score_file(
     finally:
         bar.close()
     writer.close()
+    if history_folder is not None and kept:
+        summary.history = str(
+            history.record(history_folder, pd.concat(kept), scored_at, loaded.version)
+        )
     if seen is not None:
         summary.ignored_activities = int((~seen[activities.codes]).sum())
     summary.drift = drift.result()
@@ -479,12 +501,19 @@ def _header_only(path: Path) -> bool:
 
 
 def _write_header_only(
-    loaded: artifact_module.Artifact, output: Path, id_column: str, reasons: bool, points: bool
+    loaded: artifact_module.Artifact,
+    output: Path,
+    id_column: str,
+    reasons: bool,
+    points: bool,
+    history_folder: Path | str | None = None,
 ) -> None:
     """The scored columns of an empty input, as one header (or an empty Parquet table)."""
     features = pd.DataFrame({name: pd.Series(dtype=float) for name in loaded.features})
     empty = score_features(loaded, features, no_errors(features.index), reasons, points)
     empty.insert(0, id_column, pd.array([], dtype="string"))
+    if history_folder is not None:
+        empty = history.compare(empty, empty[id_column], history.before(history_folder, pd.NaT))
     writer = _Writer(output)
     writer.write(empty)
     writer.close()
