@@ -45,6 +45,16 @@ def test_thresholds_count_mqls_as_the_daily_job_makes_them(any_age_run):
     assert "daily scoring job" in html
 
 
+def test_the_test_window_is_measured_as_the_daily_queue(any_age_run):
+    _, _, run = any_age_run
+    queue = json.loads((run / "metrics.json").read_text())["daily_queue"]
+    assert queue["ages"] == [0.0, 1.0, 3.0, 7.0, 14.0, 30.0]
+    assert {b["ages"] for b in queue["bands"]} >= {"0-7 days", "7-14 days"}
+    model, rules = queue["queue"]["model_roc_auc"], queue["queue"]["rules_roc_auc"]
+    assert model["ci"][0] <= model["value"] <= model["ci"][1]
+    assert model["value"] > rules["value"]
+
+
 def test_the_exported_model_scores_any_age_as_of_the_scoring_day(any_age_run, tmp_path):
     folder, params, run = any_age_run
     preprocessing = json.loads((run / "artifact" / "preprocessing.json").read_text())

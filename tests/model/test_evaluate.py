@@ -82,3 +82,39 @@ def test_oracle_ratio():
     ratio = result.oracle_ratio.set_index("scorer")
     assert ratio.loc["lightgbm", "roc_auc"] == pytest.approx(1.0)
     assert ratio.loc["baseline", "roc_auc"] < 1.0
+
+
+def test_the_daily_queue_weighs_each_age_by_the_days_it_stands_for():
+    from scoring.model.evaluate import daily_queue, daily_queue_markdown, queue_weights
+
+    ages = pd.Series([0.0, 1.0, 3.0, 7.0, 30.0, 0.0])
+    assert queue_weights(ages).tolist() == [1, 2, 4, 23, 23, 1]
+    rng = np.random.default_rng(0)
+    rows = []
+    for k in range(400):
+        hot = k % 5 == 0
+        for age in (0.0, 1.0, 7.0, 30.0, 60.0):
+            young = age < 30
+            rows.append(
+                {
+                    "lead_id": f"L{k}",
+                    "split": "test",
+                    "age_days": age,
+                    "label": int(hot and young),
+                    # The model knows a hot lead and that it cools with age; the rules do not.
+                    "m": (0.6 if hot else 0.1) * (1 if young else 0.1) + rng.uniform(0, 0.01),
+                    "baseline_points": float(rng.integers(0, 100)),
+                }
+            )
+    document = daily_queue(pd.DataFrame(rows), "m", seed=1)
+    queue = document["queue"]
+    assert queue["model_roc_auc"]["value"] > 0.99 > 0.6 > queue["rules_roc_auc"]["value"]
+    low, high = queue["model_pr_auc"]["ci"]
+    assert low <= queue["model_pr_auc"]["value"] <= high
+    bands = {b["ages"]: b for b in document["bands"]}
+    assert bands["0-7 days"]["rows"] == 800 and bands["0-7 days"]["leads"] == 400
+    assert bands["30-60 days"]["conversions"] == 0 and bands["30-60 days"]["roc_auc"] is None
+    # Stale leads never reach the top 5%: the model lets them cool.
+    assert document["top_of_queue"]["stale_share"] == 0
+    assert "PR-AUC" in daily_queue_markdown(document)
+    assert "no daily queue" in daily_queue_markdown(None)

@@ -159,6 +159,11 @@ def evaluate(params: Params, run: Run) -> Evaluated:
     )
     mlflow_run_id = tracking.run_for(params, run.run_id)
     document = evaluation_module.metrics_document(evaluation, summary, run.run_id, mlflow_run_id)
+    replay = training_record.load_replay(run.folder)
+    if replay is not None:  # an any-age model: the test window as the daily job meets it
+        document["daily_queue"] = evaluation_module.daily_queue(
+            replay, summary["chosen_model"], params.seed
+        )
     metrics_path = run.folder.write(runfolder.METRICS, document)
     tracking.log_metrics(params, run.run_id, evaluation_module.flat_metrics(evaluation))
     chosen = document["chosen_model"]

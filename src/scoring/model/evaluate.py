@@ -3,6 +3,7 @@ deciles and the oracle ratio. Pure functions over the predictions table train wr
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -400,3 +401,159 @@ def headline_markdown(document: dict[str, Any]) -> str:
     if flagged:
         lines.append(f"Leakage guard excluded: {', '.join(flagged)}.")
     return "\n\n".join(lines)
+
+
+# --- the daily queue (any-age models) --------------------------------------------------------
+
+AGE_BANDS = (0, 7, 14, 30, 60, np.inf)
+QUEUE_TOP = 0.05  # the top of the daily queue a sales team works first
+STALE_DAYS = 30
+QUEUE_BOOTSTRAP = 200  # resamples of leads for the queue's intervals (rows are leads x ages)
+
+
+def age_band(age_days: pd.Series) -> pd.Series:
+    """Age bands: 0-7, 7-14, 14-30, 30-60 and 60+ days."""
+    labels = [
+        f"{lo:g}-{hi:g} days" if np.isfinite(hi) else f"{lo:g}+ days"
+        for lo, hi in itertools.pairwise(AGE_BANDS)
+    ]
+    return pd.cut(age_days, list(AGE_BANDS), right=False, labels=labels)
+
+
+def queue_weights(age_days: pd.Series) -> np.ndarray:
+    """Days each scored age stands for in a daily queue: until the next age of the grid (the
+    last one as long as the step before it), so that pooled figures weigh each age as the
+    daily job meets it."""
+    grid = np.sort(age_days.unique())
+    if len(grid) < 2:
+        return np.ones(len(age_days))
+    steps = np.r_[np.diff(grid), grid[-1] - grid[-2]]
+    return steps[np.searchsorted(grid, age_days.to_numpy())]
+
+
+def daily_queue(replay: pd.DataFrame, chosen: str, seed: int) -> dict[str, Any]:
+    """The test window as the daily job meets it (train.replay_predictions' test rows: every
+    test lead at each age it is open at): by age band, ranking and calibration (mean
+    probability over the realized rate) of the chosen model and the rules; for the pooled
+    queue (each age weighed by the days it stands for) the same with 95% intervals over
+    leads; and how old the leads at the top 5% of the queue are and how they convert."""
+    test = replay[replay["split"] == "test"].reset_index(drop=True)
+    label = test["label"].to_numpy()
+    prob = test[chosen].to_numpy(dtype=float)
+    points = test["baseline_points"].to_numpy(dtype=float)
+    bands = []
+    for band, rows in test.groupby(age_band(test["age_days"]), observed=True):
+        y = rows["label"].to_numpy()
+        two = 0 < y.sum() < len(y)
+        bands.append(
+            {
+                "ages": str(band),
+                "rows": len(rows),
+                "leads": int(rows["lead_id"].nunique()),
+                "conversions": int(y.sum()),
+                "predicted_over_realized": _value(rows[chosen].mean() / y.mean())
+                if y.any()
+                else None,
+                "roc_auc": _value(roc_auc_score(y, rows[chosen])) if two else None,
+                "pr_auc": _value(average_precision_score(y, rows[chosen])) if two else None,
+                "rules_roc_auc": _value(roc_auc_score(y, rows["baseline_points"]))
+                if two and rows["baseline_points"].notna().all()
+                else None,
+            }
+        )
+    weight = queue_weights(test["age_days"])
+    leads = pd.factorize(test["lead_id"])[0]
+    n_leads = leads.max() + 1
+    draws = stats.resample_counts(
+        stats.resample_indices(n_leads, QUEUE_BOOTSTRAP, np.random.default_rng(seed)), n_leads
+    )
+    counts = np.vstack([np.ones(n_leads), draws])[:, leads] * weight  # row 0: the data itself
+    queue = {}
+    for name, score in (("model", prob), ("rules", points)):
+        if np.isnan(score).any():
+            continue
+        pos, neg = stats.by_score(label, score, counts)
+        for metric, values in (
+            ("roc_auc", stats.roc_auc(pos, neg)),
+            ("pr_auc", stats.average_precision(pos, neg)),
+        ):
+            low, high = stats.interval(values[1:])
+            queue[f"{name}_{metric}"] = {
+                "value": _value(values[0]),
+                "ci": [_value(low), _value(high)],
+            }
+    ratio = (counts @ prob) / (counts @ label)
+    queue["model_predicted_over_realized"] = {
+        "value": _value(ratio[0]),
+        "ci": [_value(v) for v in stats.interval(ratio[1:])],
+    }
+    order = np.argsort(-prob, kind="stable")
+    within = np.cumsum(weight[order]) <= QUEUE_TOP * weight.sum()
+    top = order[within]
+    stale = test["age_days"].to_numpy()[top] >= STALE_DAYS
+    top_weight = weight[top]
+    return {
+        "ages": sorted(float(a) for a in test["age_days"].unique()),
+        "weights": "each age weighted by the days until the next",
+        "bands": bands,
+        "queue": queue,
+        "top_of_queue": {
+            "share": QUEUE_TOP,
+            "stale_days": STALE_DAYS,
+            "stale_share": _value(top_weight[stale].sum() / top_weight.sum()),
+            "conversion_stale": _value(np.average(label[top][stale], weights=top_weight[stale]))
+            if stale.any()
+            else None,
+            "conversion_young": _value(np.average(label[top][~stale], weights=top_weight[~stale]))
+            if (~stale).any()
+            else None,
+        },
+    }
+
+
+def daily_queue_table(document: dict[str, Any]) -> pd.DataFrame:
+    """The daily queue's age bands as a table for people."""
+    frame = pd.DataFrame(document["bands"]).rename(
+        columns={
+            "ages": "lead age",
+            "rows": "scorings",
+            "predicted_over_realized": "predicted / realized",
+            "roc_auc": "ROC-AUC",
+            "pr_auc": "PR-AUC",
+            "rules_roc_auc": "rules ROC-AUC",
+        }
+    )
+    return frame.set_index("lead age")
+
+
+def daily_queue_markdown(document: dict[str, Any] | None) -> str:
+    """The daily queue in words: ranking and calibration of the pooled queue, and the top of
+    it; for a one-moment model, why there is none."""
+    if not document:
+        return (
+            "The model scores each lead once, at its scoring moment (`label.snapshot_days` is "
+            "empty), so there is no daily queue to measure; `bench/replay_daily.py` replays "
+            "the daily job on any exported model."
+        )
+    queue, top = document["queue"], document["top_of_queue"]
+
+    def figure(key: str, fmt: str = "{:.3f}") -> str:
+        entry = queue.get(key)
+        if not entry or entry["value"] is None:
+            return "n/a"
+        low, high = entry["ci"]
+        ci = "" if low is None else f" (95% CI {fmt.format(low)} to {fmt.format(high)})"
+        return fmt.format(entry["value"]) + ci
+
+    ages = ", ".join(f"{a:g}" for a in document["ages"])
+    lines = [
+        f"Every test lead re-scored at each age it is open at ({ages} days) and pooled as "
+        f"one daily queue, {document['weights']}:",
+        f"- ROC-AUC {figure('model_roc_auc')} against {figure('rules_roc_auc')} for the rules;",
+        f"- PR-AUC {figure('model_pr_auc')} against {figure('rules_pr_auc')} for the rules;",
+        f"- mean predicted probability over the realized rate "
+        f"{figure('model_predicted_over_realized', '{:.2f}')} (1 is calibrated);",
+        f"- of the top {top['share']:.0%} of the queue, {top['stale_share']:.1%} are leads "
+        f"aged {top['stale_days']} days or more.",
+    ]
+    return "\n".join(lines)

@@ -18,7 +18,7 @@ from jinja2 import Template
 
 from scoring.io import runfolder
 from scoring.io.runfolder import RunFolder
-from scoring.model import explain, points_page
+from scoring.model import evaluate, explain, points_page
 from scoring.report import plots
 from scoring.runtime import drift
 from scoring.runtime.reasons import feature_label
@@ -80,6 +80,13 @@ up. Text matches ignore case; an empty field gets no points. Step by step for op
 <h2>Where the model does worse than the rules</h2>
 {{ segments | safe }}
 <h2>Model quality on test</h2>{{ metrics_table | safe }}
+{% if queue_lines %}<h2>The daily queue: every open lead, at every age</h2>
+<p>{{ queue_lines[0] }}</p>
+<ul>{% for line in queue_lines[1:] %}<li>{{ line }}</li>{% endfor %}</ul>
+{{ queue_table | safe }}
+<p class="muted">Predicted / realized: the model's mean probability over the share that
+converted within the window (1 is calibrated). Ranking within an age band compares leads of
+the same age.</p>{% endif %}
 <h2>Has the population moved? (drift)</h2>
 <p>{{ drift_text | safe }}</p>
 {{ drift_table | safe }}
@@ -167,7 +174,7 @@ def headline(thresholds: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
         [
             "MQLs are counted as the daily scoring job makes them: every open lead is re-scored "
             "as it ages and becomes an MQL the first time its score reaches the threshold "
-            f"(half of them within {chosen['median_days_to_mql']:.1f} days of creation)."
+            f"({_half_of_them(chosen['median_days_to_mql'])})."
         ]
         if thresholds.get("daily_job") and chosen.get("median_days_to_mql") is not None
         else []
@@ -452,6 +459,7 @@ def build(folder: Path | str) -> Path:
         **_points_section(run),
         segments=_segments(metrics),
         metrics_table=_metrics_table(metrics),
+        **_queue_section(metrics),
         data_lines=data_lines(metrics),
         leakage=(
             "<p>No column was flagged.</p>"
@@ -464,6 +472,30 @@ def build(folder: Path | str) -> Path:
     )
     run.report.write_text(html, encoding="utf-8")
     return run.report
+
+
+def _half_of_them(median_days: float) -> str:
+    """When the median MQL is made, in words."""
+    if median_days < 1:
+        return "half of them on the day they come in"
+    return f"half of them within {median_days:.0f} days of coming in"
+
+
+def _queue_section(metrics: dict) -> dict[str, Any]:
+    """An any-age model's daily queue on test, in words and by age band (none otherwise)."""
+    queue = metrics.get("daily_queue")
+    if not queue:
+        return {"queue_lines": [], "queue_table": ""}
+    lines = [line.removeprefix("- ") for line in evaluate.daily_queue_markdown(queue).splitlines()]
+    table = evaluate.daily_queue_table(queue).reset_index()
+    for column in ("scorings", "leads", "conversions"):
+        table[column] = table[column].map("{:,}".format)
+    return {
+        "queue_lines": lines,
+        "queue_table": table.to_html(
+            index=False, border=0, na_rep="–", float_format=lambda v: f"{v:.3f}"
+        ),
+    }
 
 
 def _tradeoff_section(run: RunFolder, thresholds: dict, metrics: dict) -> dict[str, str]:
