@@ -16,6 +16,8 @@ Prints five tables:
    ranking a calibration by age alone would give.
 5. MQL at the first crossing of the model's threshold: MQLs per month, their conversion and
    days from creation to MQL, against what the model card promises on test.
+6. Leads back from nurture (synthetic data: truth.parquet's recycled_at): how many reach the
+   top decile of the daily queue within a week of re-engaging, and how those convert.
 Not a test; no figure is asserted.
 
 Usage: python bench/replay_daily.py [--model reports/latest/artifact] [--params params.yaml]
@@ -43,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 AGES = (1, 3, 7, 14, 30, 60)
 AGE_BANDS = (0, 7, 14, 30, 60, np.inf)
 STALE_DAYS = 30
+TOP_DECILE = 0.10
 TOP_SHARE = 0.05
 DAY = pd.Timedelta(days=1)
 
@@ -199,6 +202,66 @@ def first_crossings(rows: pd.DataFrame, card: dict, promised: dict | None) -> pd
     )
 
 
+def recycled_scored_up(
+    loaded: artifact.Artifact,
+    rows: pd.DataFrame,
+    leads: pd.DataFrame,
+    activities: pd.DataFrame,
+    truth: pd.DataFrame,
+    outcome: str,
+    window: pd.Timedelta,
+) -> pd.DataFrame:
+    """Leads that came back from nurture while the replay ran (whenever they were created):
+    each scored every day of the week after it re-engaged, as the daily job would, against
+    the top decile of that day's queue. Do they reach it, and do those convert?"""
+    days = sorted(rows["as_of"].unique())
+    cut = rows.groupby("as_of")["probability"].quantile(1 - TOP_DECILE)
+    back = truth.dropna(subset=["recycled_at"]).set_index("lead_id")["recycled_at"]
+    back = back[(back >= days[0] - 7 * DAY) & (back < days[-1])]
+    reached = leads.set_index("lead_id")[outcome]
+    found = []
+    for day in days:
+        due = back[(back < day) & (back >= day - 7 * DAY)].index
+        due = due[~(reached.reindex(due) < day).to_numpy()]  # still open
+        if not len(due):
+            continue
+        day_leads = crm_as_of(leads[leads["lead_id"].isin(due)], day)
+        day_acts = activities[activities["lead_id"].isin(due)]
+        out = score(loaded, day_leads, day_acts, as_of=day, reasons=False)
+        at = reached.reindex(day_leads["lead_id"]).to_numpy()
+        found.append(
+            pd.DataFrame(
+                {
+                    "lead_id": day_leads["lead_id"].to_numpy(),
+                    "as_of": day,
+                    "top": out["probability"].to_numpy() >= cut[day],
+                    "realized": (at >= day) & (at < day + window),
+                }
+            )
+        )
+    if not found:
+        return pd.DataFrame({"leads back during the replay": [0]})
+    week = pd.concat(found).sort_values(["lead_id", "as_of"])
+    first_top = week[week["top"]].drop_duplicates("lead_id").set_index("lead_id")
+    first_day = week.drop_duplicates("lead_id").set_index("lead_id")
+    top = first_day.index.isin(first_top.index)
+    # Realized from the first day in the top decile (else from the first day back).
+    realized = first_day["realized"].where(~top, first_top["realized"].reindex(first_day.index))
+    converted = realized.astype(bool)
+    return pd.DataFrame(
+        {
+            "leads": [int(top.sum()), int((~top).sum())],
+            "share": [top.mean(), (~top).mean()],
+            "conversion": [realized[top].mean(), realized[~top].mean()],
+            "share of their conversions": [
+                converted[top].sum() / max(converted.sum(), 1),
+                converted[~top].sum() / max(converted.sum(), 1),
+            ],
+        },
+        index=["in the top decile within a week of coming back", "not"],
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default=str(ROOT / "reports" / "latest" / "artifact"))
@@ -245,7 +308,14 @@ def main() -> None:
     print("5. MQL at the first crossing of the model's threshold")
     promised = Path(args.model).parent / "thresholds.json"
     promises = json.loads(promised.read_text()) if promised.is_file() else None
-    print(first_crossings(rows, loaded.card, promises).fillna("").to_string())
+    print(first_crossings(rows, loaded.card, promises).fillna("").to_string(), "\n")
+    truth_path = raw / params.data.truth_file
+    if truth_path.is_file():
+        truth = pd.read_parquet(truth_path)
+        if "recycled_at" in truth.columns:
+            print("6. Leads back from nurture during the replay, whenever created")
+            found = recycled_scored_up(loaded, rows, leads, activities, truth, outcome, window)
+            print(found.to_string())
 
 
 if __name__ == "__main__":

@@ -212,3 +212,23 @@ def test_each_lead_keeps_at_most_snapshots_per_lead_moments_its_own_among_them()
 def test_one_moment_a_lead_without_snapshot_days():
     dataset = build_dataset(_tables(BASE_ACTIVITY), LabelParams(), FeatureParams())
     assert dataset.snapshots is None and "lead_age_days" not in dataset.features
+
+
+def test_a_quiet_lead_that_comes_back_is_a_moment_to_learn_from():
+    comeback = ("L2", "2025-03-01 10:00", "form_submit", None, "demo_request")
+    tables = _tables([*BASE_ACTIVITY, comeback])
+    snaps = build_dataset(tables, _any_age(per_lead=1), FeatureParams()).snapshots
+    l2 = snaps.lead_moment.index[snaps.lead_ids == "L2"]
+    at = snaps.moment[l2]
+    # 58 quiet days, then a demo request: the day after, with it among the features.
+    back = at == pd.Timestamp("2025-03-02 10:00")
+    assert back.sum() == 1 and snaps.drawn[l2][back].all()
+    row = snaps.features.loc[l2[back.to_numpy()][0]]
+    assert row["demo_requests"] == 1 and row["lead_age_days"] == 60.0
+    # Without the setting, no such moment.
+    plain = build_dataset(
+        tables,
+        _any_age(per_lead=1).model_copy(update={"reengaged_after_quiet_days": None}),
+        FeatureParams(),
+    ).snapshots
+    assert (plain.moment[plain.lead_ids == "L2"] != pd.Timestamp("2025-03-02 10:00")).all()

@@ -141,3 +141,38 @@ def test_flat_export_counts_activity_up_to_export_date(small_crm):
 def test_tiny_runs_work(n_leads):
     crm = synth.generate(GeneratorParams(n_leads=n_leads), seed=1)
     assert len(crm.leads) == n_leads == len(crm.truth)
+
+
+def test_some_leads_come_back_from_nurture_and_some_of_those_convert(small_crm):
+    truth = small_crm.truth.set_index("lead_id")
+    leads = small_crm.leads.set_index("lead_id")
+    back = truth["recycled_at"].dropna()
+    # About 5% of the leads that did not convert first, 30 to 240 days after creation.
+    assert 0.02 < len(back) / len(leads) < 0.06
+    age = (back - leads.loc[back.index, "created_at"]).dt.days
+    assert age.between(30, 240).all()
+    # They come back with a burst of engagement opened by a form at that moment ...
+    acts = small_crm.activities.merge(back.rename("back"), left_on="lead_id", right_index=True)
+    after = acts[acts["occurred_at"] >= acts["back"]]
+    assert after["lead_id"].nunique() == len(back)
+    opened = after[after["occurred_at"] == after["back"]]
+    assert set(opened["form_type"]) <= {"demo_request", "content_gate"}
+    # ... a better chance than before, and those that convert do so after coming back.
+    assert (
+        truth.loc[back.index, "true_probability_after"].mean()
+        > 1.5 * truth.loc[back.index, "true_probability"].mean()
+    )
+    converted = leads.loc[back.index, "sql_at"].dropna()
+    assert 0.1 < len(converted) / len(back) < 0.4
+    assert (converted > back[converted.index]).all()
+    assert truth["true_probability_after"].notna().sum() == len(back)
+
+
+def test_recycling_draws_apart_from_the_rest_of_the_crm():
+    quiet = synth.generate(GeneratorParams(n_leads=3_000, recycle_rate=0.0), seed=3)
+    busy = synth.generate(GeneratorParams(n_leads=3_000, recycle_rate=0.2), seed=3)
+    assert quiet.truth["recycled_at"].isna().all()
+    same = busy.truth["recycled_at"].isna().to_numpy()
+    for column in ("lead_id", "created_at", "industry", "job_title", "email"):
+        pd.testing.assert_series_equal(quiet.leads[column], busy.leads[column])
+    pd.testing.assert_series_equal(quiet.leads.loc[same, "sql_at"], busy.leads.loc[same, "sql_at"])

@@ -117,7 +117,7 @@ def test_an_any_age_input_keeps_its_snapshots_in_the_cache(tmp_path):
     assert inputs.save_cache(inputs.Inputs(dataset, "f" * 64, None), params, run)
     back = inputs.load_cache(params, run).dataset.snapshots
     pd.testing.assert_frame_equal(back.features, dataset.snapshots.features)
-    for name in ("label", "moment", "lead_ids", "age_days", "lead_moment", "drawn"):
+    for name in ("label", "moment", "lead_ids", "age_days", "lead_moment", "drawn", "comeback"):
         pd.testing.assert_series_equal(
             getattr(back, name), getattr(dataset.snapshots, name), check_names=False
         )

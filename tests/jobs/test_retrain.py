@@ -136,3 +136,25 @@ def test_rollback_restores_the_previous_champion(retrains):
     assert again.exit_code == 1 and "no previous champion" in again.output
     unknown = CliRunner().invoke(app, ["promote", "42", *params])
     assert unknown.exit_code == 2 and "not a registered version" in unknown.output
+
+
+def test_an_any_age_challenger_must_be_calibrated_at_every_lead_age():
+    from scoring.core.config import Params
+    from scoring.jobs import retrain
+
+    params = Params()
+    window = pd.DataFrame({"label": [0, 1] * 50, "challenger": [0.1, 0.9] * 50})
+
+    def gate(bands):
+        checks = retrain.gates(params, window, None, {"calibration_by_age": bands}, None)
+        return {g.name: g for g in checks}.get("calibration by lead age within bounds")
+
+    good = [
+        {"ages": "0-7 days", "conversions": 400, "predicted_over_realized": 1.3},
+        {"ages": "30-60 days", "conversions": 40, "predicted_over_realized": 0.7},
+        {"ages": "60+ days", "conversions": 3, "predicted_over_realized": 30.0},  # too few
+    ]
+    assert gate(good).passed and "60+" not in gate(good).detail
+    stale = [*good[:1], {"ages": "30-60 days", "conversions": 101, "predicted_over_realized": 4.8}]
+    assert not gate(stale).passed and "30-60 days 4.80" in gate(stale).detail
+    assert gate([]) is None  # a one-moment model has no daily queue

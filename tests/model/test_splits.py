@@ -18,6 +18,7 @@ def _snapshots(rows: list[tuple[str, str, str]]) -> Snapshots:
         age_days=pd.Series(0.0, index=frame.index),
         lead_moment=pd.to_datetime(frame["own"]),
         drawn=pd.Series(True, index=frame.index),
+        comeback=pd.Series(False, index=frame.index),
     )
 
 

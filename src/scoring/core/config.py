@@ -128,6 +128,9 @@ class GeneratorParams(_Section):
     out_of_order_rate: Fraction = 0.005
     late_campaign_months: int = Field(5, ge=0)
     channel_drop: ChannelDrop = ChannelDrop()
+    # Leads that did not convert and come back to nurture: they re-engage 30 to 240 days
+    # after creation (new visits, forms, demo requests), and some convert then.
+    recycle_rate: Fraction = 0.05
 
 
 class BusinessHours(_Section):
@@ -183,6 +186,9 @@ class LabelParams(_Section):
     # Moments each lead contributes at most: its days_after_created one, and others drawn at
     # random (seeded) from the ages it is open at. Fewer rows train faster.
     snapshots_per_lead: int = Field(2, ge=1)
+    # An any-age model also learns from the day after a lead comes back: its first activity
+    # after this many quiet days (null: not). Re-engaged leads are where re-scoring pays.
+    reengaged_after_quiet_days: int | None = Field(21, ge=1)
 
     @model_validator(mode="after")
     def _snapshots_by_age(self) -> LabelParams:
@@ -386,6 +392,9 @@ class RetrainParams(_Section):
     tolerance: float = Field(0.01, ge=0.0, le=1.0)
     min_positives: int = Field(30, ge=1)
     max_ece: float = Field(0.05, gt=0.0, le=1.0)
+    # An any-age model: in each lead-age band of the daily queue with min_positives
+    # conversions, mean predicted over realized within [1 / this, this].
+    max_calibration_ratio_by_age: float = Field(2.0, gt=1.0)
     require_approval: bool = False
 
 

@@ -219,3 +219,31 @@ def activity_counts(
     else:
         raise ValueError(f"unknown feature engine {engine!r}: one of {', '.join(ENGINES)}")
     return assemble(found, len(leads), windows, moment.index)
+
+
+def comebacks(
+    activities: pd.DataFrame | pa.Table | str | Path, quiet_days: int, threads: int | None = None
+) -> pd.DataFrame:
+    """Each lead's first activity after at least `quiet_days` without one (lead_id, at), by an
+    in-process DuckDB over a frame or a Parquet/CSV file (out of core): when a quiet lead
+    comes back."""
+    import duckdb
+
+    with duckdb.connect(config={"threads": threads or os.cpu_count() or 1}) as con:
+        if isinstance(activities, pd.DataFrame):
+            con.register("activities_frame", activities[["lead_id", "occurred_at"]])
+        elif isinstance(activities, pa.Table):
+            con.register("activities_frame", activities.select(["lead_id", "occurred_at"]))
+        return con.execute(
+            f"""
+            SELECT CAST(lead_id AS VARCHAR) AS lead_id, MIN(occurred_at) AS at
+            FROM (
+                SELECT lead_id, occurred_at,
+                       occurred_at - LAG(occurred_at) OVER (
+                           PARTITION BY lead_id ORDER BY occurred_at) AS gap
+                FROM {_duckdb_source(activities)}
+            )
+            WHERE gap >= INTERVAL {int(quiet_days)} DAY
+            GROUP BY 1
+            """
+        ).df()

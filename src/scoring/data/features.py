@@ -92,6 +92,8 @@ class Snapshots:
     # Whether the model learns from the row: a lead's own moment and at most
     # snapshots_per_lead - 1 others drawn at random. Every row replays the daily job.
     drawn: pd.Series
+    # The day after a quiet lead came back (label.reengaged_after_quiet_days), not an age.
+    comeback: pd.Series
 
 
 @dataclass(frozen=True)
@@ -355,28 +357,29 @@ def snapshot_rows(
     """The dataset's rows (`primary`: features, label, moment, lead id) and every lead of
     `leads` at each other age of label.snapshot_days while it is open: no outcome before that
     moment, not lost before it, its outcome window over by the snapshot. The model learns
-    from a lead's own row and at most snapshots_per_lead - 1 others drawn at random (`drawn`).
+    from a lead's own row and at most snapshots_per_lead - 1 others drawn at random (`drawn`),
+    and from the day after a quiet lead comes back (label.reengaged_after_quiet_days).
     Features as of each moment (one feature query per age: a lead appears once in each)."""
     features, label, moment, ids = primary
     outcome = leads[OUTCOME_COLUMNS[label_params.outcome]]
     window = pd.Timedelta(days=label_params.window_days)
     own = pd.Timedelta(days=label_params.days_after_created)
     is_open, drawn = _open_and_drawn(leads, label_params, snapshot, seed)
+    n = len(label)
     parts = [
         (
             features,
             label.reset_index(drop=True),
             moment.reset_index(drop=True),
             ids.reset_index(drop=True),
-            float(label_params.days_after_created),
-            np.ones(len(label), dtype=bool),
+            np.full(n, float(label_params.days_after_created)),
+            np.ones(n, dtype=bool),
+            np.zeros(n, dtype=bool),
         )
     ]
-    for age, open_ in is_open.items():
-        if not open_.any():
-            continue
-        rows = leads.loc[open_]
-        at = rows["created_at"] + pd.Timedelta(days=age)
+
+    def rows_at(rows: pd.DataFrame, at: pd.Series, learn: np.ndarray, comeback: bool) -> None:
+        """The leads `rows` as of `at` (one moment each) as a part."""
         frame = pd.concat(
             [
                 lead_features(rows),
@@ -395,7 +398,7 @@ def snapshot_rows(
         frame[LEAD_AGE] = lead_age(rows["created_at"], at)
         for column in CATEGORICAL:
             frame[column] = frame[column].astype(str)
-        reached = outcome[open_]
+        reached = outcome[rows.index]
         parts.append(
             (
                 frame[features.columns].reset_index(drop=True),
@@ -404,10 +407,24 @@ def snapshot_rows(
                 .reset_index(drop=True),
                 at.reset_index(drop=True),
                 rows["lead_id"].reset_index(drop=True),
-                float(age),
-                drawn[age][open_].to_numpy(),
+                frame[LEAD_AGE].to_numpy(dtype=float),
+                learn,
+                np.full(len(rows), comeback),
             )
         )
+
+    for age, open_ in is_open.items():
+        if open_.any():
+            rows = leads.loc[open_]
+            rows_at(
+                rows,
+                rows["created_at"] + pd.Timedelta(days=age),
+                drawn[age][open_].to_numpy(),
+                False,
+            )
+    back = _comebacks(leads, tables, label_params, feature_params, snapshot)
+    if back is not None and len(back):
+        rows_at(leads.loc[back.index], back, np.ones(len(back), dtype=bool), True)
     created = leads.set_index("lead_id")["created_at"]
     all_ids = pd.concat([p[3] for p in parts], ignore_index=True)
     return Snapshots(
@@ -415,12 +432,45 @@ def snapshot_rows(
         label=pd.concat([p[1] for p in parts], ignore_index=True),
         moment=pd.concat([p[2] for p in parts], ignore_index=True),
         lead_ids=all_ids,
-        age_days=pd.Series(np.concatenate([np.full(len(p[1]), p[4]) for p in parts])),
+        age_days=pd.Series(np.concatenate([p[4] for p in parts])),
         lead_moment=pd.Series(
             created[~created.index.duplicated()].reindex(all_ids).to_numpy() + own
         ),
         drawn=pd.Series(np.concatenate([p[5] for p in parts])),
+        comeback=pd.Series(np.concatenate([p[6] for p in parts])),
     )
+
+
+def _comebacks(
+    leads: pd.DataFrame,
+    tables: Tables,
+    label_params: LabelParams,
+    feature_params: FeatureParams,
+    snapshot: pd.Timestamp,
+) -> pd.Series | None:
+    """The day after each lead's first activity following label.reengaged_after_quiet_days
+    without one, after the lead's own moment, while it is open and its window is over by the
+    snapshot (index: the lead's row in `leads`), or None when not asked for. Found by DuckDB
+    (with the Spark engine too: one pass over lead and time)."""
+    quiet = label_params.reengaged_after_quiet_days
+    if quiet is None:
+        return None
+    found = feature_sql.comebacks(activity_source(tables.activities), quiet)
+    first = pd.to_datetime(found.set_index("lead_id")["at"])
+    at = pd.Series(
+        first.reindex(leads["lead_id"].astype(str)).to_numpy(dtype="datetime64[ns]"),
+        leads.index,
+    ) + pd.Timedelta(days=1)
+    outcome = leads[OUTCOME_COLUMNS[label_params.outcome]]
+    lost = leads["lost_at"] if "lost_at" in leads.columns else pd.Series(pd.NaT, leads.index)
+    keep = (
+        at.notna()
+        & (at > leads["created_at"] + pd.Timedelta(days=label_params.days_after_created))
+        & ~(outcome < at)
+        & ~(lost < at)
+        & (at + pd.Timedelta(days=label_params.window_days) <= snapshot)
+    )
+    return at[keep]
 
 
 def _open_and_drawn(

@@ -217,6 +217,7 @@ SNAPSHOT_COLUMNS = {
     "age_days": "__age_days",
     "lead_moment": "__lead_moment",
     "drawn": "__drawn",
+    "comeback": "__comeback",
 }
 
 

@@ -199,6 +199,25 @@ def gates(
             f"expected calibration error {ece:.4f} (bound {settings.max_ece})",
         )
     )
+    by_age = [
+        band
+        for band in challenger_card.get("calibration_by_age", [])
+        if band["conversions"] >= settings.min_positives
+        and band["predicted_over_realized"] is not None
+    ]
+    if by_age:  # an any-age model: calibrated at every age the daily job scores
+        bound = settings.max_calibration_ratio_by_age
+        off = [b for b in by_age if not 1 / bound <= b["predicted_over_realized"] <= bound]
+        out.append(
+            Gate(
+                "calibration by lead age within bounds",
+                not off,
+                "predicted / realized "
+                + ", ".join(f"{b['ages']} {b['predicted_over_realized']:.2f}" for b in by_age)
+                + f" (bounds {1 / bound:.2f} to {bound:.2f}, bands with at least "
+                f"{settings.min_positives} conversions)",
+            )
+        )
     if comparison is not None:
         diff = comparison["pr_auc_diff"]["value"]
         out.append(

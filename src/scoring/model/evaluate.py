@@ -437,7 +437,14 @@ def daily_queue(replay: pd.DataFrame, chosen: str, seed: int) -> dict[str, Any]:
     probability over the realized rate) of the chosen model and the rules; for the pooled
     queue (each age weighed by the days it stands for) the same with 95% intervals over
     leads; and how old the leads at the top 5% of the queue are and how they convert."""
-    test = replay[replay["split"] == "test"].reset_index(drop=True)
+    # The ages of the grid; a comeback moment (the day after a quiet lead came back) is one
+    # more moment for the thresholds' first crossings, not an age that stands for days.
+    comeback = (
+        replay["comeback"].astype(bool)
+        if "comeback" in replay.columns
+        else pd.Series(False, index=replay.index)
+    )
+    test = replay[(replay["split"] == "test") & ~comeback].reset_index(drop=True)
     label = test["label"].to_numpy()
     prob = test[chosen].to_numpy(dtype=float)
     points = test["baseline_points"].to_numpy(dtype=float)

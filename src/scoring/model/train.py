@@ -461,6 +461,7 @@ def replay_rows(
             "age_days": snapshots.age_days[keep].to_numpy(),
             "moment": snapshots.moment[keep].to_numpy(),
             "label": snapshots.label[keep].to_numpy(),
+            "comeback": snapshots.comeback[keep].to_numpy(),
             "baseline_points": (
                 rule_points(snapshots.features[keep], baseline_params).to_numpy()
                 if baseline_params.rules

@@ -78,6 +78,11 @@ def model_card(metrics: dict, training: dict, thresholds: dict, params: Params) 
         "leakage_flagged": training["leakage"]["flagged"],
         "features": training["features"],
         "threshold": thresholds_document(thresholds),
+        # An any-age model's daily queue on test, by lead age (metrics.json daily_queue).
+        "calibration_by_age": [
+            {k: band[k] for k in ("ages", "conversions", "predicted_over_realized")}
+            for band in metrics.get("daily_queue", {}).get("bands", [])
+        ],
         "drift_at_training": {k: v for k, v in training.get("drift", {}).items() if k != "table"},
         "intended_use": INTENDED_USE,
         "limits": LIMITS,

@@ -388,6 +388,80 @@ def stage_timestamps(
     )
 
 
+@dataclass
+class Recycled:
+    """Leads back from nurture: when each re-engaged (ns, -1 never) and its true conversion
+    probability from then on (NaN if never)."""
+
+    at: np.ndarray
+    probability: np.ndarray
+
+
+RECYCLE_DAYS = (30.0, 240.0)  # re-engagement this long after creation
+RECYCLE_INTENT = 1.5  # intent rises this much on average when a lead comes back
+
+
+def recycle(
+    rng: np.random.Generator,
+    params: GeneratorParams,
+    who: People,
+    fit: np.ndarray,
+    intent: np.ndarray,
+    true_p: np.ndarray,
+    converts: np.ndarray,
+    stages: Stages,
+) -> tuple[Recycled, Activity, Stages, np.ndarray]:
+    """Some leads that did not convert come back from nurture weeks or months later: a burst
+    of engagement opened by a form (a demo request for the eager), and a new chance to convert
+    that follows the new intent. Those that convert reach MQL, SAL and SQL from then on.
+    Returns the recycling, its activities, the stages and who converts after coming back."""
+    n_total = len(who.created_ns)
+    back = ~converts & ~who.is_dup & (rng.random(n_total) < params.recycle_rate)
+    at = who.created_ns + (rng.uniform(*RECYCLE_DAYS, n_total) * NS_PER_DAY).astype(np.int64)
+    new_intent = intent + rng.normal(RECYCLE_INTENT, 0.7, n_total)
+    shift = (INTENT_WEIGHT + 0.35 * fit) * (new_intent - intent)
+    p_after = draws.sigmoid(np.log(true_p / (1 - true_p)) + shift)
+    converts_now = back & (rng.random(n_total) < p_after)
+    # The burst: like a new lead's engagement, from the re-engagement on.
+    rate = np.minimum(ACTIVITY_RATE * np.exp(INTENT_RATE_SLOPE * new_intent), 80.0) * 0.6
+    counts = np.where(back, rng.poisson(rate), 0)
+    lead = np.repeat(np.arange(n_total), counts)
+    offset = rng.exponential(FADE_DAYS * np.exp(0.2 * new_intent[lead]))
+    flat, bins = draws.activity_tables(new_intent[lead])
+    items = draws.sample_items(rng, flat, bins)
+    opener = np.flatnonzero(back)
+    opener_item = np.where(
+        rng.random(len(opener)) < draws.sigmoid(DEMO_SLOPE * new_intent[opener] - 2.8), 7, 10
+    )
+    burst = Activity(
+        np.r_[opener, lead],
+        np.r_[at[opener], at[lead] + (offset * NS_PER_DAY).astype(np.int64)],
+        np.r_[opener_item, items],
+    )
+    sql = at + ((1 + rng.gamma(2, 8, n_total)) * NS_PER_DAY).astype(np.int64)
+    mql = sql - (rng.uniform(2, 48, n_total) * HOUR_NS).astype(np.int64)
+    touch = mql + (rng.uniform(0.2, 6, n_total) * HOUR_NS).astype(np.int64)
+    opp = converts_now & (rng.random(n_total) < draws.sigmoid(0.6 + 0.3 * fit))
+    opp_at = sql + (rng.gamma(2, 3, n_total) * NS_PER_DAY).astype(np.int64)
+    close = opp_at + (rng.gamma(3, 15, n_total) * NS_PER_DAY).astype(np.int64)
+    won = opp & (rng.random(n_total) < draws.sigmoid(-1.45 + 0.35 * fit))
+
+    def now(new: np.ndarray, old: np.ndarray, who_: np.ndarray = converts_now) -> np.ndarray:
+        return np.where(who_, new, old)
+
+    stages = Stages(
+        mql=now(mql, stages.mql),
+        touch=now(touch, stages.touch),
+        sal=now(touch + HOUR_NS, stages.sal),
+        sql=now(sql, stages.sql),
+        opportunity=now(opp_at, stages.opportunity, opp),
+        won=now(close, stages.won, won),
+        lost=now(close, stages.lost, opp & ~won),
+    )
+    recycled = Recycled(np.where(back, at, -1), np.where(back, p_after, np.nan))
+    return recycled, burst, stages, converts_now
+
+
 def after_the_fact(rng: np.random.Generator, sql_ns: np.ndarray) -> Activity:
     """Sales works SQLs, which logs more engagement after the outcome (a leak)."""
     n_total = len(sql_ns)
@@ -543,6 +617,12 @@ def generate(params: GeneratorParams, seed: int) -> SyntheticCrm:
     owner, touch_ns, converts = sales_response(rng, params, who, mql_ns, is_mql, true_p)
     stages = stage_timestamps(rng, who, where, fit, mql_ns, is_mql, touch_ns, converts)
     acts = acts.extend(after_the_fact(rng, stages.sql))
+    # Recycling draws from its own stream: the rest of the CRM is drawn as without it.
+    again = np.random.default_rng([seed, 1])
+    recycled, burst, stages, converts_now = recycle(
+        again, params, who, fit, intent, true_p, converts, stages
+    )
+    acts = acts.extend(burst).extend(after_the_fact(again, np.where(converts_now, stages.sql, -1)))
     stages = at_snapshot(stages, end_ns)
     acts = acts.keep(acts.time <= end_ns)
     reason, status, rating = sales_fields(rng, who, stages, fit, intent, end_ns)
@@ -589,7 +669,17 @@ def generate(params: GeneratorParams, seed: int) -> SyntheticCrm:
     )
     leads = draws.dirty_firmographics(rng, leads, params)
     truth = pd.DataFrame(
-        {"lead_id": lead_ids, "true_probability": true_p, "fit": fit, "intent": intent}
+        {
+            "lead_id": lead_ids,
+            "true_probability": true_p,
+            "fit": fit,
+            "intent": intent,
+            # A lead back from nurture: when it re-engaged, and its chance from then on.
+            "recycled_at": _stamp(np.where(recycled.at <= end_ns, recycled.at, -1)),
+            "true_probability_after": np.where(
+                (recycled.at >= 0) & (recycled.at <= end_ns), recycled.probability, np.nan
+            ),
+        }
     )
     activity = activity_table(acts, rank, lead_ids)
     leads = leads.iloc[order].reset_index(drop=True)
