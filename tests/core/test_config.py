@@ -139,3 +139,34 @@ def test_any_age_settings_are_checked(tmp_path, label, message):
     path.write_text(yaml.safe_dump({"label": label}))
     with pytest.raises(ParamsError, match=message):
         load_params(path)
+
+
+def test_a_yaml_alias_bomb_is_refused_at_once(tmp_path):
+    # Regression: ten lines of nested aliases took 3.1 GB and no answer in 120 s.
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for k in "bcdefghi":
+        previous = chr(ord(k) - 1)
+        lines.append(f"{k}: &{k} [" + ", ".join([f"*{previous}"] * 9) + "]")
+    lines.append("label: {outcome: *i}")
+    path = tmp_path / "params.yaml"
+    path.write_text("\n".join(lines))
+    with pytest.raises(ParamsError, match=r"alias \*a is not allowed"):
+        load_params(path)
+    with pytest.raises(ParamsError, match="alias"):
+        apply_overrides({}, ["label.outcome=*a"])
+
+
+def test_an_unknown_key_with_a_huge_value_prints_a_short_message(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump({"label": {"outcomes": ["sql"] * 10_000}}))
+    with pytest.raises(ParamsError) as err:
+        load_params(path)
+    assert len(str(err.value)) < 600 and "label.outcomes" in str(err.value)
+
+
+def test_a_tracking_database_in_a_system_folder_is_refused(tmp_path):
+    # Regression: sqlite:////etc/x.db was read as "//etc", which is not "/etc".
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump({"mlflow": {"tracking_uri": "sqlite:////etc/x.db"}}))
+    with pytest.raises(ParamsError, match="inside the system folder /etc"):
+        load_params(path)

@@ -2,6 +2,7 @@
 
 import copy
 import json
+import os
 import shutil
 
 import numpy as np
@@ -137,6 +138,9 @@ def test_artifact_holds_the_documented_files_and_no_pickle(lightgbm_export):
         ("extra", "not in the manifest: notes.txt"),
         ("pickle", "pickle-like content: model.pkl"),
         ("manifest", "no manifest.json"),
+        # Regression: a link to an identical copy outside the version passed the hash check.
+        ("link", "a link, not allowed in an artifact: model.txt"),
+        ("fifo", "not a regular file, not allowed in an artifact: pipe"),
     ],
 )
 def test_a_tampered_or_incomplete_artifact_is_refused(lightgbm_export, tmp_path, damage, message):
@@ -156,6 +160,13 @@ def test_a_tampered_or_incomplete_artifact_is_refused(lightgbm_export, tmp_path,
 
         (copy / "model.pkl").write_bytes(pickle.dumps({"a": 1}))
         artifact.write_manifest(copy)  # even a re-signed manifest does not let a pickle in
+    elif damage == "link":
+        outside = tmp_path / "elsewhere.txt"
+        shutil.copy(copy / "model.txt", outside)
+        (copy / "model.txt").unlink()
+        (copy / "model.txt").symlink_to(outside)
+    elif damage == "fifo":
+        os.mkfifo(copy / "pipe")
     else:
         (copy / "manifest.json").unlink()
     with pytest.raises(

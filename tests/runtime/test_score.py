@@ -568,3 +568,37 @@ def test_a_daily_job_with_a_score_history_routes_the_leads_that_just_became_mqls
     # Scoring 2 March twice kept it once.
     kept = pd.read_parquet(tmp_path / "history")
     assert kept.groupby("scored_at").size().tolist() == [500, 500]
+
+
+def test_two_scorings_to_one_output_at_once_leave_one_complete_file(tables_model, tmp_path):
+    # Regression: both wrote to one fixed .partial name; the output kept 100 rows, no header.
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, artifact_dir, leads, activities = tables_model
+    loaded = artifact.load(artifact_dir)
+    leads.head(1200).to_csv(tmp_path / "leads.csv", index=False)
+    activities.to_parquet(tmp_path / "acts.parquet")
+    output = tmp_path / "out.csv"
+
+    def scoring(_):
+        return score.score_file(
+            loaded,
+            tmp_path / "leads.csv",
+            output,
+            tmp_path / "acts.parquet",
+            pd.Timestamp("2025-06-01"),
+            reasons=False,
+            chunk_rows=100,
+            progress=False,
+        )
+
+    for _ in range(5):
+        with ThreadPoolExecutor(2) as pool:
+            summaries = list(pool.map(scoring, range(2)))
+        assert [s.rows for s in summaries] == [1200, 1200]
+        scored = pd.read_csv(output)
+        assert (
+            len(scored) == 1200
+            and scored["lead_id"].tolist() == leads.head(1200)["lead_id"].astype(str).tolist()
+        )
+        assert not list(tmp_path.glob(".out.csv*"))

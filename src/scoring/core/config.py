@@ -434,7 +434,10 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...])
             if not isinstance(child, dict):
                 raise ParamsError(f"override {item!r}: {key!r} holds a value, not a section")
             node = child
-        node[keys[-1]] = yaml.safe_load(text) if text.strip() else ""
+        try:
+            node[keys[-1]] = parse_yaml(text) if text.strip() else ""
+        except yaml.YAMLError as err:
+            raise ParamsError(f"override {item!r} is not valid YAML: {err}") from None
     return result
 
 
@@ -457,11 +460,11 @@ def _format_validation_error(err: ValidationError, source: str) -> str:
         value = item.get("input")
         if item["type"] == "extra_forbidden":
             lines.append(
-                f"  - {path}: unknown key (found value {value!r}); "
+                f"  - {path}: unknown key (found value {_short(value)}); "
                 f"allowed keys here: {_allowed(item['loc'])}"
             )
         else:
-            lines.append(f"  - {path}: {item['msg']} (found {value!r})")
+            lines.append(f"  - {path}: {item['msg']} (found {_short(value)})")
     return "\n".join(lines)
 
 
@@ -518,7 +521,9 @@ def check_output_folders(params: Params, source: str) -> None:
     }
     uri = params.mlflow.tracking_uri
     if uri.startswith("sqlite:///"):
-        folders["mlflow.tracking_uri"] = str(Path(uri.removeprefix("sqlite://")).parent)
+        # sqlite:////abs/path.db (relative ones were made absolute): "//etc" would not equal
+        # "/etc", so the path is read from the fourth slash.
+        folders["mlflow.tracking_uri"] = str(Path(uri.removeprefix("sqlite:///")).parent)
     for key, folder in folders.items():
         path = Path(folder)
         inside = [s for s in SYSTEM_FOLDERS if path == Path(s) or Path(s) in path.parents]
@@ -531,13 +536,40 @@ def check_output_folders(params: Params, source: str) -> None:
             )
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe YAML without aliases: ten lines of nested aliases expand to gigabytes (a "billion
+    laughs"), and params never need them."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"the alias *{event.anchor} is not allowed in params (write the value out)",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
+def parse_yaml(text: str) -> Any:
+    """YAML as params read it: safe types only, no aliases."""
+    return yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader: no Python objects
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """A value for an error message: its repr, cut to `limit` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + " ..."
+
+
 def read_raw_params(path: Path | str) -> dict[str, Any]:
     """Read params.yaml as a plain mapping."""
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"params file not found: {path}")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = parse_yaml(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as err:
         raise ParamsError(f"{path} is not valid YAML: {err}") from None
     if not isinstance(raw, dict):

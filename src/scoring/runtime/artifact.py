@@ -281,7 +281,7 @@ def verify(folder: Path | str) -> dict:
     if not folder.is_dir():
         raise ArtifactError(f"{folder}: no such artifact folder")
     path = folder / MANIFEST
-    if not path.is_file():
+    if not path.is_file() or path.is_symlink():
         raise ArtifactError(f"{folder}: no {MANIFEST}; not a complete leadscore artifact")
     try:
         manifest = json.loads(path.read_text("utf-8"))
@@ -293,12 +293,21 @@ def verify(folder: Path | str) -> dict:
             f"{manifest.get('format_version')!r}; expected {FORMAT!r} version {FORMAT_VERSION}"
         )
     listed = manifest.get("files", {})
+    entries = list(folder.rglob("*"))
+    # A link (even to an identical copy) or a device inside a version could point anywhere
+    # later: only regular files and folders are an artifact.
+    problems = [
+        f"{'a link' if p.is_symlink() else 'not a regular file'}, not allowed in an artifact: "
+        f"{p.relative_to(folder).as_posix()}"
+        for p in entries
+        if p.is_symlink() or not (p.is_file() or p.is_dir())
+    ]
     present = {
         p.relative_to(folder).as_posix()
-        for p in folder.rglob("*")
-        if p.is_file() and p.name != MANIFEST
+        for p in entries
+        if p.is_file() and not p.is_symlink() and p.name != MANIFEST
     }
-    problems = [f"missing: {name}" for name in sorted(set(listed) - present)]
+    problems += [f"missing: {name}" for name in sorted(set(listed) - present)]
     problems += [f"not in the manifest: {name}" for name in sorted(present - set(listed))]
     for name in sorted(set(listed) & present):
         if sha256(folder / name) != listed[name]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -562,7 +563,9 @@ def _latest_timestamp(leads_path: Path, activities: Activities) -> pd.Timestamp:
 
 
 class _Writer:
-    """Appends chunks to CSV or Parquet with one schema for the whole file."""
+    """Appends chunks to CSV or Parquet with one schema for the whole file, in a temporary file
+    of its own beside the target (two scorings to one output never write into each other's),
+    moved into place whole when done: the output is always one complete scoring."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -571,7 +574,8 @@ class _Writer:
         self.writer = None
         self.first = True
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.temporary = path.with_name(f".{path.name}.partial")
+        # A name of its own (not mkstemp: its file would keep mode 600, not the umask's).
+        self.temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.partial")
 
     def write(self, frame: pd.DataFrame) -> None:
         if self.parquet:
@@ -592,6 +596,7 @@ class _Writer:
         if self.writer is not None:
             self.writer.close()
         if self.first:  # nothing was written: an empty input
+            self.temporary.unlink(missing_ok=True)
             return
         self.temporary.replace(self.path)
 

@@ -9,7 +9,9 @@ Parquet parts, one row per input lead, in input order, with the CSV path's colum
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -193,9 +195,11 @@ def score_with_spark(
             _partition_scorer(str(loaded.path), settings, as_of, reasons, points),
             _output_schema(loaded, reasons, points),
         )
-        # Written aside and moved into place whole: a failed job leaves no half output.
-        partial = output_path.with_name(f".{output_path.name}.partial")
-        shutil.rmtree(partial, ignore_errors=True)
+        # Written aside, in a folder of its own (two jobs never write into each other's), and
+        # moved into place whole: a failed job leaves no half output.
+        partial = output_path.with_name(
+            f".{output_path.name}.{os.getpid()}.{uuid.uuid4().hex}.partial"
+        )
         try:
             scored.orderBy(ROW).drop(ROW).write.parquet(str(partial))
             partial.rename(output_path)
