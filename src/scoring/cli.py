@@ -467,6 +467,15 @@ def score(
             "leads to route to sales within the first-touch SLA).",
         ),
     ] = None,
+    excel_safe: Annotated[
+        bool,
+        typer.Option(
+            "--excel-safe/--raw-csv",
+            help="CSV output: text cells that a spreadsheet would run as a formula (starting "
+            "with = + - @) get a leading quote, as OWASP advises; --raw-csv writes them as they "
+            "are, for machine consumers. Parquet is never changed.",
+        ),
+    ] = True,
     params_path: ParamsOption = Path("params.yaml"),
 ) -> None:
     """Score leads with an exported model: probability, score, grade, is_mql and reasons; one
@@ -512,6 +521,7 @@ def score(
                     progress,
                     points=points,
                     history_folder=history,
+                    excel_safe=excel_safe,
                 )
         except ScoringInputError as err:
             raise _fail(str(err), EXIT_INVALID_INPUT) from None

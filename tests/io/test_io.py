@@ -84,3 +84,30 @@ def test_unreadable_files_raise_the_callers_error(tmp_path, content, message):
         list(tables.iter_chunks(path, 10))
     with pytest.raises(ExportError, match="input file not found"):
         tables.read_table(tmp_path / "missing.csv", error=ExportError)
+
+
+def test_cells_a_spreadsheet_would_run_are_neutralised():
+    import pandas as pd
+
+    from scoring.io.files import neutralise_formulas
+
+    frame = pd.DataFrame(
+        {
+            "=cmd": ['=HYPERLINK("x")', "+1", "-x", "@SUM(A1)", "\tx", "plain", None],
+            "n": [-1.5, 2, 3, 4, 5, 6, 7],
+            "s": pd.array(["-", "a", "b", "c", "d", "e", None], dtype="string"),
+        }
+    )
+    out = neutralise_formulas(frame)
+    assert out.columns.tolist() == ["'=cmd", "n", "s"]
+    assert out["'=cmd"].tolist()[:6] == [
+        '\'=HYPERLINK("x")',
+        "'+1",
+        "'-x",
+        "'@SUM(A1)",
+        "'\tx",
+        "plain",
+    ]
+    assert pd.isna(out["'=cmd"].iloc[6])
+    assert out["n"].tolist() == frame["n"].tolist()  # a negative number is not a formula
+    assert out["s"].iloc[0] == "'-" and pd.isna(out["s"].iloc[6])

@@ -602,3 +602,22 @@ def test_two_scorings_to_one_output_at_once_leave_one_complete_file(tables_model
             and scored["lead_id"].tolist() == leads.head(1200)["lead_id"].astype(str).tolist()
         )
         assert not list(tmp_path.glob(".out.csv*"))
+
+
+def test_a_scored_csv_never_runs_a_formula_in_a_spreadsheet(tables_model, tmp_path):
+    # Regression: an id like =HYPERLINK(...) reached the CSV as it was and ran in Excel.
+    _, artifact_dir, leads, activities = tables_model
+    hostile = leads.head(20).copy()
+    hostile.loc[hostile.index[0], "lead_id"] = '=HYPERLINK("http://x","y")'
+    hostile.loc[hostile.index[1], "lead_id"] = "@SUM(A1)"
+    hostile.to_parquet(tmp_path / "leads.parquet")
+    activities.to_parquet(tmp_path / "acts.parquet")
+    safe, raw = tmp_path / "safe.csv", tmp_path / "raw.csv"
+    args = (artifact_dir, tmp_path / "leads.parquet", tmp_path / "acts.parquet")
+    assert score_cli(*args, safe, "--no-reasons").exit_code == 0
+    assert score_cli(*args, raw, "--no-reasons", "--raw-csv").exit_code == 0
+    ids = pd.read_csv(safe, dtype=str)["lead_id"]
+    assert ids.iloc[0] == '\'=HYPERLINK("http://x","y")' and ids.iloc[1] == "'@SUM(A1)"
+    assert pd.read_csv(raw, dtype=str)["lead_id"].iloc[1] == "@SUM(A1)"
+    # Numbers stay numbers.
+    assert pd.read_csv(safe)["probability"].between(0, 1).all()

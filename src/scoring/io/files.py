@@ -8,6 +8,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from scoring.core.jsonable import json_ready
 
 
@@ -54,3 +56,25 @@ def point_link(link: Path, target_name: str) -> Path:
     temporary.symlink_to(target_name, target_is_directory=True)
     os.replace(temporary, link)
     return link
+
+
+# A cell starting with one of these is a formula to a spreadsheet (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every text cell and column name that a spreadsheet would run as a
+    formula prefixed with a single quote (OWASP's advice): a CSV written for people opens in
+    Excel as text. Numbers are left alone (a negative number is not a formula)."""
+
+    def safe(value: Any) -> Any:
+        return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+    out = frame.rename(columns=lambda c: safe(str(c)))
+    for column in out.columns:
+        values = out[column]
+        if not pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            if pd.api.types.is_datetime64_any_dtype(values):
+                continue
+            out[column] = values.map(safe, na_action="ignore")
+    return out

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from scoring.data import features, flat
 from scoring.io import tables
+from scoring.io.files import neutralise_formulas
 from scoring.runtime import artifact as artifact_module
 from scoring.runtime import grades, history
 from scoring.runtime.activities import Activities, read_activities, timestamps
@@ -339,11 +340,14 @@ def score_file(
     progress: bool = True,
     points: bool = False,
     history_folder: Path | str | None = None,
+    excel_safe: bool = True,
 ) -> ScoreSummary:
     """Score a file into another (CSV or Parquet by suffix), one row per input row in order;
     `points` adds the learned point rules' points (the artifact must carry them);
     `history_folder` keeps this scoring in a score history and adds each lead's previous
-    score, the change and whether it just became an MQL (scoring.runtime.history)."""
+    score, the change and whether it just became an MQL (scoring.runtime.history);
+    `excel_safe` neutralises CSV text cells a spreadsheet would run as formulas (ids, reasons,
+    errors starting with = + - @), as OWASP advises; False writes them as they are."""
 
     input_path, output_path = Path(input_path), Path(output_path)
     check_output(output_path, [input_path, *([Path(activities_path)] if activities_path else [])])
@@ -365,7 +369,9 @@ def score_file(
         )
     if _header_only(input_path):
         # A header and no rows: an output with its header and no rows, not an error.
-        _write_header_only(loaded, output_path, id_column, reasons, points, history_folder)
+        _write_header_only(
+            loaded, output_path, id_column, reasons, points, history_folder, excel_safe
+        )
         return ScoreSummary()
     # The model's compiled form is built while the activities are read and the first
     # chunks' features are built; scoring waits for it.
@@ -382,7 +388,7 @@ def score_file(
     earlier = None if history_folder is None else history.before(history_folder, scored_at)
     kept: list[pd.DataFrame] = []
     summary = ScoreSummary()
-    writer = _Writer(output_path)
+    writer = _Writer(output_path, excel_safe)
     # Which activity leads appeared in the input (to count activities that belong to none).
     seen = None if activities is None else np.zeros(len(activities.lead_ids) + 1, dtype=bool)
     total = count_rows(input_path)
@@ -508,6 +514,7 @@ def _write_header_only(
     reasons: bool,
     points: bool,
     history_folder: Path | str | None = None,
+    excel_safe: bool = True,
 ) -> None:
     """The scored columns of an empty input, as one header (or an empty Parquet table)."""
     features = pd.DataFrame({name: pd.Series(dtype=float) for name in loaded.features})
@@ -515,7 +522,7 @@ def _write_header_only(
     empty.insert(0, id_column, pd.array([], dtype="string"))
     if history_folder is not None:
         empty = history.compare(empty, empty[id_column], history.before(history_folder, pd.NaT))
-    writer = _Writer(output)
+    writer = _Writer(output, excel_safe)
     writer.write(empty)
     writer.close()
 
@@ -567,8 +574,9 @@ class _Writer:
     of its own beside the target (two scorings to one output never write into each other's),
     moved into place whole when done: the output is always one complete scoring."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, excel_safe: bool = True) -> None:
         self.path = path
+        self.excel_safe = excel_safe  # CSV: formula-like text cells neutralised for Excel
         self.parquet = _suffix(path) in (".parquet", ".pq")
         self.schema = None
         self.writer = None
@@ -586,6 +594,8 @@ class _Writer:
                 pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
             )
         else:
+            if self.excel_safe:
+                frame = neutralise_formulas(frame)
             frame.to_csv(
                 self.temporary, mode="w" if self.first else "a", header=self.first, index=False
             )
