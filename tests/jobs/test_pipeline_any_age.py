@@ -93,3 +93,32 @@ def test_the_exported_model_scores_any_age_as_of_the_scoring_day(any_age_run, tm
     # that they convert within the window, and their scores, fall.
     young, old = scores["2025-06-01"]["probability"], scores["2025-07-15"]["probability"]
     assert old.mean() < 0.7 * young.mean(), (old.mean(), young.mean())
+
+
+def test_the_artifact_builds_each_moment_s_features_as_training_did(any_age_run):
+    """Leads at other ages than 7 days, scored the way `leadscore score --as-of` builds their
+    features from the raw files, get the probabilities of the features training built."""
+    import numpy as np
+    import pyarrow as pa
+
+    from scoring.jobs.inputs import read_snapshots
+    from scoring.runtime import artifact, batch
+    from scoring.runtime.activities import activities_from_table
+
+    folder, _, run = any_age_run
+    loaded = artifact.load(run / "artifact")
+    snaps = read_snapshots(run / "snapshots.parquet")
+    picked = np.flatnonzero((snaps.age_days != 7).to_numpy())[:800]
+    ids = snaps.lead_ids.iloc[picked].astype(str)
+    raw = folder / "data" / "raw"
+    leads = pd.read_parquet(raw / "leads.parquet").set_index("lead_id").loc[ids.to_numpy()]
+    leads = leads.reset_index()
+    acts = pd.read_parquet(raw / "activities.parquet")
+    acts = acts[acts["lead_id"].isin(ids)].reset_index(drop=True)
+    indexed = activities_from_table(pa.Table.from_pandas(acts, preserve_index=False), "a")
+    as_of = pd.Series(snaps.moment.iloc[picked].to_numpy(), index=leads.index)
+    frame, errors = batch.leads_features(leads, indexed, loaded.preprocessing, as_of, "leads")
+    assert errors.isna().all()
+    trained = snaps.features.iloc[picked][loaded.features].reset_index(drop=True)
+    assert np.max(np.abs(loaded.predict_proba(frame) - loaded.predict_proba(trained))) < 1e-9
+    assert "lead_age_days" in loaded.features and "lead_age_days" in loaded.profile

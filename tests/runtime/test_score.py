@@ -592,7 +592,7 @@ def test_two_scorings_to_one_output_at_once_leave_one_complete_file(tables_model
             progress=False,
         )
 
-    for _ in range(5):
+    for _ in range(3):
         with ThreadPoolExecutor(2) as pool:
             summaries = list(pool.map(scoring, range(2)))
         assert [s.rows for s in summaries] == [1200, 1200]
