@@ -607,3 +607,15 @@ def test_scoring_reads_dates_in_the_order_training_found(tmp_path):
     chunk = pd.DataFrame({"id": ["a"], "Created": ["10/02/2025"], "Last Visit": ["01/02/2025"]})
     features, errors = score.flat_features(chunk, preprocessing, "input.csv")
     assert features["Last Visit (days before)"].tolist() == [9.0] and errors.isna().all()
+
+
+def test_percentages_are_numbers_not_categories(tmp_path):
+    # Regression: "12.5%" was typed as a 334-level category, rare levels grouped as "other".
+    frame = _export()
+    frame["Open Rate"] = [f"{i % 97 / 2:.1f}%" for i in range(len(frame))]
+    frame["Share"] = [f"{i % 40},5 ‰" for i in range(len(frame))]
+    dataset = flat.build_dataset(_params(_write(frame, tmp_path / "e.csv")))
+    kinds = dataset.columns.set_index("column")
+    assert kinds.loc["Open Rate", "kind"] == "numeric" and kinds.loc["Share", "kind"] == "numeric"
+    assert dataset.features["Open Rate"].iloc[:3].tolist() == [0.0, 0.5, 1.0]
+    assert dataset.features["Share"].iloc[1] == 1.5

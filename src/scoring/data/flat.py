@@ -320,9 +320,10 @@ def share_matching(values: pd.Series, pattern: re.Pattern) -> float:
     return float(values.str.match(pattern).mean()) if len(values) else 0.0
 
 
-# Numbers as exports write them, once currency symbols and spaces are gone: with a decimal
+# Numbers as exports write them, once currency symbols, percent and per-mille signs and
+# spaces are gone ("12.5%" is the number 12.5, in the column's own unit): with a decimal
 # point and comma thousands (1,234.5) or a decimal comma and point thousands (1.234,5).
-NOT_DIGITS = re.compile(r"[$€£\s]")
+NOT_DIGITS = re.compile(r"[$€£%‰\s]")
 POINT_NUMBER = re.compile(r"^(?=.*\d)[-+]?(?:\d{1,3}(?:,\d{3})+|\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?$")
 COMMA_NUMBER = re.compile(r"^(?=.*\d)[-+]?(?:\d{1,3}(?:\.\d{3})+|\d*)(?:,\d+)?$")
 
