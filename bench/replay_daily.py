@@ -27,7 +27,6 @@ Usage: python bench/replay_daily.py [--model reports/latest/artifact] [--params 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import time
 from pathlib import Path
@@ -39,11 +38,11 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from scoring.core.config import load_params
 from scoring.data.contract import STAGE_TIMESTAMPS
+from scoring.model.evaluate import age_band
 from scoring.runtime import artifact, score
 
 ROOT = Path(__file__).resolve().parents[1]
 AGES = (1, 3, 7, 14, 30, 60)
-AGE_BANDS = (0, 7, 14, 30, 60, np.inf)
 STALE_DAYS = 30
 TOP_DECILE = 0.10
 TOP_SHARE = 0.05
@@ -130,14 +129,6 @@ def cohorts_by_age(rows: pd.DataFrame, start: pd.Timestamp, weeks: int) -> pd.Da
         at_age = rows[(week < weeks) & (rows["as_of"] == cohort_end + age * DAY)]
         table[f"{age} days"] = summary(at_age)
     return pd.DataFrame(table).T
-
-
-def age_band(age_days: pd.Series) -> pd.Series:
-    labels = [
-        f"{int(lo)}-{int(hi)} days" if np.isfinite(hi) else f"{int(lo)}+ days"
-        for lo, hi in itertools.pairwise(AGE_BANDS)
-    ]
-    return pd.cut(age_days, list(AGE_BANDS), right=False, labels=labels)
 
 
 def top_of_queue(rows: pd.DataFrame) -> pd.DataFrame:
