@@ -467,6 +467,14 @@ def score(
             "leads to route to sales within the first-touch SLA).",
         ),
     ] = None,
+    as_of_column: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of-column",
+            help="An input column with each row's scoring time, for one file of leads scored "
+            "at different moments (instead of one --as-of for all).",
+        ),
+    ] = None,
     excel_safe: Annotated[
         bool,
         typer.Option(
@@ -493,10 +501,10 @@ def score(
         except ValueError:
             raise _fail(f"--as-of {as_of!r} is not a date", EXIT_INVALID_INPUT) from None
         try:
-            if engine is Engine.spark and history is not None:
+            if engine is Engine.spark and (history is not None or as_of_column is not None):
                 raise ScoringInputError(
-                    "--history works with the default engine; with --engine spark, keep the "
-                    "scored folder (it is Parquet) as the history instead"
+                    "--history and --as-of-column work with the default engine; with --engine "
+                    "spark, give one --as-of and keep the scored folder (Parquet) as history"
                 )
             if engine is Engine.spark:
                 summary = _score_with_spark(
@@ -522,6 +530,7 @@ def score(
                     points=points,
                     history_folder=history,
                     excel_safe=excel_safe,
+                    as_of_column=as_of_column,
                 )
         except ScoringInputError as err:
             raise _fail(str(err), EXIT_INVALID_INPUT) from None

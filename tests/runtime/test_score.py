@@ -621,3 +621,32 @@ def test_a_scored_csv_never_runs_a_formula_in_a_spreadsheet(tables_model, tmp_pa
     assert pd.read_csv(raw, dtype=str)["lead_id"].iloc[1] == "@SUM(A1)"
     # Numbers stay numbers.
     assert pd.read_csv(safe)["probability"].between(0, 1).all()
+
+
+def test_one_file_of_leads_scored_at_different_moments(tables_model, tmp_path):
+    _, artifact_dir, leads, activities = tables_model
+    some = leads.head(30)
+    both = pd.concat(
+        [some.assign(scored_at="2025-01-10"), some.assign(scored_at="2025-03-01")],
+        ignore_index=True,
+    )
+    both.loc[0, "scored_at"] = "not a date"
+    both.to_parquet(tmp_path / "both.parquet")
+    activities.to_parquet(tmp_path / "acts.parquet")
+    args = (artifact_dir, tmp_path / "both.parquet", tmp_path / "acts.parquet")
+    result = score_cli(*args, tmp_path / "both.csv", "--as-of-column", "scored_at", "--no-reasons")
+    assert result.exit_code == 0, result.output
+    mixed = pd.read_csv(tmp_path / "both.csv")
+    assert len(mixed) == 60 and "scored_at missing or unparseable" in mixed["error"].iloc[0]
+    for day, rows in (("2025-01-10", slice(1, 30)), ("2025-03-01", slice(30, 60))):
+        some.to_parquet(tmp_path / "some.parquet")
+        alone = tmp_path / f"{day}.csv"
+        args = (artifact_dir, tmp_path / "some.parquet", tmp_path / "acts.parquet")
+        assert score_cli(*args, alone, "--as-of", day, "--no-reasons").exit_code == 0
+        expected = pd.read_csv(alone)["probability"].to_numpy()
+        got = mixed["probability"].iloc[rows].to_numpy()
+        assert np.allclose(got, expected[-len(got) :])
+    refused = score_cli(
+        *args, tmp_path / "x.csv", "--as-of-column", "scored_at", "--history", str(tmp_path / "h")
+    )
+    assert refused.exit_code == 2 and "--as-of-column" in refused.output

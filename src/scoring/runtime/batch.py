@@ -341,13 +341,16 @@ def score_file(
     points: bool = False,
     history_folder: Path | str | None = None,
     excel_safe: bool = True,
+    as_of_column: str | None = None,
 ) -> ScoreSummary:
     """Score a file into another (CSV or Parquet by suffix), one row per input row in order;
     `points` adds the learned point rules' points (the artifact must carry them);
     `history_folder` keeps this scoring in a score history and adds each lead's previous
     score, the change and whether it just became an MQL (scoring.runtime.history);
     `excel_safe` neutralises CSV text cells a spreadsheet would run as formulas (ids, reasons,
-    errors starting with = + - @), as OWASP advises; False writes them as they are."""
+    errors starting with = + - @), as OWASP advises; False writes them as they are;
+    `as_of_column` names an input column holding each row's scoring time (one file of leads
+    scored at different moments; a row without a usable time is an error row)."""
 
     input_path, output_path = Path(input_path), Path(output_path)
     check_output(output_path, [input_path, *([Path(activities_path)] if activities_path else [])])
@@ -362,6 +365,11 @@ def score_file(
     kind = preprocessing["source"]
     id_column = (preprocessing["flat"]["id_column"] or flat.ROW_ID) if kind == "flat" else "lead_id"
     activities = None
+    if as_of_column is not None and (kind == "flat" or history_folder is not None):
+        raise ScoringInputError(
+            "--as-of-column works for leads-and-activities models without --history (a "
+            "history keeps one scoring time per file)"
+        )
     if kind != "flat" and activities_path is None:
         raise ScoringInputError(
             f"{loaded.path} scores leads with their activities: pass --activities <file> "
@@ -407,6 +415,18 @@ def score_file(
             # Without an id column the output names each row by its line number in the input.
             chunk, _ = flat.with_row_ids(chunk, preprocessing["flat"]["id_column"])
             frame, errors = flat_features(chunk, preprocessing, str(input_path))
+        elif as_of_column is not None:
+            require_columns(chunk, [as_of_column], str(input_path))
+            times = timestamps(chunk[as_of_column])
+            frame, errors = leads_features(
+                chunk, activities, preprocessing, times, str(input_path), seen, threads
+            )
+            errors = add_error(
+                errors,
+                times.isna(),
+                f"{as_of_column} missing or unparseable",
+                chunk[as_of_column],
+            )
         else:
             frame, errors = leads_features(
                 chunk, activities, preprocessing, as_of, str(input_path), seen, threads
