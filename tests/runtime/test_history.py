@@ -1,5 +1,6 @@
 """The score history: previous scores, first crossings, no double counting, whole files."""
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
@@ -66,6 +67,11 @@ def test_two_scorings_at_once_each_leave_a_whole_file(tmp_path):
     kept = history.read(folder)
     assert len(kept) == 20_000 and kept["lead_id"].is_unique
     assert not list(folder.rglob("*.partial"))
+    # Readable as any file the user writes (the umask's mode, not a temporary file's 600).
+    umask = os.umask(0)
+    os.umask(umask)
+    (kept_file,) = folder.glob("scored_*.parquet")
+    assert kept_file.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_a_history_that_is_a_file_is_a_clear_error(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -78,3 +79,10 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
                 continue
             out[column] = values.map(safe, na_action="ignore")
     return out
+
+
+def aside(target: Path) -> Path:
+    """A temporary name of its own beside `target`, to write a file (or folder) whole and then
+    move it into place: two writers never write into each other's (and, unlike mkstemp, a
+    file created there gets the umask's mode, not 600)."""
+    return target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex}.partial")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +24,7 @@ from tqdm import tqdm
 
 from scoring.data import features, flat
 from scoring.io import tables
-from scoring.io.files import neutralise_formulas
+from scoring.io.files import aside, neutralise_formulas
 from scoring.runtime import artifact as artifact_module
 from scoring.runtime import grades, history
 from scoring.runtime.activities import Activities, read_activities, timestamps
@@ -602,8 +601,7 @@ class _Writer:
         self.writer = None
         self.first = True
         path.parent.mkdir(parents=True, exist_ok=True)
-        # A name of its own (not mkstemp: its file would keep mode 600, not the umask's).
-        self.temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.partial")
+        self.temporary = aside(path)
 
     def write(self, frame: pd.DataFrame) -> None:
         if self.parquet:

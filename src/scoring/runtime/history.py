@@ -12,7 +12,6 @@ never mix. Any Parquet reader (pandas, DuckDB, Spark) reads the folder as one ta
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from scoring.io.files import aside
 from scoring.runtime.inputs import ScoringInputError
 
 COLUMNS = ("lead_id", "scored_at", "model_version", "probability", "score", "grade", "is_mql")
@@ -107,8 +107,7 @@ def record(
     )
     target = folder / f"scored_{scored_at:%Y%m%dT%H%M%S}_{_safe(model_version)}.parquet"
     folder.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".partial")
-    os.close(handle)
+    temporary = aside(target)
     try:
         pq.write_table(table, temporary)
         os.replace(temporary, target)

@@ -9,9 +9,7 @@ Parquet parts, one row per input lead, in input order, with the CSV path's colum
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +18,7 @@ import pandas as pd
 from scoring.data import feature_sql, features
 from scoring.data import spark_session as spark_engine
 from scoring.data.contract import ACTIVITY_TYPES
+from scoring.io.files import aside
 from scoring.runtime import artifact as artifact_module
 from scoring.runtime import batch as score
 from scoring.runtime import inputs as scoring_inputs
@@ -197,9 +196,7 @@ def score_with_spark(
         )
         # Written aside, in a folder of its own (two jobs never write into each other's), and
         # moved into place whole: a failed job leaves no half output.
-        partial = output_path.with_name(
-            f".{output_path.name}.{os.getpid()}.{uuid.uuid4().hex}.partial"
-        )
+        partial = aside(output_path)
         try:
             scored.orderBy(ROW).drop(ROW).write.parquet(str(partial))
             partial.rename(output_path)
