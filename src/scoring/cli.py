@@ -270,8 +270,34 @@ def run(
     run_name: RunNameOption = None,
     notebooks: NotebooksOption = True,
 ) -> None:
-    """Run the whole pipeline (generating synthetic data first if needed)."""
-    _run(params_path, overrides, run_name, notebooks=notebooks)
+    """Run the whole pipeline (generating synthetic data first if needed). The first model
+    version becomes the champion when there is none; later ones go through `leadscore retrain`."""
+    result = _run(params_path, overrides, run_name, notebooks=notebooks)
+    _publish_first(_load(params_path, overrides), result.run_dir)
+
+
+def _publish_first(params, run_dir: Path) -> None:
+    """Make the run's exported version the champion (or candidate) if none exists yet."""
+    from scoring.io import runfolder
+    from scoring.tracking import registry
+
+    exported = runfolder.RunFolder(run_dir).read(runfolder.EXPORT)
+    version = int(exported["version"])
+    try:
+        alias = registry.adopt_first(params, version)
+    except Exception as err:  # the run is complete; only publishing failed
+        raise _fail(
+            f"run complete, but version {version} could not be published: "
+            f"{type(err).__name__}: {err}",
+            EXIT_FAILED,
+        ) from None
+    if alias == "champion":
+        typer.echo(f"version {version} is the champion of {params.export.model_name} (the first)")
+    elif alias == "candidate":
+        typer.echo(
+            f"version {version} is the candidate of {params.export.model_name}; after reading "
+            f"its report, run: leadscore promote {version}"
+        )
 
 
 @app.command()

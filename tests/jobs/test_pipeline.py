@@ -198,12 +198,18 @@ def test_leadscore_score_equals_the_notebook_model_on_raw_files(two_runs, tmp_pa
     version = json.loads((first / "export.json").read_text())["version"]
     raw = folder / "data" / "raw"
     output = tmp_path / "scored.parquet"
+    # The first run's version is the champion (there was none); the second waits for retrain.
+    models = folder / "artifacts" / "leadscore"
+    history = [json.loads(line) for line in (models / "history.jsonl").open()]
+    assert [(h["alias"], h["action"], h["version"]) for h in history] == [
+        ("champion", "first version", version)
+    ]
     result = CliRunner().invoke(
         app,
         [
             "score",
             "--model",
-            str(folder / "artifacts" / "leadscore" / f"v{version}"),
+            str(models),
             "--input",
             str(raw / "leads.parquet"),
             "--activities",

@@ -207,3 +207,30 @@ def test_a_champion_link_to_a_missing_version_says_so(tmp_path):
     (root / "champion").symlink_to("v7", target_is_directory=True)
     with pytest.raises(artifact.ArtifactError, match="points at v7, which is missing"):
         artifact.load(root)
+
+
+@pytest.mark.parametrize("approval", [False, True])
+def test_the_first_version_is_published_once(lightgbm_export, tmp_path, monkeypatch, approval):
+    from concurrent.futures import ThreadPoolExecutor
+
+    params, _, _, folder = lightgbm_export
+    params = params.model_copy(
+        update={
+            "export": params.export.model_copy(update={"dir": str(tmp_path)}),
+            "retrain": params.retrain.model_copy(update={"require_approval": approval}),
+        }
+    )
+    monkeypatch.setattr(registry, "set_registry_alias", lambda *_: None)
+    monkeypatch.setattr(registry, "delete_registry_alias", lambda *_: None)
+    for version in (1, 2):
+        registry.store_version(folder, params, version)
+    # Two first runs finishing at once: one version is published, the other waits for retrain.
+    with ThreadPoolExecutor(2) as pool:
+        published = list(pool.map(lambda v: registry.adopt_first(params, v), (1, 2)))
+    alias = "candidate" if approval else "champion"
+    assert sorted(published, key=str) == [None, alias]
+    assert [(h["alias"], h["action"]) for h in registry.history(params)] == [
+        (alias, "first version")
+    ]
+    assert registry.adopt_first(params, 2) is None
+    assert registry.current(params, alias) == published.index(alias) + 1

@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, requires, version
 from pathlib import Path
 
+from filelock import FileLock
+
 from scoring.core.config import Params
 from scoring.io.files import point_link
 from scoring.runtime import artifact
@@ -78,8 +80,25 @@ def set_alias(
     root = model_root(params)
     target = root / f"v{version}"
     artifact.verify(target)
-    previous = current(params, alias)
-    point_link(root / alias, target.name)
+    # Two jobs moving aliases at once queue here: each history line matches the link it set.
+    with _lock(root, "aliases"):
+        _set_alias_locked(root, alias, target.name, version, reason, action)
+
+
+def _lock(root: Path, name: str) -> FileLock:
+    """A lock file beside the versions (filelock: portable, released if the process dies)."""
+    return FileLock(root / f".{name}.lock", timeout=LOCK_TIMEOUT_S)
+
+
+LOCK_TIMEOUT_S = 120
+
+
+def _set_alias_locked(
+    root: Path, alias: str, name: str, version: int, reason: str, action: str
+) -> None:
+    link = root / alias
+    previous = int(os.readlink(link).removeprefix("v")) if link.is_symlink() else None
+    point_link(link, name)
     with open(root / "history.jsonl", "a", encoding="utf-8") as handle:
         handle.write(
             json.dumps(
@@ -262,6 +281,27 @@ def promote(params: Params, version: int, reason: str, action: str = "promote") 
     if current(params, "candidate") == version:
         clear_alias(params, "candidate")
         delete_registry_alias(params, "candidate")
+
+
+FIRST_REASON = "first version: there was no champion (later versions follow the retrain gates)"
+
+
+def adopt_first(params: Params, version: int) -> str | None:
+    """Publish the first version of a model: it becomes the champion (the candidate when
+    retrain.require_approval) if no champion or candidate exists yet, so that scoring and
+    serving work right after the first run. Returns the alias set, or None when a model was
+    already published. Two first runs at once: the first to take the lock wins."""
+    root = model_root(params)
+    root.mkdir(parents=True, exist_ok=True)
+    with _lock(root, "first"):
+        if current(params, "champion") is not None or current(params, "candidate") is not None:
+            return None
+        if params.retrain.require_approval:
+            set_registry_alias(params, "candidate", version)
+            set_alias(params, "candidate", version, FIRST_REASON, action="first version")
+            return "candidate"
+        promote(params, version, FIRST_REASON, action="first version")
+        return "champion"
 
 
 def rollback(params: Params) -> int:
