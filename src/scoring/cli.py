@@ -428,7 +428,7 @@ ModelOption = Annotated[
     ),
 ]
 InputOption = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--input",
         "-i",
@@ -437,13 +437,17 @@ InputOption = Annotated[
     ),
 ]
 OutputOption = Annotated[
-    Path,
+    str | None,
     typer.Option(
         "--output",
         "-o",
         help="Scored rows (.csv or .parquet); with --engine spark, a new folder of Parquet "
-        "parts named .parquet.",
+        "parts named .parquet, at a path or any URI Spark writes (file://, s3a://, abfss://).",
     ),
+]
+TableOption = Annotated[
+    str | None,
+    typer.Option(help="With --engine spark: a catalog table (catalog.schema.name), not a file."),
 ]
 ActivitiesOption = Annotated[
     str | None,
@@ -465,8 +469,9 @@ EngineOption = Annotated[
     Engine,
     typer.Option(
         help="duckdb: on this machine, chunk by chunk. spark: leads and activities read, "
-        "featured and scored by Spark (spark.master in params, else SPARK_MASTER, else "
-        "local[*]); needs Java 17+ and pip install '.[spark]'.",
+        "featured and scored by Spark (the active session, else Spark Connect at "
+        "SPARK_REMOTE, else spark.master in params or SPARK_MASTER, else local); needs "
+        "pip install '.[spark]' (and Java 17+ for a local Spark).",
     ),
 ]
 
@@ -474,8 +479,8 @@ EngineOption = Annotated[
 @app.command()
 def score(
     model: ModelOption,
-    input_path: InputOption,
-    output_path: OutputOption,
+    input_path: InputOption = None,
+    output_path: OutputOption = None,
     activities: ActivitiesOption = None,
     as_of: AsOfOption = None,
     reasons: Annotated[bool, typer.Option(help="Add the top reasons in words.")] = True,
@@ -510,6 +515,9 @@ def score(
             "are, for machine consumers. Parquet is never changed.",
         ),
     ] = True,
+    input_table: TableOption = None,
+    activities_table: TableOption = None,
+    output_table: TableOption = None,
     params_path: ParamsOption = Path("params.yaml"),
 ) -> None:
     """Score leads with an exported model: probability, score, grade, is_mql and reasons; one
@@ -532,6 +540,11 @@ def score(
                     "--history and --as-of-column work with the default engine; with --engine "
                     "spark, give one --as-of and keep the scored folder (Parquet) as history"
                 )
+            tables = {
+                "input_table": input_table,
+                "activities_table": activities_table,
+                "output_table": output_table,
+            }
             if engine is Engine.spark:
                 summary = _score_with_spark(
                     params_path,
@@ -542,12 +555,21 @@ def score(
                     moment,
                     reasons,
                     points,
+                    **tables,
                 )
             else:
+                given = [f"--{k.replace('_', '-')}" for k, v in tables.items() if v]
+                if given:
+                    raise ScoringInputError(
+                        f"{', '.join(given)}: catalog tables are read and written by Spark; "
+                        "add --engine spark"
+                    )
+                if not input_path or not output_path:
+                    raise ScoringInputError("leadscore score needs --input and --output")
                 summary = score_file(
                     loaded,
                     Path(input_path),
-                    output_path,
+                    Path(output_path),
                     None if activities is None else Path(activities),
                     moment,
                     reasons,
@@ -560,10 +582,10 @@ def score(
                 )
         except ScoringInputError as err:
             raise _fail(str(err), EXIT_INVALID_INPUT) from None
-    _print_scored(summary, model, loaded.version, output_path)
+    _print_scored(summary, model, loaded.version, output_table or output_path)
 
 
-def _print_scored(summary, model: str, version: str, output_path: Path) -> None:
+def _print_scored(summary, model: str, version: str, output_path) -> None:
     """What a scoring run did, for people and for the logs of a scheduler."""
     from scoring.runtime import drift
 
@@ -585,7 +607,9 @@ def _print_scored(summary, model: str, version: str, output_path: Path) -> None:
         typer.echo("  " + drift.markdown(summary.drift).replace("**", ""))
 
 
-def _score_with_spark(params_path, loaded, input_path, output_path, activities, moment, *flags):
+def _score_with_spark(
+    params_path, loaded, input_path, output_path, activities, moment, *flags, **tables
+):
     """`score --engine spark`: Spark's master from params, a clear error without Spark."""
     from scoring.data import spark_session as spark_engine
     from scoring.runtime.inputs import ScoringInputError
@@ -595,12 +619,22 @@ def _score_with_spark(params_path, loaded, input_path, output_path, activities, 
     reason = spark_engine.missing()
     if reason:
         raise _fail(f"--engine spark: {reason}", EXIT_INVALID_INPUT)
-    if activities is None:
+    if activities is None and not tables.get("activities_table"):
         raise ScoringInputError(
-            f"{loaded.path} scores leads with their activities: pass --activities <path>"
+            f"{loaded.path} scores leads with their activities: pass --activities <path> "
+            "(or --activities-table)"
         )
+    if not input_path and not tables.get("input_table"):
+        raise ScoringInputError("--engine spark needs --input <path or URI> or --input-table")
     return spark_score.score_with_spark(
-        loaded, input_path, output_path, activities, moment, *flags, master=params.spark.master
+        loaded,
+        input_path,
+        output_path,
+        activities,
+        moment,
+        *flags,
+        master=params.spark.master,
+        **tables,
     )
 
 

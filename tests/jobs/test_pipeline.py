@@ -2,6 +2,7 @@
 (--no-notebooks): outputs, records, MLflow, and that both ways give the same figures."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -28,6 +29,8 @@ def two_runs(tmp_path_factory):
     args = ["run", "--params", str(params), "--set", "funnel.sla.mql_to_sql_min=0.3"]
     first = runner.invoke(app, [*args, "--run-name", "first"])
     assert first.exit_code == 0, first.output
+    # Registering logs through MLflow's global URI for a moment: the environment stays as it was.
+    assert "MLFLOW_TRACKING_URI" not in os.environ and "MLFLOW_EXPERIMENT_ID" not in os.environ
     # For people: one line per stage with its time, no library chatter.
     assert all(f"[{i}/7]" in first.output for i in range(1, 8)), first.output
     assert "INFO" not in first.output and "Downloading artifacts" not in first.output

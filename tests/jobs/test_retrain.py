@@ -110,20 +110,36 @@ def test_registry_aliases_follow_the_local_links(retrains):
 
 
 def test_the_champion_scores_through_mlflow_pyfunc(retrains, monkeypatch):
+    """The registered model is a LoggedModel with a signature and an example in the CRM's
+    language: leads with their activities in, the same scores as `leadscore score` out."""
     import mlflow.pyfunc
 
-    from scoring.core.config import load_params
-    from scoring.jobs import inputs
+    from scoring import runtime
+    from scoring.runtime import serving
 
     folder, _ = retrains
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}")
     model = mlflow.pyfunc.load_model("models:/leadscore@champion")
-    dataset = inputs.load_inputs(load_params(folder / "params.yaml")).dataset
-    scored = model.predict(dataset.features.head(50))
-    direct = artifact.load(models(folder)).predict_proba(dataset.features.head(50))
-    assert np.allclose(scored["probability"], direct, atol=1e-12)
+    info = model.metadata.get_model_info()
+    assert info.model_id and info.signature.params is not None
+    assert [c.name for c in info.signature.inputs.inputs][:2] == ["lead_id", "created_at"]
+    assert "activities" in info.signature.inputs.input_names()
+    raw = folder / "data" / "raw"
+    leads = pd.read_parquet(raw / "leads.parquet").head(60)
+    activities = pd.read_parquet(raw / "activities.parquet")
+    activities = activities[activities["lead_id"].isin(leads["lead_id"])]
+    as_of = str(leads["created_at"].max() + pd.Timedelta(days=7))
+    columns = [c.name for c in info.signature.inputs.inputs if c.name != "activities"]
+    served = serving.with_activities(leads[columns], activities)
+    scored = model.predict(served, params={"as_of": as_of, "reasons": False})
+    direct = runtime.score(models(folder), leads, activities, as_of=as_of)
+    assert scored["lead_id"].tolist() == leads["lead_id"].astype(str).tolist()
+    assert np.allclose(scored["probability"], direct["probability"], atol=1e-12)
+    assert scored["reason_up_1"].isna().all() and direct["reason_up_1"].notna().any()
     local = Path(mlflow.artifacts.download_artifacts("models:/leadscore@champion"))
     assert artifact.find_pickles(local) == []
+    example = json.loads((local / "serving_input_example.json").read_text())
+    assert example["params"]["as_of"] and example["dataframe_split"]["data"]
 
 
 def test_rollback_restores_the_previous_champion(retrains):
@@ -158,3 +174,66 @@ def test_an_any_age_challenger_must_be_calibrated_at_every_lead_age():
     stale = [*good[:1], {"ages": "30-60 days", "conversions": 101, "predicted_over_realized": 4.8}]
     assert not gate(stale).passed and "30-60 days 4.80" in gate(stale).detail
     assert gate([]) is None  # a one-moment model has no daily queue
+
+
+def test_mlflow_models_serve_answers_as_leadscore_scores(retrains, tmp_path, monkeypatch):
+    """The README's serving example: `mlflow models serve` on the champion alias, called with
+    the model's own input example, gives the probabilities of `leadscore score`."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    import mlflow.artifacts
+
+    from scoring import runtime
+    from scoring.runtime import serving
+
+    folder, _ = retrains
+    uri = f"sqlite:///{folder / 'mlruns' / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    local = Path(mlflow.artifacts.download_artifacts("models:/leadscore@champion"))
+    body = (local / "serving_input_example.json").read_bytes()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    bin_dir = Path(sys.executable).parent
+    environment = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": uri,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+    }
+    server = subprocess.Popen(
+        [str(bin_dir / "mlflow"), "models", "serve", "-m", "models:/leadscore@champion",
+         "--env-manager", "local", "-p", str(port), "-h", "127.0.0.1"],
+        env=environment, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1)
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read().decode()[-3000:]
+                time.sleep(0.5)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations",
+            data=body,
+            headers={"Content-Type": "application/json"},
+        )
+        answer = json.loads(urllib.request.urlopen(request, timeout=60).read())["predictions"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    example = json.loads(body)
+    frame = pd.DataFrame(
+        example["dataframe_split"]["data"], columns=example["dataframe_split"]["columns"]
+    )
+    leads, activities = serving.split_activities(frame)
+    leads["created_at"] = pd.to_datetime(leads["created_at"])
+    direct = runtime.score(models(folder), leads, activities, as_of=example["params"]["as_of"])
+    assert [row["lead_id"] for row in answer] == direct["lead_id"].tolist()
+    assert np.allclose([row["probability"] for row in answer], direct["probability"], atol=1e-12)
+    assert [row["reason_up_1"] for row in answer] == direct["reason_up_1"].tolist()

@@ -136,3 +136,94 @@ def test_a_lead_without_created_at_keeps_its_row_with_an_error(lean_model):
     assert frame["error"].notna().tolist() == [False, False, True, False, False]
     assert "created_at missing" in frame["error"].iloc[2]
     assert frame["probability"].iloc[2] != frame["probability"].iloc[2]  # NaN: not scored
+
+
+SERVED = textwrap.dedent(
+    """
+    import importlib.abc
+    import sys
+
+    BLOCKED = set({blocked!r})
+
+
+    class Blocker(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in BLOCKED:
+                raise ImportError(f"not in the model's requirements.txt: {{name}}")
+            return None
+
+
+    sys.meta_path.insert(0, Blocker())
+
+    import mlflow.pyfunc
+    import pandas as pd
+
+    model = mlflow.pyfunc.load_model({model!r})
+    leads = pd.read_parquet({leads!r})
+    activities = pd.read_parquet({activities!r})
+    from scoring.runtime import serving
+
+    served = serving.with_activities(leads, activities)
+    columns = model.metadata.get_input_schema().input_names()
+    out = model.predict(served[columns], params={{"as_of": "2026-01-01T00:00:00"}})
+    out.to_parquet({output!r})
+    """
+)
+
+
+def requirement_closure(requirements: list[str]) -> set[str]:
+    """The distributions pip installs for these requirements: each and its dependencies."""
+    import re
+    from importlib.metadata import PackageNotFoundError, requires
+
+    def name(text: str) -> str:
+        return re.split(r"[ ;<>=!~\\[(]", text.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+    seen: set[str] = set()
+    todo = [name(r) for r in requirements]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            found = requires(current) or []
+        except PackageNotFoundError:
+            continue
+        todo += [name(r) for r in found if "extra ==" not in r]
+    return seen
+
+
+def test_the_served_model_needs_nothing_beyond_its_requirements(lean_model, tmp_path):
+    """Score through the MLflow model in a fresh interpreter where every installed package
+    outside the model's requirements.txt (and their dependencies) cannot be imported, as in an
+    environment built from that file alone: a list written by hand once missed numba, and
+    every prediction of a model served from its own requirements failed."""
+    from importlib.metadata import packages_distributions
+
+    from scoring.tracking import registry
+
+    folder, artifact_dir, leads, activities = lean_model
+    model = registry.save_pyfunc(artifact_dir, tmp_path / "model")
+    allowed = requirement_closure((model / "requirements.txt").read_text().split())
+    blocked = sorted(
+        module
+        for module, found in packages_distributions().items()
+        if module != "scoring" and not {d.lower().replace("_", "-") for d in found} & allowed
+    )
+    assert {"shap", "optbinning", "jupyterlab", "pytest"} <= set(blocked)
+    script = SERVED.format(
+        blocked=blocked,
+        model=str(model),
+        leads=str(folder / "leads.parquet"),
+        activities=str(folder / "activities.parquet"),
+        output=str(tmp_path / "served.parquet"),
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    served = pd.read_parquet(tmp_path / "served.parquet")
+    direct = runtime.score(artifact_dir, leads, activities, as_of="2026-01-01T00:00:00")
+    assert served["lead_id"].tolist() == leads["lead_id"].astype(str).tolist()
+    pd.testing.assert_series_equal(served["probability"], direct["probability"], rtol=1e-12)

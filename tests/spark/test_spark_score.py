@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +14,7 @@ from typer.testing import CliRunner
 
 from scoring.cli import app
 from scoring.data import spark_session as spark_engine
+from tests.conftest import ROOT
 from tests.runtime.test_score import score_cli, tables_model  # noqa: F401  (tables_model: the fixture)
 
 pytestmark = pytest.mark.skipif(
@@ -103,3 +109,84 @@ def test_spark_refuses_an_output_that_exists_and_nanosecond_parquet(
     assert nanos.exit_code == 2, nanos.output
     assert "nanosecond timestamps" in nanos.output and "leads.parquet" in nanos.output
     assert not (tmp_path / "new.parquet").exists()
+
+
+CONNECT = textwrap.dedent(
+    """
+    import runpy
+    import sys
+
+    from typer.testing import CliRunner
+
+    from scoring.cli import app
+    from scoring.data import spark_session
+
+    spark = spark_session.session()
+    assert spark_session.is_connect(spark), type(spark)
+    # 1. The CLI on the session already active, Spark writing to a file:// URI.
+    result = CliRunner().invoke(app, {cli!r})
+    assert result.exit_code == 0, result.output
+    # 2. The Databricks example: catalog tables in, a catalog table out.
+    spark.read.parquet({leads!r}).write.saveAsTable("open_leads")
+    spark.read.parquet({activities!r}).write.saveAsTable("activities")
+    job = runpy.run_path({job!r})
+    code = job["main"](
+        ["--model", {model!r}, "--leads-table", "open_leads", "--activities-table",
+         "activities", "--output-table", "lead_scores", "--as-of", {as_of!r}]
+    )
+    assert code == 0
+    written = spark.table("lead_scores").toPandas()
+    written.attrs = {{}}  # Connect's query metrics, not data
+    written.to_parquet({table_out!r})
+    """
+)
+
+
+def test_spark_connect_scores_equal_the_default_engine(tables_model, tmp_path):  # noqa: F811
+    """SPARK_REMOTE=local[2]: a local Spark Connect server, as Databricks shared and serverless
+    compute run leadscore (no SparkContext, the artifact shipped by addArtifacts)."""
+    _, artifact_dir, leads, activities = tables_model
+    leads.to_parquet(tmp_path / "leads.parquet", **LAKE)
+    activities.to_parquet(tmp_path / "activities.parquet", **LAKE)
+    as_of = str(leads["created_at"].max().ceil("s"))
+    plain = tmp_path / "plain.parquet"
+    _score(
+        artifact_dir,
+        tmp_path / "leads.parquet",
+        tmp_path / "activities.parquet",
+        plain,
+        "--as-of",
+        as_of,
+    )
+    connect_out = tmp_path / "connect.parquet"
+    cli = [
+        "score", "-m", str(artifact_dir), "-i", str(tmp_path / "leads.parquet"),
+        "--activities", str(tmp_path / "activities.parquet"), "--engine", "spark",
+        "-o", connect_out.as_uri(), "--as-of", as_of, "--params", str(ROOT / "params.yaml"),
+    ]  # fmt: skip
+    script = CONNECT.format(
+        cli=cli,
+        leads=str(tmp_path / "leads.parquet"),
+        activities=str(tmp_path / "activities.parquet"),
+        job=str(ROOT / "examples" / "databricks" / "score_leads.py"),
+        model=str(artifact_dir),
+        as_of=as_of,
+        table_out=str(tmp_path / "table.parquet"),
+    )
+    environment = {**os.environ, "SPARK_REMOTE": "local[2]", "SPARK_LOCAL_IP": "127.0.0.1"}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    expected = pd.read_parquet(plain)
+    for found in (pd.read_parquet(connect_out), pd.read_parquet(tmp_path / "table.parquet")):
+        assert found["lead_id"].tolist() == expected["lead_id"].tolist()
+        np.testing.assert_allclose(found["probability"], expected["probability"], atol=1e-12)
+        assert found["reason_up_1"].fillna("-").tolist() == (
+            expected["reason_up_1"].fillna("-").tolist()
+        )

@@ -1,8 +1,12 @@
 """Apache Spark for data that outgrows one machine: the session, and frames moved into it.
 
-pyspark is optional (`pip install '.[spark]'`, which `make setup` does) and needs Java 17 or
-later. The master comes from `spark.master` in params, else SPARK_MASTER, else local[*].
-Timestamps are read and written in UTC, as the rest of leadscore keeps them.
+pyspark is optional (`pip install '.[spark]'`, which `make setup` does). The session is the
+one already active (a notebook's, a Databricks job's), else Spark Connect when SPARK_REMOTE is
+set (Databricks shared and serverless compute, `sc://host:port`, or `local[2]` for a local
+Connect server), else a classic session on `spark.master` in params or SPARK_MASTER, else
+Spark's own default (local). leadscore sets a master only when the user does, and makes no
+SparkContext, RDD or JVM calls, so the same code runs on Connect. A local session needs Java
+17 or later. Timestamps are read and written in UTC, as the rest of leadscore keeps them.
 """
 
 from __future__ import annotations
@@ -52,45 +56,67 @@ def missing() -> str | None:
         import pyspark  # noqa: F401
     except ImportError:
         return "pyspark is not installed: pip install '.[spark]' (make setup does)"
+    remote = os.environ.get("SPARK_REMOTE", "")
+    if remote.startswith("sc://"):
+        return None  # a Connect server elsewhere: no Java needed here
     if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
         return (
             "Spark needs Java 17 or later and none was found "
-            "(Debian: apt-get install openjdk-17-jre-headless)"
+            "(Debian: apt-get install openjdk-17-jre-headless), or set SPARK_REMOTE to a "
+            "Spark Connect server"
         )
     return None
 
 
+def is_connect(spark) -> bool:
+    """Whether a session is a Spark Connect client (no SparkContext behind it)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
 def session(master: str | None = None):
-    """The active Spark session, or a new one on `master` (SPARK_MASTER, else local[*])."""
+    """The active Spark session, else Spark Connect (SPARK_REMOTE), else a new local or
+    cluster session on `master` (params spark.master, SPARK_MASTER; Spark's default when
+    neither is set)."""
     reason = missing()
     if reason:
         raise SparkUnavailable(reason)
-    master = master or os.environ.get("SPARK_MASTER") or "local[*]"
-    if master.startswith("local"):
-        # One machine: bind to loopback rather than whatever the host name resolves to.
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    # Python workers run leadscore's own code (scoring a partition): this interpreter, unless
-    # the cluster says otherwise.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     with quiet():
         from pyspark.sql import SparkSession
 
-        spark = (
-            SparkSession.builder.master(master)
-            .appName("leadscore")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-            .config("spark.sql.shuffle.partitions", os.environ.get("SPARK_SHUFFLE_PARTITIONS", "8"))
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            return active
+        remote = os.environ.get("SPARK_REMOTE")
+        builder = SparkSession.builder.appName("leadscore")
+        # Runtime settings: allowed on any session, Connect included.
+        builder = builder.config("spark.sql.session.timeZone", "UTC").config(
+            "spark.sql.execution.arrow.pyspark.enabled", "true"
+        )
+        if remote and remote.startswith("sc://"):
+            return builder.remote(remote).getOrCreate()
+        master = None if remote else (master or os.environ.get("SPARK_MASTER"))
+        if remote or master is None or master.startswith("local"):
+            # This machine runs the driver (or a local Connect server): bind to loopback, run
+            # Python workers with this interpreter unless the cluster says otherwise.
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        if remote:
+            builder = builder.remote(remote)
+        elif master:
+            builder = builder.master(master)
+        return (
+            builder.config(
+                "spark.sql.shuffle.partitions", os.environ.get("SPARK_SHUFFLE_PARTITIONS", "8")
+            )
             .config("spark.ui.enabled", "false")
             # Local mode: the driver is the executor too (Spark's default is 1 GB).
             .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "4g"))
             .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.log.level", "ERROR")
             .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
             .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
             .getOrCreate()
         )
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
 
 
 def as_spark(spark, data):

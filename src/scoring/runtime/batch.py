@@ -640,16 +640,3 @@ def as_text(frame: pd.DataFrame) -> pd.DataFrame:
     typed afterwards as training typed it."""
     text = frame.astype(object).where(frame.notna(), None)
     return text.map(lambda v: v if v is None else str(v))
-
-
-def score_frame(loaded: artifact_module.Artifact, frame: pd.DataFrame, reasons: bool = True):
-    """Score an in-memory frame (the MLflow pyfunc entry point): a flat export's columns, or
-    for leads-and-activities models the model's feature columns."""
-    frame = frame.reset_index(drop=True)
-    if loaded.preprocessing["source"] == "flat":
-        features_frame, errors = flat_features(as_text(frame), loaded.preprocessing, "input frame")
-    else:
-        require_columns(frame, loaded.features, "input frame")
-        features_frame = frame
-        errors = no_errors(frame.index)
-    return score_features(loaded, features_frame, errors, reasons)

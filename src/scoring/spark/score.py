@@ -1,16 +1,25 @@
-"""Scoring where the leads live: `leadscore score --engine spark`.
+"""Scoring where the leads live: `leadscore score --engine spark` and `score_frames`.
 
-Leads and activities are read by Spark (Parquet, local paths or any URI Spark reads); the
-activity features are built by the same SQL as DuckDB's (scoring.data.feature_sql); each partition
-of leads is then scored in a pandas UDF (mapInPandas) over the exported artifact, by the same
-code as the CSV path (score.lead_part, score.score_features); the output is a folder of
-Parquet parts, one row per input lead, in input order, with the CSV path's columns.
+Leads and activities are Spark DataFrames (Parquet at any path or URI Spark reads, or catalog
+tables); the activity features are built by the same SQL as DuckDB's
+(scoring.data.feature_sql); each partition of leads is then scored in a pandas UDF
+(mapInPandas) over the exported artifact, by the same code as the CSV path (score.lead_part,
+score.score_features). The artifact travels to the executors the Spark way, as an archive added
+to the session (`addArtifacts`, Connect and classic alike), never as a driver-local path. The
+output has one row per input lead, in input order, with the CSV path's columns.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import hashlib
+import os
 import shutil
+import tempfile
+import zipfile
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
@@ -49,14 +58,65 @@ def _output_schema(loaded: artifact_module.Artifact, reasons: bool, points: bool
     return ", ".join([f"{ROW} bigint", *types])
 
 
-def _partition_scorer(artifact_path: str, settings: dict, as_of, reasons: bool, points: bool):
+def ship_artifact(spark, loaded: artifact_module.Artifact, folder: Path) -> str:
+    """Zip the artifact into `folder` and add it to the session as an archive, which Spark
+    unpacks on every executor; returns the archive's name (unique to the artifact's content)."""
+    digest = hashlib.sha256((loaded.path / artifact_module.MANIFEST).read_bytes()).hexdigest()
+    archive = folder / f"leadscore-artifact-{digest[:20]}.zip"
+    if archive.exists():  # added to this session already (an archive name is its content)
+        with contextlib.suppress(Exception):
+            spark.addArtifacts(str(archive), archive=True)
+        return archive.name
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for path in sorted(loaded.path.rglob("*")):
+            if path.is_file():
+                bundle.write(path, path.relative_to(loaded.path).as_posix())
+    try:
+        spark.addArtifacts(str(archive), archive=True)
+    except Exception as err:  # the same archive added before in this session: already there
+        if "DUPLICATED_ARTIFACT" not in str(err) and "already exists" not in str(err):
+            raise
+    return archive.name
+
+
+_SHIP_FOLDER: list[Path] = []
+
+
+def _ship_folder() -> Path:
+    """A folder for archives added to sessions, kept while this process runs: classic Spark
+    serves an added file from its path when tasks start, after the DataFrame is returned."""
+    if not _SHIP_FOLDER:
+        folder = Path(tempfile.mkdtemp(prefix="leadscore-spark-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _SHIP_FOLDER.append(folder)
+    return _SHIP_FOLDER[0]
+
+
+def _shipped(name: str) -> Path:
+    """Where the executor finds the shipped artifact: Spark's files folder (classic) or the
+    session's artifact folder, the task's working directory (Connect)."""
+    from pyspark import SparkFiles
+
+    candidates = [Path.cwd() / name, Path.cwd() / "archives" / name]
+    with contextlib.suppress(Exception):  # no SparkFiles root in this worker (Connect)
+        candidates.insert(0, Path(SparkFiles.get(name)))
+    for candidate in candidates:
+        if (candidate / artifact_module.MANIFEST).is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"the scoring artifact {name} did not reach this executor (looked in "
+        f"{', '.join(map(str, candidates))})"
+    )
+
+
+def _partition_scorer(archive: str, settings: dict, as_of, reasons: bool, points: bool):
     """The function each Spark task runs on batches of leads joined with their counts: lead
-    features, errors, the model's scores (the artifact is loaded once per task)."""
+    features, errors, the model's scores (the artifact is loaded once per task, and verified)."""
 
     def run(batches):
 
         spark_engine.quiet_worker()
-        loaded = artifact_module.load(Path(artifact_path))
+        loaded = artifact_module.load(_shipped(archive))
         windows = list(settings["windows_days"])
         count_names = feature_sql.count_columns(windows)
         for batch in batches:
@@ -91,25 +151,36 @@ def _moments(settings: dict, as_of):
                 {
                     "row_id": batch[ROW].to_numpy(np.int64),
                     "lead_id": batch["lead_id"].astype("string").array,
-                    "moment": moment.to_numpy("datetime64[ns]"),
+                    # Spark keeps microseconds: a finer --as-of is cut, never refused.
+                    "moment": moment.dt.floor("us").to_numpy("datetime64[ns]"),
                 }
             )
 
     return run
 
 
-def score_with_spark(
+def score_frames(
+    spark,
     loaded: artifact_module.Artifact,
-    input_path: str,
-    output_path: Path,
-    activities_path: str,
+    leads,
+    activities,
     as_of: pd.Timestamp | None = None,
     reasons: bool = True,
     points: bool = False,
-    master: str | None = None,
 ):
-    """Score leads and their activities with Spark into a folder of Parquet parts (one row a
-    lead, in input order): what `leadscore score --engine spark` runs."""
+    """Score Spark DataFrames (or catalog table names) of leads and their activities: a Spark
+    DataFrame of scored rows, one a lead, in input order, with the CSV path's columns. The
+    Python API of Spark scoring (a Databricks job calls this); `score_with_spark` writes it."""
+    scored, _, _ = _scored(spark, loaded, leads, activities, as_of, reasons, points, "leads")
+    return scored.orderBy(ROW).drop(ROW)
+
+
+def _table_or_frame(spark, data):
+    return spark.table(data) if isinstance(data, str) else data
+
+
+def _scored(spark, loaded, leads, activities, as_of, reasons, points, source):
+    """The scored DataFrame (with the input row number), the usable activities and the leads."""
     from pyspark.sql import functions as F
 
     preprocessing = loaded.preprocessing
@@ -118,97 +189,153 @@ def score_with_spark(
             f"{loaded.path} scores a flat export: --engine spark builds activity features, "
             "score flat exports with the default engine"
         )
-    if score._suffix(output_path) not in (".parquet", ".pq"):
-        raise scoring_inputs.ScoringInputError(
-            f"--output {output_path}: --engine spark writes a folder of Parquet files; "
-            "name it .parquet"
-        )
-    if output_path.exists():
-        raise scoring_inputs.ScoringInputError(
-            f"--output {output_path} exists: Spark writes a new folder; remove it or name another"
-        )
     if points and loaded.points is None:
         raise scoring_inputs.ScoringInputError(
             f"{loaded.path} carries no learned point rules: export a new run to score with --points"
         )
     settings = preprocessing["tables"]
+    leads = _table_or_frame(spark, leads)
+    activities = _table_or_frame(spark, activities)
+    needed = list(artifact_module.SCORING_LEAD_COLUMNS)
+    if settings["scoring_moment"] == "mql":
+        needed.append("mql_at")
+    _require(leads, needed, source)
+    _require(activities, ["lead_id", "occurred_at", "activity_type"], "activities")
+    for optional in ("page_category", "form_type"):
+        if optional not in activities.columns:
+            activities = activities.withColumn(optional, F.lit(None).cast("string"))
+    activities = activities.withColumn("lead_id", F.col("lead_id").cast("string"))
+    leads = leads.withColumn(ROW, F.monotonically_increasing_id())
+    if as_of is None:
+        latest = [
+            activities.agg(F.max("occurred_at")).first()[0],
+            leads.agg(F.max(F.col("created_at").cast("timestamp"))).first()[0],
+        ]
+        known = [pd.Timestamp(t) for t in latest if t is not None]
+        if not known:
+            raise scoring_inputs.ScoringInputError(
+                f"{source}: no usable created_at to date the scoring by"
+            )
+        as_of = max(known)
+    usable = F.col("occurred_at").isNotNull() & F.col("activity_type").isin(list(ACTIVITY_TYPES))
+    # Unusable activity rows become errors on their leads, never silently dropped.
+    bad = (
+        activities.where(~usable | F.col("activity_type").isNull())
+        .select(
+            "lead_id",
+            F.when(F.col("occurred_at").isNull(), "occurred_at missing or unparseable")
+            .otherwise(
+                F.concat(
+                    F.lit("unknown activity_type: '"),
+                    F.coalesce(F.col("activity_type"), F.lit("")),
+                    F.lit("'"),
+                )
+            )
+            .alias(ACTIVITY_ERROR),
+        )
+        .groupBy("lead_id")
+        .agg(F.first(ACTIVITY_ERROR).alias(ACTIVITY_ERROR))
+    )
+    activities.where(usable).createOrReplaceTempView("activities")
+    moments = leads.mapInPandas(
+        _moments(settings, as_of), "row_id bigint, lead_id string, moment timestamp"
+    )
+    moments.createOrReplaceTempView("lead_moments")
+    counts = spark.sql(feature_sql.query(tuple(settings["windows_days"]), "spark"))
+    joined = (
+        leads.join(counts.withColumnRenamed("row_id", ROW), on=ROW, how="left")
+        .withColumn("_lead_text", F.col("lead_id").cast("string"))
+        .join(bad.withColumnRenamed("lead_id", "_lead_text"), on="_lead_text", how="left")
+        .drop("_lead_text")
+    )
+    archive = ship_artifact(spark, loaded, _ship_folder())
+    scored = joined.mapInPandas(
+        _partition_scorer(archive, settings, as_of, reasons, points),
+        _output_schema(loaded, reasons, points),
+    )
+    return scored, activities.where(usable), leads
+
+
+def local_path(target: str) -> Path | None:
+    """A path on this machine (plain or file://), or None for another scheme (s3a://, abfss://,
+    dbfs:/, ...) that Spark alone can write to."""
+    parsed = urlparse(target)
+    if parsed.scheme == "file":
+        return Path(parsed.path)
+    if parsed.scheme and len(parsed.scheme) > 1:  # not a Windows drive letter
+        return None
+    return Path(target)
+
+
+def score_with_spark(
+    loaded: artifact_module.Artifact,
+    input_path: str | None,
+    output_path: str | None,
+    activities_path: str | None,
+    as_of: pd.Timestamp | None = None,
+    reasons: bool = True,
+    points: bool = False,
+    master: str | None = None,
+    input_table: str | None = None,
+    activities_table: str | None = None,
+    output_table: str | None = None,
+):
+    """Score leads and their activities with Spark into Parquet (a new folder at a path or any
+    URI) or a catalog table (one row a lead, in input order): `leadscore score --engine spark`."""
+    target = output_table or output_path
+    if not target:
+        raise ScoringInputError("--engine spark needs --output <path or URI> or --output-table")
+    local = None if output_table else local_path(str(output_path))
+    if output_path and not output_table:
+        if Path(urlparse(str(output_path)).path).suffix.lower() not in (".parquet", ".pq"):
+            raise scoring_inputs.ScoringInputError(
+                f"--output {output_path}: --engine spark writes a folder of Parquet files; "
+                "name it .parquet"
+            )
+        if local is not None and local.exists():
+            raise scoring_inputs.ScoringInputError(
+                f"--output {output_path} exists: Spark writes a new folder; remove it or name "
+                "another"
+            )
     spark = spark_engine.session(master)
     with spark_engine.quiet():
-        leads = _read(spark, input_path, "--input")
-        activities = _read(spark, activities_path, "--activities")
-        needed = list(artifact_module.SCORING_LEAD_COLUMNS)
-        if settings["scoring_moment"] == "mql":
-            needed.append("mql_at")
-        _require(leads, needed, input_path)
-        _require(activities, ["lead_id", "occurred_at", "activity_type"], activities_path)
-        for optional in ("page_category", "form_type"):
-            if optional not in activities.columns:
-                activities = activities.withColumn(optional, F.lit(None).cast("string"))
-        activities = activities.withColumn("lead_id", F.col("lead_id").cast("string"))
-        leads = leads.withColumn(ROW, F.monotonically_increasing_id())
-        if as_of is None:
-            latest = [
-                activities.agg(F.max("occurred_at")).first()[0],
-                leads.agg(F.max(F.col("created_at").cast("timestamp"))).first()[0],
-            ]
-            known = [pd.Timestamp(t) for t in latest if t is not None]
-            if not known:
-                raise scoring_inputs.ScoringInputError(
-                    f"{input_path}: no usable created_at to date the scoring by"
-                )
-            as_of = max(known)
-        usable = F.col("occurred_at").isNotNull() & F.col("activity_type").isin(
-            list(ACTIVITY_TYPES)
+        leads = spark.table(input_table) if input_table else _read(spark, input_path, "--input")
+        activities = (
+            spark.table(activities_table)
+            if activities_table
+            else _read(spark, activities_path, "--activities")
         )
-        # Unusable activity rows become errors on their leads, never silently dropped.
-        bad = (
-            activities.where(~usable | F.col("activity_type").isNull())
-            .select(
-                "lead_id",
-                F.when(F.col("occurred_at").isNull(), "occurred_at missing or unparseable")
-                .otherwise(
-                    F.concat(
-                        F.lit("unknown activity_type: '"),
-                        F.coalesce(F.col("activity_type"), F.lit("")),
-                        F.lit("'"),
-                    )
-                )
-                .alias(ACTIVITY_ERROR),
-            )
-            .groupBy("lead_id")
-            .agg(F.first(ACTIVITY_ERROR).alias(ACTIVITY_ERROR))
+        source = input_table or str(input_path)
+        scored, usable, leads = _scored(
+            spark, loaded, leads, activities, as_of, reasons, points, source
         )
-        activities.where(usable).createOrReplaceTempView("activities")
-        moments = leads.mapInPandas(
-            _moments(settings, as_of), "row_id bigint, lead_id string, moment timestamp"
-        )
-        moments.createOrReplaceTempView("lead_moments")
-        counts = spark.sql(feature_sql.query(tuple(settings["windows_days"]), "spark"))
-        joined = (
-            leads.join(counts.withColumnRenamed("row_id", ROW), on=ROW, how="left")
-            .withColumn("_lead_text", F.col("lead_id").cast("string"))
-            .join(bad.withColumnRenamed("lead_id", "_lead_text"), on="_lead_text", how="left")
-            .drop("_lead_text")
-        )
-        scored = joined.mapInPandas(
-            _partition_scorer(str(loaded.path), settings, as_of, reasons, points),
-            _output_schema(loaded, reasons, points),
-        )
-        # Written aside, in a folder of its own (two jobs never write into each other's), and
-        # moved into place whole: a failed job leaves no half output.
-        partial = aside(output_path)
+        ordered = scored.orderBy(ROW).drop(ROW)
+        if output_table:
+            ordered.write.mode("errorifexists").saveAsTable(output_table)
+            return _summary(spark.table(output_table), usable, leads)
+        if local is None or os.environ.get("SPARK_REMOTE", "").startswith("sc://"):
+            # Another file system, or a Connect server elsewhere: Spark writes it, and its
+            # commit protocol publishes the folder only when every part is written.
+            ordered.write.mode("errorifexists").parquet(str(output_path))
+            return _summary(spark.read.parquet(str(output_path)), usable, leads)
+        # This machine: written aside, in a folder of its own (two jobs never write into each
+        # other's), and moved into place whole: a failed job leaves no half output.
+        partial = aside(local)
         try:
-            scored.orderBy(ROW).drop(ROW).write.parquet(str(partial))
-            partial.rename(output_path)
+            ordered.write.parquet(str(partial))
+            partial.rename(local)
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise
-        return _summary(spark.read.parquet(str(output_path)), activities, leads)
+        return _summary(spark.read.parquet(str(local)), usable, leads)
 
 
-def _read(spark, path: str, option: str):
+def _read(spark, path: str | None, option: str):
     """A Spark DataFrame of a Parquet (or CSV) input, or a clear error."""
     from pyspark.errors import AnalysisException
+
+    if not path:
+        raise ScoringInputError(f"{option} is needed (or {option}-table for a catalog table)")
 
     try:
         return spark_engine.as_spark(spark, path)

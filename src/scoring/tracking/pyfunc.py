@@ -13,7 +13,9 @@ from mlflow.models import set_model
 
 
 class LeadScoreModel(mlflow.pyfunc.PythonModel):
-    """Scores a DataFrame with the artifact: probability, score, grade, is_mql, reasons."""
+    """Scores leads in the CRM's language (scoring.runtime.serving): the lead's fields and its
+    `activities` (or a flat export's columns) in; id, probability, score, grade, is_mql,
+    reasons and error out, one row per input row."""
 
     def load_context(self, context) -> None:
         from scoring.runtime import artifact
@@ -21,10 +23,15 @@ class LeadScoreModel(mlflow.pyfunc.PythonModel):
         self.artifact = artifact.load(context.artifacts["leadscore"])
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        from scoring.runtime import batch as score
+        from scoring.runtime import serving
 
-        reasons = bool((params or {}).get("reasons", True))
-        return score.score_frame(self.artifact, model_input, reasons=reasons)
+        params = params or {}
+        return serving.score_request(
+            self.artifact,
+            model_input,
+            reasons=bool(params.get("reasons", True)),
+            as_of=params.get("as_of") or None,
+        )
 
 
 set_model(LeadScoreModel())

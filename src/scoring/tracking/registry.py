@@ -174,6 +174,25 @@ def serve_requirements() -> list[str]:
 
 
 @contextlib.contextmanager
+def _global_tracking_uri(uri: str) -> Iterator[None]:
+    """MLflow's global tracking URI for a block (Model.log and the registry's models:/ lookup
+    use it), then exactly as before, MLFLOW_TRACKING_URI included: set_tracking_uri also writes
+    that variable, which would override every later run's params in this process."""
+    from mlflow.tracking._tracking_service import utils
+
+    before, environment = utils._tracking_uri, os.environ.get("MLFLOW_TRACKING_URI")
+    utils.set_tracking_uri(uri)
+    try:
+        yield
+    finally:
+        utils.set_tracking_uri(before)
+        if environment is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = environment
+
+
+@contextlib.contextmanager
 def _quiet(logger: str, level: int = logging.ERROR) -> Iterator[None]:
     """Raise one library logger's level for the duration of a call."""
     log = logging.getLogger(logger)
@@ -185,27 +204,80 @@ def _quiet(logger: str, level: int = logging.ERROR) -> Iterator[None]:
         log.setLevel(before)
 
 
+def signature(loaded: artifact.Artifact):
+    """The MLflow signature of a served artifact, in the CRM's language (runtime.serving):
+    the lead's fields and its activities (or a flat export's columns) in, the scores out, and
+    the parameters `reasons` and `as_of` (ISO 8601; empty: the latest time in the request)."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import (
+        Array,
+        ColSpec,
+        Object,
+        ParamSchema,
+        ParamSpec,
+        Property,
+        Schema,
+    )
+
+    from scoring.runtime import serving
+
+    event = Object(
+        [
+            Property(name, "string", required=name in serving.EVENT_REQUIRED)
+            for name in serving.EVENT_FIELDS
+        ]
+    )
+    inputs = [
+        ColSpec(
+            Array(event) if c["type"] == "activities" else c["type"],
+            c["name"],
+            required=c["required"],
+        )
+        for c in serving.input_columns(loaded)
+    ]
+    outputs = [ColSpec(c["type"], c["name"]) for c in serving.output_columns(loaded)]
+    params = ParamSchema([ParamSpec("reasons", "boolean", True), ParamSpec("as_of", "string", "")])
+    return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs), params=params)
+
+
+def pyfunc_arguments(artifact_dir: Path | str) -> dict:
+    """What MLflow saves of an artifact: the pyfunc (models from code), the artifact folder,
+    the package as code, the lean runtime's pinned requirements, the signature and the example."""
+    from scoring.runtime import serving
+
+    loaded = artifact.load(artifact_dir)
+    example, example_params = serving.input_example(loaded)
+    return {
+        "python_model": str(MODEL_FILE),
+        "artifacts": {"leadscore": str(artifact_dir)},
+        "code_paths": [str(PACKAGE_DIR)],
+        "pip_requirements": serve_requirements(),
+        "signature": signature(loaded),
+        # Stored for people and serving platforms; MLflow also scores it once to check it.
+        "input_example": (example, example_params),
+    }
+
+
+def save_pyfunc(artifact_dir: Path | str, path: Path | str) -> Path:
+    """The registered MLflow model, saved to a folder instead (for tests and offline copies)."""
+    import mlflow.pyfunc
+
+    with _quiet("mlflow.pyfunc"), _quiet("mlflow.models.model"):
+        mlflow.pyfunc.save_model(path=str(path), **pyfunc_arguments(artifact_dir))
+    return Path(path)
+
+
 def register_artifact(params: Params, run_id: str, artifact_dir: Path | str) -> int:
     """Log the artifact as an MLflow pyfunc (models from code, the package as code) on the
-    run and register it as a new version of export.model_name; returns the version number."""
+    run, a LoggedModel with its signature and input example, and register it as a new version
+    of export.model_name; returns the version number."""
 
+    import mlflow
     import mlflow.pyfunc
 
     client = _client(params.mlflow)
     mlflow_run = run_for(params, run_id)
     name = params.export.model_name
-    with tempfile.TemporaryDirectory() as tmp, _quiet("mlflow.pyfunc"):
-        # No signature: the input is the raw lead table, whose columns depend on the model;
-        # the artifact checks it against its own input_schema.json (MLflow warns otherwise).
-        model_path = Path(tmp) / "model"
-        mlflow.pyfunc.save_model(
-            path=str(model_path),
-            python_model=str(MODEL_FILE),
-            artifacts={"leadscore": str(artifact_dir)},
-            code_paths=[str(PACKAGE_DIR)],
-            pip_requirements=serve_requirements(),
-        )
-        client.log_artifacts(mlflow_run, str(model_path), artifact_path="model")
     if client.search_registered_models(filter_string=f"name = '{name}'") == []:
         from mlflow.exceptions import MlflowException
 
@@ -214,8 +286,30 @@ def register_artifact(params: Params, run_id: str, artifact_dir: Path | str) -> 
         except MlflowException as err:  # registered by a run that started at the same time
             if not already_exists(err):
                 raise
-    source = f"{client.get_run(mlflow_run).info.artifact_uri}/model"
-    version = client.create_model_version(name, source, run_id=mlflow_run, tags={RUN_TAG: run_id})
+    with _global_tracking_uri(tracking_uri(params.mlflow)):
+        # The LoggedModel, created here in its run's experiment (MLflow would pick the active
+        # experiment) and linked to the pipeline's run without making it the active run.
+        logged = client.create_logged_model(
+            experiment_id=client.get_run(mlflow_run).info.experiment_id,
+            name="model",
+            source_run_id=mlflow_run,
+            tags={RUN_TAG: run_id, "mlflow.loggedModel.flavor": "pyfunc.ModelFromCode"},
+        )
+        with _quiet("mlflow.pyfunc"), _quiet("mlflow.models.model"):
+            # What mlflow.pyfunc.log_model calls, with the model made above.
+            info = mlflow.models.Model.log(
+                artifact_path=None,
+                name="model",
+                flavor=mlflow.pyfunc,
+                run_id=mlflow_run,
+                model_id=logged.model_id,
+                flavor_name="pyfunc.ModelFromCode",
+                **pyfunc_arguments(artifact_dir),
+            )
+        # The registry resolves models:/<model_id> through the global tracking URI.
+        version = client.create_model_version(
+            name, info.model_uri, run_id=mlflow_run, tags={RUN_TAG: run_id}, model_id=info.model_id
+        )
     return int(version.version)
 
 
