@@ -204,6 +204,11 @@ def test_the_served_model_needs_nothing_beyond_its_requirements(lean_model, tmp_
     from scoring.tracking import registry
 
     folder, artifact_dir, leads, activities = lean_model
+    leads = leads.head(300)
+    activities = activities[activities["lead_id"].isin(leads["lead_id"])]
+    leads.to_parquet(tmp_path / "leads.parquet", index=False)
+    activities.to_parquet(tmp_path / "activities.parquet", index=False)
+    folder = tmp_path
     model = registry.save_pyfunc(artifact_dir, tmp_path / "model")
     allowed = requirement_closure((model / "requirements.txt").read_text().split())
     blocked = sorted(
