@@ -26,6 +26,9 @@ model = mlflow.pyfunc.load_model(sys.argv[1])
 example = json.load(open(sys.argv[2]))
 split = example["dataframe_split"]
 frame = pd.DataFrame(split["data"], columns=split["columns"])
+for spec in model.metadata.get_input_schema().inputs:  # JSON holds times as text
+    if str(spec.type).endswith("datetime") and spec.name in frame:
+        frame[spec.name] = pd.to_datetime(frame[spec.name])
 out = model.predict(frame, params=example.get("params"))
 print(json.dumps(out["probability"].tolist()))
 """
@@ -76,7 +79,11 @@ def main() -> int:
         example = json.loads(example_file.read_text())
         split = example["dataframe_split"]
         frame = pd.DataFrame(split["data"], columns=split["columns"])
-        here = mlflow.pyfunc.load_model(str(local)).predict(frame, params=example.get("params"))
+        model = mlflow.pyfunc.load_model(str(local))
+        for spec in model.metadata.get_input_schema().inputs:
+            if str(spec.type).endswith("datetime") and spec.name in frame:
+                frame[spec.name] = pd.to_datetime(frame[spec.name])
+        here = model.predict(frame, params=example.get("params"))
         difference = max(abs(a - b) for a, b in zip(there, here["probability"], strict=True))
         print(f"probabilities there {there}; here {here['probability'].tolist()}")
         print(f"largest difference {difference:.3g}")
