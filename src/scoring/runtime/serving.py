@@ -49,12 +49,12 @@ def input_columns(loaded: Artifact) -> list[dict]:
     return columns
 
 
-def output_columns(loaded: Artifact) -> list[dict]:
-    """The served output's columns and types (reasons included; empty when not asked for)."""
+def scored_columns(loaded: Artifact, reasons: bool = True, points: bool = False) -> list[dict]:
+    """The columns scoring adds after the id, with their types (boolean, long, double or
+    string), as the file scorer writes them: the served model's and Spark's output schema."""
     empty = pd.DataFrame({name: pd.Series(dtype=float) for name in loaded.features})
-    scored = score_batch.score_features(loaded, empty, no_errors(empty.index), True, False)
-    id_name = _id_column(loaded)
-    columns = [{"name": id_name, "type": "string"}]
+    scored = score_batch.score_features(loaded, empty, no_errors(empty.index), reasons, points)
+    columns = []
     for name, dtype in scored.dtypes.items():
         if pd.api.types.is_bool_dtype(dtype):
             kind = "boolean"
@@ -66,6 +66,11 @@ def output_columns(loaded: Artifact) -> list[dict]:
             kind = "string"
         columns.append({"name": str(name), "type": kind})
     return columns
+
+
+def output_columns(loaded: Artifact) -> list[dict]:
+    """The served output's columns and types (reasons included; empty when not asked for)."""
+    return [{"name": _id_column(loaded), "type": "string"}, *scored_columns(loaded)]
 
 
 def _id_column(loaded: Artifact) -> str:

@@ -31,6 +31,7 @@ from scoring.io.files import aside
 from scoring.runtime import artifact as artifact_module
 from scoring.runtime import batch as score
 from scoring.runtime import inputs as scoring_inputs
+from scoring.runtime import serving
 from scoring.runtime.batch import ScoreSummary, ScoringInputError
 
 ROW = "_leadscore_row"  # the input row's position, to keep one output row per input row
@@ -39,23 +40,12 @@ ACTIVITY_ERROR = "_leadscore_activity_error"
 
 def _output_schema(loaded: artifact_module.Artifact, reasons: bool, points: bool) -> str:
     """The Spark schema of the scored rows: the CSV path's columns, with their types."""
-
-    empty = pd.DataFrame({name: pd.Series(dtype=float) for name in loaded.features})
-    columns = score.score_features(
-        loaded, empty, scoring_inputs.no_errors(empty.index), reasons, points
-    )
-    types = ["lead_id string"]
-    for name, dtype in columns.dtypes.items():
-        if pd.api.types.is_bool_dtype(dtype):
-            kind = "boolean"
-        elif pd.api.types.is_integer_dtype(dtype):
-            kind = "bigint"
-        elif pd.api.types.is_float_dtype(dtype):
-            kind = "double"
-        else:
-            kind = "string"
-        types.append(f"{name} {kind}")
-    return ", ".join([f"{ROW} bigint", *types])
+    spark_types = {"long": "bigint"}
+    types = [
+        f"{c['name']} {spark_types.get(c['type'], c['type'])}"
+        for c in serving.scored_columns(loaded, reasons, points)
+    ]
+    return ", ".join([f"{ROW} bigint", "lead_id string", *types])
 
 
 def ship_artifact(spark, loaded: artifact_module.Artifact, folder: Path) -> str:
