@@ -105,6 +105,12 @@ def test_spark_refuses_an_output_that_exists_and_nanosecond_parquet(
     ]
     exists = CliRunner().invoke(app, [*args, str(tmp_path / "out.parquet")])
     assert exists.exit_code == 2 and "exists" in exists.output
+    missing = CliRunner().invoke(
+        app, [*args, str(tmp_path / "new.parquet"), "--input-table", "no_such_table"]
+    )
+    assert missing.exit_code == 2 and "--input-table no_such_table cannot be read" in (
+        missing.output
+    )
     nanos = CliRunner().invoke(app, [*args, str(tmp_path / "new.parquet")])
     assert nanos.exit_code == 2, nanos.output
     assert "nanosecond timestamps" in nanos.output and "leads.parquet" in nanos.output

@@ -289,9 +289,13 @@ def score_with_spark(
             )
     spark = spark_engine.session(master)
     with spark_engine.quiet():
-        leads = spark.table(input_table) if input_table else _read(spark, input_path, "--input")
+        leads = (
+            _table(spark, input_table, "--input-table")
+            if input_table
+            else _read(spark, input_path, "--input")
+        )
         activities = (
-            spark.table(activities_table)
+            _table(spark, activities_table, "--activities-table")
             if activities_table
             else _read(spark, activities_path, "--activities")
         )
@@ -301,12 +305,14 @@ def score_with_spark(
         )
         ordered = scored.orderBy(ROW).drop(ROW)
         if output_table:
-            ordered.write.mode("errorifexists").saveAsTable(output_table)
+            with _exists_as_input_error(f"--output-table {output_table}"):
+                ordered.write.mode("errorifexists").saveAsTable(output_table)
             return _summary(spark.table(output_table), usable, leads)
         if local is None or os.environ.get("SPARK_REMOTE", "").startswith("sc://"):
             # Another file system, or a Connect server elsewhere: Spark writes it, and its
             # commit protocol publishes the folder only when every part is written.
-            ordered.write.mode("errorifexists").parquet(str(output_path))
+            with _exists_as_input_error(f"--output {output_path}"):
+                ordered.write.mode("errorifexists").parquet(str(output_path))
             return _summary(spark.read.parquet(str(output_path)), usable, leads)
         # This machine: written aside, in a folder of its own (two jobs never write into each
         # other's), and moved into place whole: a failed job leaves no half output.
@@ -318,6 +324,32 @@ def score_with_spark(
             shutil.rmtree(partial, ignore_errors=True)
             raise
         return _summary(spark.read.parquet(str(local)), usable, leads)
+
+
+def _table(spark, name: str, option: str):
+    """A catalog table, or a clear error naming it."""
+    from pyspark.errors import AnalysisException
+
+    try:
+        return spark.table(name)
+    except AnalysisException as err:
+        first = str(err).splitlines()[0][:300]
+        raise ScoringInputError(f"{option} {name} cannot be read: {first}") from None
+
+
+@contextlib.contextmanager
+def _exists_as_input_error(target: str):
+    """Spark refusing to overwrite an output: the CLI's clear error, not a traceback."""
+    from pyspark.errors import AnalysisException
+
+    try:
+        yield
+    except AnalysisException as err:
+        if "ALREADY_EXISTS" not in str(err):
+            raise
+        raise ScoringInputError(
+            f"{target} exists: Spark writes a new one; remove it or name another"
+        ) from None
 
 
 def _read(spark, path: str | None, option: str):
