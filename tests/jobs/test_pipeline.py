@@ -154,6 +154,23 @@ def test_report_is_one_offline_page_with_headline_and_charts(two_runs):
     assert "load_params(" not in html  # no code
 
 
+def test_the_report_escapes_what_it_did_not_write_itself(two_runs, tmp_path):
+    """A value from the data or the run's records never runs as HTML in the report."""
+    from scoring.report import report
+
+    _, first, _ = two_runs
+    copy = tmp_path / "run"
+    shutil.copytree(first, copy, ignore=shutil.ignore_patterns("*.ipynb", "*.html", "plots"))
+    shutil.copytree(first / "plots", copy / "plots")
+    metrics = json.loads((copy / "metrics.json").read_text())
+    hostile = '<script>alert("x")</script>'
+    metrics["run_id"] = hostile
+    metrics["data"]["test_period"] = [hostile, "2026-07-02"]
+    (copy / "metrics.json").write_text(json.dumps(metrics))
+    page = report.build(copy).read_text()
+    assert hostile not in page and "&lt;script&gt;alert(" in page
+
+
 def test_thresholds_are_chosen_on_validation_and_compared_with_the_rules(two_runs):
     _, first, _ = two_runs
     thresholds = json.loads((first / "thresholds.json").read_text())

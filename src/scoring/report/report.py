@@ -439,7 +439,9 @@ def build(folder: Path | str) -> Path:
     data = metrics["data"]
     leakage = leakage_review(metrics["leakage"]["flagged"])
     drift_document = metrics.get("drift", {})
-    html = Template(TEMPLATE).render(
+    # Escape by default: only the values marked `| safe` (tables from pandas' escaping
+    # to_html, charts, text passed through html.escape) go in as HTML.
+    html = Template(TEMPLATE, autoescape=True).render(
         drift_text=_bold(drift.markdown(drift_document)),
         drift_table=_drift_table(drift_document),
         model_lines=_model_lines(run),
