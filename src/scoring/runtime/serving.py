@@ -147,19 +147,21 @@ def score_request(
     """Score a served request: one output row per input row, reason columns always present
     (empty when `reasons` is off) so the output matches the signature."""
     if loaded.preprocessing["source"] == "flat":
-        out = api.score(loaded, frame, as_of=as_of or None, reasons=True)
+        out = api.score(loaded, frame, as_of=as_of or None, reasons=reasons)
     else:
         leads, activities = split_activities(frame)
         # Optional fields a request leaves out are unknown, as an empty CRM field is.
         for column in input_columns(loaded):
             if column["name"] not in leads.columns and column["name"] != ACTIVITIES:
                 leads[column["name"]] = np.nan if column["type"] == "double" else None
-        out = api.score(loaded, leads, activities, as_of=as_of or None, reasons=True)
-    if not reasons:
-        for name in out.columns:
-            if name.startswith(("reason_up_", "reason_down_")):
-                out[name] = pd.Series(pd.NA, index=out.index, dtype="string")
-    return out
+        out = api.score(loaded, leads, activities, as_of=as_of or None, reasons=reasons)
+    # Reasons not asked for are not computed (they are most of the work), only left empty.
+    id_name = out.columns[0]
+    names = [id_name, *(c["name"] for c in scored_columns(loaded, reasons=True))]
+    for name in names:
+        if name not in out.columns:
+            out[name] = pd.Series(pd.NA, index=out.index, dtype="string")
+    return out[names]
 
 
 def input_example(loaded: Artifact) -> tuple[pd.DataFrame, dict]:
