@@ -170,7 +170,8 @@ def _table_or_frame(spark, data):
 
 
 def _scored(spark, loaded, leads, activities, as_of, reasons, points, source):
-    """The scored DataFrame (with the input row number), the usable activities and the leads."""
+    """The scored DataFrame (with the input row number), the activities (all of them: the
+    summary counts those of no input lead) and the leads."""
     from pyspark.sql import functions as F
 
     preprocessing = loaded.preprocessing
@@ -243,7 +244,7 @@ def _scored(spark, loaded, leads, activities, as_of, reasons, points, source):
         _partition_scorer(archive, settings, as_of, reasons, points),
         _output_schema(loaded, reasons, points),
     )
-    return scored, activities.where(usable), leads
+    return scored, activities, leads
 
 
 def local_path(target: str) -> Path | None:
@@ -300,20 +301,20 @@ def score_with_spark(
             else _read(spark, activities_path, "--activities")
         )
         source = input_table or str(input_path)
-        scored, usable, leads = _scored(
+        scored, activities, leads = _scored(
             spark, loaded, leads, activities, as_of, reasons, points, source
         )
         ordered = scored.orderBy(ROW).drop(ROW)
         if output_table:
             with _exists_as_input_error(f"--output-table {output_table}"):
                 ordered.write.mode("errorifexists").saveAsTable(output_table)
-            return _summary(spark.table(output_table), usable, leads)
+            return _summary(spark.table(output_table), activities, leads)
         if local is None or os.environ.get("SPARK_REMOTE", "").startswith("sc://"):
             # Another file system, or a Connect server elsewhere: Spark writes it, and its
             # commit protocol publishes the folder only when every part is written.
             with _exists_as_input_error(f"--output {output_path}"):
                 ordered.write.mode("errorifexists").parquet(str(output_path))
-            return _summary(spark.read.parquet(str(output_path)), usable, leads)
+            return _summary(spark.read.parquet(str(output_path)), activities, leads)
         # This machine: written aside, in a folder of its own (two jobs never write into each
         # other's), and moved into place whole: a failed job leaves no half output.
         partial = aside(local)
@@ -323,7 +324,7 @@ def score_with_spark(
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise
-        return _summary(spark.read.parquet(str(local)), usable, leads)
+        return _summary(spark.read.parquet(str(local)), activities, leads)
 
 
 def _table(spark, name: str, option: str):
