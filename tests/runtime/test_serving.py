@@ -65,3 +65,26 @@ def test_a_malformed_event_names_its_lead(events, message):
     served = leads.assign(activities=[[], events, []])
     with pytest.raises(ScoringInputError, match=message):
         serving.split_activities(served)
+
+
+def test_an_export_without_dates_gets_an_example_too():
+    """bank-marketing has no date column: its test window is row numbers, not days."""
+    from types import SimpleNamespace
+
+    loaded = SimpleNamespace(
+        card={"test_window": ["36170", "45212"]},
+        profile={"age": {"kind": "numeric", "edges": [30.0, 40.0, 50.0]}},
+        preprocessing={
+            "source": "flat",
+            "flat": {
+                "id_column": None,
+                "date_column": None,
+                "columns": [
+                    {"column": "age", "kind": "numeric"},
+                    {"column": "job", "kind": "text"},
+                ],
+            },
+        },
+    )
+    example, params = serving.input_example(loaded)
+    assert example["age"].tolist() == [40.0, 40.0] and params["as_of"]

@@ -167,9 +167,7 @@ def score_request(
 def input_example(loaded: Artifact) -> tuple[pd.DataFrame, dict]:
     """Two made-up leads in the served form (no data from training ever leaves in it), with
     the scoring time as the `as_of` parameter: the end of the model's test window."""
-    card = loaded.card
-    window_end = (card.get("test_window") or card.get("training_window") or ["", "2026-01-01"])[-1]
-    as_of = pd.Timestamp(window_end) + pd.Timedelta(hours=12)
+    as_of = _window_end(loaded.card.get("test_window")) + pd.Timedelta(hours=12)
     profile = loaded.profile or {}
     columns = input_columns(loaded)
     if loaded.preprocessing["source"] == "flat":
@@ -221,6 +219,18 @@ def input_example(loaded: Artifact) -> tuple[pd.DataFrame, dict]:
         if c["type"] == "datetime":
             frame[c["name"]] = pd.to_datetime(frame[c["name"]])
     return frame, {"as_of": as_of.isoformat()}
+
+
+def _window_end(window) -> pd.Timestamp:
+    """The last day of a test window; an export without dates has row numbers for a window
+    (e.g. ["0", "45212"]), and then today stands in."""
+    end = str((window or [""])[-1])
+    if "-" in end:
+        try:
+            return pd.Timestamp(end)
+        except ValueError:
+            pass
+    return pd.Timestamp.now("UTC").tz_localize(None).normalize()
 
 
 def _event(at: pd.Timestamp, activity_type: str, **fields) -> dict:
