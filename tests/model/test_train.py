@@ -247,3 +247,29 @@ def test_the_daily_job_is_replayed_on_every_validation_and_test_lead_at_each_age
     assert (replay.loc[valid, "moment"] < test_start).all()
     # Today's rules score every age (points from each moment's features).
     assert replay["baseline_points"].notna().all() and replay["baseline_points"].nunique() > 5
+
+
+def test_lightgbm_gets_names_it_accepts_and_people_keep_theirs():
+    assert train.lightgbm_names(['Revenue, USD: "x"', "Revenue_ USD_ _x_", "[a]{b}\\c"]) == [
+        "Revenue_ USD_ _x_",
+        "Revenue_ USD_ _x__2",
+        "_a__b__c",
+    ]
+    rng = np.random.default_rng(0)
+    n = 400
+    features = pd.DataFrame(
+        {
+            'Annual Revenue, USD: "x"': rng.normal(size=n),
+            "Industry {segment}": rng.choice(["a", "b"], n),
+        }
+    )
+    label = pd.Series((features.iloc[:, 0] + rng.normal(size=n) > 1).astype(int))
+    half = n // 2
+    model, _ = train.fit_lightgbm(
+        features[:half], label[:half], features[half:], label[half:], {"n_estimators": 20}, 1
+    )
+    assert model.predict_proba(features).shape == (n, 2)
+    from scoring.model import explain
+
+    contributions = explain._explain_pipeline(model, features).contributions
+    assert list(contributions.columns) == list(features.columns)

@@ -95,6 +95,10 @@ def write_draft(result, dataset, params, folder: Path | str) -> Path:
     if "lightgbm" in weights:
         encoder = pipelines["lightgbm"].named_steps["prep"]
         preprocessing["levels"] = {c: list(encoder.levels_[c]) for c in encoder.columns_}
+        # The booster reads features by position; its names are the ones LightGBM accepts.
+        preprocessing["lightgbm_names"] = dict(
+            zip(encoder.feature_names_in_.tolist(), encoder.internal_names_, strict=True)
+        )
         booster = pipelines["lightgbm"].named_steps["model"].booster_
         booster.save_model(folder / LIGHTGBM_FILE)
     if "logistic" in weights:

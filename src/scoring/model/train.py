@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -93,13 +94,34 @@ class TrainingResult:
     replay: pd.DataFrame | None = None
 
 
+# LightGBM refuses feature names holding JSON's own characters ("Annual Revenue, USD").
+_NOT_FOR_LIGHTGBM = re.compile(r'[",:\[\]{}\\]')
+
+
+def lightgbm_names(columns: list[str]) -> list[str]:
+    """Names LightGBM accepts, one per column and all distinct, as close to the user's as can
+    be. Only the booster sees them: everything people read keeps the user's names, and the
+    runtime reads the booster's features by position."""
+    names: list[str] = []
+    for column in columns:
+        name = _NOT_FOR_LIGHTGBM.sub("_", str(column))
+        candidate, n = name, 1
+        while candidate in names:
+            n += 1
+            candidate = f"{name}_{n}"
+        names.append(candidate)
+    return names
+
+
 class CategoryEncoder(BaseEstimator, TransformerMixin):
-    """Text columns as pandas categories with the levels seen in training (unseen -> missing)."""
+    """Text columns as pandas categories with the levels seen in training (unseen -> missing),
+    under names LightGBM accepts (`lightgbm_names`)."""
 
     def fit(self, X: pd.DataFrame, y=None) -> CategoryEncoder:
         self.columns_ = categorical_columns(X)
         self.levels_ = {c: sorted(X[c].dropna().astype(str).unique()) for c in self.columns_}
         self.feature_names_in_ = np.array(X.columns)
+        self.internal_names_ = lightgbm_names(list(X.columns))
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -110,10 +132,13 @@ class CategoryEncoder(BaseEstimator, TransformerMixin):
             values = X[column].astype(str)
             known = values.where(values.isin(self.levels_[column]))
             encoded[column] = pd.Categorical(known, categories=self.levels_[column])
-        if not encoded:
-            return X.copy()
-        rest = X.drop(columns=list(encoded))
-        return pd.concat([rest, pd.DataFrame(encoded, index=X.index)], axis=1)[X.columns]
+        if encoded:
+            rest = X.drop(columns=list(encoded))
+            out = pd.concat([rest, pd.DataFrame(encoded, index=X.index)], axis=1)[X.columns]
+        else:
+            out = X.copy()
+        out.columns = self.internal_names_
+        return out
 
 
 def _signed_log1p(values: np.ndarray) -> np.ndarray:
