@@ -704,6 +704,38 @@ def rollback(params_path: ParamsOption = Path("params.yaml")) -> None:
 
 
 @app.command()
+def runs(
+    params_path: ParamsOption = Path("params.yaml"),
+    overrides: SetOption = None,
+    limit: Annotated[int, typer.Option(min=1, help="Show this many runs, newest first.")] = 20,
+) -> None:
+    """List the runs under data.reports_dir, newest first: finished, failed, killed (stopped
+    by a signal), stopped (its process vanished) or running, and the model version each
+    registered (only finished runs register one)."""
+    from scoring.jobs.pipeline import list_runs
+
+    params = _load(params_path, overrides)
+    rows = list_runs(Path(params.data.reports_dir))
+    if not rows:
+        typer.echo(f"no runs in {params.data.reports_dir}")
+        return
+    typer.echo(f"{'run':<32} {'state':<9} {'ended or started':<26} {'version':<8} detail")
+    for row in rows[:limit]:
+        version = "-" if row["version"] is None else f"v{row['version']}"
+        detail = _short(row["detail"], 100)
+        typer.echo(
+            f"{row['run']:<32} {row['state']:<9} {row['at'] or '-':<26} {version:<8} {detail}"
+        )
+    if len(rows) > limit:
+        typer.echo(f"... and {len(rows) - limit} older (--limit)")
+
+
+def _short(text: str, width: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+@app.command()
 def params(
     params_path: ParamsOption = Path("params.yaml"),
     overrides: SetOption = None,

@@ -1,6 +1,7 @@
 """Runs that are stopped: the MLflow run ends KILLED (interrupt, SIGTERM) or FAILED (an error),
 never RUNNING for good."""
 
+import json
 import os
 import signal
 
@@ -136,3 +137,53 @@ def test_two_runs_at_once_do_not_collide(tmp_params):
     assert [client.get_run(r).info.status for r in runs] == ["FINISHED", "FINISHED"]
     versions = sorted(p.name for p in (tmp_params.parent / "artifacts" / "leadscore").glob("v*"))
     assert versions == ["v1", "v2"]
+
+
+def test_a_run_that_fails_after_export_registers_no_version_and_says_so(tmp_params, monkeypatch):
+    """Only a run that finished every stage registers a model version; a failed one leaves
+    its marker, and `leadscore runs` lists it as failed."""
+    params = load_params(tmp_params)
+    monkeypatch.chdir(tmp_params.parent)
+    pipeline.ensure_synthetic_data(params)
+
+    def broken_report(folder):
+        raise pipeline.StageError("report", "building the report failed: disk gone", OSError())
+
+    monkeypatch.setattr(pipeline, "_build_report", broken_report)
+    with pytest.raises(pipeline.StageError):
+        pipeline.run_pipeline(
+            params, tmp_params, [], "late", notebooks=False, progress=lambda _: None
+        )
+    folder = next((tmp_params.parent / "reports").glob("*-late"))
+    assert json.loads((folder / "export.json").read_text())["version"] is None
+    assert not list((tmp_params.parent / "artifacts").glob("*/v*"))
+    client = mlflow.tracking.MlflowClient(params.mlflow.tracking_uri)
+    assert client.search_model_versions() == []
+    assert json.loads((folder / "run_status.json").read_text())["state"] == "failed"
+    listed = CliRunner().invoke(app, ["runs", "--params", str(tmp_params)])
+    assert listed.exit_code == 0, listed.output
+    assert folder.name in listed.output and "failed" in listed.output
+    assert "disk gone" in listed.output
+
+
+def test_a_run_killed_outright_is_listed_as_stopped(tmp_path):
+    import subprocess
+    import sys
+
+    from scoring.io.runfolder import RunFolder
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    folder = RunFolder(tmp_path / "20260101-000000")
+    folder.path.mkdir()
+    pipeline.write_status(folder, "running")
+    document = json.loads(folder.status.read_text())
+    folder.write("run_status.json", {**document, "pid": int(gone.stdout)})
+    assert pipeline.run_state(folder)["state"] == "stopped"
+    pipeline.write_status(folder, "running")  # this process: still going
+    assert pipeline.run_state(folder)["state"] == "running"
+    assert [r["state"] for r in pipeline.list_runs(tmp_path)] == ["running"]

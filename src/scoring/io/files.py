@@ -1,4 +1,5 @@
-"""Small file helpers used at every edge: JSON documents, content hashes, atomic links."""
+"""Small file helpers used at every edge: JSON documents, files and links written atomically,
+content hashes."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import hashlib
 import json
 import os
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +32,26 @@ def write_json(
         text = json.dumps(json_ready(document), indent=2, sort_keys=True, default=_refuse)
     else:
         text = json.dumps(document, indent=2, default=default)
-    path.write_text(text, encoding="utf-8")
+    return write_text_whole(path, text)
+
+
+def write_whole(path: Path | str, write_to: Callable[[Path], Any]) -> Path:
+    """Have `write_to` write a file under a name of its own beside `path`, then move it into
+    place atomically: readers see the old file or the new one, whole, never a half-written
+    one, and two writers never write into each other's file (the last to finish wins)."""
+    path = Path(path)
+    temporary = aside(path)
+    try:
+        write_to(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
     return path
+
+
+def write_text_whole(path: Path | str, text: str) -> Path:
+    """Write a UTF-8 text file whole (see `write_whole`)."""
+    return write_whole(path, lambda p: p.write_text(text, encoding="utf-8"))
 
 
 def read_json(path: Path | str) -> Any:

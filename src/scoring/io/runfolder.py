@@ -36,6 +36,8 @@ EXPORT = "export.json"
 RETRAIN = "retrain.json"
 RETRAIN_MD = "retrain.md"
 REPORT = "report.html"
+# running, then finished, failed or killed: the first file of a run and the last written.
+STATUS = "run_status.json"
 
 # reports/latest: the link to the newest complete run, beside the run folders.
 LATEST = "latest"
@@ -85,6 +87,7 @@ class RunFolder:
     retrain = property(lambda self: self.path / RETRAIN)
     retrain_md = property(lambda self: self.path / RETRAIN_MD)
     report = property(lambda self: self.path / REPORT)
+    status = property(lambda self: self.path / STATUS)
 
     def plot(self, name: str) -> Path:
         """plots/<name>.png"""

@@ -1,5 +1,6 @@
-"""Export stage: complete a run's artifact draft with its model card, check that it reproduces
-the run's probabilities, then register and store it (through io.registry)."""
+"""Export stage: complete a run's artifact draft with its model card and check that it
+reproduces the run's probabilities; once the whole run has finished, register and store it
+(`publish`, through tracking.registry)."""
 
 from __future__ import annotations
 
@@ -67,8 +68,9 @@ MAX_DIFFERENCE = 1e-9
 
 
 def export_run(run: RunFolder, params: Params, features: pd.DataFrame) -> dict:
-    """The export stage: complete the artifact, check it reproduces the run's probabilities
-    on every lead (to 1e-9), register it in MLflow and store it as artifacts/<model>/v<N>."""
+    """The export stage: complete the artifact and check it reproduces the run's probabilities
+    on every lead (to 1e-9). It is registered (`publish`) only once every stage of the run has
+    finished: a run that fails or is stopped leaves no model version behind."""
 
     folder = complete(run, params)
     predictions, summary = training_record.load_outputs(run)
@@ -79,17 +81,30 @@ def export_run(run: RunFolder, params: Params, features: pd.DataFrame) -> dict:
             f"{folder}: the exported model differs from the trained one by up to "
             f"{difference:.3g} (allowed {MAX_DIFFERENCE:g}); not registered"
         )
-    version = registry.register_artifact(params, run.run_id, folder)
-    stored = registry.store_version(folder, params, version)
     document = {
         "model_name": params.export.model_name,
-        "version": version,
+        "version": None,
         "artifact": str(folder),
-        "stored": str(stored),
+        "stored": None,
         "max_difference_vs_run": difference,
         "rows_checked": len(expected),
         "pickles_found": artifact.find_pickles(folder),
     }
+    run.write(runfolder.EXPORT, document)
+    return document
+
+
+def publish(run: RunFolder, params: Params) -> dict:
+    """Register the run's checked artifact in MLflow as a new version and store it as
+    artifacts/<model>/v<N> (once: a published run keeps its version); export.json names it."""
+    document = run.read(runfolder.EXPORT)
+    if document.get("version") is not None:
+        return document
+    folder = Path(document["artifact"])
+    artifact.verify(folder)  # unchanged since the export stage checked it
+    version = registry.register_artifact(params, run.run_id, folder)
+    stored = registry.store_version(folder, params, version)
+    document = {**document, "version": version, "stored": str(stored)}
     run.write(runfolder.EXPORT, document)
     return document
 

@@ -3,13 +3,14 @@ by papermill (with HTML copies for people), the report, and reports/latest."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import fcntl
 import json
 import logging
 import os
 import re
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -20,13 +21,15 @@ from pathlib import Path
 
 import nbformat
 import papermill
+from filelock import FileLock
 from jupyter_client.manager import AsyncKernelManager
 from nbconvert import HTMLExporter
 
 from scoring.core.config import Params, dump_params
 from scoring.data import synth
-from scoring.io.files import point_link
-from scoring.io.runfolder import LATEST, RunFolder
+from scoring.io.files import point_link, write_text_whole
+from scoring.io.runfolder import EXPORT, LATEST, STATUS, RunFolder
+from scoring.jobs import export as export_module
 from scoring.jobs import inputs, stages
 from scoring.report import report
 from scoring.tracking import runs as tracking
@@ -127,7 +130,7 @@ def export_html(notebook_path: Path) -> Path:
     )
     body, _ = exporter.from_notebook_node(notebook)
     html_path = notebook_path.with_suffix(".html")
-    html_path.write_text(body, encoding="utf-8")
+    write_text_whole(html_path, body)
     return html_path
 
 
@@ -225,6 +228,7 @@ def run_pipeline(
     run = stages.open_run(params, run_id)
     run.loaded = loaded  # in-process, the stages reuse what the check read
     folder = run.folder
+    write_status(folder, "running", stages=list(only))
     folder.params.write_text(dump_params(params), encoding="utf-8")
     if notebooks and loaded is not None:
         # Each notebook is a new process: it reads the input as checked here, not again.
@@ -263,13 +267,85 @@ def run_pipeline(
                     pages.append(export_html(path))
         if folder.thresholds.is_file():
             pages.append(_build_report(folder))
+        if "export" in only:
+            # Only a run that finished every stage (and its report) registers a version; the
+            # report is built again to name it.
+            export_module.publish(folder, params)
+            if folder.thresholds.is_file():
+                _build_report(folder)
     except BaseException as err:
         interrupted = isinstance(err, KeyboardInterrupt | SystemExit)
-        _close_tracking(params, folder, "KILLED" if interrupted else "FAILED")
+        state = "killed" if interrupted else "failed"
+        _close_tracking(params, folder, state.upper())
+        write_status(folder, state, stages=list(only), error=f"{type(err).__name__}: {err}")
         raise
     _close_tracking(params, folder, "FINISHED")
+    write_status(folder, "finished", stages=list(only), seconds=seconds)
     point_latest(reports_dir, run_id)
     return RunResult(run_id, folder.path, executed, pages, seconds)
+
+
+def write_status(folder: RunFolder, state: str, **details) -> None:
+    """The run's marker (run_status.json): running (with its process and machine, so a run
+    killed outright is told from one still going), then finished, failed or killed."""
+    document = {
+        "state": state,
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        **details,
+    }
+    folder.write(STATUS, document)
+
+
+def run_state(folder: RunFolder) -> dict:
+    """What became of a run: its marker, with a run whose process is gone while its marker
+    still says running read as "stopped" (killed outright, e.g. SIGKILL or a power cut)."""
+    if not folder.status.is_file():
+        return {"state": "unknown", "detail": "no run_status.json (a run from an older version)"}
+    try:
+        document = folder.read(STATUS)
+    except (OSError, ValueError) as err:
+        return {"state": "unknown", "detail": f"run_status.json unreadable: {err}"}
+    if document.get("state") == "running" and not _alive(document):
+        return {**document, "state": "stopped", "detail": "its process is gone"}
+    return document
+
+
+def _alive(document: dict) -> bool:
+    if document.get("host") != socket.gethostname():
+        return True  # another machine's run: assume it is still going
+    try:
+        os.kill(int(document["pid"]), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, KeyError, TypeError, ValueError):
+        return True
+    return True
+
+
+def list_runs(reports_dir: Path) -> list[dict]:
+    """Every run folder under reports_dir, newest first, with its state and model version."""
+    rows = []
+    for path in sorted(reports_dir.iterdir(), reverse=True) if reports_dir.is_dir() else []:
+        if not path.is_dir() or path.is_symlink() or path.name.startswith("."):
+            continue
+        folder = RunFolder(path)
+        state = run_state(folder)
+        version = None
+        if folder.export.is_file():
+            with contextlib.suppress(OSError, ValueError):
+                version = folder.read(EXPORT).get("version")
+        rows.append(
+            {
+                "run": path.name,
+                "state": state["state"],
+                "at": state.get("at"),
+                "version": version,
+                "detail": state.get("detail") or state.get("error") or "",
+            }
+        )
+    return rows
 
 
 def _run_group(group: tuple[str, ...], one: Callable[[str], Path | None]) -> list[Path | None]:
@@ -324,8 +400,7 @@ def ensure_synthetic_data(params: Params) -> bool:
     stamp_path = raw / SYNTHETIC_STAMP
     stamp = _generator_stamp(params)
     # Two runs starting on a fresh clone: one generates, the other waits and reuses the data.
-    with open(raw / ".generate.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with FileLock(raw / ".generate.lock"):
         current = stamp_path.is_file() and stamp_path.read_text(encoding="utf-8") == stamp
         if current and all(p.is_file() for p in paths):
             return False

@@ -30,6 +30,7 @@ from scoring.core.jsonable import finite
 from scoring.data import contract as data
 from scoring.data import features, flat
 from scoring.io import runfolder
+from scoring.io.files import write_text_whole
 from scoring.io.runfolder import RunFolder
 from scoring.jobs import inputs
 from scoring.model.evaluate import expected_calibration_error
@@ -330,7 +331,7 @@ def decide(params: Params, compared: Comparison, run_id: str, report_path: Path)
 def record(params: Params, decision: Decision, run: RunFolder) -> None:
     """Write retrain.json/.md, rebuild the report with the decision and log both to MLflow."""
     run.write(runfolder.RETRAIN, decision.as_dict())
-    run.retrain_md.write_text(markdown(decision), "utf-8")
+    write_text_whole(run.retrain_md, markdown(decision))
     if run.thresholds.is_file():
         report.build(run.path)  # the report now shows the decision, gate by gate
     tracking.log_tags(params, run.run_id, {"leadscore.retrain": decision.decision})

@@ -9,7 +9,7 @@ import re
 
 import pandas as pd
 
-from scoring.io.files import neutralise_formulas, write_json
+from scoring.io.files import neutralise_formulas, write_json, write_text_whole, write_whole
 
 
 def _finite(value) -> bool:
@@ -154,9 +154,9 @@ def markdown_page(saved: dict, label_words: str) -> str:
 def save(saved: dict, table: pd.DataFrame, label_words: str, run) -> dict[str, str]:
     """points_rules.csv, .json and .md in the run folder."""
     # For ops, who open it in a spreadsheet: no cell runs as a formula.
-    neutralise_formulas(table).to_csv(run.points_csv, index=False)
+    write_whole(run.points_csv, lambda p: neutralise_formulas(table).to_csv(p, index=False))
     write_json(run.points_json, saved)
-    run.points_md.write_text(markdown_page(saved, label_words))
+    write_text_whole(run.points_md, markdown_page(saved, label_words))
     return {"csv": str(run.points_csv), "json": str(run.points_json), "md": str(run.points_md)}
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 
 from scoring.data.features import Dataset
 from scoring.io import runfolder
+from scoring.io.files import write_whole
 from scoring.io.runfolder import RunFolder
 from scoring.model import leakage
 from scoring.model.calibration import fitted_pipeline
@@ -99,10 +100,10 @@ def training_summary(result: TrainingResult, dataset: Dataset, data_fingerprint:
 def save_outputs(result: TrainingResult, summary: dict, run: RunFolder) -> dict[str, str]:
     """Write predictions, the training summary and the models (no pickles) into the run."""
     paths = {"predictions": run.predictions, "training": run.training}
-    result.predictions.to_parquet(paths["predictions"], index=False)
+    write_whole(paths["predictions"], lambda p: result.predictions.to_parquet(p, index=False))
     if result.replay is not None:
         paths["replay"] = run.replay
-        result.replay.to_parquet(paths["replay"], index=False)
+        write_whole(paths["replay"], lambda p: result.replay.to_parquet(p, index=False))
     run.write(runfolder.TRAINING, summary)
     if "lightgbm" in result.models:
         booster = fitted_pipeline(result.models["lightgbm"]).named_steps["model"].booster_

@@ -17,6 +17,7 @@ import pandas as pd
 from jinja2 import Template
 
 from scoring.io import runfolder
+from scoring.io.files import write_text_whole
 from scoring.io.runfolder import RunFolder
 from scoring.model import evaluate, explain, points_page
 from scoring.report import plots
@@ -383,10 +384,16 @@ def _model_lines(run: RunFolder) -> list[str]:
     lines = []
     if run.export.is_file():
         info = run.read(runfolder.EXPORT)
+        registered = (
+            f"Registered as {html.escape(info['model_name'])} version {info['version']}"
+            if info.get("version") is not None
+            else "Not registered: a model version is registered only when every stage of the "
+            "run has finished"
+        )
         lines.append(
-            f"Registered as {html.escape(info['model_name'])} version {info['version']}; it "
-            f"reproduces the trained model to {info['max_difference_vs_run']:.1g} on "
-            f"{info['rows_checked']:,} leads. Model card: artifact/model_card.md."
+            f"{registered}; the exported model reproduces the trained one to "
+            f"{info['max_difference_vs_run']:.1g} on {info['rows_checked']:,} leads. Model "
+            "card: artifact/model_card.md."
         )
     if run.retrain.is_file():
         info = run.read(runfolder.RETRAIN)
@@ -472,7 +479,7 @@ def build(folder: Path | str) -> Path:
             + leakage.to_html(index=False, border=0, classes="review", float_format="{:.3f}".format)
         ),
     )
-    run.report.write_text(html, encoding="utf-8")
+    write_text_whole(run.report, html)
     return run.report
 
 

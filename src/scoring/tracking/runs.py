@@ -6,13 +6,14 @@ file under mlruns/, never MLflow's own default, which MLflow 3 no longer keeps a
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import socket
 import subprocess
 from pathlib import Path
 from typing import Any
+
+from filelock import FileLock
 
 from scoring.core.config import MlflowParams, Params
 
@@ -54,8 +55,7 @@ def _create_database(uri: str, database: Path):
     from mlflow.tracking import MlflowClient
 
     database.parent.mkdir(parents=True, exist_ok=True)
-    with open(database.with_name(f".{database.name}.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with FileLock(database.with_name(f".{database.name}.lock")):
         client = MlflowClient(tracking_uri=uri)
         client.search_registered_models(max_results=1)  # the registry's tables too
     return client
