@@ -601,6 +601,12 @@ def _print_scored(summary, model: str, version: str, output_path) -> None:
         )
     for example in summary.error_examples:
         typer.echo(f"  {example}")
+    if getattr(summary, "duplicate_ids", 0):
+        typer.echo(
+            f"  warning: {summary.duplicate_ids:,} row(s) repeat the id of an earlier row; each "
+            "is scored as it is, so one lead may have two different scores (a CRM import "
+            "keeps one of them). E.g. " + "; ".join(summary.duplicate_examples)
+        )
     if summary.ignored_activities:
         typer.echo(f"  {summary.ignored_activities:,} activities belong to no input lead")
     if summary.drift:

@@ -111,3 +111,31 @@ def test_cells_a_spreadsheet_would_run_are_neutralised():
     assert pd.isna(out["'=cmd"].iloc[6])
     assert out["n"].tolist() == frame["n"].tolist()  # a negative number is not a formula
     assert out["s"].iloc[0] == "'-" and pd.isna(out["s"].iloc[6])
+
+
+def test_a_header_naming_a_column_twice_is_a_warning_naming_both(tmp_path, caplog):
+    path = tmp_path / "dup.csv"
+    path.write_text("id,Industry,Employees,Industry\n1,a,3,b\n2,c,4,d\n")
+    with caplog.at_level("WARNING"):
+        frame = tables.read_table(path)
+        chunks = list(tables.iter_chunks(path, 1))
+    assert list(frame.columns) == ["id", "Industry", "Employees", "Industry.1"]
+    assert len(chunks) == 2
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 2 and "'Industry' 2 times (columns 2, 4)" in said[0]
+    assert "'Industry.1'" in said[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expect"),
+    [
+        ("book.xlsx", b"PK\x03\x04 not really a zip" * 10, "cannot be opened as one"),
+        ("cut.parquet", b"PAR1" + b"\x00" * 100, "footer cannot be read"),
+    ],
+)
+def test_a_damaged_zip_or_parquet_is_said_in_our_words(tmp_path, name, content, expect):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(DataContractError, match=expect) as raised:
+        tables.read_table(path)
+    assert name in str(raised.value)

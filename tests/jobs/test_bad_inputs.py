@@ -167,6 +167,18 @@ def _tampered(case: Path, root: Path) -> list[str]:
     return ["score", "-m", str(copy), "-i", str(root / "export.csv"), "-o", str(case / "o.csv")]
 
 
+def _symlinked(case: Path, root: Path) -> list[str]:
+    """A model whose file is a link to an identical copy outside its folder."""
+    copy = case / "model"
+    shutil.copytree(_artifact(root), copy)
+    target = next(p for p in copy.iterdir() if p.suffix == ".json" and p.name != "manifest.json")
+    outside = case / f"elsewhere-{target.name}"
+    shutil.copy(target, outside)
+    target.unlink()
+    target.symlink_to(outside)
+    return ["score", "-m", str(copy), "-i", str(root / "export.csv"), "-o", str(case / "o.csv")]
+
+
 CASES = [
     # --- the training input (a flat export) ---------------------------------------------
     Case("empty file", lambda c, r: _run_on(c, r, b""), "is empty (0 bytes)"),
@@ -452,6 +464,42 @@ CASES = [
         lambda c, r: _score_on(c, r, pd.DataFrame({"Prospect ID": ["a"], "Whatever": [1]})),
         "missing",
     ),
+    Case(
+        "scoring a damaged workbook",
+        lambda c, r: _score_on(c, r, b"PK\x03\x04 not really a zip" * 10),
+        "cannot be opened as one",
+    ),
+    Case(
+        "scoring a Parquet file cut short",
+        lambda c, r: _score(c, r, _write(c / "cut.parquet", b"PAR1" + bytes(200))),
+        "footer cannot be read",
+    ),
+    Case("scoring with a symlinked model file", _symlinked, "a link, not allowed"),
+    # --- hostile params ---------------------------------------------------------------------
+    Case(
+        "YAML alias bomb",
+        lambda c, r: _params_file(
+            c,
+            "\n".join(
+                ["a: &a [x, x, x, x, x, x, x, x, x]"]
+                + [
+                    f"{n}: &{n} [*{p}, *{p}, *{p}, *{p}, *{p}]"
+                    for p, n in zip("abcdefgh", "bcdefghi", strict=True)
+                ]
+            ),
+        ),
+        "alias",
+    ),
+    Case(
+        "MLflow database in /etc",
+        lambda c, r: _run_with(r, "mlflow.tracking_uri=sqlite:////etc/leadscore.db"),
+        "system folder",
+    ),
+    Case(
+        "a damaged workbook as the export",
+        lambda c, r: _run_on(c, r, b"PK\x03\x04 not really a zip" * 10, "leads.xlsx"),
+        "cannot be opened as one",
+    ),
     # --- other commands -------------------------------------------------------------------
     Case(
         "rules on a folder with no run",
@@ -485,7 +533,7 @@ def _write(path: Path, content: bytes) -> Path:
 
 
 def test_the_corpus_is_large_enough():
-    assert len(CASES) >= 40
+    assert len(CASES) >= 50
     assert len({c.name for c in CASES}) == len(CASES)
 
 

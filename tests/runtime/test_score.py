@@ -650,3 +650,28 @@ def test_one_file_of_leads_scored_at_different_moments(tables_model, tmp_path):
         *args, tmp_path / "x.csv", "--as-of-column", "scored_at", "--history", str(tmp_path / "h")
     )
     assert refused.exit_code == 2 and "--as-of-column" in refused.output
+
+
+def test_repeated_and_blank_ids_are_said_not_silently_scored(tables_model, tmp_path):
+    """A repeated id is scored (one output row per input row) but counted and shown, across
+    chunks too; an id of spaces is a row error like an empty one."""
+    _, artifact_dir, leads, activities = tables_model
+    frame = pd.concat([leads.head(5), leads.iloc[[1]]], ignore_index=True).astype(object)
+    frame.loc[3, "lead_id"] = "   "
+    frame = frame.where(frame.notna(), None)
+    frame.to_csv(tmp_path / "leads.csv", index=False)
+    activities.to_parquet(tmp_path / "acts.parquet")
+    result = score_cli(
+        artifact_dir,
+        tmp_path / "leads.csv",
+        tmp_path / "acts.parquet",
+        tmp_path / "out.csv",
+        "--chunk-rows",
+        "2",
+    )
+    assert result.exit_code == 0, result.output
+    out = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
+    assert len(out) == 6
+    assert out.loc[3, "error"] == "lead_id is empty"
+    assert "1 row(s) repeat the id of an earlier row" in result.output
+    assert f"row 7: lead_id='{leads.loc[1, 'lead_id']}'" in result.output

@@ -50,14 +50,27 @@ def file_kind(path: Path, error: ErrorType = DataContractError) -> str:
     if not head:
         raise error(f"{path} is empty (0 bytes): export the data again")
     if head.startswith(b"PAR1"):
+        try:
+            pq.read_metadata(path)
+        except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
+            raise error(
+                f"{path} starts like a Parquet file but its footer cannot be read ({err}): it "
+                "is damaged or cut short; write it again"
+            ) from None
         return "parquet"
     for magic, kind in COMPRESSED.items():
         if head.startswith(magic):
             _check_text(path, _decompressed_head(path, kind, error), error, f"{kind}-compressed ")
             return kind
     if head.startswith(b"PK\x03\x04"):
-        with zipfile.ZipFile(path) as bundle:
-            names = bundle.namelist()
+        try:
+            with zipfile.ZipFile(path) as bundle:
+                names = bundle.namelist()
+        except (zipfile.BadZipFile, OSError, EOFError) as err:
+            raise error(
+                f"{path} starts like a zip archive or Excel workbook but cannot be opened as "
+                f"one ({err}): it is damaged or cut short; export it again as CSV or Parquet"
+            ) from None
         if "[Content_Types].xml" in names or any(n.startswith("xl/") for n in names):
             raise error(
                 f"{path} is an Excel workbook, not a CSV: open it and save it as CSV (UTF-8) "
@@ -152,6 +165,28 @@ def detect_encoding(
     raise error(f"{path}: cannot decode as {', '.join(ENCODINGS)}")
 
 
+def warn_duplicate_header(path: Path, text: str, separator: str) -> list[str]:
+    """Warn (and return the warnings) for every name the CSV header holds more than once:
+    pandas reads the second "Industry" as "Industry.1", which nobody asked for."""
+    try:
+        header = next(csv.reader(io.StringIO(text), delimiter=separator), [])
+    except csv.Error:
+        return []
+    names = [name.strip() for name in header]
+    notes = []
+    for name in dict.fromkeys(n for n in names if names.count(n) > 1):
+        places = [i + 1 for i, n in enumerate(names) if n == name]
+        renamed = ", ".join(repr(f"{name}.{k}") for k in range(1, len(places)))
+        notes.append(
+            f"{path.name}: the header names column {name!r} {len(places)} times (columns "
+            f"{', '.join(map(str, places))}); the first is read as {name!r}, the others as "
+            f"{renamed}. Rename them in the export if they are different fields."
+        )
+    for note in notes:
+        log.warning(note)
+    return notes
+
+
 def _strip_header(frame: pd.DataFrame) -> pd.DataFrame:
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
@@ -187,6 +222,7 @@ def read_table(
         )
     except pd.errors.ParserError as err:
         raise error(f"{path}: cannot be read as a {encoding} CSV: {err}") from None
+    warn_duplicate_header(path, content[:SAMPLE_BYTES], separator)
     log.info(
         "read %s: %d rows, separator %r, encoding %s", path.name, len(frame), separator, encoding
     )
@@ -194,10 +230,11 @@ def read_table(
 
 
 def iter_chunks(
-    path: Path | str, chunk_rows: int, error: ErrorType = DataContractError
+    path: Path | str, chunk_rows: int, error: ErrorType = DataContractError, *, warn: bool = True
 ) -> Iterator[pd.DataFrame]:
     """The table chunk by chunk. Parquet columns stay typed; CSV values are text, None when
-    blank. Encoding and separator come from the first MiB."""
+    blank. Encoding and separator come from the first MiB. `warn`: say what the header
+    reshapes (a peek at the first rows leaves that to the real read)."""
     path = Path(path)
     kind = file_kind(path, error)
     if kind == "parquet":
@@ -206,7 +243,10 @@ def iter_chunks(
         return
     head = read_bytes(path, kind, SAMPLE_BYTES)
     encoding = detect_encoding(head, path, sample=True, error=error)
-    separator = sniff_separator(head.decode(encoding, errors="ignore"))
+    sample = head.decode(encoding, errors="ignore")
+    separator = sniff_separator(sample)
+    if warn:
+        warn_duplicate_header(path, sample, separator)
     try:
         reader = pd.read_csv(
             path,

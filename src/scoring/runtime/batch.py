@@ -61,6 +61,30 @@ class ScoreSummary:
     drift: dict = field(default_factory=dict)
     became_mql: int = 0  # with a score history: leads this scoring made MQLs
     history: str | None = None  # the history file this scoring was kept in
+    duplicate_ids: int = 0  # rows whose id (and scoring time) an earlier row already had
+    duplicate_examples: list[str] = field(default_factory=list)
+
+
+class DuplicateIds:
+    """Rows whose id an earlier row of the input already had (with a per-row scoring time:
+    the same id at the same time). Each is still scored, one output row per input row, but
+    a CRM import would keep one of two different scores, so it is counted and shown. Ids are
+    kept as 64-bit hashes: a few MB for millions of rows."""
+
+    EXAMPLES = 5
+
+    def __init__(self) -> None:
+        self.seen = np.array([], dtype=np.uint64)
+
+    def add(self, keys: pd.DataFrame, line_of: pd.Index, summary: ScoreSummary) -> None:
+        present = keys.notna().all(axis=1).to_numpy()
+        hashes = pd.util.hash_pandas_object(keys, index=False).to_numpy()
+        again = present & (pd.Series(hashes).duplicated().to_numpy() | np.isin(hashes, self.seen))
+        summary.duplicate_ids += int(again.sum())
+        for row in np.flatnonzero(again)[: self.EXAMPLES - len(summary.duplicate_examples)]:
+            key = ", ".join(f"{c}={v!r}" for c, v in keys.iloc[row].items())
+            summary.duplicate_examples.append(f"row {line_of[row] + 2}: {key}")
+        self.seen = np.union1d(self.seen, hashes[present])
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -125,7 +149,8 @@ def lead_part(
         needed.append("mql_at")
     require_columns(chunk, needed, source)
     errors = no_errors(chunk.index)
-    errors = add_error(errors, chunk["lead_id"].isna(), "lead_id is empty")
+    blank = chunk["lead_id"].isna() | chunk["lead_id"].astype("string").str.strip().eq("")
+    errors = add_error(errors, blank, "lead_id is empty")
     created = timestamps(chunk["created_at"])
     errors = add_error(
         errors,
@@ -434,10 +459,14 @@ def score_file(
         return chunk, frame, score_features(loaded, frame, errors, reasons, points)
 
     drift = _Drift(loaded)
+    duplicates = DuplicateIds()
+    key_columns = [id_column] + ([as_of_column] if as_of_column is not None else [])
     try:
         chunks = _numbered(read_chunks(input_path, chunk_rows))
         for chunk, frame, result in _ahead(chunks, prepare, workers):
             result.insert(0, id_column, pd.array(chunk[id_column].to_numpy(), dtype="string"))
+            keys = chunk[key_columns].astype("string").apply(lambda c: c.str.strip())
+            duplicates.add(keys.mask(keys == ""), chunk.index, summary)
             if earlier is not None:
                 result = history.compare(result, chunk[id_column], earlier)
                 kept.append(
@@ -523,7 +552,7 @@ def _header_only(path: Path) -> bool:
     """Whether the input has columns but no rows."""
     if tables.is_parquet(path):
         return count_rows(path) == 0
-    return next(iter(read_chunks(path, 1))).empty
+    return next(iter(read_chunks(path, 1, warn=False))).empty
 
 
 def _write_header_only(

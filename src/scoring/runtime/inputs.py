@@ -19,14 +19,16 @@ class ScoringInputError(DataContractError):
     """The input file cannot be scored at all (unreadable, required columns missing)."""
 
 
-def read_chunks(path: Path | str, chunk_rows: int = 100_000) -> Iterator[pd.DataFrame]:
+def read_chunks(
+    path: Path | str, chunk_rows: int = 100_000, *, warn: bool = True
+) -> Iterator[pd.DataFrame]:
     """The input chunk by chunk (see io.tables; errors as ScoringInputError)."""
-    return tables.iter_chunks(path, chunk_rows, ScoringInputError)
+    return tables.iter_chunks(path, chunk_rows, ScoringInputError, warn=warn)
 
 
 def count_rows(path: Path) -> int | None:
     """Rows of a Parquet file (from its footer); None for CSV (not worth a second pass)."""
-    if tables.is_parquet(path):
+    if tables.file_kind(Path(path), ScoringInputError) == "parquet":  # a damaged one: clear
         return pq.ParquetFile(path).metadata.num_rows
     return None
 
