@@ -4,6 +4,7 @@ metrics MLflow records."""
 
 from __future__ import annotations
 
+import html
 import math
 import re
 
@@ -112,6 +113,13 @@ def summary_lines(saved: dict) -> list[str]:
     return lines
 
 
+def _md(text: str, cell: bool = False) -> str:
+    """Text from the data made inert in Markdown: HTML escaped (a Markdown viewer renders raw
+    HTML), and in a table cell its pipes too."""
+    escaped = html.escape(str(text), quote=False)
+    return escaped.replace("|", "\\|") if cell else escaped
+
+
 def markdown_page(saved: dict, label_words: str) -> str:
     """points_rules.md: the page marketing ops follow to type the rules in by hand."""
     out = [
@@ -119,7 +127,7 @@ def markdown_page(saved: dict, label_words: str) -> str:
         "",
         f"Learned from your leads' history: which leads {label_words}.",
         "",
-        *[f"- {line}" for line in summary_lines(saved)],
+        *[f"- {_md(line)}" for line in summary_lines(saved)],
         "",
         "## How to enter them",
         "",
@@ -144,10 +152,13 @@ def markdown_page(saved: dict, label_words: str) -> str:
         for r in rows:
             conversion = r["conversion_train"]
             shown = f"{conversion:.1%}" if _finite(conversion) else ""
-            out.append(f"| {r['rule']} | {r['points']:+d} | {r['leads_train']:,} | {shown} |")
+            out.append(
+                f"| {_md(r['rule'], cell=True)} | {r['points']:+d} | {r['leads_train']:,} | "
+                f"{shown} |"
+            )
         out.append("")
     if saved["notes"]:
-        out += ["## Notes", "", *[f"- {n}" for n in saved["notes"]], ""]
+        out += ["## Notes", "", *[f"- {_md(n)}" for n in saved["notes"]], ""]
     return "\n".join(out)
 
 

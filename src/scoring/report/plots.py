@@ -212,7 +212,12 @@ def styled(table: pd.DataFrame):
         else:
             small = table[column].abs().max() < 10
             formats[column] = "{:,.3f}" if small else "{:,.1f}"
-    return table.style.format(formats, na_rep="–").hide(axis="index")
+    # Styler writes values and headers as they are: escaped, a value from the data is text.
+    return (
+        table.style.format(formats, na_rep="–", escape="html")
+        .format_index(escape="html", axis=1)
+        .hide(axis="index")
+    )
 
 
 MODEL_COLORS = {
