@@ -353,7 +353,9 @@ def test_flat_export_without_rules_runs_end_to_end_and_exports(tmp_path, monkeyp
     latest = tmp_path / "reports" / "latest"
     saved = yaml.safe_load((latest / "thresholds.json").read_text())
     assert saved["requested"] == "conversion_target"
-    assert saved["recommended"] != "conversion_target"
+    # Capacity and expected value would rest on our default figures: top share needs none.
+    assert saved["recommended"] == "top_share"
+    assert saved["defaulted_settings"] == ["thresholds.top_share = 0.2 (the default)"]
     assert "no threshold reaches 99%" in saved["fallback_reason"]
     policies = {p["policy"]: p for p in saved["policies"]}
     assert "no rule baseline" in policies["volume_matched"]["note"]
@@ -362,6 +364,7 @@ def test_flat_export_without_rules_runs_end_to_end_and_exports(tmp_path, monkeyp
     assert list((tmp_path / "artifacts" / "leadscore").glob("v*"))
     report = (latest / "report.html").read_text()
     assert "Fallback: the conversion target policy has no threshold" in report
+    assert "settings left at their default" in report
     assert "Leakage review" in report and "features.allow_columns: add" in report
     metrics = yaml.safe_load((latest / "metrics.json").read_text())
     assert metrics["baseline"].startswith("plain logistic regression")

@@ -181,6 +181,7 @@ def test_thresholds_are_chosen_on_validation_and_compared_with_the_rules(two_run
         "conversion_target",
         "sales_capacity",
         "expected_value",
+        "top_share",
         "today's rules",
     }
     matched = policies["volume_matched"]

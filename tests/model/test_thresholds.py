@@ -101,10 +101,35 @@ def test_without_rules_an_unmeetable_policy_says_so_and_the_recommendation_falls
     assert "no rule baseline" in rows.loc["volume_matched", "note"]
     assert "no threshold reaches 99% conversion" in rows.loc["conversion_target", "note"]
     assert "exceeds the whole lead volume" in rows.loc["sales_capacity", "note"]
+    # Every lead fits the capacity: a threshold that selects everyone is no recommendation.
+    assert rows.loc["sales_capacity", "note"].startswith("not recommended: it qualifies 100%")
     assert rec.requested == "conversion_target"
-    assert rec.recommended == "sales_capacity"  # the first configured policy that has one
+    # The expected value rests on default money figures: top share comes first.
+    assert rec.recommended == "top_share"
     assert "conversion target policy has no threshold" in rec.fallback_reason
-    assert "recommended (fallback)" in rows.loc["sales_capacity", "note"]
+    assert "recommended (fallback)" in rows.loc["top_share", "note"]
+    assert rec.defaulted == ["thresholds.top_share = 0.2 (the default)"]
+    assert rows.loc["top_share", "lift"] > 1.3
+
+
+def test_a_target_below_the_base_rate_is_not_recommended_and_says_why():
+    """Regression: on an export converting at 38%, a 25% target recommended every lead."""
+    predictions = _predictions()
+    base = predictions.loc[predictions["split"] == "valid", "label"].mean()
+    params = ThresholdParams(
+        recommended="conversion_target", min_conversion=round(base * 0.8, 3), deal_value=300
+    )
+    rec = thresholds.recommend(predictions, "lightgbm", params, None, n_bootstrap=20, seed=1)
+    rows = rec.policies.set_index("policy")
+    assert "at or below the conversion of all leads" in rows.loc["conversion_target", "note"]
+    assert "conversion target policy is not used" in rec.fallback_reason
+    # Expected value rests on a default cost (150): top share, which needs none, comes first.
+    assert rec.recommended == "top_share"
+    assert rows.loc["top_share", "lift"] >= thresholds.MIN_LIFT
+    # With both money figures given, the expected value is the user's own and is used.
+    params = ThresholdParams(**params.model_dump(exclude_unset=True), cost_per_worked_lead=60)
+    rec = thresholds.recommend(predictions, "lightgbm", params, None, n_bootstrap=20, seed=1)
+    assert rec.recommended == "expected_value" and rec.defaulted == []
 
 
 def test_the_recommended_policy_is_kept_when_it_has_a_threshold():
@@ -123,8 +148,11 @@ def test_no_policy_with_a_threshold_is_a_clear_error():
         reps=1,
         mqls_per_rep_per_week=0.001,
     )
-    with pytest.raises(ValueError, match="no threshold policy has a threshold"):
-        thresholds.recommend(_capped(), "lightgbm", params, None, n_bootstrap=5, seed=1)
+    # Top share needs no setting: it is recommended even when not configured.
+    rec = thresholds.recommend(_capped(), "lightgbm", params, None, n_bootstrap=5, seed=1)
+    assert rec.recommended == "top_share"
+    with pytest.raises(ValueError, match="no threshold policy has a threshold that selects"):
+        thresholds.recommend(_capped(0.0), "lightgbm", params, None, n_bootstrap=5, seed=1)
 
 
 def test_without_dates_figures_are_per_window_and_capacity_cannot_be_counted():

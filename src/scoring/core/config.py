@@ -323,7 +323,9 @@ class ModelParams(_Section):
     test_fraction: float = Field(0.15, gt=0, lt=0.5)
 
 
-Policy = Literal["volume_matched", "conversion_target", "sales_capacity", "expected_value"]
+Policy = Literal[
+    "volume_matched", "conversion_target", "sales_capacity", "expected_value", "top_share"
+]
 
 
 class ThresholdParams(_Section):
@@ -334,9 +336,13 @@ class ThresholdParams(_Section):
         "conversion_target",
         "sales_capacity",
         "expected_value",
+        "top_share",
     ]
     recommended: Policy = "volume_matched"
     min_conversion: Fraction = 0.25
+    # Top share: MQL = the best-scored share of leads. It needs no rules and no money
+    # settings, so it is what a run falls back on when those are missing or select everyone.
+    top_share: float = Field(0.2, gt=0.0, lt=1.0)
     reps: int = Field(12, ge=1)
     mqls_per_rep_per_week: float = Field(25.0, gt=0)
     deal_value: float = Field(20_000.0, ge=0)  # value of one converted lead (SQL)

@@ -8,7 +8,7 @@ score bands on it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -16,7 +16,7 @@ import pandas as pd
 from scoring.core import stats
 from scoring.core.config import ThresholdParams
 from scoring.io import runfolder
-from scoring.io.files import write_json
+from scoring.io.files import write_json, write_whole
 from scoring.io.runfolder import RunFolder
 from scoring.model.daily import FirstCrossings
 from scoring.runtime.grades import grade, score_from_probability
@@ -48,9 +48,35 @@ MQLS_COUNTED = {
     "reached the outcome within the label window of that moment",
 }
 MIN_POLICY_MQLS = 30  # validation MQLs a conversion target must be met on
-POLICY_ORDER = ("volume_matched", "conversion_target", "sales_capacity", "expected_value")
-# When the recommended policy has no threshold, the first of these that has one is used.
-FALLBACK_ORDER = ("conversion_target", "sales_capacity", "expected_value", "volume_matched")
+POLICY_ORDER = (
+    "volume_matched",
+    "conversion_target",
+    "sales_capacity",
+    "expected_value",
+    "top_share",
+)
+# When the recommended policy has no threshold, or one that does not select, the first of
+# these that has a selective threshold is used; top share needs no setting and always selects.
+FALLBACK_ORDER = (
+    "conversion_target",
+    "sales_capacity",
+    "expected_value",
+    "top_share",
+    "volume_matched",
+)
+# The settings each policy rests on: those left at their default are named in the report.
+POLICY_SETTINGS = {
+    "volume_matched": (),
+    "conversion_target": ("min_conversion",),
+    "sales_capacity": ("reps", "mqls_per_rep_per_week"),
+    "expected_value": ("deal_value", "cost_per_worked_lead"),
+    "top_share": ("top_share",),
+}
+# A threshold is not recommended when, on validation, it makes MQLs of nearly every lead or
+# its MQLs convert hardly better than leads at large: such an MQL tells sales nothing.
+MAX_MQL_SHARE = 0.8
+MIN_LIFT = 1.2
+NOT_RECOMMENDED = "not recommended: "  # how a note says a policy's threshold does not select
 
 
 def figures_at(
@@ -151,6 +177,7 @@ class Recommendation:
     recommended: str = "volume_matched"  # the policy the recommendation uses
     requested: str = "volume_matched"  # thresholds.recommended in params
     fallback_reason: str | None = None  # why the requested policy could not be used
+    defaulted: list[str] = field(default_factory=list)  # its settings left at their default
     dated: bool = True  # False: "per month" figures are per window (no dates)
     daily: bool = False  # MQLs are the daily job's first crossings (an any-age model)
 
@@ -242,26 +269,81 @@ def choose_on(
     )
     if not params.deal_value:
         notes["expected_value"] = "thresholds.deal_value is 0"
+    # The highest threshold whose MQLs reach the share: ties at the cut are all in.
+    top = model_table[model_table["share_of_leads"] >= params.top_share]
+    chosen["top_share"] = float(top["threshold"].max()) if len(top) else np.nan
+    if not len(top):
+        notes["top_share"] = f"no threshold selects {params.top_share:.0%} of validation leads"
     return chosen, model_table, baseline_table, capacity, notes
+
+
+def unselective(
+    policy: str, threshold: float, model: Scorer, params: ThresholdParams
+) -> str | None:
+    """Why a policy's threshold is no MQL definition worth recommending, judged on
+    validation (None when it selects): nearly every lead qualifies, or its MQLs convert
+    hardly better than all leads do (a conversion target below the base rate is both)."""
+    if np.isnan(threshold):
+        return None
+    figures = model.figures(threshold)
+    share, lift = figures["share_of_leads"], figures["lift"]
+    base = figures["conversion"] / lift if lift and np.isfinite(lift) else np.nan
+    if policy == "conversion_target" and np.isfinite(base) and params.min_conversion <= base:
+        return (
+            f"its target ({params.min_conversion:.0%} conversion) is at or below the "
+            f"conversion of all leads ({base:.1%}), so it qualifies {share:.0%} of leads"
+        )
+    if share >= MAX_MQL_SHARE:
+        return f"it qualifies {share:.0%} of validation leads (lift {lift:.2f})"
+    if not np.isfinite(lift) or lift < MIN_LIFT:
+        return (
+            f"its MQLs convert only {lift:.2f} times as often as all leads on validation "
+            f"(at least {MIN_LIFT:g} is needed)"
+        )
+    return None
+
+
+def defaulted_settings(policy: str, params: ThresholdParams) -> list[str]:
+    """The settings the policy rests on that params left at their default (say so: a default
+    like a deal value of 20,000 belongs to our synthetic world, not to the user's)."""
+    return [
+        f"thresholds.{name} = {getattr(params, name):g} (the default)"
+        for name in POLICY_SETTINGS[policy]
+        if name not in params.model_fields_set
+    ]
 
 
 def effective_policy(
     chosen: dict[str, float], notes: dict[str, str], params: ThresholdParams
 ) -> tuple[str, str | None]:
-    """(policy used, why the requested one was not) : the requested policy when it has a
-    threshold, else the first configured, then any, policy in FALLBACK_ORDER that has one."""
+    """(policy used, why the requested one was not): the requested policy when it has a
+    threshold that selects (see `unselective`, whose verdicts are in `notes` by then), else
+    the first configured, then any, policy in FALLBACK_ORDER that has one."""
     requested = params.recommended
-    if not np.isnan(chosen[requested]):
+    usable = {
+        p
+        for p, t in chosen.items()
+        if not np.isnan(t) and not notes.get(p, "").startswith(NOT_RECOMMENDED)
+    }
+    if requested in usable:
         return requested, None
-    order = [p for p in FALLBACK_ORDER if p in params.policies] + list(FALLBACK_ORDER)
+    # Policies configured, on settings the user gave, first; then top share (it needs no
+    # setting); those resting on defaults (our synthetic world's figures) last.
+    order = sorted(
+        dict.fromkeys([p for p in FALLBACK_ORDER if p in params.policies] + list(FALLBACK_ORDER)),
+        key=lambda p: p != "top_share" and bool(defaulted_settings(p, params)),
+    )
     for policy in order:
-        if not np.isnan(chosen[policy]):
+        if policy in usable:
             reason = notes.get(requested, "it has no threshold in this run")
+            if reason.startswith(NOT_RECOMMENDED):
+                reason = reason.removeprefix(NOT_RECOMMENDED)
+                return policy, f"the {requested.replace('_', ' ')} policy is not used: {reason}"
             return policy, f"the {requested.replace('_', ' ')} policy has no threshold: {reason}"
     raise ValueError(
-        "no threshold policy has a threshold in this run: "
+        "no threshold policy has a threshold that selects in this run: "
         + "; ".join(f"{k}: {v}" for k, v in notes.items())
-        + ". Set thresholds.deal_value (expected value) or thresholds.min_conversion"
+        + ". Set thresholds.top_share, thresholds.min_conversion or thresholds.deal_value"
     )
 
 
@@ -286,12 +368,20 @@ def recommend(
     }
     valid = rows[rows["split"] == "valid"]
     test = rows[rows["split"] == "test"].reset_index(drop=True)
+    model_scorer, rules_scorer = scorers(valid, model, months["valid"], daily)
     every, model_table, baseline_table, capacity, notes = choose_on(
-        *scorers(valid, model, months["valid"], daily),
+        model_scorer,
+        rules_scorer,
         params,
         rules_threshold,
         is_dated(predictions.loc[predictions["split"] == "valid", "moment"]),
     )
+    for policy, threshold in every.items():
+        reason = unselective(policy, threshold, model_scorer, params)
+        if reason:
+            notes[policy] = "; ".join(
+                n for n in (NOT_RECOMMENDED + reason, notes.get(policy, "")) if n
+            )
     recommended, fallback_reason = effective_policy(every, notes, params)
     shown = [p for p in POLICY_ORDER if p in params.policies or p == recommended]
     chosen = {p: every[p] for p in shown}
@@ -349,6 +439,7 @@ def recommend(
         "recommended": recommended,
         "requested": params.recommended,
         "fallback_reason": fallback_reason,
+        "defaulted": defaulted_settings(recommended, params),
         "dated": is_dated(predictions.loc[predictions["split"] == "test", "moment"]),
         "daily": daily,
     }
@@ -391,7 +482,7 @@ def save(recommendation: Recommendation, params: ThresholdParams, run: RunFolder
             recommendation.baseline_table.assign(scorer="rules"),
         ]
     )
-    tables.to_parquet(paths["tradeoff"])
+    write_whole(paths["tradeoff"], tables.to_parquet)
     policies = recommendation.policies.astype(object).where(recommendation.policies.notna(), None)
     write_json(
         paths["thresholds"],
@@ -399,6 +490,7 @@ def save(recommendation: Recommendation, params: ThresholdParams, run: RunFolder
             "recommended": recommendation.recommended,
             "requested": recommendation.requested,
             "fallback_reason": recommendation.fallback_reason,
+            "defaulted_settings": recommendation.defaulted,
             "per_month": recommendation.dated,
             "period_note": None
             if recommendation.dated

@@ -141,6 +141,14 @@ def headline(thresholds: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
         ]
         if thresholds.get("fallback_reason")
         else []
+    ) + (
+        [
+            "It rests on settings left at their default, not on your own figures: "
+            + "; ".join(thresholds["defaulted_settings"])
+            + ". Set them in params.yaml if yours differ."
+        ]
+        if thresholds.get("defaulted_settings")
+        else []
     )
     period = "month" if thresholds.get("per_month", True) else "test window (no dates)"
     model = metrics["chosen_model"]
