@@ -155,3 +155,47 @@ def test_a_dominant_column_is_listed_for_review():
     flags = dominance_flags(shares, FeatureParams())
     assert [(f.column, f.action) for f in flags] == [("a", "kept, review")]
     assert dominance_flags(shares, FeatureParams(dominance_share=0.8)) == []
+
+
+def _call_length(n: int = 6000, seed: int = 1) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """Leads with two honest fields and a call length that, like bank-marketing's `duration`,
+    is recorded after the call: alone it ranks at ROC-AUC ~0.85 (under leakage_auc_max), but
+    it adds far more than the honest fields together."""
+    rng = np.random.default_rng(seed)
+    fit, intent = rng.normal(size=n), rng.normal(size=n)
+    label = pd.Series(
+        (rng.random(n) < 1 / (1 + np.exp(-(0.4 * fit + 0.4 * intent - 2)))).astype(int)
+    )
+    frame = pd.DataFrame(
+        {
+            "employees": fit,
+            "visits": intent,
+            "call_seconds": 100 + 140 * label + rng.normal(0, 120, n),
+            "region": rng.choice(["north", "south"], n),
+        }
+    )
+    assignment = pd.Series(np.where(np.arange(n) < 0.7 * n, "train", "valid"))
+    return frame, label, assignment
+
+
+def test_a_field_that_adds_more_than_all_others_together_is_excluded_by_evidence():
+    from scoring.model import leakage, train
+
+    frame, label, assignment = _call_length()
+    params = FeatureParams()
+    first = detect_leakage(frame[assignment == "train"], label[assignment == "train"], params)
+    assert "call_seconds" not in {f.column for f in first}  # names and AUC alone miss it
+    gains = train.leave_one_out_gains(frame, label, assignment, first, params, seed=1)
+    assert set(gains) == {"call_seconds", "employees", "visits"}  # the 3 strongest alone
+    flags = leakage.gain_flags(gains, params)
+    assert [f.column for f in flags] == ["call_seconds"]
+    assert flags[0].excluded and "without it" in flags[0].detail
+    with_it, without = gains["call_seconds"]
+    assert with_it - without > 0.1
+    assert max(a - b for c, (a, b) in gains.items() if c != "call_seconds") < 0.06
+    kept = leakage.gain_flags(gains, FeatureParams(allow_columns=["call_seconds"]))
+    assert kept[0].allowed and not kept[0].excluded
+    none = train.leave_one_out_gains(
+        frame, label, assignment, first, FeatureParams(leakage_gain_candidates=0), seed=1
+    )
+    assert none == {}

@@ -273,3 +273,8 @@ def test_lightgbm_gets_names_it_accepts_and_people_keep_theirs():
 
     contributions = explain._explain_pipeline(model, features).contributions
     assert list(contributions.columns) == list(features.columns)
+
+
+def test_honest_generated_features_pass_the_leave_one_out_check(trained):
+    _, _, result = trained
+    assert not [f for f in result.leakage if "adds more than all other" in f.reason]

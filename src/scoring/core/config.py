@@ -265,6 +265,12 @@ class FeatureParams(_Section):
     # A column carrying more than this share of the chosen model's |SHAP| on validation is
     # listed for review.
     dominance_share: Fraction = 0.5
+    # Evidence a single field knows the outcome: the fields strongest on their own (this many)
+    # are each left out of a quick LightGBM on the training rows; a field whose absence costs
+    # more than leakage_gain_max of validation ROC-AUC adds more than every other field
+    # together can (the length of a sales call, a status), and is excluded.
+    leakage_gain_candidates: int = Field(3, ge=0, le=20)
+    leakage_gain_max: Fraction = 0.06
 
     @field_validator("after_outcome_patterns", "creation_time_patterns")
     @classmethod
