@@ -263,3 +263,64 @@ def test_edges_and_value_lists_stay_typeable():
     many = [f"title {i}" for i in range(points.MAX_VALUES + 1)]
     bins = points.FieldBins("job", False, [], [["cfo", "cto"], many], 0.2)
     assert bins.conditions() == [("in", ["cfo", "cto"])]
+
+
+def test_mql_falls_on_the_teams_line_and_rules_list_only_typeable_values(learned):
+    """Regression: the learned rules put MQL at 359 points against the team's 85, and a rule
+    lumped blanks ("missing") with real values."""
+    params, _, _, card, scored, _ = learned
+    assert card.threshold == params.baseline.mql_threshold == points.mql_points(params)
+    assert any("so that MQL falls at 85 points" in n for n in card.notes)
+    for rule in card.rules:
+        if rule.op == "in":
+            assert not {"missing", "other"} & {str(v).lower() for v in rule.value}, rule
+    # The scaled rules score the leads the evaluation reports on.
+    assert np.array_equal(
+        scored["points"].to_numpy(), rules.scored(_features(learned), card.rules)["points"]
+    )
+
+
+def _features(learned) -> pd.DataFrame:
+    return learned[1]
+
+
+def test_blanks_get_a_rule_of_their_own_and_rare_values_none():
+    rng = np.random.default_rng(0)
+    n = 4000
+    values = rng.choice(["Retail", "Software", "Banking", "missing", "other"], n)
+    rate = pd.Series(values).map(
+        {"Retail": 0.05, "Software": 0.3, "Banking": 0.3, "missing": 0.02, "other": 0.2}
+    )
+    label = (rng.random(n) < rate.to_numpy()).astype(int)
+    found = points.bin_field(pd.Series(values, name="Industry"), label, PointsParams())
+    assert found.empty
+    listed = {v for group in found.groups for v in group}
+    assert listed <= {"retail", "software", "banking"}
+    assert ("==", "missing") in found.conditions()
+    assert points.condition("Industry", "==", "missing") == "Industry is empty"
+    rule = Rule(
+        name="Industry is empty", kind="fit", field="Industry", op="==", value="missing", points=-5
+    )
+    table = points.rule_table(
+        [rule], pd.DataFrame({"Industry": values}), pd.Series(label), np.ones(n, dtype=bool)
+    )
+    assert table.loc[0, "op"] == "is empty" and table.loc[0, "value"] == ""
+
+
+def test_the_scale_moves_to_the_line_unless_the_threshold_is_not_positive():
+    rule = Rule(name="x", kind="fit", field="f", op=">=", value=1, points=145)
+    scaled, chosen, factor, note = points.on_the_team_scale(
+        [rule],
+        {"volume_matched": 359.0, "conversion_target": 200.0},
+        "volume_matched",
+        85,
+        PointsParams(),
+    )
+    assert chosen["volume_matched"] == 85 and factor == pytest.approx(85 / 359)
+    assert scaled[0].points == round(145 * 85 / 359)
+    assert chosen["conversion_target"] == pytest.approx(200 * 85 / 359)
+    kept, same, factor, note = points.on_the_team_scale(
+        [rule], {"volume_matched": -10.0}, "volume_matched", 85, PointsParams()
+    )
+    assert kept == [rule] and same == {"volume_matched": -10.0} and factor == 1.0
+    assert "cannot be scaled" in note

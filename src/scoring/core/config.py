@@ -379,6 +379,9 @@ class PointsParams(_Section):
     # apart: 40 ranks close to 100 on validation (bench/points_scale.py, README).
     points_per_doubling: float = Field(40.0, gt=0)
     rounding: int = Field(1, ge=1)  # points are multiples of this (5: +15, +20, ...)
+    # Where MQL falls, in points: the rules are scaled to it (empty: baseline.mql_threshold
+    # when the team has rules, else 100).
+    mql_points: float | None = Field(None, gt=0)
     fields: list[str] = []  # fields the rules may use (empty: every model feature) ...
     exclude_fields: list[str] = []  # ... except these (names the data lacks are ignored)
 

@@ -41,6 +41,11 @@ FIT_C = 10.0  # light regularisation: rare bins keep finite points
 POINTS_POLICIES = ("volume_matched", "conversion_target")  # always reported for the rules
 MAX_VALUES = 12  # values one category rule may list: a list a person types into a platform
 COUNT_EDGES = 100  # whole-number fields below this are counts (x > 2.5 is x >= 3); above, amounts
+# How the features spell a blank category ("missing") and leadscore's own group of rare values
+# ("other"): neither is a value a person can type into a platform's rule. Blanks get a rule of
+# their own ("is empty"); rare values get none.
+EMPTY = "missing"
+OWN_GROUP = "other"
 
 
 class PointsError(ValueError):
@@ -58,13 +63,16 @@ class FieldBins:
     groups: list[list[str]]
     iv: float
     binary: bool = False  # a yes/no field read as 1/0: its one rule reads "is yes"
+    empty: bool = False  # a category field with blanks: they get a rule of their own
 
     def conditions(self) -> list[tuple[str, Any]]:
         """The rules the bins allow: `>= edge` for numbers (additive steps), `in group` for
-        categories. Missing values match none of them."""
+        categories, and `is empty` for a category field's blanks (never lumped with values).
+        Missing numbers match none of them."""
         if self.numeric:
             return [(">=", int(e) if float(e).is_integer() else e) for e in self.edges]
-        return [("in", group) for group in self.groups if len(group) <= MAX_VALUES]
+        rules = [("in", group) for group in self.groups if len(group) <= MAX_VALUES]
+        return rules + ([("==", EMPTY)] if self.empty else [])
 
 
 @dataclass(frozen=True)
@@ -144,7 +152,9 @@ def bin_field(values: pd.Series, label: np.ndarray, params: PointsParams) -> Fie
         data = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
     else:
         text = normalised_text(values)
-        data = text.astype(object).where(values.notna(), np.nan).to_numpy()
+        untypable = text.isin([EMPTY, OWN_GROUP]) | values.isna()
+        data = text.astype(object).where(~untypable, np.nan).to_numpy()
+        empty = bool((text == EMPTY).mean() >= params.min_bin_share)
     if pd.isna(data).all():
         return None
     binning = OptimalBinning(
@@ -166,7 +176,7 @@ def bin_field(values: pd.Series, label: np.ndarray, params: PointsParams) -> Fie
         binary = bool(np.isin(data[~np.isnan(data)], (0.0, 1.0)).all())
         return FieldBins(name, True, edges, [], iv, binary) if edges else None
     groups = [sorted(str(v) for v in group) for group in binning.splits]
-    return FieldBins(name, False, [], groups, iv)
+    return FieldBins(name, False, [], groups, iv, empty=empty)
 
 
 def _readable_edges(splits: np.ndarray, data: np.ndarray, name: str) -> list[float]:
@@ -329,6 +339,8 @@ def condition(field_name: str, op: str, value, binary: bool = False) -> str:
         return f"{label} at least {shown}"
     if field_name.endswith("_missing") and value == 1:
         return f"{feature_label(field_name.removesuffix('_missing'))} is empty"
+    if op == "==" and value == EMPTY:
+        return f"{label} is empty"
     if field_name == "free_mail" and value == 1:
         return "Free e-mail address (gmail, outlook, ...)"
     if binary and value == 1:
@@ -495,6 +507,11 @@ def _monotone(
             return chosen, model, notes
 
 
+def is_empty_rule(rule: Rule) -> bool:
+    """Whether a learned rule is a category field's "is empty"."""
+    return rule.op == "==" and rule.value == EMPTY
+
+
 def rule_table(
     rules: list[Rule], features: pd.DataFrame, label: pd.Series, is_train: np.ndarray
 ) -> pd.DataFrame:
@@ -508,14 +525,67 @@ def rule_table(
                 "field": rule.field,
                 "kind": rule.kind,
                 "condition": rule.name,
-                "op": rule.op,
-                "value": "|".join(rule.value) if isinstance(rule.value, list) else rule.value,
+                "op": "is empty" if is_empty_rule(rule) else rule.op,
+                "value": (
+                    ""
+                    if is_empty_rule(rule)
+                    else "|".join(rule.value)
+                    if isinstance(rule.value, list)
+                    else rule.value
+                ),
                 "points": int(rule.points),
                 "leads_train": int(hit.sum()),
                 "conversion_train": float(label.to_numpy()[hit].mean()) if hit.any() else np.nan,
             }
         )
     return pd.DataFrame(rows)
+
+
+DEFAULT_MQL_POINTS = 100.0  # the MQL line in points when the team has no rules yet
+
+
+def mql_points(params) -> float:
+    """Where the learned rules put MQL, in points: points.mql_points, else the team's own
+    line (baseline.mql_threshold) when it has rules, else DEFAULT_MQL_POINTS."""
+    if params.points.mql_points is not None:
+        return float(params.points.mql_points)
+    return float(params.baseline.mql_threshold) if params.baseline.rules else DEFAULT_MQL_POINTS
+
+
+def on_the_team_scale(
+    rules: list[Rule],
+    chosen: dict[str, float],
+    policy: str,
+    target: float,
+    params: PointsParams,
+) -> tuple[list[Rule], dict[str, float], float, str | None]:
+    """The rules and every policy's threshold scaled so the recommended one falls at `target`
+    points (the line ops already know), each rule's points rounded again: the same leads in
+    the same order, on the team's scale; and the factor. A threshold at or below 0 cannot be
+    moved there by scaling: the rules are kept and the note says so."""
+    current = chosen.get(policy, np.nan)
+    if not np.isfinite(current) or current == target:
+        return rules, chosen, 1.0, None
+    if current <= 0:
+        note = f"MQL stays at {current:g} points: a threshold at or below 0 cannot be scaled"
+        return rules, chosen, 1.0, f"{note} to {target:g}"
+    factor = target / current
+    scaled = [
+        r.model_copy(
+            update={"points": float(_round(np.array([r.points * factor]), params.rounding)[0])}
+        )
+        for r in rules
+    ]
+    dropped = [r.name for r in scaled if r.points == 0]
+    scaled = [r for r in scaled if r.points != 0]
+    moved = {k: (target if k == policy else v * factor) for k, v in chosen.items()}
+    note = (
+        f"points scaled by {factor:.3g} so that MQL falls at {target:g} points, your scale "
+        "(points.mql_points, else baseline.mql_threshold, else 100)"
+    )
+    if dropped:
+        note += f"; rules whose points then round to 0 are left out: {'; '.join(dropped)}"
+    return scaled, moved, factor, note
 
 
 def build(
@@ -531,7 +601,6 @@ def build(
     rules, selection, notes, validation = learn(
         features, label, assignment, columns, params.points, params.seed
     )
-    points = scored(features, rules)
     rules_cut = thresholds.rules_threshold(params.baseline)
     out_of_fold = pd.Series(np.nan, index=predictions.index)
     out_of_fold[(assignment == "valid").to_numpy()] = validation
@@ -540,6 +609,12 @@ def build(
     )
     if reason:
         notes.append(reason)
+    target = mql_points(params)
+    rules, chosen, factor, note = on_the_team_scale(rules, chosen, policy, target, params.points)
+    validation = validation * factor  # the validation leads' points on the same scale
+    if note:
+        notes.append(note)
+    points = scored(features, rules)
     valid = predictions[predictions["split"] == "valid"]
     model_chosen = thresholds.choose_thresholds(valid, model, params.thresholds, rules_cut)[0]
     shown = {p: chosen[p] for p in (*POINTS_POLICIES, policy)}

@@ -136,7 +136,8 @@ def markdown_page(saved: dict, label_words: str) -> str:
         "2. Add each rule below to its score with its points; a lead gets the points of every "
         "rule it matches. Rules on the same number add up: a lead with 20 activities gets "
         "the points of 'at least 9' and of 'at least 16'.",
-        "3. Text matches ignore case; a lead whose field is empty gets no points from it.",
+        "3. Text matches ignore case; a lead whose field is empty gets no points from it, "
+        "except from a rule that reads 'is empty'.",
         "4. Counts 'in the last N days' count activities before the lead is scored.",
         f"5. Make a lead an MQL when fit + behaviour reaches "
         f"**{saved['mql_threshold_points']:g}**.",
