@@ -402,7 +402,8 @@ def learn(
     by_field = {b.field: b for b in bins}
     rules, shifts = _no_negative_groups(rules, by_field)
     order = {"fit": 0, "behaviour": 1}
-    rules.sort(key=lambda r: (order[r.kind], r.field, -r.points if r.op == "in" else r.value))
+    # Numbers by their edge; a field's groups (and its "is empty") by their points.
+    rules.sort(key=lambda r: (order[r.kind], r.field, r.value if r.op == ">=" else -r.points - 1e6))
     validation = _out_of_fold(matrix[:, chosen], y, is_train, is_valid, params, seed)
     for name, shift in shifts.items():
         values = set().union(*by_field[name].groups)
