@@ -52,3 +52,92 @@ def test_each_reason_family_once_on_the_side_where_it_mostly_acts():
     assert raises[0].startswith("Industry (e.g.") and "2 leads" in raises[0]
     assert "Activities (90 days) (e.g." in raises[1]
     assert [c for c in lowers if c] == ["Employees (e.g. “About 5 employees”; 1 leads)"]
+
+
+def _policy(**figures) -> dict:
+    base = {
+        "policy": "conversion_target",
+        "threshold": 0.16,
+        "score": 40.0,
+        "grade_at_threshold": "B",
+        "conversion": 0.533,
+        "conversion_low": 0.513,
+        "conversion_high": 0.551,
+        "mqls_per_month": 2656.0,
+        "sqls_per_month": 1416.0,
+        "capture": 0.53,
+        "lift": 1.36,
+        "note": "",
+    }
+    return base | figures
+
+
+METRICS = {
+    "chosen_model": "logistic",
+    "baseline": "plain logistic regression (no rule baseline configured)",
+    "models": {m: {"test": {"roc_auc": {"value": 0.64}}} for m in ("logistic", "baseline")},
+}
+
+
+def test_without_rules_the_report_names_the_outcome_and_never_today_s_rules():
+    thresholds = {
+        "recommended": "conversion_target",
+        "outcome": "subscription",
+        "per_month": False,
+        "rules_threshold_points": None,
+        "policies": [_policy()],
+    }
+    lines = " ".join(report.headline(thresholds, METRICS))
+    assert "Conversion of MQLs to subscription 53.3%" in lines
+    assert "1,416 reaching subscription" in lines and "SQL" not in lines
+    assert "lift 1.36" in lines and "today's rules" not in lines
+    assert "(no rule baseline configured))" not in lines
+    table = report._policies_table(thresholds)
+    assert "today's rules" not in table and "reaching subscription/window" in table
+    words = report._baseline_words(thresholds, METRICS)
+    assert words == "the baseline (plain logistic regression)"
+
+
+def test_differences_of_rates_are_percentage_points_and_small_segments_are_hidden():
+    rules = _policy(policy="today's rules", conversion=0.36, score=None)
+    chosen = _policy(
+        policy="volume_matched",
+        conversion_vs_rules=0.172,
+        conversion_vs_rules_low=0.10,
+        conversion_vs_rules_high=0.25,
+        sqls_per_month_vs_rules_low=5.0,
+        sqls_per_month_vs_rules_high=20.0,
+        mqls_per_business_day=3.0,
+        capacity_per_business_day=50.0,
+    )
+    thresholds = {
+        "recommended": "volume_matched",
+        "rules_threshold_points": 85,
+        "policies": [chosen, rules],
+    }
+    lines = " ".join(report.headline(thresholds, METRICS))
+    assert "+17.2 pp (95% CI +10.0 pp to +25.0 pp)" in lines and "+17.2%" not in lines
+    assert "+17.2 pp" in report._policies_table(thresholds)
+    segments = {
+        "chosen_model": "logistic",
+        "segments": [
+            {
+                "segment": "source",
+                "value": "tiny",
+                "leads": 8,
+                "conversions": 2,
+                "logistic_roc_auc": 0.4,
+                "baseline_roc_auc": 0.9,
+            },
+            {
+                "segment": "source",
+                "value": "web",
+                "leads": 900,
+                "conversions": 90,
+                "logistic_roc_auc": 0.70,
+                "baseline_roc_auc": 0.72,
+            },
+        ],
+    }
+    html = report._segments(segments, "today's rules")
+    assert "web" in html and "tiny" not in html and "1 segment values with fewer" in html

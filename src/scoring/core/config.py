@@ -175,6 +175,10 @@ class LabelParams(_Section):
     """What counts as a conversion and when a lead is scored (models issue)."""
 
     outcome: Literal["sql", "opportunity", "won"] = "sql"
+    # The outcome in the words of the business, for the report ("SQL", "subscription",
+    # "enrolment"). Empty: SQL, opportunity or won deal from `outcome`; for a flat export,
+    # its target column's name.
+    outcome_name: str | None = Field(None, min_length=1, max_length=60)
     window_days: int = Field(90, ge=1)
     scoring_moment: Literal["created_plus_days", "mql"] = "created_plus_days"
     days_after_created: int = Field(7, ge=0)
@@ -270,7 +274,7 @@ class FeatureParams(_Section):
     # more than leakage_gain_max of validation ROC-AUC adds more than every other field
     # together can (the length of a sales call, a status), and is excluded.
     leakage_gain_candidates: int = Field(3, ge=0, le=20)
-    leakage_gain_max: Fraction = 0.06
+    leakage_gain_max: Fraction = 0.1
 
     @field_validator("after_outcome_patterns", "creation_time_patterns")
     @classmethod
@@ -431,6 +435,18 @@ class Params(_Section):
     mlflow: MlflowParams = MlflowParams()
     export: ExportParams = ExportParams()
     retrain: RetrainParams = RetrainParams()
+
+
+OUTCOME_WORDS = {"sql": "SQL", "opportunity": "opportunity", "won": "won deal"}
+
+
+def outcome_name(params: Params) -> str:
+    """The outcome as the report names it (label.outcome_name, or its default)."""
+    if params.label.outcome_name:
+        return params.label.outcome_name
+    if params.data.source == "flat" and params.data.flat is not None:
+        return params.data.flat.target_column
+    return OUTCOME_WORDS[params.label.outcome]
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:

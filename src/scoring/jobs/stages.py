@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scoring.core.config import Params
+from scoring.core.config import Params, outcome_name
 from scoring.io import runfolder
 from scoring.io.runfolder import RunFolder
 from scoring.jobs import inputs
@@ -225,7 +225,9 @@ def thresholds(params: Params, run: Run) -> Thresholded:
         params.seed,
         training_record.load_replay(run.folder),
     )
-    paths = thresholds_module.save(recommendation, params.thresholds, run.folder)
+    paths = thresholds_module.save(
+        recommendation, params.thresholds, run.folder, outcome_name(params)
+    )
     tracking.log_artifacts(params, run.run_id, list(paths.values()), folder="thresholds")
     saved = thresholds_module.load(run.folder)
     headline = report.headline(saved, training_record.load_metrics(run.folder))

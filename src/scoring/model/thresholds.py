@@ -473,8 +473,14 @@ def recommend(
     )
 
 
-def save(recommendation: Recommendation, params: ThresholdParams, run: RunFolder) -> dict[str, str]:
-    """thresholds.json (policies with intervals, the score mapping) and the trade-off tables."""
+def save(
+    recommendation: Recommendation,
+    params: ThresholdParams,
+    run: RunFolder,
+    outcome: str = "SQL",
+) -> dict[str, str]:
+    """thresholds.json (policies with intervals, the score mapping, the outcome's name) and the
+    trade-off tables."""
     paths = {"thresholds": run.thresholds, "tradeoff": run.tradeoff}
     tables = pd.concat(
         [
@@ -488,6 +494,7 @@ def save(recommendation: Recommendation, params: ThresholdParams, run: RunFolder
         paths["thresholds"],
         {
             "recommended": recommendation.recommended,
+            "outcome": outcome,
             "requested": recommendation.requested,
             "fallback_reason": recommendation.fallback_reason,
             "defaulted_settings": recommendation.defaulted,

@@ -8,6 +8,7 @@ from them (the trade-off curve, the fit-by-intent grid, the importance bars).
 from __future__ import annotations
 
 import base64
+import html
 import io
 import re
 from pathlib import Path
@@ -68,7 +69,7 @@ on the same test leads as the model.</p>
 <p class="muted">A lead gets the points of every rule it matches; rules on the same number add
 up. Text matches ignore case; an empty field gets no points. Step by step for ops:
 {{ points_page }} in the run folder (also points_rules.csv).</p>{% endif %}
-<h2>Gains and lift against today's rules</h2>
+<h2>Gains and lift against {{ baseline_words }}</h2>
 <img alt="Cumulative gains and lift of the model against the rules" src="{{ gains }}">
 <div class="grid"><div><h2>Calibration</h2>
 <img alt="Observed conversion against predicted probability" src="{{ calibration }}"></div>
@@ -78,7 +79,7 @@ up. Text matches ignore case; an empty field gets no points. Step by step for op
 <img alt="Feature importance by family" src="{{ importance }}">
 <h3>Top reasons overall</h3>{{ top_reasons | safe }}
 <h3>Example leads</h3>{{ examples | safe }}
-<h2>Where the model does worse than the rules</h2>
+<h2>Where the model does worse than {{ baseline_words }}</h2>
 {{ segments | safe }}
 <h2>Model quality on test</h2>{{ metrics_table | safe }}
 {% if queue_lines %}<h2>The daily queue: every open lead, at every age</h2>
@@ -109,6 +110,24 @@ def _figure_image(figure) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _pp(value) -> str:
+    """A difference of two rates in percentage points (never "+17.2%", which reads relative)."""
+    return "n/a" if value is None or pd.isna(value) else f"{100 * value:+.1f} pp"
+
+
+def _ci_pp(low, high) -> str:
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return "n/a"
+    return f"{_pp(low)} to {_pp(high)}"
+
+
+def _lift(chosen: dict) -> str:
+    lift = chosen.get("lift")
+    if lift is None or pd.isna(lift):
+        return "lift n/a"
+    return f"lift {lift:.2f} (its MQLs convert {lift:.2f} times as often as all leads)"
 
 
 def _ci(low, high, percent: bool = True) -> str:
@@ -151,12 +170,18 @@ def headline(thresholds: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
         else []
     )
     period = "month" if thresholds.get("per_month", True) else "test window (no dates)"
+    outcome = thresholds.get("outcome", "SQL")
+    conversion = "MQL-to-SQL conversion" if outcome == "SQL" else f"Conversion of MQLs to {outcome}"
+
+    def reaching(count: float) -> str:
+        return f"{count:,.0f} SQLs" if outcome == "SQL" else f"{count:,.0f} reaching {outcome}"
+
     model = metrics["chosen_model"]
     quality = (
         f"Model: {model}; test ROC-AUC "
         f"{metrics['models'][model]['test']['roc_auc']['value']:.3f} against "
         f"{metrics['models']['baseline']['test']['roc_auc']['value']:.3f} for the baseline "
-        f"({metrics['baseline']})."
+        f"({metrics['baseline'].split(' (')[0]})."
     )
     if rules is None:
         return [
@@ -164,10 +189,11 @@ def headline(thresholds: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
             f"probability {chosen['threshold']:.1%}), by the {name.replace('_', ' ')} policy. "
             "There is no rule baseline to compare with.",
             *fallback,
-            f"MQL-to-SQL conversion {chosen['conversion']:.1%} (95% CI "
+            f"{conversion} {chosen['conversion']:.1%} (95% CI "
             f"{chosen['conversion_low']:.1%} to {chosen['conversion_high']:.1%}); "
-            f"{chosen['mqls_per_month']:,.0f} MQLs and {chosen['sqls_per_month']:,.0f} SQLs per "
-            f"{period}, capturing {chosen['capture']:.0%} of all conversions.",
+            f"{chosen['mqls_per_month']:,.0f} MQLs and {reaching(chosen['sqls_per_month'])} per "
+            f"{period}, capturing {chosen['capture']:.0%} of all conversions; "
+            f"{_lift(chosen)}.",
             quality,
         ]
     sql_ci = _ci(
@@ -194,12 +220,13 @@ def headline(thresholds: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
         f"{chosen['grade_at_threshold']} and above), by the "
         f"{name.replace('_', ' ')} policy: {verdict}.",
         *fallback,
-        f"MQL-to-SQL conversion {chosen['conversion']:.1%} (95% CI "
+        f"{conversion} {chosen['conversion']:.1%} (95% CI "
         f"{chosen['conversion_low']:.1%} to {chosen['conversion_high']:.1%}) against "
-        f"{rules['conversion']:.1%} for today's rules: {chosen['conversion_vs_rules']:+.1%} "
-        f"(95% CI {_ci(chosen['conversion_vs_rules_low'], chosen['conversion_vs_rules_high'])}).",
+        f"{rules['conversion']:.1%} for today's rules: {_pp(chosen['conversion_vs_rules'])} "
+        f"(95% CI {_ci_pp(chosen['conversion_vs_rules_low'], chosen['conversion_vs_rules_high'])})"
+        ".",
         f"{chosen['mqls_per_month']:,.0f} MQLs per month (rules: {rules['mqls_per_month']:,.0f}),"
-        f" {chosen['sqls_per_month']:,.0f} SQLs per month (rules: "
+        f" {reaching(chosen['sqls_per_month'])} per month (rules: "
         f"{rules['sqls_per_month']:,.0f}; difference 95% CI "
         f"{sql_ci}), capturing {chosen['capture']:.0%} of all conversions (rules: "
         f"{rules['capture']:.0%}).",
@@ -214,25 +241,29 @@ def headline(thresholds: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
 
 def _policies_table(thresholds: dict[str, Any]) -> str:
     per = "month" if thresholds.get("per_month", True) else "window"
+    outcome = thresholds.get("outcome", "SQL")
+    reaching = f"SQLs/{per}" if outcome == "SQL" else f"reaching {outcome}/{per}"
+    with_rules = thresholds.get("rules_threshold_points") is not None
     rows = []
     for p in thresholds["policies"]:
-        rows.append(
-            {
-                "policy": p["policy"].replace("_", " "),
-                "score >=": "–" if p.get("score") is None else f"{p['score']:.0f}",
-                f"MQLs/{per}": _fmt(p.get("mqls_per_month"), "{:,.0f}"),
-                "conversion": _fmt(p.get("conversion"), "{:.1%}"),
-                "conversion 95% CI": (
-                    "–"
-                    if p.get("conversion_low") is None
-                    else f"{p['conversion_low']:.1%} to {p['conversion_high']:.1%}"
-                ),
-                "vs rules": _fmt(p.get("conversion_vs_rules"), "{:+.1%}"),
-                "captures": _fmt(p.get("capture"), "{:.0%}"),
-                f"SQLs/{per}": _fmt(p.get("sqls_per_month"), "{:,.0f}"),
-                "note": p.get("note") or "",
-            }
-        )
+        row = {
+            "policy": p["policy"].replace("_", " "),
+            "score >=": "–" if p.get("score") is None else f"{p['score']:.0f}",
+            f"MQLs/{per}": _fmt(p.get("mqls_per_month"), "{:,.0f}"),
+            "conversion": _fmt(p.get("conversion"), "{:.1%}"),
+            "conversion 95% CI": (
+                "–"
+                if p.get("conversion_low") is None
+                else f"{p['conversion_low']:.1%} to {p['conversion_high']:.1%}"
+            ),
+            "lift": _fmt(p.get("lift"), "{:.2f}"),
+            "captures": _fmt(p.get("capture"), "{:.0%}"),
+            reaching: _fmt(p.get("sqls_per_month"), "{:,.0f}"),
+            "note": p.get("note") or "",
+        }
+        if with_rules:  # a difference from rules that exist, in percentage points
+            row["conversion vs today's rules"] = _pp(p.get("conversion_vs_rules"))
+        rows.append(row)
     return pd.DataFrame(rows).to_html(index=False, border=0)
 
 
@@ -326,11 +357,37 @@ def _points_section(run: RunFolder) -> dict[str, Any]:
     }
 
 
-def _segments(metrics: dict[str, Any]) -> str:
+# A segment's ROC-AUC on fewer leads or conversions than this is noise, not a finding.
+MIN_SEGMENT_LEADS = 200
+MIN_SEGMENT_CONVERSIONS = 20
+
+
+def _baseline_words(thresholds: dict[str, Any], metrics: dict[str, Any]) -> str:
+    """What the model is compared with: the team's rules, or the baseline model without."""
+    if thresholds.get("rules_threshold_points") is not None:
+        return "today's rules"
+    return f"the baseline ({metrics['baseline'].split(' (')[0]})"
+
+
+def _segments(metrics: dict[str, Any], baseline: str = "today's rules") -> str:
     model = metrics["chosen_model"]
+    every = metrics.get("segments", [])
+    big = [
+        s
+        for s in every
+        if s.get("leads", 0) >= MIN_SEGMENT_LEADS
+        and s.get("conversions", 0) >= MIN_SEGMENT_CONVERSIONS
+    ]
+    hidden = len(every) - len(big)
+    note = (
+        f" {hidden:,} segment values with fewer than {MIN_SEGMENT_LEADS} test leads or "
+        f"{MIN_SEGMENT_CONVERSIONS} conversions are not shown: too few to tell."
+        if hidden
+        else ""
+    )
     rows = [
         s
-        for s in metrics.get("segments", [])
+        for s in big
         if s.get(f"{model}_roc_auc") is not None
         and s.get("baseline_roc_auc") is not None
         and s[f"{model}_roc_auc"] < s["baseline_roc_auc"]
@@ -338,14 +395,14 @@ def _segments(metrics: dict[str, Any]) -> str:
     if not rows:
         return (
             "<p>No segment (source, region, company size) where the model ranks leads worse "
-            "than today's rules on test.</p>"
+            f"than {html.escape(baseline)} on test.{note}</p>"
         )
     table = pd.DataFrame(rows)[
         ["segment", "value", "leads", "conversions", f"{model}_roc_auc", "baseline_roc_auc"]
-    ]
+    ].rename(columns={f"{model}_roc_auc": "model ROC-AUC", "baseline_roc_auc": "baseline ROC-AUC"})
     return (
-        "<p><b>Watch these segments:</b> the model ranks leads worse than the rules here "
-        "(small segments are noisy).</p>" + table.round(3).to_html(index=False, border=0)
+        f"<p><b>Watch these segments:</b> the model ranks leads worse than "
+        f"{html.escape(baseline)} here.{note}</p>" + table.round(3).to_html(index=False, border=0)
     )
 
 
@@ -371,7 +428,6 @@ def _metrics_table(metrics: dict[str, Any]) -> str:
 
 
 def _bold(text: str) -> str:
-    import html
 
     return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(text))
 
@@ -387,7 +443,6 @@ def _drift_table(document: dict[str, Any]) -> str:
 
 def _model_lines(run: RunFolder) -> list[str]:
     """Registered version and, after a retrain, the decision gate by gate."""
-    import html
 
     lines = []
     if run.export.is_file():
@@ -456,7 +511,7 @@ def build(folder: Path | str) -> Path:
     drift_document = metrics.get("drift", {})
     # Escape by default: only the values marked `| safe` (tables from pandas' escaping
     # to_html, charts, text passed through html.escape) go in as HTML.
-    html = Template(TEMPLATE, autoescape=True).render(
+    page = Template(TEMPLATE, autoescape=True).render(
         drift_text=_bold(drift.markdown(drift_document)),
         drift_table=_drift_table(drift_document),
         model_lines=_model_lines(run),
@@ -474,7 +529,8 @@ def build(folder: Path | str) -> Path:
         top_reasons=top,
         examples=examples,
         **_points_section(run),
-        segments=_segments(metrics),
+        segments=_segments(metrics, _baseline_words(thresholds, metrics)),
+        baseline_words=_baseline_words(thresholds, metrics),
         metrics_table=_metrics_table(metrics),
         **_queue_section(metrics),
         data_lines=data_lines(metrics),
@@ -487,7 +543,7 @@ def build(folder: Path | str) -> Path:
             + leakage.to_html(index=False, border=0, classes="review", float_format="{:.3f}".format)
         ),
     )
-    write_text_whole(run.report, html)
+    write_text_whole(run.report, page)
     return run.report
 
 
