@@ -141,3 +141,20 @@ def test_differences_of_rates_are_percentage_points_and_small_segments_are_hidde
     }
     html = report._segments(segments, "today's rules")
     assert "web" in html and "tiny" not in html and "1 segment values with fewer" in html
+
+
+def test_the_report_explains_every_metric_it_shows():
+    for term in ("ROC-AUC", "PR-AUC", "ECE", "Brier", "SHAP", "PSI", "log-odds", "Lift", "pp"):
+        assert (
+            f"<dt>{term}" in report.TEMPLATE
+            or f"{term}</dt>" in report.TEMPLATE
+            or (term in report.TEMPLATE.split('id="glossary"')[1])
+        ), term
+
+
+def test_a_flat_value_reads_as_a_person_writes_it():
+    from scoring.runtime.reasons import describe
+
+    assert describe("Employees", 178.0, {}) == "Employees: 178"
+    assert describe("Annual Revenue", 147228000.0, {}) == "Annual Revenue: 147,228,000"
+    assert describe("Industry", "missing", {}) == "Industry: empty"

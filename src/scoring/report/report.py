@@ -42,6 +42,7 @@ TEMPLATE = """<!doctype html>
  img { max-width: 100%; } .muted { color: #666; font-size: 0.9em; }
  .grid { display: flex; flex-wrap: wrap; gap: 16px; } .grid > div { flex: 1 1 480px; }
  table.review td { text-align: left; vertical-align: top; }
+ dl.glossary dt { font-weight: 600; margin-top: 0.6em; } dl.glossary dd { margin-left: 1.2em; }
 </style></head><body>
 <h1>Lead scoring: should we adopt the model's MQL threshold?</h1>
 <p class="muted">Run {{ run_id }} · test period {{ test_period }} · {{ n_test }} leads never used
@@ -97,6 +98,33 @@ the same age.</p>{% endif %}
 <h2>Data window, exclusions and leakage</h2>
 <ul>{% for line in data_lines %}<li>{{ line }}</li>{% endfor %}</ul>
 {{ leakage | safe }}
+<h2 id="glossary">What the figures mean</h2>
+<dl class="glossary">
+<dt>MQL threshold, score, grade</dt><dd>A lead whose score reaches the threshold is an MQL.
+Score = 100 x the square root of the calibrated probability to convert; grades A 50+, B 30-49,
+C 15-29, D below 15.</dd>
+<dt>Conversion</dt><dd>The share of MQLs that reached the outcome within the label window.</dd>
+<dt>Capture</dt><dd>The share of all leads that converted which were MQLs.</dd>
+<dt>Lift</dt><dd>How many times as often MQLs convert as all leads do (1: no better than
+picking at random).</dd>
+<dt>pp (percentage points)</dt><dd>The difference of two rates: 50% against 40% is +10 pp
+(a relative gain of 25%).</dd>
+<dt>95% CI</dt><dd>The range the figure would fall in 95 times out of 100 on other leads like
+these (bootstrap resamples of the test leads).</dd>
+<dt>ROC-AUC</dt><dd>The chance that a random converting lead scores above a random
+non-converting one (0.5: random, 1: perfect ranking).</dd>
+<dt>PR-AUC</dt><dd>Average precision: conversion among the top-scored leads, averaged over
+every cut-off; its floor is the base rate, not 0.5.</dd>
+<dt>Calibration, ECE, Brier</dt><dd>Whether a predicted 20% converts 20% of the time. ECE is
+the average gap between predicted and observed conversion; Brier the mean squared error of
+the probabilities (lower is better for both).</dd>
+<dt>SHAP, log-odds</dt><dd>How much each field moved one lead's score up or down, in the
+model's own units (log-odds: +0.7 about doubles the odds to convert).</dd>
+<dt>PSI (drift)</dt><dd>Population stability index: how much a field's distribution moved
+between two periods (below 0.1 stable, 0.1-0.25 moderate, above 0.25 major).</dd>
+<dt>Validation, test</dt><dd>Models and thresholds are chosen on the validation leads; every
+figure above is measured on the newer test leads, never used for any choice.</dd>
+</dl>
 </body></html>
 """
 

@@ -122,7 +122,19 @@ def describe(feature: str, value, wording: dict[str, str]) -> str:
     if feature in ("trial_signups", "webinars_attended", "content_downloads", "unsubscribes"):
         return f"{ITEM_WORDS.get(feature.rstrip('s'), feature.replace('_', ' '))}: {value}"
     # Flat exports: the column's own name is the business word.
-    return f"{feature}: {'unknown' if missing else value}"
+    return f"{feature}: {'unknown' if missing else shown_value(value)}"
+
+
+def shown_value(value) -> str:
+    """A flat export's value as a person writes it: whole numbers without ".0" and with
+    thousands separators, others to 4 significant digits, a blank category as "empty"."""
+    if isinstance(value, float | np.floating) and np.isfinite(value):
+        if float(value).is_integer() or abs(value) >= 1e4:
+            return f"{value:,.0f}"
+        return f"{value:.4g}"
+    if value == "missing":  # how the features spell a blank category
+        return "empty"
+    return str(value)
 
 
 def top_reasons(
