@@ -218,6 +218,7 @@ def _run(
     run_name: str | None,
     only: tuple[str, ...] | None = None,
     notebooks: bool = True,
+    based_on: Path | None = None,
 ):
     setup_logging()
     params = _load(params_path, overrides)
@@ -246,6 +247,7 @@ def _run(
             run_name,
             only=only or stages.STAGES,
             notebooks=notebooks,
+            based_on=based_on,
         )
     except StageError as err:
         if app.debug and err.error is not None:
@@ -298,6 +300,65 @@ def _publish_first(params, run_dir: Path) -> None:
             f"version {version} is the candidate of {params.export.model_name}; after reading "
             f"its report, run: leadscore promote {version}"
         )
+
+
+# What `leadscore thresholds` may change: settings that do not touch the trained model.
+AFTER_TRAINING_SECTIONS = ("thresholds", "points")
+
+
+@app.command()
+def thresholds(
+    params_path: ParamsOption = Path("params.yaml"),
+    overrides: SetOption = None,
+    run_dir: Annotated[
+        Path | None, typer.Option(help="A trained run's folder (default: reports/latest).")
+    ] = None,
+    run_name: RunNameOption = "thresholds",
+    notebooks: NotebooksOption = True,
+) -> None:
+    """Change a threshold policy or the point rules' settings of a trained run and re-run what
+    follows from them, consistently: thresholds, point rules, export (a new model version)
+    and report, in a new run folder on the same trained model. Only thresholds.* and points.*
+    may be set (--set thresholds.recommended=top_share); anything else needs `leadscore run`."""
+    from scoring.io.runfolder import LATEST, RunFolder
+
+    params = _load(params_path, [])
+    changes = overrides or []
+    outside = [
+        item
+        for item in changes
+        if item.split("=", 1)[0].split(".")[0] not in AFTER_TRAINING_SECTIONS
+    ]
+    if outside:
+        allowed = " and ".join(f"{section}.*" for section in AFTER_TRAINING_SECTIONS)
+        raise _fail(
+            f"leadscore thresholds changes {allowed} only: {', '.join(outside)} changes the "
+            "trained model; run `leadscore run --set ...`",
+            EXIT_INVALID_INPUT,
+        )
+    source = (run_dir or Path(params.data.reports_dir) / LATEST).resolve()
+    folder = RunFolder(source)
+    if folder.missing("training.json", "predictions.parquet", "params.yaml"):
+        raise _fail(
+            f"{source} holds no trained run: run `leadscore run` first, or pass --run-dir",
+            EXIT_INVALID_INPUT,
+        )
+    # The trained run's own resolved params, with the changes: the rest stays as trained.
+    result = _run(
+        folder.params,
+        changes,
+        run_name,
+        only=("thresholds", "points", "export"),
+        notebooks=notebooks,
+        based_on=source,
+    )
+    _publish_first(_load(folder.params, changes), result.run_dir)
+    exported = RunFolder(result.run_dir).read("export.json")
+    typer.echo(
+        f"based on the trained run {source.name}; version {exported['version']} carries the "
+        f"new thresholds and rules (to make it the champion: leadscore promote "
+        f"{exported['version']})"
+    )
 
 
 @app.command()

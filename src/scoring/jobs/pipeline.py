@@ -28,7 +28,26 @@ from nbconvert import HTMLExporter
 from scoring.core.config import Params, dump_params
 from scoring.data import synth
 from scoring.io.files import point_link, write_text_whole
-from scoring.io.runfolder import EXPORT, LATEST, STATUS, RunFolder
+from scoring.io.runfolder import (
+    ARTIFACT,
+    EXPORT,
+    FEATURES,
+    LATEST,
+    METRICS,
+    PARAMS,
+    POINTS_CSV,
+    POINTS_JSON,
+    POINTS_MD,
+    PREDICTIONS,
+    REPORT,
+    RETRAIN,
+    RETRAIN_MD,
+    STATUS,
+    THRESHOLDS,
+    TRADEOFF,
+    TRAINING,
+    RunFolder,
+)
 from scoring.jobs import export as export_module
 from scoring.jobs import inputs, stages
 from scoring.report import report
@@ -204,12 +223,16 @@ def run_pipeline(
     only: tuple[str, ...] = stages.STAGES,
     notebooks: bool = True,
     progress: Callable[[str], None] = _stderr,
+    based_on: Path | None = None,
 ) -> RunResult:
     """Create a run folder, save the resolved params, run the stages (as notebooks, with HTML
     pages, or in-process), build the report and point reports/latest at the run.
 
     In-process, a stage's own exception is kept as StageError.error; MLflow's run ends FAILED
-    on an error and KILLED on an interrupt."""
+    on an error and KILLED on an interrupt.
+
+    `based_on`: a trained run whose records of the stages not in `only` are copied into the
+    new run first (the stages after training re-run on the same model)."""
     # Bad input or rules are refused before anything is written: no run folder, no MLflow run.
     # (An audit alone reads the input itself, and says more about a broken export.)
     loaded = inputs.preflight(params) if "train" in only else None
@@ -229,6 +252,8 @@ def run_pipeline(
     run.loaded = loaded  # in-process, the stages reuse what the check read
     folder = run.folder
     write_status(folder, "running", stages=list(only))
+    if based_on is not None:
+        copy_records(RunFolder(based_on), folder, only)
     folder.params.write_text(dump_params(params), encoding="utf-8")
     if notebooks and loaded is not None:
         # Each notebook is a new process: it reads the input as checked here, not again.
@@ -283,6 +308,47 @@ def run_pipeline(
     write_status(folder, "finished", stages=list(only), seconds=seconds)
     point_latest(reports_dir, run_id)
     return RunResult(run_id, folder.path, executed, pages, seconds)
+
+
+# What the stages from thresholds on write: never copied from the run a new one is based on.
+LATER_RECORDS = frozenset(
+    {
+        THRESHOLDS,
+        TRADEOFF,
+        POINTS_CSV,
+        POINTS_JSON,
+        POINTS_MD,
+        ARTIFACT,
+        EXPORT,
+        REPORT,
+        STATUS,
+        PARAMS,
+        RETRAIN,
+        RETRAIN_MD,
+    }
+)
+
+
+def copy_records(source: RunFolder, target: RunFolder, only: tuple[str, ...]) -> None:
+    """Copy a trained run's records into a new run, but for what the stages in `only` (and
+    the report) will write again, and the notebooks of those stages."""
+    missing = source.missing(TRAINING, PREDICTIONS, METRICS, FEATURES)
+    if missing:
+        raise FileNotFoundError(
+            f"{source.path} is not a trained run (no {', '.join(missing)}): run `leadscore run`"
+        )
+
+    def redone(name: str) -> bool:
+        stem = name.split(".")[0]
+        return name in LATER_RECORDS or any(stem.endswith(f"_{stage}") for stage in only)
+
+    for item in source.path.iterdir():
+        if redone(item.name) or item.name.startswith("."):
+            continue
+        if item.is_dir():
+            shutil.copytree(item, target.path / item.name, symlinks=False)
+        else:
+            shutil.copy2(item, target.path / item.name)
 
 
 def write_status(folder: RunFolder, state: str, **details) -> None:
