@@ -428,6 +428,11 @@ def rules(
         typer.echo(line.replace("**", ""))
     typer.echo(pointed.scorecard.table[["kind", "condition", "points"]].to_string(index=False))
     typer.echo(f"rules: {run.folder.points_csv}, {run.folder.points_md.name}")
+    if run.folder.artifact.is_dir():
+        typer.echo(
+            "note: this run's exported model keeps the rules it was exported with; "
+            "`leadscore thresholds --set points....` makes a new run and version that agree"
+        )
     if run.folder.report.is_file():
         from scoring.report import report as report_module
 
