@@ -158,3 +158,10 @@ def test_a_flat_value_reads_as_a_person_writes_it():
     assert describe("Employees", 178.0, {}) == "Employees: 178"
     assert describe("Annual Revenue", 147228000.0, {}) == "Annual Revenue: 147,228,000"
     assert describe("Industry", "missing", {}) == "Industry: empty"
+
+
+def test_a_window_without_dates_is_said_as_rows():
+    assert report.period_words(["38431", "45212"]) == (
+        "rows 38,431 to 45,212 of the export (it has no dates)"
+    )
+    assert report.period_words(["2026-04-01 00:00:00", "2026-06-30"]) == "2026-04-01 to 2026-06-30"

@@ -140,6 +140,17 @@ def _figure_image(figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+def period_words(period: list[str] | None) -> str:
+    """A window as people read it: dates as dates, and an export without dates (split by row
+    order) as the rows it covers, said as such."""
+    if not period:
+        return "unknown"
+    first, last = (str(v) for v in period)
+    if first.isdigit() and last.isdigit():
+        return f"rows {int(first):,} to {int(last):,} of the export (it has no dates)"
+    return f"{first.removesuffix(' 00:00:00')} to {last.removesuffix(' 00:00:00')}"
+
+
 def _pp(value) -> str:
     """A difference of two rates in percentage points (never "+17.2%", which reads relative)."""
     return "n/a" if value is None or pd.isna(value) else f"{100 * value:+.1f} pp"
@@ -544,7 +555,7 @@ def build(folder: Path | str) -> Path:
         drift_table=_drift_table(drift_document),
         model_lines=_model_lines(run),
         run_id=metrics["run_id"],
-        test_period=" to ".join(data["test_period"] or ["?", "?"]),
+        test_period=period_words(data["test_period"]),
         n_test=f"{data['n_test']:,}",
         headline=headline(thresholds, metrics),
         warnings=report_warnings(metrics),
