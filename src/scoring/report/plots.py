@@ -8,6 +8,7 @@ globally.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import numpy as np
@@ -218,6 +219,16 @@ def styled(table: pd.DataFrame):
         .format_index(escape="html", axis=1)
         .hide(axis="index")
     )
+
+
+def styled_or_note(table: pd.DataFrame, note: str):
+    """The table styled for a notebook, or, when it is empty, the reason in words (an empty
+    table says nothing to a reader)."""
+    if len(table):
+        return styled(table)
+    from IPython.display import Markdown
+
+    return Markdown(html.escape(note, quote=False))
 
 
 MODEL_COLORS = {
