@@ -482,6 +482,7 @@ def tradeoff(
     policies: pd.DataFrame,
     baseline_name: str = "today's rules",
     per: str = "month",
+    outcome: str = "SQL",
 ):
     """Interactive trade-off: MQLs per month (or per window, without dates) against
     conversion, the rules marked (plotly)."""
@@ -538,7 +539,9 @@ def tradeoff(
     figure.update_layout(
         title="MQL volume against conversion (validation; policies on test)",
         xaxis_title=f"MQLs per {per}",
-        yaxis_title="MQL-to-SQL conversion",
+        yaxis_title=(
+            "MQL-to-SQL conversion" if outcome == "SQL" else f"conversion of MQLs to {outcome}"
+        ),
         yaxis_tickformat=".0%",
         height=460,
         margin={"l": 60, "r": 20, "t": 60, "b": 50},

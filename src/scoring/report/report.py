@@ -624,12 +624,13 @@ def _tradeoff_section(run: RunFolder, thresholds: dict, metrics: dict) -> dict[s
         policies,
         "today's rules" if has_rules else "baseline",
         per,
+        thresholds.get("outcome", "SQL"),
     )
     tradeoff_baseline = (
         "the dotted line is today's rules at other point thresholds; the red cross is today's "
         f"rules at {thresholds['rules_threshold_points']:g} points."
         if has_rules
-        else f"the dotted line is the baseline ({metrics['baseline']}) at other thresholds."
+        else f"the dotted line is {_baseline_words(thresholds, metrics)} at other thresholds."
     )
     return {
         "tradeoff_baseline": tradeoff_baseline,
