@@ -47,7 +47,8 @@ def test_numbers_are_monotone_and_categories_never_negative(learned):
         if rule.op == ">=":
             steps.setdefault(rule.field, set()).add(np.sign(rule.points))
         else:
-            assert rule.op == "in" and rule.points > 0, rule
+            # A field's groups are shifted to be positive; its blanks have their own rule.
+            assert rule.op == "==" or (rule.op == "in" and rule.points > 0), rule
     assert all(len(signs) == 1 for signs in steps.values()), steps
 
 
@@ -74,7 +75,12 @@ def _hand_points(row: dict, rules: list[dict]) -> float:
     total = 0.0
     for rule in rules:
         value = row[rule["field"]]
-        if value is None or (isinstance(value, float) and math.isnan(value)):
+        blank = value is None or (isinstance(value, float) and math.isnan(value))
+        if rule["op"] == "is empty":  # the features spell a blank "unknown" or "missing"
+            hit = blank or str(value).strip().lower() in ("", "unknown", "missing")
+            total += float(rule["points"]) if hit else 0.0
+            continue
+        if blank:
             continue
         if rule["op"] == ">=":
             hit = float(value) >= float(rule["value"])
@@ -272,8 +278,10 @@ def test_mql_falls_on_the_teams_line_and_rules_list_only_typeable_values(learned
     assert card.threshold == params.baseline.mql_threshold == points.mql_points(params)
     assert any("so that MQL falls at 85 points" in n for n in card.notes)
     for rule in card.rules:
-        if rule.op == "in":
-            assert not {"missing", "other"} & {str(v).lower() for v in rule.value}, rule
+        if rule.op == "in":  # engineered fields spell a blank "unknown", exports "missing"
+            assert not {"missing", "other", "unknown"} & {str(v).lower() for v in rule.value}
+        if rule.op == "==":
+            assert rule.name.endswith("is empty"), rule
     # The scaled rules score the leads the evaluation reports on.
     assert np.array_equal(
         scored["points"].to_numpy(), rules.scored(_features(learned), card.rules)["points"]
@@ -318,7 +326,7 @@ def test_the_scale_moves_to_the_line_unless_the_threshold_is_not_positive():
     )
     assert chosen["volume_matched"] == 85 and factor == pytest.approx(85 / 359)
     assert scaled[0].points == round(145 * 85 / 359)
-    assert chosen["conversion_target"] == pytest.approx(200 * 85 / 359)
+    assert chosen["conversion_target"] == math.ceil(200 * 85 / 359)  # whole points
     kept, same, factor, note = points.on_the_team_scale(
         [rule], {"volume_matched": -10.0}, "volume_matched", 85, PointsParams()
     )

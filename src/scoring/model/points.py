@@ -48,6 +48,12 @@ EMPTY = "missing"
 OWN_GROUP = "other"
 
 
+def empty_token(field_name: str) -> str:
+    """How a field's blanks are spelled in the features: "unknown" for leadscore's own
+    engineered fields (seniority, department, size band, ...), "missing" for an export's."""
+    return "unknown" if field_name in LABELS else EMPTY
+
+
 class PointsError(ValueError):
     """The points settings name fields the data does not have, or nothing can be learned."""
 
@@ -72,7 +78,7 @@ class FieldBins:
         if self.numeric:
             return [(">=", int(e) if float(e).is_integer() else e) for e in self.edges]
         rules = [("in", group) for group in self.groups if len(group) <= MAX_VALUES]
-        return rules + ([("==", EMPTY)] if self.empty else [])
+        return rules + ([("==", empty_token(self.field))] if self.empty else [])
 
 
 @dataclass(frozen=True)
@@ -152,9 +158,10 @@ def bin_field(values: pd.Series, label: np.ndarray, params: PointsParams) -> Fie
         data = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
     else:
         text = normalised_text(values)
-        untypable = text.isin([EMPTY, OWN_GROUP]) | values.isna()
+        blank = empty_token(name)
+        untypable = text.isin([blank, OWN_GROUP]) | values.isna()
         data = text.astype(object).where(~untypable, np.nan).to_numpy()
-        empty = bool((text == EMPTY).mean() >= params.min_bin_share)
+        empty = bool((text == blank).mean() >= params.min_bin_share)
     if pd.isna(data).all():
         return None
     binning = OptimalBinning(
@@ -339,7 +346,7 @@ def condition(field_name: str, op: str, value, binary: bool = False) -> str:
         return f"{label} at least {shown}"
     if field_name.endswith("_missing") and value == 1:
         return f"{feature_label(field_name.removesuffix('_missing'))} is empty"
-    if op == "==" and value == EMPTY:
+    if op == "==" and value == empty_token(field_name):
         return f"{label} is empty"
     if field_name == "free_mail" and value == 1:
         return "Free e-mail address (gmail, outlook, ...)"
@@ -510,7 +517,7 @@ def _monotone(
 
 def is_empty_rule(rule: Rule) -> bool:
     """Whether a learned rule is a category field's "is empty"."""
-    return rule.op == "==" and rule.value == EMPTY
+    return rule.op == "==" and rule.value == empty_token(rule.field)
 
 
 def rule_table(
@@ -579,7 +586,8 @@ def on_the_team_scale(
     ]
     dropped = [r.name for r in scaled if r.points == 0]
     scaled = [r for r in scaled if r.points != 0]
-    moved = {k: (target if k == policy else v * factor) for k, v in chosen.items()}
+    # Points are whole: the next whole number selects the same leads and reads better.
+    moved = {k: (target if k == policy else float(np.ceil(v * factor))) for k, v in chosen.items()}
     note = (
         f"points scaled by {factor:.3g} so that MQL falls at {target:g} points, your scale "
         "(points.mql_points, else baseline.mql_threshold, else 100)"
