@@ -199,3 +199,36 @@ def test_a_field_that_adds_more_than_all_others_together_is_excluded_by_evidence
         frame, label, assignment, first, FeatureParams(leakage_gain_candidates=0), seed=1
     )
     assert none == {}
+
+
+def test_a_binned_twin_of_an_excluded_score_is_flagged_by_association():
+    """Regression: an export's 'Activity Score' was excluded by its name while its binned
+    'Activity Index' (High / Medium / Low) stayed; the proxy check read numbers only."""
+    from scoring.model.leakage import cramers_v
+
+    rng = np.random.default_rng(5)
+    n = 4000
+    label = pd.Series((rng.random(n) < 0.3).astype(int))
+    score = np.round(10 + 1.5 * label + rng.normal(0, 1.5, n))
+    frame = pd.DataFrame(
+        {
+            "Rep Score": score,
+            "Rep Index": pd.cut(
+                score, [-np.inf, 10, 13, np.inf], labels=["Low", "Mid", "High"]
+            ).astype(str),
+            "Industry": rng.choice(["software", "retail", "banking", "other"], n),
+            "Visits": rng.poisson(3 + label),
+        }
+    )
+    params = FeatureParams(after_outcome_patterns=["rep score"])
+    flags = {f.column: f for f in detect_leakage(frame, label, params, by_name=True)}
+    assert flags["Rep Score"].excluded
+    assert flags["Rep Index"].excluded and "goes with leaky column 'Rep Score'" in (
+        flags["Rep Index"].reason
+    )
+    assert "Cramer's V" in flags["Rep Index"].detail
+    assert "Industry" not in flags and "Visits" not in flags
+    # Independent columns of many levels on few rows do not read as associated.
+    a, b = rng.integers(0, 50, 300), rng.integers(0, 50, 300)
+    assert cramers_v(a, b) < 0.2
+    assert cramers_v(a, a) > 0.99

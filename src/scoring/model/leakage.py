@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from scoring.core import stats
@@ -200,32 +201,75 @@ def detect_leakage(
 def proxy_flags(
     features: pd.DataFrame, flags: list[LeakFlag], params: FeatureParams
 ) -> list[LeakFlag]:
-    """Numeric columns that move with a flagged numeric column (a total that includes a leaky
-    count carries its leak even when its own ROC-AUC stays under the threshold)."""
-    numeric = features.select_dtypes("number")
-    leaky = [f.column for f in flags if f.column in numeric.columns and not f.review_only]
-    others = [c for c in numeric.columns if c not in {f.column for f in flags}]
+    """Columns that carry a flagged column's information under another name: a numeric
+    column that moves with a flagged numeric one (a total that includes a leaky count), or
+    any column whose values go with a flagged column's (Cramer's V, numbers cut in deciles):
+    the binned twin of an excluded score, a category filled in by the same sales step."""
+    leaky = [f.column for f in flags if not f.review_only and f.column in features.columns]
+    others = [c for c in features.columns if c not in {f.column for f in flags}]
     if not leaky or not others:
         return []
-    ranks = numeric[leaky + others].rank()
-    correlation = ranks.corr().loc[others, leaky]
+    numeric = [c for c in features.columns if pd.api.types.is_numeric_dtype(features[c])]
+    correlation = None
+    numeric_leaky = [c for c in leaky if c in numeric]
+    numeric_others = [c for c in others if c in numeric]
+    if numeric_leaky and numeric_others:
+        ranks = features[numeric_leaky + numeric_others].rank()
+        correlation = ranks.corr().loc[numeric_others, numeric_leaky]
+    codes = {c: _codes(features[c]) for c in [*leaky, *others]}
     out = []
     for column in others:
-        if correlation.loc[column].isna().all():  # constant in training: nothing to compare
-            continue
-        strongest = correlation.loc[column].abs().idxmax()
-        rho = float(correlation.loc[column, strongest])
-        if abs(rho) >= params.leakage_proxy_corr:
-            out.append(
-                LeakFlag(
-                    column,
-                    f"moves with leaky column {strongest!r}",
+        found: tuple[float, str, str] | None = None
+        if correlation is not None and column in correlation.index:
+            row = correlation.loc[column]
+            if not row.isna().all():
+                strongest = row.abs().idxmax()
+                rho = float(row[strongest])
+                found = (
                     abs(rho),
+                    f"moves with leaky column {strongest!r}",
                     f"Spearman correlation {rho:+.2f} with {strongest!r}",
-                    column in set(params.allow_columns),
                 )
+        for other in leaky:
+            v = cramers_v(codes[column], codes[other])
+            if v >= params.leakage_proxy_corr and (found is None or v > found[0]):
+                found = (
+                    v,
+                    f"goes with leaky column {other!r}",
+                    f"Cramer's V {v:.2f} with {other!r} (numbers cut in deciles): the same "
+                    "information under another name",
+                )
+        if found is not None and found[0] >= params.leakage_proxy_corr:
+            out.append(
+                LeakFlag(column, found[1], found[0], found[2], column in set(params.allow_columns))
             )
     return out
+
+
+def _codes(values: pd.Series) -> np.ndarray:
+    """A column as level codes: numbers in (at most) 10 quantile bins, blanks a level."""
+    if pd.api.types.is_numeric_dtype(values) and values.nunique() > 10:
+        values = pd.qcut(values.astype(float), 10, duplicates="drop")
+    codes, _ = pd.factorize(values, use_na_sentinel=False)
+    return codes
+
+
+def cramers_v(a: np.ndarray, b: np.ndarray) -> float:
+    """Association of two categorical columns (level codes), 0 to 1, with Bergsma's bias
+    correction (many levels on few rows do not read as association)."""
+    n = len(a)
+    ka, kb = int(a.max()) + 1 if n else 0, int(b.max()) + 1 if n else 0
+    if n < 2 or ka < 2 or kb < 2 or ka * kb > 4_000_000:  # no table that size fits a field
+        return 0.0
+    table = np.bincount(a * kb + b, minlength=ka * kb).reshape(ka, kb).astype(float)
+    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        chi2 = np.nansum((table - expected) ** 2 / np.where(expected > 0, expected, np.nan))
+    phi2 = max(0.0, chi2 / n - (ka - 1) * (kb - 1) / (n - 1))
+    rows = ka - (ka - 1) ** 2 / (n - 1)
+    columns = kb - (kb - 1) ** 2 / (n - 1)
+    denominator = min(rows - 1, columns - 1)
+    return float(np.sqrt(phi2 / denominator)) if denominator > 0 else 0.0
 
 
 def gain_candidates(
