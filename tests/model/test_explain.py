@@ -100,3 +100,13 @@ def test_top_reasons_word_every_row_as_describe_does():
                     continue
                 expected = describe(features[feature], values.iat[row, feature], {})
                 assert table.at[row, f"{kind}_{rank}"] == expected
+
+
+def test_families_of_export_fields_read_as_a_marketer_would():
+    from scoring.model.explain import feature_family
+
+    assert feature_family("Total Time Spent on Website") == "intent"
+    assert feature_family("Page Views Per Visit") == "intent"
+    assert feature_family("Do Not Email") == "fit"  # a preference, not an action
+    assert feature_family("Lead Source") == "source"
+    assert feature_family("Industry") == "fit"

@@ -165,3 +165,10 @@ def test_a_window_without_dates_is_said_as_rows():
         "rows 38,431 to 45,212 of the export (it has no dates)"
     )
     assert report.period_words(["2026-04-01 00:00:00", "2026-06-30"]) == "2026-04-01 to 2026-06-30"
+
+
+def test_a_matrix_without_behaviour_fields_says_why_it_has_one_column():
+    one = pd.DataFrame({"fit": list("ABCD"), "intent": ["1"] * 4, "leads": 1, "conversion": 0.1})
+    assert "one column" in report.matrix_note(one)
+    full = pd.DataFrame({"fit": list("AABB"), "intent": list("1212")})
+    assert report.matrix_note(full) is None

@@ -23,9 +23,11 @@ from scoring.runtime.reasons import top_reasons
 SOURCE_PATTERN = re.compile(r"source|campaign|channel|medium|utm", re.IGNORECASE)
 INTENT_PATTERN = re.compile(
     r"page|visit|view|form|demo|contact_sales|download|webinar|email|click|open|event|trial|"
-    r"unsubscribe|activit|active_days|days_since",
+    r"unsubscribe|activit|active_days|days_since|time (spent|on)|website|session",
     re.IGNORECASE,
 )
+# A contact preference is who the lead is, not what it did ("Do Not Email", "Opt-out").
+PREFERENCE_PATTERN = re.compile(r"\bdo not\b|do_not|opt.?(out|in)|consent", re.IGNORECASE)
 FIT_GRADES = ("A", "B", "C", "D")
 INTENT_GRADES = ("1", "2", "3", "4")
 
@@ -44,6 +46,8 @@ def feature_family(name: str) -> str:
     """fit (firmographics), intent (behaviour) or source (how the lead came in)."""
     if SOURCE_PATTERN.search(name):
         return "source"
+    if PREFERENCE_PATTERN.search(name):
+        return "fit"
     if INTENT_PATTERN.search(name):
         return "intent"
     return "fit"

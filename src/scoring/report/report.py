@@ -75,7 +75,8 @@ up. Text matches ignore case; an empty field gets no points. Step by step for op
 <div class="grid"><div><h2>Calibration</h2>
 <img alt="Observed conversion against predicted probability" src="{{ calibration }}"></div>
 <div><h2>Fit x intent</h2>
-<img alt="Conversion by fit grade and intent grade" src="{{ matrix }}"></div></div>
+<img alt="Conversion by fit grade and intent grade" src="{{ matrix }}">
+{% if matrix_note %}<p class="muted">{{ matrix_note }}</p>{% endif %}</div></div>
 <h2>Why leads score as they do</h2>
 <img alt="Feature importance by family" src="{{ importance }}">
 <h3>Top reasons overall</h3>{{ top_reasons | safe }}
@@ -138,6 +139,18 @@ def _figure_image(figure) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def matrix_note(matrix: pd.DataFrame) -> str | None:
+    """Why the fit x intent matrix has a single row or column, when it has."""
+    for family, words in (("intent", "behaviour (visits, forms, e-mail)"), ("fit", "profile")):
+        if matrix[family].nunique() < 2:
+            return (
+                f"No field of this data was recognised as {words}: every lead has the same "
+                f"{family} grade, so the matrix has one {'column' if family == 'intent' else 'row'}"
+                " and ranks by the other family alone."
+            )
+    return None
 
 
 def period_words(period: list[str] | None) -> str:
@@ -564,6 +577,7 @@ def build(folder: Path | str) -> Path:
         gains=_image(run.plot("gains_lift")),
         calibration=_image(run.plot("calibration")),
         matrix=_figure_image(plots.fit_intent_heatmap(matrix)),
+        matrix_note=matrix_note(matrix),
         importance=_figure_image(plots.importance(explain.global_importance(explanation))),
         top_reasons=top,
         examples=examples,
