@@ -87,6 +87,8 @@ def _hand_points(row: dict, rules: list[dict]) -> float:
         elif rule["op"] == "in":
             allowed = [v.strip().lower() for v in rule["value"].split("|")]
             hit = str(value).strip().lower() in allowed
+        elif rule["op"] == "==":  # the JSON's spelling of "is empty"
+            hit = str(value).strip().lower() == str(rule["value"]).strip().lower()
         else:
             raise AssertionError(f"unexpected op {rule['op']}")
         if hit:

@@ -658,8 +658,10 @@ def document(card: Scorecard, evaluation: dict, params: PointsParams) -> dict:
     """points_rules.json: the rules, their threshold, how they were found and their test
     figures."""
     rules = card.table.drop(columns=["value"]).to_dict(orient="records")
+    # The JSON is read back as rules (the artifact, `score --points`): the machine's op and
+    # value, where the CSV for people says "is empty".
     for row, rule in zip(rules, card.rules, strict=True):
-        row["value"] = rule.value
+        row["op"], row["value"] = rule.op, rule.value
     return json_ready(
         {
             "rules": rules,
