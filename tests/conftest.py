@@ -163,3 +163,40 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             or item.get_closest_marker("slow")
         ):
             item.add_marker(pytest.mark.slow)
+
+
+def flat_project(
+    folder: Path,
+    model_name: str,
+    rows: int = 1500,
+    change=None,
+) -> Path:
+    """A project on a small flat export of the generated CRM (export.csv, params.yaml in
+    folder, no rules, MLflow and artifacts inside): the params path. `change` edits the export
+    (a frame of text) before it is written."""
+    crm = synth.generate(GeneratorParams(n_leads=3000), seed=3)
+    export = synth.flat_export(crm.leads, crm.activities, crm.snapshot).head(rows)
+    if change is not None:
+        export = change(export.astype(str))
+    export.to_csv(folder / "export.csv", index=False)
+    params = {
+        "seed": 7,
+        "data": {
+            "source": "flat",
+            "reports_dir": "reports",
+            "flat": {
+                "path": "export.csv",
+                "id_column": "Prospect ID",
+                "target_column": "Converted",
+                "date_column": "Created Date",
+                "min_positives": 20,
+            },
+        },
+        "baseline": {"rules": []},
+        "models": {"bootstrap_samples": 20, "backtest_folds": 0},
+        "mlflow": {"tracking_uri": "sqlite:///mlruns/mlflow.db", "artifact_dir": "mlruns/art"},
+        "export": {"dir": "artifacts", "model_name": model_name},
+    }
+    path = folder / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return path

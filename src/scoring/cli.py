@@ -108,6 +108,9 @@ SetOption = Annotated[
         "--set", "-s", help="Override a parameter for this run: section.key=value (repeatable)."
     ),
 ]
+TrainedRunOption = Annotated[
+    Path | None, typer.Option(help="A trained run's folder (default: reports/latest).")
+]
 RunNameOption = Annotated[
     str | None,
     typer.Option("--run-name", help="A name appended to the run id (reports/<run_id>/)."),
@@ -310,9 +313,7 @@ AFTER_TRAINING_SECTIONS = ("thresholds", "points")
 def thresholds(
     params_path: ParamsOption = Path("params.yaml"),
     overrides: SetOption = None,
-    run_dir: Annotated[
-        Path | None, typer.Option(help="A trained run's folder (default: reports/latest).")
-    ] = None,
+    run_dir: TrainedRunOption = None,
     run_name: RunNameOption = "thresholds",
     notebooks: NotebooksOption = True,
 ) -> None:
@@ -396,9 +397,7 @@ def report(
 def rules(
     params_path: ParamsOption = Path("params.yaml"),
     overrides: SetOption = None,
-    run_dir: Annotated[
-        Path | None, typer.Option(help="A trained run's folder (default: reports/latest).")
-    ] = None,
+    run_dir: TrainedRunOption = None,
 ) -> None:
     """Learn point rules to type into a marketing platform from a trained run: rules chosen on
     the training rows and fitted on every row before the test window, MQL threshold in points

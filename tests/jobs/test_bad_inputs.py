@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from scoring.cli import app
+from tests.conftest import flat_project
 
 GOOD_ROWS = 1500
 
@@ -27,32 +27,8 @@ GOOD_ROWS = 1500
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     """A project on a small flat export, trained and exported once (for the scoring cases)."""
-    from scoring.core.config import GeneratorParams
-    from scoring.data import synth
-
     root = tmp_path_factory.mktemp("corpus")
-    crm = synth.generate(GeneratorParams(n_leads=3000), seed=3)
-    export = synth.flat_export(crm.leads, crm.activities, crm.snapshot).head(GOOD_ROWS)
-    export.to_csv(root / "export.csv", index=False)
-    params = {
-        "seed": 7,
-        "data": {
-            "source": "flat",
-            "reports_dir": "reports",
-            "flat": {
-                "path": "export.csv",
-                "id_column": "Prospect ID",
-                "target_column": "Converted",
-                "date_column": "Created Date",
-                "min_positives": 20,
-            },
-        },
-        "baseline": {"rules": []},
-        "models": {"bootstrap_samples": 20, "backtest_folds": 0},
-        "mlflow": {"tracking_uri": "sqlite:///mlruns/mlflow.db", "artifact_dir": "mlruns/art"},
-        "export": {"dir": "artifacts", "model_name": "corpus"},
-    }
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    flat_project(root, "corpus", GOOD_ROWS)
     trained = CliRunner().invoke(
         app, ["run", "--params", str(root / "params.yaml"), "--no-notebooks"]
     )

@@ -6,44 +6,24 @@ import csv
 import nbformat
 import pandas as pd
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from scoring.cli import app
-from scoring.core.config import GeneratorParams
-from scoring.data import synth
+from tests.conftest import flat_project
 
 TAG = "<img src=x onerror=alert(1)>"
 
 
 @pytest.mark.slow  # a whole run with notebooks
 def test_hostile_names_and_values_never_run_on_a_page_we_write(tmp_path):
-    crm = synth.generate(GeneratorParams(n_leads=3000), seed=3)
-    export = synth.flat_export(crm.leads, crm.activities, crm.snapshot).head(1500)
-    export = export.rename(columns={"Campaign": f"Campaign {TAG}"}).astype(str)
-    export["Industry"] = export["Industry"].where(export.index % 3 != 0, f"Retail {TAG}")
-    title = export["Job Title"].where(export.index % 4 != 0, f"=cmd|' /C calc'!A0 {TAG}")
-    export["Job Title"] = title
-    export.to_csv(tmp_path / "export.csv", index=False)
-    params = {
-        "seed": 7,
-        "data": {
-            "source": "flat",
-            "reports_dir": "reports",
-            "flat": {
-                "path": "export.csv",
-                "id_column": "Prospect ID",
-                "target_column": "Converted",
-                "date_column": "Created Date",
-                "min_positives": 20,
-            },
-        },
-        "baseline": {"rules": []},
-        "models": {"bootstrap_samples": 20, "backtest_folds": 0},
-        "mlflow": {"tracking_uri": "sqlite:///mlruns/mlflow.db", "artifact_dir": "mlruns/art"},
-        "export": {"dir": "artifacts", "model_name": "hostile"},
-    }
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+
+    def hostile(export: pd.DataFrame) -> pd.DataFrame:
+        export = export.rename(columns={"Campaign": f"Campaign {TAG}"})
+        export["Industry"] = export["Industry"].where(export.index % 3 != 0, f"Retail {TAG}")
+        title = export["Job Title"].where(export.index % 4 != 0, f"=cmd|' /C calc'!A0 {TAG}")
+        return export.assign(**{"Job Title": title})
+
+    flat_project(tmp_path, "hostile", change=hostile)
     result = CliRunner().invoke(app, ["run", "--params", str(tmp_path / "params.yaml")])
     assert result.exit_code == 0, result.output
     run = (tmp_path / "reports" / "latest").resolve()
@@ -77,5 +57,5 @@ def test_hostile_names_and_values_never_run_on_a_page_we_write(tmp_path):
     )
     assert result.exit_code == 0, result.output
     out = pd.read_csv(scored, dtype=str, keep_default_na=False)
-    assert len(out) == len(export)
+    assert len(out) == 1500  # one output row per input row
     assert not out.map(lambda v: v.startswith(("=", "+", "@"))).any().any()

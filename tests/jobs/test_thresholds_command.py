@@ -7,33 +7,11 @@ import yaml
 from typer.testing import CliRunner
 
 from scoring.cli import app
-from scoring.core.config import GeneratorParams
-from scoring.data import synth
+from tests.conftest import flat_project
 
 
 def test_a_policy_change_is_one_command_and_every_record_agrees(tmp_path, monkeypatch):
-    crm = synth.generate(GeneratorParams(n_leads=3000), seed=3)
-    synth.flat_export(crm.leads, crm.activities, crm.snapshot).head(1500).to_csv(
-        tmp_path / "export.csv", index=False
-    )
-    params = {
-        "data": {
-            "source": "flat",
-            "reports_dir": "reports",
-            "flat": {
-                "path": "export.csv",
-                "id_column": "Prospect ID",
-                "target_column": "Converted",
-                "date_column": "Created Date",
-                "min_positives": 20,
-            },
-        },
-        "baseline": {"rules": []},
-        "models": {"bootstrap_samples": 20, "backtest_folds": 0},
-        "mlflow": {"tracking_uri": "sqlite:///mlruns/mlflow.db", "artifact_dir": "mlruns/art"},
-        "export": {"dir": "artifacts", "model_name": "policy"},
-    }
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    flat_project(tmp_path, "policy")
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     first = runner.invoke(app, ["run", "--params", "params.yaml", "--no-notebooks"])
