@@ -172,3 +172,10 @@ def test_a_matrix_without_behaviour_fields_says_why_it_has_one_column():
     assert "one column" in report.matrix_note(one)
     full = pd.DataFrame({"fit": list("AABB"), "intent": list("1212")})
     assert report.matrix_note(full) is None
+
+
+def test_counts_read_as_whole_numbers_even_after_a_float():
+    from scoring.report import plots
+
+    page = plots.styled(pd.DataFrame({"leads": [9240.0, 12.0], "lift": [1.234, 2.0]})).to_html()
+    assert ">9,240<" in page and "9,240.0" not in page and ">1.234<" in page

@@ -199,6 +199,11 @@ def share_bars(table: pd.DataFrame, label: str, value: str, title: str) -> Figur
 PERCENT_WORDS = ("share", "conversion", "rate", "filled", "mql_to_sql")
 
 
+def _whole(values: pd.Series) -> bool:
+    present = values.dropna()
+    return bool(len(present)) and bool((present == present.round()).all())
+
+
 def styled(table: pd.DataFrame):
     """A table for display: shares as percentages, counts with separators, hours rounded."""
     formats = {}
@@ -210,6 +215,8 @@ def styled(table: pd.DataFrame):
             continue
         elif name == "actual" or any(word in name for word in PERCENT_WORDS):
             formats[column] = "{:.1%}"
+        elif _whole(table[column]):  # counts that went through a float (a sum, a join)
+            formats[column] = "{:,.0f}"
         else:
             small = table[column].abs().max() < 10
             formats[column] = "{:,.3f}" if small else "{:,.1f}"
