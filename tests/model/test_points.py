@@ -334,3 +334,33 @@ def test_the_scale_moves_to_the_line_unless_the_threshold_is_not_positive():
     )
     assert kept == [rule] and same == {"volume_matched": -10.0} and factor == 1.0
     assert "cannot be scaled" in note
+
+
+def test_every_derived_field_says_which_crm_field_to_use_and_how(learned):
+    from scoring.model.points_crm import crm_condition
+
+    _, _, _, card, _, _ = learned
+    derived = [
+        r for r in card.rules if r.field in ("seniority", "function") or r.field.endswith("d")
+    ]
+    assert derived
+    for rule in derived:
+        assert crm_condition(rule) != rule.name
+    assert set(card.table["in_your_crm"]) == {crm_condition(r) for r in card.rules}
+
+    def rule(field, op, value):
+        return Rule(name="x", kind="fit", field=field, op=op, value=value, points=1)
+
+    senior = crm_condition(rule("seniority", "in", ["c_level"]))
+    assert "Job title contains any of" in senior and "CEO" in senior and "chief" in senior
+    finance = crm_condition(rule("function", "in", ["finance"]))
+    assert "accountant*" in finance and "accounting*" in finance
+    assert crm_condition(rule("page_pricing_30d", ">=", 4)) == (
+        "Count of activities where activity_type = 'page_view' AND page_category = 'pricing' "
+        "in the 30 days before scoring, at least 4"
+    )
+    assert crm_condition(rule("company_size_band", "in", ["200-999", "5000+"])) == (
+        "Number of employees: 200 to 999, 5000 or more"
+    )
+    assert crm_condition(rule("seniority", "==", "unknown")).startswith("Job title is empty")
+    assert crm_condition(rule("Total Visits", ">=", 9)) == "x"  # an export's own field

@@ -29,6 +29,7 @@ from scoring.core.config import PointsParams, Rule
 from scoring.core.jsonable import json_ready
 from scoring.model import thresholds
 from scoring.model.explain import feature_family
+from scoring.model.points_crm import crm_condition
 from scoring.model.points_evaluation import choose_threshold, evaluate
 from scoring.runtime.reasons import LABELS, VALUE_WORDS, feature_label
 from scoring.runtime.rules import normalised_text, rule_matches, scored
@@ -542,6 +543,7 @@ def rule_table(
                     else rule.value
                 ),
                 "points": int(rule.points),
+                "in_your_crm": crm_condition(rule),
                 "leads_train": int(hit.sum()),
                 "conversion_train": float(label.to_numpy()[hit].mean()) if hit.any() else np.nan,
             }

@@ -149,13 +149,17 @@ def markdown_page(saved: dict, label_words: str) -> str:
         if not rows:
             out += ["No rule of this kind.", ""]
             continue
-        out += ["| Rule | Points | Training leads | Their conversion |", "|---|---:|---:|---:|"]
+        out += [
+            "| Rule | Points | In your CRM | Training leads | Their conversion |",
+            "|---|---:|---|---:|---:|",
+        ]
         for r in rows:
             conversion = r["conversion_train"]
             shown = f"{conversion:.1%}" if _finite(conversion) else ""
+            where = r.get("in_your_crm", r["rule"])
             out.append(
-                f"| {_md(r['rule'], cell=True)} | {r['points']:+d} | {r['leads_train']:,} | "
-                f"{shown} |"
+                f"| {_md(r['rule'], cell=True)} | {r['points']:+d} | {_md(where, cell=True)} | "
+                f"{r['leads_train']:,} | {shown} |"
             )
         out.append("")
     if saved["notes"]:
