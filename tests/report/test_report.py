@@ -179,3 +179,13 @@ def test_counts_read_as_whole_numbers_even_after_a_float():
 
     page = plots.styled(pd.DataFrame({"leads": [9240.0, 12.0], "lift": [1.234, 2.0]})).to_html()
     assert ">9,240<" in page and "9,240.0" not in page and ">1.234<" in page
+
+
+def test_a_yes_no_field_reads_yes_or_no_in_reasons():
+    from scoring.runtime.reasons import describe, yes_no_wording
+
+    wording = yes_no_wording(["Do Not Email", "Odd {name}"])
+    assert describe("Do Not Email", 1.0, wording) == "Do Not Email: yes"
+    assert describe("Do Not Email", 0.0, wording) == "Do Not Email: no"
+    assert describe("Do Not Email", float("nan"), wording) == "Do Not Email: unknown"
+    assert describe("Odd {name}", 1.0, wording) == "Odd {name}: yes"

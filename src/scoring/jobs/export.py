@@ -14,11 +14,12 @@ import pandas as pd
 
 from scoring.core.config import Params
 from scoring.io import runfolder
-from scoring.io.files import write_json
+from scoring.io.files import read_json, write_json
 from scoring.io.runfolder import RunFolder
 from scoring.model import points, training_record
 from scoring.report import model_card
 from scoring.runtime import artifact
+from scoring.runtime.reasons import yes_no_wording
 from scoring.tracking import registry
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def complete(run: RunFolder, params: Params) -> Path:
     write_json(staging / artifact.THRESHOLDS_FILE, card["threshold"], canonical=True)
     write_json(
         staging / artifact.WORDING_FILE,
-        {"wording": dict(params.explain.wording), "top_reasons": 3},
+        {"wording": wording(staging, params), "top_reasons": 3},
         canonical=True,
     )
     write_json(staging / artifact.CARD_JSON, card, canonical=True)
@@ -56,6 +57,17 @@ def complete(run: RunFolder, params: Params) -> Path:
     shutil.rmtree(target, ignore_errors=True)
     os.replace(staging, target)
     return target
+
+
+def wording(artifact_dir: Path, params: Params) -> dict[str, str]:
+    """The reasons' wording: params' own, over yes/no wording for an export's boolean fields."""
+    preprocessing = read_json(artifact_dir / artifact.PREPROCESSING_FILE)
+    booleans = [
+        c["feature"]
+        for c in preprocessing.get("flat", {}).get("columns", [])
+        if c.get("kind") == "boolean"
+    ]
+    return {**yes_no_wording(booleans), **params.explain.wording}
 
 
 def check_against_run(folder: Path | str, features: pd.DataFrame, expected: np.ndarray) -> float:

@@ -18,7 +18,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from scoring.io import runfolder
 from scoring.io.runfolder import RunFolder
 from scoring.model.calibration import CalibratedModel, fitted_pipeline
-from scoring.runtime.reasons import top_reasons
+from scoring.runtime.reasons import top_reasons, yes_no_wording
 
 SOURCE_PATTERN = re.compile(r"source|campaign|channel|medium|utm", re.IGNORECASE)
 INTENT_PATTERN = re.compile(
@@ -161,6 +161,14 @@ def reason_codes(explanation: Explanation, wording: dict[str, str], top: int = 3
     ).set_axis(explanation.contributions.index.rename("index"))
 
 
+def _booleans(dataset) -> list[str]:
+    """An export's yes/no fields (features read as 1/0), by the types the run found."""
+    columns = getattr(dataset, "columns", None)
+    if columns is None or "kind" not in columns:
+        return []
+    return columns.loc[columns["kind"] == "boolean", "column"].tolist()
+
+
 def explain_run(result, dataset, params) -> dict:
     """Explanations of the chosen model for validation and test leads, ready to save:
     contributions, reasons (test), fit/intent grade edges (validation), importance."""
@@ -182,7 +190,9 @@ def explain_run(result, dataset, params) -> dict:
     )
     return {
         "explanation": test_only,
-        "reasons": reason_codes(test_only, dict(params.wording)),
+        "reasons": reason_codes(
+            test_only, {**yes_no_wording(_booleans(dataset)), **params.wording}
+        ),
         "scores": scores[~in_valid],
         "edges": edges,
         "importance": global_importance(test_only),

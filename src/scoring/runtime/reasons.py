@@ -79,9 +79,10 @@ def feature_label(feature: str) -> str:
 
 def describe(feature: str, value, wording: dict[str, str]) -> str:
     """A feature and its value in business words (params wording first, then defaults)."""
-    if feature in wording:
-        return wording[feature].format(value=value)
     missing = value is None or (isinstance(value, float) and np.isnan(value))
+    if feature in wording:
+        yes_no = "unknown" if missing else ("yes" if value else "no")
+        return wording[feature].format(value=value, yes_no=yes_no)
     if feature in LABELS:
         shown = (
             "unknown"
@@ -123,6 +124,14 @@ def describe(feature: str, value, wording: dict[str, str]) -> str:
         return f"{ITEM_WORDS.get(feature.rstrip('s'), feature.replace('_', ' '))}: {value}"
     # Flat exports: the column's own name is the business word.
     return f"{feature}: {'unknown' if missing else shown_value(value)}"
+
+
+def yes_no_wording(features: list[str]) -> dict[str, str]:
+    """Wording for an export's yes/no fields, read as 1/0: "Newsletter: yes", not "1"."""
+    return {
+        feature: f"{feature.replace('{', '{{').replace('}', '}}')}: {{yes_no}}"
+        for feature in features
+    }
 
 
 def shown_value(value) -> str:
