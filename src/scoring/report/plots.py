@@ -503,11 +503,13 @@ def tradeoff(
             mode="lines",
             name="model",
             line={"color": MODEL_COLORS["lightgbm"]},
-            customdata=model_table[["threshold", "capture"]],
+            customdata=np.column_stack(
+                [100 * np.sqrt(model_table["threshold"].clip(lower=0)), model_table["capture"]]
+            ),
             hovertemplate=(
-                f"%{{x:.0f}} MQLs/{per}<br>conversion %{{y:.1%}}<br>captures "
-                "%{customdata[1]:.0%} of conversions<br>probability >= "
-                "%{customdata[0]:.3f}<extra>model</extra>"
+                f"%{{x:,.0f}} MQLs/{per}<br>conversion %{{y:.1%}}<br>captures "
+                "%{customdata[1]:.0%} of conversions<br>score >= "
+                "%{customdata[0]:.0f}<extra>model</extra>"
             ),
         )
     )
@@ -519,7 +521,7 @@ def tradeoff(
             name=f"{baseline_name} (other thresholds)",
             line={"color": MODEL_COLORS["baseline"], "dash": "dot"},
             customdata=baseline_table[["threshold"]],
-            hovertemplate=f"%{{x:.0f}} MQLs/{per}<br>conversion %{{y:.1%}}<br>score >= "
+            hovertemplate=f"%{{x:,.0f}} MQLs/{per}<br>conversion %{{y:.1%}}<br>score >= "
             "%{customdata[0]:.3g}<extra>baseline</extra>",
         )
     )
@@ -541,6 +543,10 @@ def tradeoff(
                 },
                 name=row.policy.replace("_", " "),
                 showlegend=False,
+                hovertemplate=(
+                    f"{row.policy.replace('_', ' ')}<br>%{{x:,.0f}} MQLs/{per}<br>conversion "
+                    "%{y:.1%} (on test)<extra></extra>"
+                ),
             )
         )
     figure.update_layout(
