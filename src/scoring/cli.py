@@ -339,7 +339,7 @@ def thresholds(
         )
     source = (run_dir or Path(params.data.reports_dir) / LATEST).resolve()
     folder = RunFolder(source)
-    if folder.missing("training.json", "predictions.parquet", "params.yaml"):
+    if folder.missing("training.json", "predictions.parquet", "metrics.json", "params.yaml"):
         raise _fail(
             f"{source} holds no trained run: run `leadscore run` first, or pass --run-dir",
             EXIT_INVALID_INPUT,

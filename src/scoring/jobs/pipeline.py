@@ -252,8 +252,6 @@ def run_pipeline(
     run.loaded = loaded  # in-process, the stages reuse what the check read
     folder = run.folder
     write_status(folder, "running", stages=list(only))
-    if based_on is not None:
-        copy_records(RunFolder(based_on), folder, only)
     folder.params.write_text(dump_params(params), encoding="utf-8")
     if notebooks and loaded is not None:
         # Each notebook is a new process: it reads the input as checked here, not again.
@@ -285,6 +283,8 @@ def run_pipeline(
     # In-process, one at a time: they share the inputs read once.
     groups = stages.waves(only) if notebooks else [(stage,) for stage in only]
     try:
+        if based_on is not None:
+            copy_records(RunFolder(based_on), folder, only)
         for group in groups:
             for path in _run_group(group, one):
                 if path is not None:
