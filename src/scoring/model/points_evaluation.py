@@ -24,6 +24,16 @@ def choose_threshold(
     chosen = {k: float(np.ceil(v)) if np.isfinite(v) else v for k, v in chosen.items()}
     chosen["expected_value"] = np.nan
     notes["expected_value"] = "points are not probabilities: value per lead needs the model"
+    # The same judgement as the model's thresholds: a line that does not select is not used.
+    scorer, _ = thresholds.scorers(
+        valid, "points", thresholds.months_covered(valid["moment"]), False
+    )
+    for name, threshold in chosen.items():
+        why = thresholds.unselective(name, threshold, scorer, params)
+        if why:
+            notes[name] = "; ".join(
+                n for n in (thresholds.NOT_RECOMMENDED + why, notes.get(name)) if n
+            )
     policy, reason = thresholds.effective_policy(chosen, notes, params)
     return chosen, policy, notes, reason
 
