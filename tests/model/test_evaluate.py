@@ -118,3 +118,32 @@ def test_the_daily_queue_weighs_each_age_by_the_days_it_stands_for():
     assert document["top_of_queue"]["stale_share"] == 0
     assert "PR-AUC" in daily_queue_markdown(document)
     assert "no daily queue" in daily_queue_markdown(None)
+
+
+def _window(rate_newer: float, n: int = 4000, seed: int = 0) -> pd.DataFrame:
+    """A test window whose model says 10-30% while its newer leads convert at rate_newer."""
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0.1, 0.3, n)
+    moment = pd.Timestamp("2025-01-01") + pd.to_timedelta(np.arange(n), unit="h")
+    truth = np.where(np.arange(n) < n // 4, p, np.clip(p * rate_newer / 0.2, 0, 1))
+    return pd.DataFrame(
+        {
+            "split": "test",
+            "label": (rng.random(n) < truth).astype(int),
+            "lightgbm": p,
+            "moment": moment,
+        }
+    )
+
+
+def test_recalibrating_on_newer_leads_is_measured_on_leads_it_did_not_see():
+    from scoring.report import report
+
+    drifted = evaluate.recalibration_check(_window(0.5), "lightgbm")
+    assert drifted["ece_recalibrated"] < drifted["ece_as_trained"] - 0.05
+    assert "2,000 leads" in drifted["fitted_on"] and "2,000 leads" in drifted["measured_on"]
+    assert "retrain" in report.recalibration_note(drifted)
+    stable = evaluate.recalibration_check(_window(0.2), "lightgbm")
+    assert "holds" in report.recalibration_note(stable)
+    assert evaluate.recalibration_check(_window(0.2).head(300), "lightgbm") is None
+    assert report.recalibration_note(None) is None

@@ -159,6 +159,9 @@ def evaluate(params: Params, run: Run) -> Evaluated:
     )
     mlflow_run_id = tracking.run_for(params, run.run_id)
     document = evaluation_module.metrics_document(evaluation, summary, run.run_id, mlflow_run_id)
+    document["recalibration"] = evaluation_module.recalibration_check(
+        predictions, summary["chosen_model"]
+    )
     replay = training_record.load_replay(run.folder)
     if replay is not None:  # an any-age model: the test window as the daily job meets it
         document["daily_queue"] = evaluation_module.daily_queue(

@@ -564,3 +564,42 @@ def daily_queue_markdown(document: dict[str, Any] | None) -> str:
         f"aged {top['stale_days']} days or more.",
     ]
     return "\n".join(lines)
+
+
+MIN_RECALIBRATION_ROWS = 200  # per half of the test window, with both outcomes
+
+
+def recalibration_check(predictions: pd.DataFrame, model: str) -> dict[str, Any] | None:
+    """Would calibrating on the newest labelled leads help? The test window in time order is
+    cut in two: a sigmoid fitted on the older half's (log-odds of) probabilities and outcomes
+    recalibrates the newer half, and both calibrations are measured there. Honest: neither
+    half chose anything else. None when a half is too small or has one outcome."""
+    from scoring.model.calibration import PlattCalibration
+
+    test = predictions[predictions["split"] == "test"]
+    if "moment" in test and test["moment"].notna().all():
+        test = test.sort_values("moment", kind="stable")
+    half = len(test) // 2
+    older, newer = test.iloc[:half], test.iloc[half:]
+    labels = [part["label"].to_numpy().astype(int) for part in (older, newer)]
+    if min(len(older), len(newer)) < MIN_RECALIBRATION_ROWS or any(
+        y.min() == y.max() for y in labels
+    ):
+        return None
+    eps = 1e-6
+    p_old, p_new = (np.clip(part[model].to_numpy(float), eps, 1 - eps) for part in (older, newer))
+    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    sigmoid = PlattCalibration().fit(logit(p_old), labels[0])
+    recalibrated = sigmoid.predict(logit(p_new))
+    y_new = labels[1]
+    return {
+        "fitted_on": f"the older half of the test window ({len(older):,} leads)",
+        "measured_on": f"the newer half of the test window ({len(newer):,} leads)",
+        "conversion_newer": float(y_new.mean()),
+        "mean_probability_as_trained": float(p_new.mean()),
+        "mean_probability_recalibrated": float(recalibrated.mean()),
+        "ece_as_trained": expected_calibration_error(y_new, p_new),
+        "ece_recalibrated": expected_calibration_error(y_new, recalibrated),
+        "brier_as_trained": float(brier_score_loss(y_new, p_new)),
+        "brier_recalibrated": float(brier_score_loss(y_new, recalibrated)),
+    }

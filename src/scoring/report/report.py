@@ -73,7 +73,8 @@ up. Text matches ignore case; an empty field gets no points. Step by step for op
 <h2>Gains and lift against {{ baseline_words }}</h2>
 <img alt="Cumulative gains and lift of the model against the rules" src="{{ gains }}">
 <div class="grid"><div><h2>Calibration</h2>
-<img alt="Observed conversion against predicted probability" src="{{ calibration }}"></div>
+<img alt="Observed conversion against predicted probability" src="{{ calibration }}">
+{% if recalibration %}<p class="muted">{{ recalibration }}</p>{% endif %}</div>
 <div><h2>Fit x intent</h2>
 <img alt="Conversion by fit grade and intent grade" src="{{ matrix }}">
 {% if matrix_note %}<p class="muted">{{ matrix_note }}</p>{% endif %}</div></div>
@@ -139,6 +140,33 @@ def _figure_image(figure) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+# Recalibrating on the newest leads is worth a retrain when it cuts ECE by this much, and by
+# this share of it.
+RECALIBRATION_GAIN = 0.02
+RECALIBRATION_SHARE = 0.3
+
+
+def recalibration_note(check: dict | None) -> str | None:
+    """The calibration as trained against the same model recalibrated on newer leads."""
+    if not check:
+        return None
+    before, after = check["ece_as_trained"], check["ece_recalibrated"]
+    text = (
+        f"On {check['measured_on']}, the probabilities average "
+        f"{check['mean_probability_as_trained']:.1%} against {check['conversion_newer']:.1%} "
+        f"observed (ECE {before:.3f}). Recalibrated on {check['fitted_on']}, ECE would be "
+        f"{after:.3f} (Brier {check['brier_as_trained']:.3f} as trained, "
+        f"{check['brier_recalibrated']:.3f} recalibrated)."
+    )
+    if before - after >= RECALIBRATION_GAIN and before - after >= RECALIBRATION_SHARE * before:
+        return text + (
+            " The newest leads convert differently from those the model was calibrated on: "
+            "retrain (leadscore retrain) so that the newest labelled leads become the "
+            "validation window the calibration is fitted on, before trusting the probabilities."
+        )
+    return text + " The calibration holds on the newest leads."
 
 
 def matrix_note(matrix: pd.DataFrame) -> str | None:
@@ -578,6 +606,7 @@ def build(folder: Path | str) -> Path:
         calibration=_image(run.plot("calibration")),
         matrix=_figure_image(plots.fit_intent_heatmap(matrix)),
         matrix_note=matrix_note(matrix),
+        recalibration=recalibration_note(metrics.get("recalibration")),
         importance=_figure_image(plots.importance(explain.global_importance(explanation))),
         top_reasons=top,
         examples=examples,
