@@ -163,8 +163,9 @@ def recalibration_note(check: dict | None) -> str | None:
     if before - after >= RECALIBRATION_GAIN and before - after >= RECALIBRATION_SHARE * before:
         return text + (
             " The newest leads convert differently from those the model was calibrated on: "
-            "retrain (leadscore retrain) so that the newest labelled leads become the "
-            "validation window the calibration is fitted on, before trusting the probabilities."
+            "read its probabilities as a ranking, not as chances, until the next retrain "
+            "(leadscore retrain, once newer leads are labelled) fits the calibration on these "
+            "leads, which then form its validation window."
         )
     return text + " The calibration holds on the newest leads."
 
