@@ -68,7 +68,8 @@ on the same test leads as the model.</p>
 <div class="headline">{% for line in points_lines %}<p>{{ line | safe }}</p>{% endfor %}</div>
 {{ points_table | safe }}
 <p class="muted">A lead gets the points of every rule it matches; rules on the same number add
-up. Text matches ignore case; an empty field gets no points. Step by step for ops:
+up. Text matches ignore case; an empty field gets no points but from a rule that reads "is
+empty". Step by step for ops (with where each field lives in your CRM):
 {{ points_page }} in the run folder (also points_rules.csv).</p>{% endif %}
 <h2>Gains and lift against {{ baseline_words }}</h2>
 <img alt="Cumulative gains and lift of the model against the rules" src="{{ gains }}">
