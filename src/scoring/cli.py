@@ -339,7 +339,9 @@ def thresholds(
         )
     source = (run_dir or Path(params.data.reports_dir) / LATEST).resolve()
     folder = RunFolder(source)
-    if folder.missing("training.json", "predictions.parquet", "metrics.json", "params.yaml"):
+    if folder.missing(
+        "training.json", "predictions.parquet", "metrics.json", "features.parquet", "params.yaml"
+    ):
         raise _fail(
             f"{source} holds no trained run: run `leadscore run` first, or pass --run-dir",
             EXIT_INVALID_INPUT,
