@@ -150,6 +150,20 @@ def test_each_run_is_one_finished_mlflow_run(two_runs):
     } <= logged
 
 
+def test_notebook_pages_request_nothing_from_the_network(two_runs):
+    """Regression: the pages loaded require.js and MathJax from a CDN."""
+    import re
+
+    _, first, _ = two_runs
+    pages = sorted(first.glob("0*.html"))
+    assert len(pages) == 7  # the audit and the six stages
+    for page in pages:
+        text = page.read_text()
+        assert not re.findall(r'(?:src|href)="(?:https?:)?//', text), page.name
+        assert "cdnjs" not in text, page.name
+        assert "<img" in text or "<table" in text, page.name  # the outputs are there
+
+
 def test_report_is_one_offline_page_with_headline_and_charts(two_runs):
     import re
 

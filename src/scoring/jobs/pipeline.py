@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 import papermill
 from filelock import FileLock
+from jinja2 import DictLoader
 from jupyter_client.manager import AsyncKernelManager
 from nbconvert import HTMLExporter
 
@@ -132,6 +133,16 @@ def point_latest(reports_dir: Path, run_id: str) -> Path:
     return point_link(reports_dir / LATEST, run_id)
 
 
+# JupyterLab's page without what it fetches from a CDN (require.js, MathJax, mermaid): the
+# pages have no widgets, maths or diagrams, and must open offline and request nothing.
+OFFLINE_TEMPLATE = "leadscore-offline.html.j2"
+OFFLINE_PAGE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+
 def export_html(notebook_path: Path) -> Path:
     """An HTML copy of an executed notebook without code, for people who don't read code."""
 
@@ -145,7 +156,11 @@ def export_html(notebook_path: Path) -> Path:
                 if not (o.output_type == "stream" and o.get("name") == "stderr")
             ]
     exporter = HTMLExporter(
-        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+        extra_loaders=[DictLoader({OFFLINE_TEMPLATE: OFFLINE_PAGE})],
+        template_file=OFFLINE_TEMPLATE,
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
     )
     body, _ = exporter.from_notebook_node(notebook)
     html_path = notebook_path.with_suffix(".html")
