@@ -593,6 +593,7 @@ def build(folder: Path | str) -> Path:
     drift_document = metrics.get("drift", {})
     # Escape by default: only the values marked `| safe` (tables from pandas' escaping
     # to_html, charts, text passed through html.escape) go in as HTML.
+    baseline = _baseline_words(thresholds, metrics)
     page = Template(TEMPLATE, autoescape=True).render(
         drift_text=_bold(drift.markdown(drift_document)),
         drift_table=_drift_table(drift_document),
@@ -613,8 +614,8 @@ def build(folder: Path | str) -> Path:
         top_reasons=top,
         examples=examples,
         **_points_section(run),
-        segments=_segments(metrics, _baseline_words(thresholds, metrics)),
-        baseline_words=_baseline_words(thresholds, metrics),
+        segments=_segments(metrics, baseline),
+        baseline_words=baseline,
         metrics_table=_metrics_table(metrics),
         **_queue_section(metrics),
         data_lines=data_lines(metrics),
