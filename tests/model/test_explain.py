@@ -110,3 +110,34 @@ def test_families_of_export_fields_read_as_a_marketer_would():
     assert feature_family("Do Not Email") == "fit"  # a preference, not an action
     assert feature_family("Lead Source") == "source"
     assert feature_family("Industry") == "fit"
+
+
+def test_families_are_read_from_the_data_before_the_name():
+    """A count of what leads did is behaviour whatever it is called; a number is never a
+    source (bank-marketing's 'campaign' counts calls); names decide only categories."""
+    from scoring.model.explain import feature_families
+
+    rng = np.random.default_rng(2)
+    n = 500
+    frame = pd.DataFrame(
+        {
+            "Touches": np.where(rng.random(n) < 0.6, 0, rng.poisson(3, n) + 1),  # no telling name
+            "Employees": rng.integers(5, 5000, n),
+            "Balance": rng.normal(0, 100, n),  # negatives: not a count
+            "campaign": rng.integers(1, 9, n),
+            "Lead Source": rng.choice(["web", "event"], n),
+            "Last Activity": rng.choice(["Email Opened", "Page Visited"], n),
+            "Do Not Email": rng.integers(0, 2, n),
+            "Segment": rng.choice(["smb", "mid", "enterprise"], n),
+        }
+    )
+    assert feature_families(frame) == {
+        "Touches": "intent",
+        "Employees": "fit",
+        "Balance": "fit",
+        "campaign": "fit",
+        "Lead Source": "source",
+        "Last Activity": "intent",
+        "Do Not Email": "fit",
+        "Segment": "fit",
+    }

@@ -232,3 +232,63 @@ def test_a_binned_twin_of_an_excluded_score_is_flagged_by_association():
     a, b = rng.integers(0, 50, 300), rng.integers(0, 50, 300)
     assert cramers_v(a, b) < 0.2
     assert cramers_v(a, a) > 0.99
+
+
+def _profile_export(n: int = 6000, seed: int = 3) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    """A flat export whose 'Lead Profile' a rep fills in once a lead is worked: blank for most
+    leads that did not convert, filled (with a value that leans to the outcome) for most that
+    did; and an honest 'Phone' filled a little more often for converters."""
+    rng = np.random.default_rng(seed)
+    visits = rng.poisson(2, n)
+    label = pd.Series((rng.random(n) < 0.08 + 0.06 * visits).astype(int))
+    worked = rng.random(n) < np.where(label == 1, 0.8, 0.12)
+    profile = np.where(
+        label == 1,
+        rng.choice(["Potential Lead", "Other Leads"], n, p=[0.7, 0.3]),
+        rng.choice(["Potential Lead", "Other Leads", "Student"], n, p=[0.2, 0.4, 0.4]),
+    )
+    frame = pd.DataFrame(
+        {
+            "Visits": visits,
+            "Industry": rng.choice(["software", "retail", "banking"], n),
+            "Lead Profile": pd.Series(np.where(worked, profile, None), dtype=object),
+            "Phone": pd.Series(
+                np.where(rng.random(n) < np.where(label == 1, 0.75, 0.6), "yes", None),
+                dtype=object,
+            ),
+        }
+    )
+    assignment = pd.Series(np.where(np.arange(n) < n * 0.7, "train", "valid"))
+    return frame, label, assignment
+
+
+def test_a_field_filled_once_the_outcome_is_reached_is_excluded_by_its_blanks_and_gain():
+    """Regression: an export's rep-filled profile field passed every check (no telling name,
+    single-field ROC-AUC below 0.9) and fed the rules +80 points."""
+    from scoring.model import leakage, train
+
+    frame, label, assignment = _profile_export()
+    train_rows = assignment == "train"
+    params = FeatureParams()
+    first = detect_leakage(frame[train_rows], label[train_rows], params, by_name=True)
+    by_column = {f.column: f for f in first}
+    assert by_column["Lead Profile"].review_only and "filled for 7" in (
+        by_column["Lead Profile"].detail
+    )
+    assert "Phone" not in by_column  # filled more often for converters, but not 3 times
+    gains = train.leave_one_out_gains(frame, label, assignment, first, params, seed=1)
+    assert "Lead Profile" in gains  # a candidate by its blanks, whatever its strength alone
+    more = leakage.gain_flags(gains, params, first)
+    merged = {f.column: f for f in leakage.merge_flags(first, more)}
+    flag = merged["Lead Profile"]
+    assert flag.excluded and "filled far more often" in flag.reason
+    assert "the model leans on it" in flag.reason and "leakage_fill_gain_max" in flag.detail
+    assert len([f for f in leakage.merge_flags(first, more) if f.column == "Lead Profile"]) == 1
+    # Engineered (point-in-time) features are not judged by their blanks.
+    assert "Lead Profile" not in {
+        f.column for f in detect_leakage(frame[train_rows], label[train_rows], params)
+    }
+    kept = FeatureParams(leakage_fill_ratio=20)
+    assert "Lead Profile" not in {
+        f.column for f in detect_leakage(frame[train_rows], label[train_rows], kept, by_name=True)
+    }

@@ -364,3 +364,24 @@ def test_every_derived_field_says_which_crm_field_to_use_and_how(learned):
     )
     assert crm_condition(rule("seniority", "==", "unknown")).startswith("Job title is empty")
     assert crm_condition(rule("Total Visits", ">=", 9)) == "x"  # an export's own field
+
+
+def test_how_a_lead_came_in_and_what_it_did_count_to_behaviour_its_traits_to_fit():
+    """Regression: lead source was filed under the fit score; and a count of what leads did
+    went by its name only."""
+    frame = pd.DataFrame(
+        {
+            "Lead Source": ["web", "event", "web", "ads"] * 25,
+            "Touches": [0, 0, 3, 5] * 25,
+            "Segment": ["smb", "mid", "enterprise", "smb"] * 25,
+        }
+    )
+    bins = [
+        points.FieldBins("Lead Source", False, [], [["web"], ["event"]], 0.3),
+        points.FieldBins("Touches", True, [3.0], [], 0.3),
+        points.FieldBins("Segment", False, [], [["smb"], ["mid"]], 0.3),
+    ]
+    families = points.feature_families(frame)
+    rules, _ = points.candidate_rules(frame, bins, families)
+    kinds = {r.field: r.kind for r in rules}
+    assert kinds == {"Lead Source": "behaviour", "Touches": "behaviour", "Segment": "fit"}

@@ -42,15 +42,45 @@ class Explanation:
     families: dict[str, str]  # feature -> fit | intent | source
 
 
-def feature_family(name: str) -> str:
-    """fit (firmographics), intent (behaviour) or source (how the lead came in)."""
-    if SOURCE_PATTERN.search(name):
-        return "source"
+# A number that is zero for at least this share of leads and never negative counts what
+# leads did (visits, minutes on the site, emails opened): most leads did nothing yet.
+ACTIVITY_ZERO_SHARE = 0.2
+
+
+def feature_family(name: str, values: pd.Series | None = None) -> str:
+    """fit (who the lead is), intent (what it did) or source (how it came in).
+
+    By the data first: a number never below zero and zero for many leads counts what leads
+    did, whatever its name; a number is never a source (a bank's "campaign" counts calls).
+    The name decides what data cannot tell: how a lead came in (source, campaign), a contact
+    preference ("Do Not Email": fit), and the meaning of categories, flags and timings
+    ("Last Activity", "Demo Requested", days since the last visit).
+    """
+    number = (
+        values is not None
+        and pd.api.types.is_numeric_dtype(values)
+        and not pd.api.types.is_bool_dtype(values)
+        and values.dropna().nunique() > 2
+    )
     if PREFERENCE_PATTERN.search(name):
         return "fit"
-    if INTENT_PATTERN.search(name):
+    if number and _counts_behaviour(values):
         return "intent"
-    return "fit"
+    if not number and SOURCE_PATTERN.search(name):
+        return "source"
+    return "intent" if INTENT_PATTERN.search(name) else "fit"
+
+
+def _counts_behaviour(values: pd.Series) -> bool:
+    present = values.dropna()
+    return bool(
+        len(present) and present.min() >= 0 and (present == 0).mean() >= ACTIVITY_ZERO_SHARE
+    )
+
+
+def feature_families(frame: pd.DataFrame) -> dict[str, str]:
+    """Each column's family (`feature_family`), read from these rows (the training rows)."""
+    return {column: feature_family(str(column), frame[column]) for column in frame.columns}
 
 
 def explain(
@@ -69,7 +99,7 @@ def explain(
             contributions=sum(w * e.contributions for w, e in members),
             base_value=float(sum(w * e.base_value for w, e in members)),
             values=X,
-            families={c: feature_family(c) for c in X.columns},
+            families=feature_families(train_X if train_X is not None else X),
         )
     return _explain_pipeline(fitted_pipeline(model), X, train_X)
 
@@ -100,7 +130,7 @@ def _explain_pipeline(
         contributions=contributions,
         base_value=base,
         values=X,
-        families={c: feature_family(c) for c in X.columns},
+        families=feature_families(train_X if train_X is not None else X),
     )
 
 

@@ -95,6 +95,22 @@ def single_feature_auc(values: pd.Series, label: pd.Series) -> float:
     return float(max(area, 1 - area))
 
 
+# A field filled for fewer than this share of the leads that reached the outcome says little
+# by its blanks, however rare it is among the others.
+FILL_SHARE_MIN = 0.3
+FILLED_ON_OUTCOME = "filled far more often for leads that reached the outcome"
+
+
+def fill_gap(values: pd.Series, label: pd.Series) -> tuple[float, float] | None:
+    """(share filled among leads that reached the outcome, among the others), for a column
+    with blanks; None when it is (almost) always or never filled or one side is empty."""
+    filled = values.notna().to_numpy()
+    positive = label.to_numpy().astype(bool)
+    if not positive.any() or positive.all() or not 0.05 <= filled.mean() <= 0.95:
+        return None
+    return float(filled[positive].mean()), float(filled[~positive].mean())
+
+
 def pure_categories(
     values: pd.Series, label: pd.Series, rate: float, min_support: int
 ) -> pd.DataFrame:
@@ -162,6 +178,23 @@ def detect_leakage(
                     auc,
                     f"ROC-AUC {auc:.3f} on its own",
                     column in allowed,
+                )
+            )
+            continue
+        gap = fill_gap(values, label) if by_name else None
+        with_outcome, without = gap if gap is not None else (0.0, 0.0)
+        if with_outcome >= FILL_SHARE_MIN and with_outcome >= params.leakage_fill_ratio * without:
+            flags.append(
+                LeakFlag(
+                    column,
+                    FILLED_ON_OUTCOME,
+                    with_outcome - without,
+                    f"filled for {with_outcome:.0%} of leads that reached the outcome and "
+                    f"{without:.0%} of the others (at least features.leakage_fill_ratio "
+                    f"{params.leakage_fill_ratio:g} times as often): a field the sales process "
+                    "fills in once it works a lead; left out of a quick model next",
+                    column in allowed,
+                    review_only=True,
                 )
             )
             continue
@@ -275,7 +308,9 @@ def cramers_v(a: np.ndarray, b: np.ndarray) -> float:
 def gain_candidates(
     features: pd.DataFrame, label: pd.Series, flags: list[LeakFlag], count: int
 ) -> list[str]:
-    """The `count` unflagged columns strongest on their own (single-feature ROC-AUC)."""
+    """The `count` unflagged columns strongest on their own (single-feature ROC-AUC), then
+    every column kept for review because it is filled far more often once the outcome is
+    reached (its blanks point at a sales step; whether it carries the outcome is measured)."""
     flagged = {f.column for f in flags}
     label = label.reset_index(drop=True)
     strength = {
@@ -283,28 +318,70 @@ def gain_candidates(
         for column in features.columns
         if column not in flagged
     }
-    return sorted(strength, key=lambda c: -strength[c])[:count]
+    strongest = sorted(strength, key=lambda c: -strength[c])[:count]
+    filled = [
+        f.column
+        for f in flags
+        if f.reason == FILLED_ON_OUTCOME and f.column in features.columns and not f.allowed
+    ]
+    return strongest + [c for c in filled if c not in strongest]
 
 
-def gain_flags(gains: dict[str, tuple[float, float]], params: FeatureParams) -> list[LeakFlag]:
+def gain_flags(
+    gains: dict[str, tuple[float, float]],
+    params: FeatureParams,
+    flags: list[LeakFlag] = (),
+) -> list[LeakFlag]:
     """Columns whose absence from a quick model costs more than `leakage_gain_max` of
     validation ROC-AUC ({column: (ROC-AUC with it, without it)}): one field adding more than
     every other field together is how a value recorded after the outcome looks (the length
-    of the sales call that made the sale)."""
-    return [
-        LeakFlag(
-            column,
-            "adds more than all other fields together",
-            with_it - without,
-            f"a quick LightGBM reaches validation ROC-AUC {with_it:.3f} with it and "
-            f"{without:.3f} without it (+{with_it - without:.3f}, above "
-            f"features.leakage_gain_max {params.leakage_gain_max:g}): check that it is known "
-            "when the lead is scored",
-            column in set(params.allow_columns),
+    of the sales call that made the sale). A column already filled far more often once the
+    outcome is reached (`flags`) is excluded when it costs more than `leakage_fill_gain_max`:
+    its blanks say when it is filled, the gain that the model leans on it."""
+    filled = {f.column for f in flags if f.reason == FILLED_ON_OUTCOME}
+    out = []
+    for column, (with_it, without) in gains.items():
+        gain = with_it - without
+        limit, name = (
+            (params.leakage_fill_gain_max, "leakage_fill_gain_max")
+            if column in filled
+            else (params.leakage_gain_max, "leakage_gain_max")
         )
-        for column, (with_it, without) in gains.items()
-        if with_it - without > params.leakage_gain_max
-    ]
+        if gain <= limit:
+            continue
+        out.append(
+            LeakFlag(
+                column,
+                "the model leans on it"
+                if column in filled
+                else ("adds more than all other fields together"),
+                gain,
+                f"a quick LightGBM reaches validation ROC-AUC {with_it:.3f} with it and "
+                f"{without:.3f} without it (+{gain:.3f}, above features.{name} {limit:g}): "
+                "check that it is known when the lead is scored",
+                column in set(params.allow_columns),
+            )
+        )
+    return out
+
+
+def merge_flags(flags: list[LeakFlag], more: list[LeakFlag]) -> list[LeakFlag]:
+    """Flags with later evidence added: a column kept for review that a later check excludes
+    is listed once, with both pieces of evidence."""
+    later = {f.column: f for f in more}
+    merged = []
+    for flag in flags:
+        if flag.review_only and flag.column in later:
+            new = later.pop(flag.column)
+            flag = LeakFlag(
+                new.column,
+                f"{flag.reason}; {new.reason}",
+                new.evidence,
+                f"{flag.detail.split('; left out')[0]}; {new.detail}",
+                new.allowed,
+            )
+        merged.append(flag)
+    return merged + list(later.values())
 
 
 def excluded_columns(flags: list[LeakFlag]) -> list[str]:

@@ -28,7 +28,7 @@ from scoring.core import stats
 from scoring.core.config import PointsParams, Rule
 from scoring.core.jsonable import json_ready
 from scoring.model import thresholds
-from scoring.model.explain import feature_family
+from scoring.model.explain import feature_families, feature_family
 from scoring.model.points_crm import crm_condition
 from scoring.model.points_evaluation import choose_threshold, evaluate
 from scoring.runtime.reasons import LABELS, VALUE_WORDS, feature_label
@@ -209,12 +209,18 @@ def _significant(value: float, digits: int = 2) -> float:
     return float(round(value, digits - 1 - math.floor(math.log10(abs(value)))))
 
 
-def candidate_rules(features: pd.DataFrame, bins: list[FieldBins]) -> tuple[list[Rule], np.ndarray]:
+def candidate_rules(
+    features: pd.DataFrame, bins: list[FieldBins], families: dict[str, str] | None = None
+) -> tuple[list[Rule], np.ndarray]:
     """Every rule the bins allow (0 points for now) and which leads each matches (leads x
-    rules); a rule matching the same leads as an earlier one is left out."""
+    rules); a rule matching the same leads as an earlier one is left out. A rule counts to
+    the behaviour score when its field is what the lead did or how it came in (`families`,
+    read from the training rows), else to the fit score."""
+    families = families or {}
     rules, columns, seen = [], [], set()
     for found in bins:
-        kind = "behaviour" if feature_family(found.field) == "intent" else "fit"
+        family = families.get(found.field) or feature_family(found.field)
+        kind = "fit" if family == "fit" else "behaviour"
         for op, value in found.conditions():
             rule = Rule(
                 name=condition(found.field, op, value, found.binary),
@@ -383,7 +389,8 @@ def learn(
         found = bin_field(features.loc[is_train, name], y[is_train], params)
         if found is not None and found.iv >= MIN_IV:
             bins.append(found)
-    candidates, matrix = candidate_rules(features, bins)
+    families = feature_families(features.loc[is_train, [found.field for found in bins]])
+    candidates, matrix = candidate_rules(features, bins, families)
     if not candidates:
         raise PointsError("no field separates converting leads on the training rows")
     chosen, selection = select_rules(

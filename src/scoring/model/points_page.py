@@ -132,7 +132,8 @@ def markdown_page(saved: dict, label_words: str) -> str:
         "## How to enter them",
         "",
         "1. Create two scores, as HubSpot, Marketo and Account Engagement allow: a **fit** "
-        "score (who the lead is) and a **behaviour** score (what the lead did).",
+        "score (who the lead is) and a **behaviour** score (what the lead did and how it came "
+        "in).",
         "2. Add each rule below to its score with its points; a lead gets the points of every "
         "rule it matches. Rules on the same number add up: a lead with 20 activities gets "
         "the points of 'at least 9' and of 'at least 16'.",

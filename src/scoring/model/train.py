@@ -340,8 +340,9 @@ def train_all(
             features[columns], label, split.assignment, flags, feature_params, seed
         ),
         feature_params,
+        flags,
     )
-    flags = flags + more
+    flags = leakage.merge_flags(flags, more)
     columns = [c for c in columns if c not in set(leakage.excluded_columns(more))]
     if not columns:
         raise ValueError("no usable feature left after leakage exclusions")
