@@ -307,6 +307,7 @@ def _publish_first(params, run_dir: Path) -> None:
 
 # What `leadscore thresholds` may change: settings that do not touch the trained model.
 AFTER_TRAINING_SECTIONS = ("thresholds", "points")
+AFTER_TRAINING_KEYS = ("export.recalibrate_on_newest",)
 
 
 @app.command()
@@ -319,8 +320,9 @@ def thresholds(
 ) -> None:
     """Change a threshold policy or the point rules' settings of a trained run and re-run what
     follows from them, consistently: thresholds, point rules, export (a new model version)
-    and report, in a new run folder on the same trained model. Only thresholds.* and points.*
-    may be set (--set thresholds.recommended=top_share); anything else needs `leadscore run`."""
+    and report, in a new run folder on the same trained model. Only thresholds.*, points.* and
+    export.recalibrate_on_newest may be set (--set thresholds.recommended=top_share);
+    anything else needs `leadscore run`."""
     from scoring.io.runfolder import LATEST, RunFolder
 
     params = _load(params_path, [])
@@ -329,9 +331,12 @@ def thresholds(
         item
         for item in changes
         if item.split("=", 1)[0].split(".")[0] not in AFTER_TRAINING_SECTIONS
+        and item.split("=", 1)[0].strip() not in AFTER_TRAINING_KEYS
     ]
     if outside:
-        allowed = " and ".join(f"{section}.*" for section in AFTER_TRAINING_SECTIONS)
+        allowed = ", ".join(
+            [*(f"{section}.*" for section in AFTER_TRAINING_SECTIONS), *AFTER_TRAINING_KEYS]
+        )
         raise _fail(
             f"leadscore thresholds changes {allowed} only: {', '.join(outside)} changes the "
             "trained model; run `leadscore run --set ...`",

@@ -50,3 +50,66 @@ def test_a_policy_change_is_one_command_and_every_record_agrees(tmp_path, monkey
     empty.mkdir()
     missing = runner.invoke(app, [*args, "--run-dir", str(empty)])
     assert missing.exit_code == 2 and "holds no trained run" in missing.output
+
+
+def test_recalibrating_on_the_newest_leads_keeps_the_same_mqls_under_new_probabilities(
+    tmp_path, monkeypatch
+):
+    import pandas as pd
+
+    from scoring.runtime import artifact, batch
+
+    flat_project(tmp_path, "recalibrated", rows=2000)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    first = runner.invoke(app, ["run", "--params", "params.yaml", "--no-notebooks"])
+    assert first.exit_code == 0, first.output
+    trained = (tmp_path / "reports" / "latest").resolve()
+    changed = runner.invoke(
+        app,
+        [
+            "thresholds",
+            "--params",
+            "params.yaml",
+            "--no-notebooks",
+            "--set",
+            "export.recalibrate_on_newest=true",
+        ],
+    )
+    assert changed.exit_code == 0, changed.output
+    run = (tmp_path / "reports" / "latest").resolve()
+    # Regression: re-run from the trained run's saved params (which name every setting),
+    # defaulted settings read as given and the recommendation moved to another policy.
+    recommended = [
+        json.loads(folder.joinpath("thresholds.json").read_text())["recommended"]
+        for folder in (trained, run)
+    ]
+    assert recommended[0] == recommended[1]
+    newest = json.loads(run.joinpath("export.json").read_text())["recalibrated_on_newest"]
+    assert set(newest) >= {"a", "b", "rows", "mean_probability_recalibrated"}
+    assert newest["a"] < 0  # monotone: every lead keeps its rank
+    calibration = json.loads(run.joinpath("artifact", "calibration.json").read_text())
+    assert calibration["newest"] == {"a": newest["a"], "b": newest["b"]}
+    assert json.loads(run.joinpath("export.json").read_text())["max_difference_vs_run"] <= 1e-9
+
+    outputs = {}
+    for name, folder in (("trained", trained), ("recalibrated", run)):
+        batch.score_file(
+            artifact.load(folder / "artifact"),
+            tmp_path / "export.csv",
+            tmp_path / f"{name}.csv",
+            reasons=False,
+            progress=False,
+        )
+        outputs[name] = pd.read_csv(tmp_path / f"{name}.csv")
+    before, after = outputs["trained"], outputs["recalibrated"]
+    assert len(before) == len(after) == 2000
+    assert (before["is_mql"] == after["is_mql"]).all() and before["is_mql"].any()
+    assert not before["probability"].equals(after["probability"])
+    assert before["probability"].rank().equals(after["probability"].rank())
+    page = run.joinpath("report.html").read_text()
+    assert "recalibrated" in page and "In your CRM the recommended threshold reads score" in page
+    assert (
+        "Recalibrated on the newest labelled leads"
+        in run.joinpath("artifact", "model_card.md").read_text()
+    )

@@ -409,6 +409,11 @@ class ExportParams(_Section):
 
     dir: str = "artifacts"
     model_name: str = "leadscore"
+    # Recalibrate the exported model's probabilities on the newest labelled leads (the test
+    # window), for a world whose conversion has moved since the calibration window. Every
+    # threshold is mapped through it, so the same leads become MQLs; the report gives the
+    # probabilities before and after. The run's own evaluation is of the model as trained.
+    recalibrate_on_newest: bool = False
 
 
 class RetrainParams(_Section):

@@ -17,16 +17,19 @@ from scoring.io import runfolder
 from scoring.io.files import read_json, write_json
 from scoring.io.runfolder import RunFolder
 from scoring.model import points, training_record
+from scoring.model.evaluate import newest_recalibration
 from scoring.report import model_card
 from scoring.runtime import artifact
+from scoring.runtime.grades import score_from_probability
 from scoring.runtime.reasons import yes_no_wording
 from scoring.tracking import registry
 
 log = logging.getLogger(__name__)
 
 
-def complete(run: RunFolder, params: Params) -> Path:
-    """Turn the run's draft into a complete artifact (<run>/artifact) with its manifest."""
+def complete(run: RunFolder, params: Params, newest: dict | None = None) -> Path:
+    """Turn the run's draft into a complete artifact (<run>/artifact) with its manifest;
+    `newest`: the sigmoid that recalibrates it on the newest labelled leads."""
     draft = run.draft
     if not (draft / artifact.PREPROCESSING_FILE).is_file():
         raise FileNotFoundError(f"{draft} has no model draft: run the train stage first")
@@ -38,6 +41,15 @@ def complete(run: RunFolder, params: Params) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(draft, staging)
     card = model_card.model_card(metrics, training, thresholds, params)
+    if newest is not None:
+        calibration = read_json(staging / artifact.CALIBRATION_FILE)
+        write_json(
+            staging / artifact.CALIBRATION_FILE,
+            {**calibration, "newest": {"a": newest["a"], "b": newest["b"]}},
+            canonical=True,
+        )
+        card["threshold"] = recalibrated_thresholds(card["threshold"], newest)
+        card["recalibrated_on_newest"] = newest
     write_json(staging / artifact.THRESHOLDS_FILE, card["threshold"], canonical=True)
     write_json(
         staging / artifact.WORDING_FILE,
@@ -57,6 +69,24 @@ def complete(run: RunFolder, params: Params) -> Path:
     shutil.rmtree(target, ignore_errors=True)
     os.replace(staging, target)
     return target
+
+
+def recalibrated_thresholds(document: dict, newest: dict) -> dict:
+    """The artifact's thresholds mapped through the newest leads' sigmoid: the same leads
+    qualify (it keeps their order), under the probabilities and scores they now carry."""
+
+    def mapped(probability: float | None) -> tuple[float | None, float | None]:
+        if probability is None:
+            return None, None
+        moved = float(artifact.recalibrate(newest, [probability])[0])
+        return moved, float(score_from_probability(moved))
+
+    probability, score = mapped(document["mql_probability"])
+    policies = {}
+    for name, policy in document["policies"].items():
+        moved, moved_score = mapped(policy["probability"])
+        policies[name] = {**policy, "probability": moved, "score": moved_score}
+    return {**document, "mql_probability": probability, "mql_score": score, "policies": policies}
 
 
 def wording(artifact_dir: Path, params: Params) -> dict[str, str]:
@@ -84,9 +114,19 @@ def export_run(run: RunFolder, params: Params, features: pd.DataFrame) -> dict:
     on every lead (to 1e-9). It is registered (`publish`) only once every stage of the run has
     finished: a run that fails or is stopped leaves no model version behind."""
 
-    folder = complete(run, params)
     predictions, summary = training_record.load_outputs(run)
+    recalibration = None
+    if params.export.recalibrate_on_newest:
+        recalibration = newest_recalibration(predictions, summary["chosen_model"])
+        if recalibration is None:
+            log.warning(
+                "export.recalibrate_on_newest: the test window is too small or has one outcome; "
+                "the model is exported as trained"
+            )
+    folder = complete(run, params, recalibration)
     expected = predictions[summary["chosen_model"]].to_numpy()
+    if recalibration is not None:
+        expected = artifact.recalibrate(recalibration, expected)
     difference = check_against_run(folder, features, expected)
     if not difference <= MAX_DIFFERENCE:
         raise artifact.ArtifactError(
@@ -101,6 +141,9 @@ def export_run(run: RunFolder, params: Params, features: pd.DataFrame) -> dict:
         "max_difference_vs_run": difference,
         "rows_checked": len(expected),
         "pickles_found": artifact.find_pickles(folder),
+        "recalibrated_on_newest": recalibration
+        if recalibration is not None
+        else ("not possible" if params.export.recalibrate_on_newest else None),
     }
     run.write(runfolder.EXPORT, document)
     return document

@@ -575,6 +575,7 @@ def recalibration_check(predictions: pd.DataFrame, model: str) -> dict[str, Any]
     recalibrates the newer half, and both calibrations are measured there. Honest: neither
     half chose anything else. None when a half is too small or has one outcome."""
     from scoring.model.calibration import PlattCalibration
+    from scoring.runtime.artifact import logit
 
     test = predictions[predictions["split"] == "test"]
     if "moment" in test and test["moment"].notna().all():
@@ -586,9 +587,7 @@ def recalibration_check(predictions: pd.DataFrame, model: str) -> dict[str, Any]
         y.min() == y.max() for y in labels
     ):
         return None
-    eps = 1e-6
-    p_old, p_new = (np.clip(part[model].to_numpy(float), eps, 1 - eps) for part in (older, newer))
-    logit = lambda p: np.log(p / (1 - p))  # noqa: E731
+    p_old, p_new = (part[model].to_numpy(float) for part in (older, newer))
     sigmoid = PlattCalibration().fit(logit(p_old), labels[0])
     recalibrated = sigmoid.predict(logit(p_new))
     y_new = labels[1]
@@ -602,4 +601,32 @@ def recalibration_check(predictions: pd.DataFrame, model: str) -> dict[str, Any]
         "ece_recalibrated": expected_calibration_error(y_new, recalibrated),
         "brier_as_trained": float(brier_score_loss(y_new, p_new)),
         "brier_recalibrated": float(brier_score_loss(y_new, recalibrated)),
+    }
+
+
+def newest_recalibration(predictions: pd.DataFrame, model: str) -> dict[str, Any] | None:
+    """A sigmoid on the log-odds of the model's probabilities, fitted on the whole test window
+    (the newest labelled leads), for an artifact recalibrated on them (export.
+    recalibrate_on_newest): its a and b, and the probabilities before and after there. None
+    when the window is too small or has one outcome."""
+    from scoring.model.calibration import PlattCalibration
+    from scoring.runtime.artifact import logit, recalibrate
+
+    test = predictions[predictions["split"] == "test"]
+    y = test["label"].to_numpy().astype(int)
+    if len(test) < MIN_RECALIBRATION_ROWS or y.min() == y.max():
+        return None
+    probability = test[model].to_numpy(float)
+    sigmoid = PlattCalibration().fit(logit(probability), y)
+    document = {"a": sigmoid.a_, "b": sigmoid.b_}
+    return {
+        **document,
+        "rows": len(test),
+        "conversion": float(y.mean()),
+        "mean_probability_as_trained": float(probability.mean()),
+        "mean_probability_recalibrated": float(recalibrate(document, probability).mean()),
+        "ece_as_trained": expected_calibration_error(y, probability),
+        "ece_recalibrated_in_sample": expected_calibration_error(
+            y, recalibrate(document, probability)
+        ),
     }

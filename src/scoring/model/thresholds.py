@@ -304,12 +304,14 @@ def unselective(
 
 
 def defaulted_settings(policy: str, params: ThresholdParams) -> list[str]:
-    """The settings the policy rests on that params left at their default (say so: a default
-    like a deal value of 20,000 belongs to our synthetic world, not to the user's)."""
+    """The settings the policy rests on that hold their default value (say so: a default like
+    a deal value of 20,000 belongs to our synthetic world, not to the user's). By value, not by
+    whether the file names them: a run's saved params name every setting, and `leadscore
+    thresholds` re-runs from them."""
     return [
         f"thresholds.{name} = {getattr(params, name):g} (the default)"
         for name in POLICY_SETTINGS[policy]
-        if name not in params.model_fields_set
+        if getattr(params, name) == type(params).model_fields[name].default
     ]
 
 

@@ -124,6 +124,7 @@ def card_markdown(card: dict) -> str:
         f"- Rows: {card['rows']}; positives: {card['positives']}",
         f"- Data fingerprint: `{card['data_fingerprint']}`",
         f"- Calibration: {card['calibration']}",
+        *recalibration_lines(card.get("recalibrated_on_newest")),
         *(
             [f"- Blend of log-odds, weights: {card['blend_weights']}"]
             if card.get("blend_weights")
@@ -153,3 +154,18 @@ def card_markdown(card: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def recalibration_lines(newest: dict | None) -> list[str]:
+    """How an artifact recalibrated on the newest labelled leads differs from the trained
+    model (export.recalibrate_on_newest)."""
+    if not newest:
+        return []
+    return [
+        f"- Recalibrated on the newest labelled leads (the test window, {newest['rows']:,} "
+        f"leads converting at {newest['conversion']:.1%}): its probabilities averaged "
+        f"{newest['mean_probability_as_trained']:.1%} as trained and "
+        f"{newest['mean_probability_recalibrated']:.1%} recalibrated. The thresholds below are "
+        "mapped through it, so the same leads become MQLs; the test metrics are the model's "
+        "as trained (the recalibration was fitted on that window)."
+    ]

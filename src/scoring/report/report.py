@@ -18,7 +18,7 @@ import pandas as pd
 from jinja2 import Template
 
 from scoring.io import runfolder
-from scoring.io.files import write_text_whole
+from scoring.io.files import read_json, write_text_whole
 from scoring.io.runfolder import RunFolder
 from scoring.model import evaluate, explain, points_page
 from scoring.report import plots
@@ -169,6 +169,20 @@ def recalibration_note(check: dict | None) -> str | None:
             "leads, which then form its validation window."
         )
     return text + " The calibration holds on the newest leads."
+
+
+def exported_recalibration(newest: dict, run: RunFolder) -> str:
+    """What an artifact recalibrated on the newest labelled leads changes for its users."""
+    from scoring.report.model_card import recalibration_lines
+
+    text = recalibration_lines(newest)[0].removeprefix("- ")
+    thresholds = read_json(run.artifact / "thresholds.json") if run.artifact.is_dir() else None
+    if thresholds and thresholds.get("mql_score") is not None:
+        text += (
+            f" In your CRM the recommended threshold reads score {thresholds['mql_score']:.0f} "
+            f"(probability {thresholds['mql_probability']:.1%})."
+        )
+    return "The exported model: " + text[0].lower() + text[1:]
 
 
 def matrix_note(matrix: pd.DataFrame) -> str | None:
@@ -540,6 +554,14 @@ def _model_lines(run: RunFolder) -> list[str]:
             f"{info['max_difference_vs_run']:.1g} on {info['rows_checked']:,} leads. Model "
             "card: artifact/model_card.md."
         )
+        newest = info.get("recalibrated_on_newest")
+        if newest == "not possible":
+            lines.append(
+                "Not recalibrated on the newest leads (export.recalibrate_on_newest): the test "
+                "window is too small or has one outcome; the model is exported as trained."
+            )
+        elif newest:
+            lines.append(html.escape(exported_recalibration(newest, run)))
     if run.retrain.is_file():
         info = run.read(runfolder.RETRAIN)
         lines.append(f"<strong>Retrain decision: {html.escape(info['decision'])}</strong>.")

@@ -250,7 +250,8 @@ class Artifact:
 
 
 def calibrate(document: dict, raw: np.ndarray) -> np.ndarray:
-    """The mean of the per-fold calibrators, as CalibratedClassifierCV computes it."""
+    """The mean of the per-fold calibrators, as CalibratedClassifierCV computes it; then, for
+    an artifact recalibrated on the newest labelled leads, their sigmoid (`newest`)."""
     total = np.zeros(len(raw))
     for fold in document["folds"]:
         if document["method"] == "isotonic":
@@ -258,7 +259,25 @@ def calibrate(document: dict, raw: np.ndarray) -> np.ndarray:
             total += np.interp(clipped, fold["x"], fold["y"])
         else:
             total += 1.0 / (1.0 + np.exp(fold["a"] * raw + fold["b"]))
-    return total / len(document["folds"])
+    probability = total / len(document["folds"])
+    newest = document.get("newest")
+    return probability if newest is None else recalibrate(newest, probability)
+
+
+# Probabilities of exactly 0 or 1 (isotonic ends) have no log-odds: kept this far inside.
+LOGIT_EPSILON = 1e-6
+
+
+def logit(probability) -> np.ndarray:
+    """Log-odds of probabilities, clipped away from 0 and 1."""
+    p = np.clip(np.asarray(probability, dtype=float), LOGIT_EPSILON, 1 - LOGIT_EPSILON)
+    return np.log(p / (1 - p))
+
+
+def recalibrate(newest: dict, probability) -> np.ndarray:
+    """A probability through the sigmoid fitted on the newest labelled leads, 1 / (1 +
+    exp(a * logit(p) + b)): monotone when a < 0, so every lead keeps its rank."""
+    return 1.0 / (1.0 + np.exp(newest["a"] * logit(probability) + newest["b"]))
 
 
 def write_manifest(folder: Path | str, extra: dict | None = None) -> Path:
