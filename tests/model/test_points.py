@@ -195,6 +195,10 @@ def test_conditions_read_as_people_say_them():
     assert points.condition("seniority", "in", ["c_level", "vp"]) == "Seniority is C-level or VP"
     # An export's own values stay as written.
     assert points.condition("job", "in", ["student", "admin."]) == "Job is student or admin."
+    # A value with a comma is quoted, so the list reads one way.
+    assert points.condition("Job Title", "in", ["manager, finance", "cfo"]) == (
+        'Job title is "manager, finance" or cfo'
+    )
     assert points.condition("log_employees", ">=", float(np.log1p(200))) == (
         "Employees at least 200"
     )

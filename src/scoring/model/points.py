@@ -365,6 +365,9 @@ def condition(field_name: str, op: str, value, binary: bool = False) -> str:
 
 
 def _or_list(words: list[str]) -> str:
+    """'a, b or c'; a value holding a comma or ' or ' is quoted ("manager, finance"), so the
+    list reads one way."""
+    words = [f'"{w}"' if "," in w or " or " in w else w for w in words]
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
