@@ -189,6 +189,36 @@ def test_category_penalties_become_points_for_the_other_values():
     assert ((after - before) == 30).all()  # same order, every lead moved by the same points
 
 
+def test_a_penalty_on_a_field_of_many_values_becomes_points_for_none_of_the_named_ones():
+    """Regression: job-title groups kept negative points when more than 12 other values had
+    to be listed; the other values now get one 'is not empty and none of' rule."""
+    titles = [f"title {i}" for i in range(20)]
+    bins = {
+        "Job Title": points.FieldBins(
+            "Job Title", False, [], [["intern"], ["cfo", "ceo"], titles], 0.3, empty=True
+        )
+    }
+
+    def rule(values, value):
+        return Rule(name="x", kind="fit", field="Job Title", op="in", value=values, points=value)
+
+    shifted, shifts = points._no_negative_groups(
+        [rule(["intern"], -20.0), rule(["cfo", "ceo"], 15.0)], bins
+    )
+    assert shifts == {"Job Title": 20.0}
+    assert all(r.points > 0 for r in shifted)
+    none_of = next(r for r in shifted if r.op == "not_in")
+    assert none_of.points == 20.0 and "missing" in none_of.value
+    assert none_of.name == "Job title is not empty and none of: ceo, cfo, intern"
+    frame = pd.DataFrame({"Job Title": ["intern", "cfo", "title 3", "someone new", "missing"]})
+    before = rules.points(
+        frame, BaselineParams(rules=[rule(["intern"], -20.0), rule(["cfo", "ceo"], 15.0)])
+    )
+    after = rules.points(frame, BaselineParams(rules=shifted))
+    # Every lead with a value moved by the same points; an empty one got none.
+    assert list(after - before) == [20.0, 20.0, 20.0, 20.0, 0.0]
+
+
 def test_conditions_read_as_people_say_them():
     assert points.condition("industry_missing", ">=", 1) == "Industry is empty"
     assert points.condition("housing", ">=", 1, binary=True) == "Housing is yes"

@@ -347,6 +347,9 @@ def condition(field_name: str, op: str, value, binary: bool = False) -> str:
             for v in value
         ]
         return f"{label} is {_or_list(words)}"
+    if op == "not_in":  # an export's field: the values no other rule of it names
+        named = [v for v in value if v != empty_token(field_name)]
+        return f"{label} is not empty and none of: {', '.join(_quoted(named))}"
     if field_name.startswith("log_"):
         amount = float(np.expm1(value))
         shown = f"${amount / 1e6:,.3g}M" if "revenue" in field_name else f"{amount:,.0f}"
@@ -364,10 +367,14 @@ def condition(field_name: str, op: str, value, binary: bool = False) -> str:
     )
 
 
+def _quoted(words: list[str]) -> list[str]:
+    """A value holding a comma or ' or ' quoted ("manager, finance"), so a list reads one way."""
+    return [f'"{w}"' if "," in w or " or " in w else w for w in words]
+
+
 def _or_list(words: list[str]) -> str:
-    """'a, b or c'; a value holding a comma or ' or ' is quoted ("manager, finance"), so the
-    list reads one way."""
-    words = [f'"{w}"' if "," in w or " or " in w else w for w in words]
+    """'a, b or c'."""
+    words = _quoted(words)
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
@@ -424,9 +431,14 @@ def learn(
     rules.sort(key=lambda r: (order[r.kind], r.field, r.value if r.op == ">=" else -r.points - 1e6))
     validation = _out_of_fold(matrix[:, chosen], y, is_train, is_valid, params, seed)
     for name, shift in shifts.items():
+        # Every lead with a binned value moved by the shift, and every lead the rule for the
+        # values no rule names matches (a group left at 0 points has no rule any more).
         values = set().union(*by_field[name].groups)
-        binned = normalised_text(features[name]).isin(values).to_numpy()
-        validation += shift * binned[is_valid]
+        moved = normalised_text(features[name]).isin(values).to_numpy()
+        for rule in rules:
+            if rule.field == name and rule.op == "not_in":
+                moved |= rule_matches(rule, features).to_numpy()
+        validation += shift * moved[is_valid]
     return rules, selection, notes, validation
 
 
@@ -469,27 +481,34 @@ def _no_negative_groups(
     """Shift each category field's points so its lowest group gets 0 and none is negative: the
     same order of leads (every lead with a value moves by the same points), but 'Industry is
     software: -16' would read as a penalty for a good industry. The values no rule named
-    become a group of their own when they end up with points. Returns the rules and the
-    points each field's leads with a binned value gained."""
+    get a rule of their own when they end up with points: their list when it is short, else
+    (an export's field with many values) 'is not empty and none of' the named values. Returns
+    the rules and the points each field's leads with a value gained."""
     out, shifts = [r for r in rules if r.op != "in"], {}
     for name in dict.fromkeys(r.field for r in rules if r.op == "in"):
         groups = [r for r in rules if r.op == "in" and r.field == name]
-        named = {v for r in groups for v in r.value}
-        rest = sorted(v for g in bins[name].groups for v in g if v not in named)
+        named = sorted({v for r in groups for v in r.value})
+        rest = sorted(v for g in bins[name].groups for v in g if v not in set(named))
         lowest = min(0.0, *(r.points for r in groups))
+        rest_rule = None
         if lowest < 0 and 0 < len(rest) <= MAX_VALUES:
+            rest_rule = ("in", rest)
+        elif lowest < 0 and rest and len(named) <= MAX_VALUES and name not in LABELS:
+            rest_rule = ("not_in", [*named, empty_token(name)])
+        elif lowest < 0:
+            lowest = 0.0  # no rule a person could type for the other values: keep penalties
+        if rest_rule is not None:
+            op, value = rest_rule
             groups.append(
                 Rule(
-                    name=condition(name, "in", rest),
+                    name=condition(name, op, value),
                     kind=groups[0].kind,
                     field=name,
-                    op="in",
-                    value=rest,
+                    op=op,
+                    value=value,
                     points=0.0,
                 )
             )
-        elif lowest < 0:
-            lowest = 0.0  # no short list of other values to give points to: keep the penalties
         if lowest < 0:
             shifts[name] = -lowest
         out += [
