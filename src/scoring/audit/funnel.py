@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scoring.audit.money import MoneyAudit, audit_money
 from scoring.core.business_time import business_hours_between
 from scoring.core.config import FunnelParams
 from scoring.core.jsonable import json_ready, records
@@ -56,6 +57,7 @@ class FunnelAudit:
     timestamp_order: pd.DataFrame
     sla: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    money: MoneyAudit = field(default_factory=MoneyAudit)
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready dict of every table."""
@@ -78,6 +80,15 @@ class FunnelAudit:
                 "duplicates": records(self.duplicates),
                 "timestamp_order": records(self.timestamp_order),
                 "sla": records(self.sla),
+                **{
+                    name: (
+                        {k: records(v) for k, v in table.items()}
+                        if isinstance(table, dict)
+                        else records(table)
+                    )
+                    for name, table in self.money.tables.items()
+                },
+                "skipped_sections": self.money.skipped,
                 "notes": self.notes,
             },
             digits=6,
@@ -157,18 +168,25 @@ def response_hours(leads: pd.DataFrame, params: FunnelParams) -> pd.Series:
     )
 
 
+def touch_before_mql(leads: pd.DataFrame) -> pd.Series:
+    """MQLs whose first touch is stamped before the MQL (a CRM sync's order, not a response):
+    by the timestamps themselves, so every table counts the same leads."""
+    return leads["mql_at"].notna() & (leads["first_touch_at"] < leads["mql_at"])
+
+
 def response_time_summary(leads: pd.DataFrame, hours: pd.Series, sla_hours: float) -> pd.DataFrame:
-    """One row: MQLs, touched, untouched, negative (touch before MQL), median, p90, share in SLA."""
+    """One row: MQLs, touched, untouched, touch before MQL, median, p90, share in SLA."""
     mql = leads["mql_at"].notna()
+    before = touch_before_mql(leads)
     touched = hours[mql].dropna()
-    valid = touched[touched >= 0]
+    valid = hours[mql & ~before].dropna().clip(lower=0)
     return pd.DataFrame(
         [
             {
                 "mqls": int(mql.sum()),
                 "touched": len(touched),
                 "untouched": int(mql.sum() - len(touched)),
-                "touch_before_mql": int((touched < 0).sum()),
+                "touch_before_mql": int(before.sum()),
                 "median_business_hours": float(valid.median()) if len(valid) else np.nan,
                 "p90_business_hours": float(valid.quantile(0.9)) if len(valid) else np.nan,
                 "share_within_sla": float((valid <= sla_hours).mean()) if len(valid) else np.nan,
@@ -179,11 +197,11 @@ def response_time_summary(leads: pd.DataFrame, hours: pd.Series, sla_hours: floa
 
 def response_time_by_rep(leads: pd.DataFrame, hours: pd.Series, sla_hours: float) -> pd.DataFrame:
     """Response time and SLA share per rep (owner)."""
-    valid = leads["mql_at"].notna() & hours.notna() & (hours >= 0)
+    valid = leads["mql_at"].notna() & hours.notna() & ~touch_before_mql(leads)
     frame = pd.DataFrame(
         {
             "owner_id": leads.loc[valid, "owner_id"].fillna("unassigned"),
-            "hours": hours[valid],
+            "hours": hours[valid].clip(lower=0),
             "in_sla": hours[valid] <= sla_hours,
             "sql": leads.loc[valid, "sql_at"].notna(),
         }
@@ -206,9 +224,11 @@ def conversion_by_response(
     bounds = [0.0, *edges, np.inf]
     labels = [f"<= {edges[0]:g}h"] + [f"{a:g}-{b:g}h" for a, b in itertools.pairwise(edges)]
     labels.append(f"> {edges[-1]:g}h")
-    bucket = pd.cut(hours[mql], bins=bounds, labels=labels, include_lowest=True).astype(object)
+    bucket = pd.cut(
+        hours[mql].clip(lower=0), bins=bounds, labels=labels, include_lowest=True
+    ).astype(object)
     bucket = bucket.where(hours[mql].notna(), "not touched")
-    bucket = bucket.where(~(hours[mql] < 0), "touch before MQL")
+    bucket = bucket.where(~touch_before_mql(leads)[mql], "touch before MQL")
     frame = pd.DataFrame({"bucket": bucket, "sql": leads.loc[mql, "sql_at"].notna()})
     out = frame.groupby("bucket").agg(mqls=("sql", "size"), sqls=("sql", "sum"))
     order = [*labels, "not touched", "touch before MQL"]
@@ -324,8 +344,17 @@ def timestamp_order(leads: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def sla_status(leads: pd.DataFrame, response: pd.DataFrame, params: FunnelParams) -> pd.DataFrame:
-    """Each SLA target with the actual figure and whether it is met (None: cannot tell)."""
+SLA_WORDS = {True: "met", False: "missed", None: "cannot be measured"}
+
+
+def sla_status(
+    leads: pd.DataFrame,
+    response: pd.DataFrame,
+    params: FunnelParams,
+    sal: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Each SLA target with the actual figure, whether it is met (None: cannot tell) and the
+    verdict in words; the SAL deadline when the data says when sales rejected MQLs."""
     sla = params.sla
     mql = leads["mql_at"].notna()
     mql_to_sql_rate = float(_rate((mql & leads["sql_at"].notna()).sum(), mql.sum()))
@@ -334,29 +363,50 @@ def sla_status(leads: pd.DataFrame, response: pd.DataFrame, params: FunnelParams
     def met(actual: float, goal: float) -> bool | None:
         return None if math.isnan(actual) else bool(actual >= goal)
 
-    return pd.DataFrame(
-        [
-            {
-                "target": "MQL-to-SQL conversion",
-                "goal": f">= {sla.mql_to_sql_min:.0%}",
-                "actual": mql_to_sql_rate,
-                "met": met(mql_to_sql_rate, sla.mql_to_sql_min),
-            },
+    rows = [
+        {
+            "target": "MQL-to-SQL conversion",
+            "goal": f">= {sla.mql_to_sql_min:.0%}",
+            "actual": mql_to_sql_rate,
+            "met": met(mql_to_sql_rate, sla.mql_to_sql_min),
+        },
+        {
+            "target": (
+                f"first touch within {sla.first_touch_max_business_hours:g} business hours of MQL"
+            ),
+            "goal": f">= {sla.first_touch_share_min:.0%} of touched MQLs",
+            "actual": in_sla,
+            "met": met(in_sla, sla.first_touch_share_min),
+        },
+    ]
+    if sal is not None:
+        decided = float(sal["share_decided_within_deadline"].iloc[0])
+        rows.append(
             {
                 "target": (
-                    f"first touch within {sla.first_touch_max_business_hours:g} business hours "
-                    "of MQL"
+                    f"MQL accepted or rejected by sales within {params.sal_deadline_hours:g} "
+                    "business hours"
                 ),
-                "goal": f">= {sla.first_touch_share_min:.0%} of touched MQLs",
-                "actual": in_sla,
-                "met": met(in_sla, sla.first_touch_share_min),
-            },
-        ]
-    )
+                "goal": f">= {sla.sal_decided_share_min:.0%} of decided MQLs",
+                "actual": decided,
+                "met": met(decided, sla.sal_decided_share_min),
+            }
+        )
+    out = pd.DataFrame(rows)
+    out["status"] = [SLA_WORDS[m] for m in out["met"]]
+    return out
 
 
-def audit_funnel(leads: pd.DataFrame, params: FunnelParams) -> FunnelAudit:
-    """Run every audit table on a validated leads table (section `funnel` of params.yaml)."""
+def audit_funnel(
+    leads: pd.DataFrame,
+    params: FunnelParams,
+    spend: pd.DataFrame | None = None,
+    accounts: pd.DataFrame | None = None,
+    paths: tuple[str, str] = ("spend", "target accounts"),
+) -> FunnelAudit:
+    """Run every audit table on a validated leads table (section `funnel` of params.yaml),
+    with the money sections the optional columns, spend table and target-account list allow
+    (`paths` name those two files in errors)."""
     if leads.empty:
         raise ValueError("the leads table is empty: nothing to audit")
     segments = segment_columns(leads)
@@ -364,6 +414,32 @@ def audit_funnel(leads: pd.DataFrame, params: FunnelParams) -> FunnelAudit:
     hours = response_hours(leads, params)
     sla_hours = params.sla.first_touch_max_business_hours
     response = response_time_summary(leads, hours, sla_hours)
+    decided_at = (
+        leads[["sal_at", "sal_rejected_at"]].min(axis=1) if "sal_rejected_at" in leads else None
+    )
+    sal_hours = (
+        pd.Series(
+            business_hours_between(
+                leads["mql_at"],
+                decided_at,
+                params.business_hours.start_hour,
+                params.business_hours.end_hour,
+            ),
+            index=leads.index,
+        ).clip(lower=0)
+        if decided_at is not None
+        else hours
+    )
+    money = audit_money(
+        leads,
+        sal_hours,
+        params.sal_deadline_hours,
+        segments["lead_source"],
+        segments["company_size_band"],
+        spend,
+        accounts,
+        paths,
+    )
     notes = []
     unknown = [s for s in params.segments if s not in segments.columns]
     if unknown:
@@ -406,8 +482,14 @@ def audit_funnel(leads: pd.DataFrame, params: FunnelParams) -> FunnelAudit:
         completeness=completeness(leads),
         duplicates=duplicates(leads),
         timestamp_order=timestamp_order(leads),
-        sla=sla_status(leads, response, params),
+        sla=sla_status(
+            leads,
+            response,
+            params,
+            money.tables["sal_response"]["overall"] if "sal_response" in money.tables else None,
+        ),
         notes=notes,
+        money=money,
     )
 
 

@@ -76,6 +76,11 @@ class DataParams(_Section):
     activities_file: str = "activities.parquet"
     truth_file: str = "truth.parquet"
     export_file: str = "crm_export.csv"
+    # Optional tables for the funnel audit's money sections, in raw_dir (null or a file that
+    # is not there: those sections say they were skipped): marketing spend by month and
+    # source (month, lead_source, amount), and the target-account list (company_name).
+    spend_file: str | None = "spend.csv"
+    target_accounts_file: str | None = "target_accounts.csv"
     reports_dir: str = "reports"
     flat: FlatParams | None = None
 
@@ -103,6 +108,14 @@ class DataParams(_Section):
     @property
     def export_path(self) -> Path:
         return Path(self.raw_dir) / self.export_file
+
+    @property
+    def spend_path(self) -> Path | None:
+        return Path(self.raw_dir) / self.spend_file if self.spend_file else None
+
+    @property
+    def target_accounts_path(self) -> Path | None:
+        return Path(self.raw_dir) / self.target_accounts_file if self.target_accounts_file else None
 
 
 class ChannelDrop(_Section):
@@ -150,6 +163,8 @@ class SlaTargets(_Section):
     mql_to_sql_min: Fraction = 0.25
     first_touch_max_business_hours: float = Field(2.0, gt=0)
     first_touch_share_min: Fraction = 0.8
+    # Sales accepts or rejects an MQL within funnel.sal_deadline_hours business hours ...
+    sal_decided_share_min: Fraction = 0.8  # ... for at least this share of decided MQLs
 
 
 class FunnelParams(_Section):
@@ -161,6 +176,8 @@ class FunnelParams(_Section):
     segments: list[str] = ["company_size_band", "region", "industry"]
     response_time_buckets_hours: list[float] = [1.0, 2.0, 8.0, 24.0]
     min_segment_size: int = Field(30, ge=1)
+    # Business hours sales has to accept or reject an MQL (the SAL deadline).
+    sal_deadline_hours: float = Field(4.0, gt=0)
 
     @field_validator("stages")
     @classmethod

@@ -86,6 +86,12 @@ LEAD_COLUMNS = (
     "lead_rating",
 )
 LEAD_TEXT = tuple(c for c in LEAD_COLUMNS if c not in (*LEAD_TIMESTAMPS, *LEAD_NUMBERS))
+# Optional lead columns for the funnel audit's money sections, checked when present: the
+# opportunity's amount (won revenue when won), sales rejecting an MQL (when, why), and a lead
+# going back to nurture and re-engaging later.
+OPTIONAL_TIMESTAMPS = ("sal_rejected_at", "recycled_at", "reengaged_at")
+OPTIONAL_NUMBERS = ("opportunity_amount",)
+OPTIONAL_TEXT = ("sal_rejection_reason",)
 ACTIVITY_COLUMNS = ("lead_id", "occurred_at", "activity_type", "page_category", "form_type")
 
 MAX_EXAMPLES = 5
@@ -255,7 +261,10 @@ def _leads_schema():
     text["lead_id"] = pa.Column(None, nullable=False, unique=True)
     stamps = {c: pa.Column("datetime64[ns]", nullable=True, coerce=True) for c in LEAD_TIMESTAMPS}
     stamps["created_at"] = pa.Column("datetime64[ns]", nullable=False, coerce=True)
-    numbers = {c: pa.Column(float, pa.Check.ge(0), nullable=True) for c in LEAD_NUMBERS}
+    numbers = {
+        c: pa.Column(float, pa.Check.ge(0), nullable=True, required=c in LEAD_NUMBERS)
+        for c in (*LEAD_NUMBERS, *OPTIONAL_NUMBERS)
+    }
     return pa.DataFrameSchema({**text, **stamps, **numbers}, strict=False)
 
 
@@ -287,11 +296,13 @@ def validate_leads(frame: pd.DataFrame, source: str = "leads") -> pd.DataFrame:
     frame = frame.copy()
     violations = _missing_columns(frame, "leads", LEAD_COLUMNS)
     _raise(violations, source)
-    frame = _as_text(frame, LEAD_TEXT)
-    frame = _coerce(frame, "leads", LEAD_TIMESTAMPS, "lead_id", violations, TIMESTAMP)
-    frame = _coerce(frame, "leads", LEAD_NUMBERS, "lead_id", violations, NUMERIC)
+    frame = _as_text(frame, (*LEAD_TEXT, *OPTIONAL_TEXT))
+    stamps = (*LEAD_TIMESTAMPS, *(c for c in OPTIONAL_TIMESTAMPS if c in frame.columns))
+    numbers = (*LEAD_NUMBERS, *(c for c in OPTIONAL_NUMBERS if c in frame.columns))
+    frame = _coerce(frame, "leads", stamps, "lead_id", violations, TIMESTAMP)
+    frame = _coerce(frame, "leads", numbers, "lead_id", violations, NUMERIC)
     _raise(violations, source)
-    for column in LEAD_TIMESTAMPS:
+    for column in stamps:
         frame[column] = frame[column].astype("datetime64[ns]")
     violations = _pandera_violations(frame, "leads", _leads_schema(), "lead_id")
     both = frame["won_at"].notna() & frame["lost_at"].notna()

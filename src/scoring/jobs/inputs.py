@@ -75,8 +75,27 @@ def audit(params: Params) -> tuple[Any, str]:
         result = flat_export.audit_export(params.data.flat, params.funnel.min_segment_size)
         return result, flat_export.audit_markdown(result)
     tables = data.load_tables(params.data.leads_path, params.data.activities_path)
-    result = funnel.audit_funnel(tables.leads, params.funnel)
+    spend, accounts = (
+        _optional_table(params.data.spend_path),
+        _optional_table(params.data.target_accounts_path),
+    )
+    result = funnel.audit_funnel(
+        tables.leads,
+        params.funnel,
+        spend,
+        accounts,
+        (str(params.data.spend_path), str(params.data.target_accounts_path)),
+    )
     return result, funnel.headline_markdown(result)
+
+
+def _optional_table(path: Path | None) -> pd.DataFrame | None:
+    """An optional table of the audit (spend, target accounts), or None when it is not there."""
+    if path is None or not Path(path).is_file():
+        return None
+    from scoring.io import tables as table_files
+
+    return table_files.read_table(path)
 
 
 def check(params: Params) -> str:

@@ -505,6 +505,8 @@ def generate_synthetic(params: Params) -> None:
         params.data.activities_path,
         params.data.truth_path,
         params.data.export_path,
+        params.data.spend_path,
+        params.data.target_accounts_path,
     )
     (Path(params.data.raw_dir) / SYNTHETIC_STAMP).write_text(
         _generator_stamp(params), encoding="utf-8"

@@ -76,9 +76,12 @@ def write(
     activities_path: Path,
     truth_path: Path,
     export_path: Path | None = None,
+    spend_path: Path | None = None,
+    target_accounts_path: Path | None = None,
 ) -> None:
-    """Write the generated tables (Parquet) and, optionally, the flat CRM export (CSV); each
-    file appears whole (written aside, then renamed), so a reader never sees half a file."""
+    """Write the generated tables (Parquet) and, optionally, the flat CRM export, the spend
+    table and the target-account list (CSV, as people keep them); each file appears whole
+    (written aside, then renamed), so a reader never sees half a file."""
 
     for path in (leads_path, activities_path, truth_path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,3 +99,6 @@ def write(
     if export_path is not None:
         export = flat_export(crm.leads, crm.activities, crm.snapshot)
         whole(export_path, lambda p: export.to_csv(p, index=False))
+    for path, table in ((spend_path, crm.spend), (target_accounts_path, crm.target_accounts)):
+        if path is not None and table is not None:
+            whole(path, lambda p, table=table: table.to_csv(p, index=False))

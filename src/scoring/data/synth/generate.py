@@ -11,7 +11,7 @@ import pandas as pd
 
 from scoring.core.business_time import business_hours_index, timestamp_at_business_hours
 from scoring.core.config import GeneratorParams
-from scoring.data.synth import draws
+from scoring.data.synth import draws, revenue
 from scoring.data.synth.world import (
     ACTIVITY_RATE,
     BASE_LOGIT,
@@ -50,12 +50,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SyntheticCrm:
-    """Generated tables: leads, activities, and the evaluation-only truth."""
+    """Generated tables: leads, activities, the evaluation-only truth, and the money side's
+    spend by month and source and target-account list."""
 
     leads: pd.DataFrame
     activities: pd.DataFrame
     truth: pd.DataFrame
     snapshot: pd.Timestamp
+    spend: pd.DataFrame | None = None
+    target_accounts: pd.DataFrame | None = None
 
 
 @dataclass
@@ -627,6 +630,21 @@ def generate(params: GeneratorParams, seed: int) -> SyntheticCrm:
     acts = acts.keep(acts.time <= end_ns)
     reason, status, rating = sales_fields(rng, who, stages, fit, intent, end_ns)
     touch_ns = out_of_order(rng, params, stages)
+    # The money side draws from a stream of its own too (deals, spend, accounts, SAL, nurture).
+    company_names = who.companies["name"][who.company]
+    extra = revenue.money(
+        np.random.default_rng([seed, 2]),
+        created=who.created_ns,
+        employees=who.employees.astype(float),
+        company_names=company_names,
+        source=where.source,
+        source_names=list(where.source_names),
+        fit=fit,
+        stages=stages,
+        disqualified=pd.notna(reason),
+        reengaged=recycled.at,
+        end_ns=end_ns,
+    )
 
     n_total = params.n_leads
     order = np.argsort(who.created_ns, kind="stable")
@@ -640,7 +658,7 @@ def generate(params: GeneratorParams, seed: int) -> SyntheticCrm:
         {
             "lead_id": lead_ids,
             "created_at": _stamp(who.created_ns),
-            "company_name": who.companies["name"][who.company],
+            "company_name": company_names,
             "industry": INDUSTRY_NAMES[who.industry],
             "employee_count": who.employees.astype(float),
             "annual_revenue": who.companies["revenue"][who.company].astype(float),
@@ -665,6 +683,11 @@ def generate(params: GeneratorParams, seed: int) -> SyntheticCrm:
             "last_name": np.array(LAST_NAMES, dtype=object)[who.last],
             "lead_status": status,
             "lead_rating": rating,
+            "opportunity_amount": extra.columns["opportunity_amount"],
+            "sal_rejected_at": _stamp(extra.columns["sal_rejected_at"]),
+            "sal_rejection_reason": extra.columns["sal_rejection_reason"],
+            "recycled_at": _stamp(extra.columns["recycled_at"]),
+            "reengaged_at": _stamp(extra.columns["reengaged_at"]),
         }
     )
     leads = draws.dirty_firmographics(rng, leads, params)
@@ -688,4 +711,11 @@ def generate(params: GeneratorParams, seed: int) -> SyntheticCrm:
         "generated %d leads (%d duplicates) and %d activities", n_total, who.n_dup, len(activity)
     )
     snapshot = pd.Timestamp(end)
-    return SyntheticCrm(leads=leads, activities=activity, truth=truth, snapshot=snapshot)
+    return SyntheticCrm(
+        leads=leads,
+        activities=activity,
+        truth=truth,
+        snapshot=snapshot,
+        spend=extra.spend,
+        target_accounts=extra.target_accounts,
+    )
