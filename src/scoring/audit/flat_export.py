@@ -48,6 +48,7 @@ class ExportAudit:
                 "duplicates": records(self.duplicates),
                 "columns": records(self.columns),
                 "target_values": records(self.target_values),
+                "skipped_sections": SKIPPED_SECTIONS,
                 "notes": self.notes,
             },
             digits=6,
@@ -61,6 +62,17 @@ NOT_IN_EXPORTS = (
     "Lead response time and the first-touch SLA: no MQL and first-touch timestamps.",
     "Sales cycle and win rate: no opportunity, won or lost dates.",
 )
+# The money sections of the funnel audit (tables mode), and why a flat export skips them.
+SKIPPED_SECTIONS = {
+    "sal_response": "no MQL, SAL-accept or SAL-reject timestamps",
+    "pipeline_created": "no opportunity dates or amounts",
+    "deal_size": "no opportunity amounts",
+    "revenue_by_source": "no won dates or amounts",
+    "pipeline_velocity": "no opportunities, amounts or sales cycle",
+    "cost_per_stage": "no spend table, and no MQL, SQL or opportunity stages",
+    "target_accounts": "no target-account list, and no opportunities or revenue",
+    "recycled": "no nurture dates",
+}
 
 
 def audit_export(params: FlatParams, min_size: int = 30) -> ExportAudit:
@@ -159,5 +171,12 @@ def audit_markdown(audit: ExportAudit) -> str:
             f"{pd.Timestamp(row['last_date']):%d %b %Y}."
         )
     lines.append("**Not available from a flat export:**")
-    lines.extend(f"- {note}" for note in audit.notes)
-    return "\n\n".join(lines[: -len(audit.notes)]) + "\n\n" + "\n".join(lines[-len(audit.notes) :])
+    notes = [
+        *audit.notes,
+        "Money sections (SAL deadline, pipeline, deal size, revenue, velocity, cost per stage, "
+        "target accounts, recycling) skipped: "
+        + "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in SKIPPED_SECTIONS.items())
+        + ". Leads and activities tables with the optional money fields (data/README.md) "
+        "allow them.",
+    ]
+    return "\n\n".join(lines) + "\n\n" + "\n".join(f"- {note}" for note in notes)

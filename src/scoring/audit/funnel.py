@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scoring.audit.money import MoneyAudit, audit_money
+from scoring.audit.money import MoneyAudit, audit_money, money_lines
 from scoring.core.business_time import business_hours_between
 from scoring.core.config import FunnelParams
 from scoring.core.jsonable import json_ready, records
@@ -518,6 +518,7 @@ def headline_markdown(audit: FunnelAudit) -> str:
         verdict = {True: "met", False: "**missed**", None: "cannot be measured"}[row["met"]]
         actual = "n/a" if pd.isna(row["actual"]) else f"{row['actual']:.0%}"
         lines.append(f"SLA *{row['target']}* (goal {row['goal']}): {actual}, {verdict}.")
+    lines.extend(money_lines(audit.money))
     broken = audit.timestamp_order["out_of_order"].sum()
     dup = audit.duplicates.set_index("check")["extra_records"]
     lines.append(

@@ -404,3 +404,48 @@ def audit_money(
         tables["recycled"] = recycled(leads)
     skipped = {s: NEEDS[s] for s in SECTIONS if s not in tables}
     return MoneyAudit(tables, skipped)
+
+
+def money_lines(money: MoneyAudit) -> list[str]:
+    """The money sections' headline figures, and which sections were skipped and why."""
+    tables, lines = money.tables, []
+    if "pipeline_velocity" in tables:
+        v = tables["pipeline_velocity"]["overall"].iloc[0]
+        lines.append(
+            f"**Pipeline velocity: ${v['velocity_per_month']:,.0f} a month** "
+            f"({v['opportunities_per_month']:,.0f} opportunities a month x "
+            f"{v['win_rate']:.0%} win rate x ${v['average_won_deal']:,.0f} average won deal / "
+            f"{v['sales_cycle_days']:.0f}-day cycle = ${v['velocity_per_day']:,.0f} a day)."
+        )
+    if "cost_per_stage" in tables:
+        total = tables["cost_per_stage"].set_index("lead_source").loc["all sources"]
+        lines.append(
+            f"Spend ${total['spend']:,.0f}: ${total['cost_per_mql']:,.0f} per MQL, "
+            f"${total['cost_per_sql']:,.0f} per SQL, ${total['cost_per_opportunity']:,.0f} per "
+            "qualified opportunity."
+        )
+    if "target_accounts" in tables:
+        rows = tables["target_accounts"].set_index("accounts")
+        target, other = rows.loc["target accounts"], rows.loc["other accounts"]
+        lift = target["lead_to_sql"] / other["lead_to_sql"] if other["lead_to_sql"] else np.nan
+        lines.append(
+            f"Target accounts: {int(target['leads']):,} leads reach SQL at "
+            f"{target['lead_to_sql']:.1%} "
+            f"against {other['lead_to_sql']:.1%} for the others ({lift:.1f} times as often)."
+        )
+    if "recycled" in tables:
+        r = tables["recycled"].iloc[0]
+        lines.append(
+            f"Recycled: {int(r['recycled']):,} leads went back to nurture; "
+            f"{int(r['reengaged']):,} "
+            f"re-engaged (median {r['median_days_to_reengage']:.0f} days later) and "
+            f"{int(r['sql_after_recycling']):,} reached SQL afterwards "
+            f"({r['conversion_of_reengaged']:.0%} of those that re-engaged)."
+        )
+    if money.skipped:
+        lines.append(
+            "Skipped: "
+            + "; ".join(f"{name.replace('_', ' ')} ({why})" for name, why in money.skipped.items())
+            + "."
+        )
+    return lines

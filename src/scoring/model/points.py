@@ -434,7 +434,7 @@ def learn(
         # Every lead with a binned value moved by the shift, and every lead the rule for the
         # values no rule names matches (a group left at 0 points has no rule any more).
         values = set().union(*by_field[name].groups)
-        moved = normalised_text(features[name]).isin(values).to_numpy()
+        moved = np.array(normalised_text(features[name]).isin(values), dtype=bool)
         for rule in rules:
             if rule.field == name and rule.op == "not_in":
                 moved |= rule_matches(rule, features).to_numpy()

@@ -73,6 +73,53 @@ def mql_volume(audit: FunnelAudit) -> Figure:
     return fig
 
 
+def money_table(audit: FunnelAudit, section: str, part: str | None = None):
+    """One money section's table (or one part of it) styled, or the one line saying why the
+    audit skipped it (the data has no such field)."""
+    from IPython.display import Markdown
+
+    if section not in audit.money.tables:
+        reason = audit.money.skipped.get(section, "no data")
+        return Markdown(html.escape(f"Skipped: {reason}.", quote=False))
+    table = audit.money.tables[section]
+    return styled(table[part] if part is not None else table)
+
+
+def pipeline_by_month(audit: FunnelAudit):
+    """Pipeline created (opportunity amounts) per month, stacked by source; or why not."""
+    if "pipeline_created" not in audit.money.tables:
+        return money_table(audit, "pipeline_created")
+    table = audit.money.tables["pipeline_created"].pivot_table(
+        index="month", columns="lead_source", values="pipeline", aggfunc="sum", fill_value=0
+    )
+    fig, ax = _figure(9, 4)
+    order = table.sum().sort_values(ascending=False).index
+    (table[order] / 1000).plot.bar(ax=ax, stacked=True, width=0.85, cmap="tab20")
+    ax.set_ylabel("pipeline created ($ thousand)")
+    ax.set_xlabel("")
+    ax.legend(loc="upper left", fontsize=8, ncols=3, frameon=False)
+    ax.set_title("Pipeline created by month and source (opportunity amounts)")
+    return fig
+
+
+def cost_bars(audit: FunnelAudit):
+    """Cost per opportunity by source (spend / opportunities); or why not."""
+    if "cost_per_stage" not in audit.money.tables:
+        return money_table(audit, "cost_per_stage")
+    table = audit.money.tables["cost_per_stage"]
+    table = table[table["lead_source"] != "all sources"].dropna(subset=["cost_per_opportunity"])
+    table = table.sort_values("cost_per_opportunity")
+    fig, ax = _figure(8, max(2.5, 0.3 * len(table) + 1))
+    bars = ax.barh(table["lead_source"].astype(str), table["cost_per_opportunity"], color=BAR_COLOR)
+    ax.bar_label(
+        bars, labels=[f"${v:,.0f}" for v in table["cost_per_opportunity"]], padding=3, fontsize=8
+    )
+    ax.set_xlim(0, table["cost_per_opportunity"].max() * 1.25 if len(table) else 1)
+    ax.set_xlabel("spend per qualified opportunity ($)")
+    ax.set_title("Cost per qualified opportunity by source")
+    return fig
+
+
 def conversion_bars(
     table: pd.DataFrame,
     column: str,
@@ -191,12 +238,72 @@ def share_bars(table: pd.DataFrame, label: str, value: str, title: str) -> Figur
     bars = ax.barh(table[label].astype(str), table[value], color=BAR_COLOR)
     ax.bar_label(bars, labels=[f"{v:.0%}" for v in table[value]], padding=3, fontsize=8)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_xlim(0, max(0.05, table[value].max()) * 1.2)
+    # A share ends at 100%; the labels of full bars are drawn beside the axis, not past it.
+    ax.set_xlim(0, min(1.0, max(0.05, table[value].max()) * 1.2))
+    for label in ax.texts:
+        label.set_clip_on(False)
     ax.set_title(title)
     return fig
 
 
-PERCENT_WORDS = ("share", "conversion", "rate", "filled", "mql_to_sql")
+PERCENT_WORDS = (
+    "share",
+    "conversion",
+    "rate",
+    "filled",
+    "mql_to_sql",
+    "lead_to_sql",
+    "within",
+    "capture",
+)
+MONEY_WORDS = (
+    "revenue",
+    "pipeline",
+    "spend",
+    "cost_per",
+    "deal",
+    "velocity",
+    "amount",
+    "_opportunity",
+)
+HOUR_WORDS = ("hours", "days")
+# Words a snake_case header holds that people write otherwise.
+HEADER_WORDS = {
+    "mql": "MQL",
+    "mqls": "MQLs",
+    "sql": "SQL",
+    "sqls": "SQLs",
+    "sal": "SAL",
+    "sla": "SLA",
+    "id": "ID",
+    "p90": "90th percentile",
+    "psi": "PSI",
+    "roc": "ROC",
+    "auc": "AUC",
+    "pr": "PR",
+    "ece": "ECE",
+    "shap": "SHAP",
+    "pp": "pp",
+    "reengaged": "re-engaged",
+    "reengagement": "re-engagement",
+    "reengage": "re-engage",
+}
+HEADERS = {"owner_id": "Rep", "met": "Met", "lead_source": "Lead source"}
+
+
+def header_words(name) -> str:
+    """A column header as people write it: 'share_within_sla' -> 'Share within SLA'."""
+    text = str(name)
+    if text in HEADERS:
+        return HEADERS[text]
+    if "_" not in text and text != text.lower():
+        return text  # already in words
+    words = [HEADER_WORDS.get(w, w) for w in text.split("_") if w]
+    if not words:
+        return text
+    first = words[0]
+    words[0] = first[:1].upper() + first[1:] if first.islower() else first
+    return " ".join(words)
 
 
 def _whole(values: pd.Series) -> bool:
@@ -204,26 +311,45 @@ def _whole(values: pd.Series) -> bool:
     return bool(len(present)) and bool((present == present.round()).all())
 
 
+def _yes_no(value) -> str:
+    return "–" if pd.isna(value) else ("yes" if value else "no")
+
+
 def styled(table: pd.DataFrame):
-    """A table for display: shares as percentages, counts with separators, hours rounded."""
+    """A table for display, read by people: headers in words, shares as percentages, money in
+    dollars, hours and days to one decimal, counts whole with separators, yes/no for flags (an
+    SLA's met/missed in words, from its status column)."""
+    if "status" in table.columns and "met" in table.columns:
+        table = table.drop(columns="met")
     formats = {}
     for column in table.columns:
         name = str(column)
-        if pd.api.types.is_integer_dtype(table[column]):
+        values = table[column]
+        if pd.api.types.is_bool_dtype(values) or (
+            values.dtype == object
+            and values.dropna().map(type).eq(bool).all()
+            and values.notna().any()
+        ):
+            formats[column] = _yes_no
+        elif pd.api.types.is_integer_dtype(values):
             formats[column] = "{:,}"
-        elif not pd.api.types.is_float_dtype(table[column]):
+        elif not pd.api.types.is_float_dtype(values):
             continue
         elif name == "actual" or any(word in name for word in PERCENT_WORDS):
             formats[column] = "{:.1%}"
-        elif _whole(table[column]):  # counts that went through a float (a sum, a join)
+        elif any(word in name for word in MONEY_WORDS):
+            formats[column] = "${:,.0f}"
+        elif any(word in name for word in HOUR_WORDS):
+            formats[column] = "{:,.1f}"
+        elif _whole(values):  # counts that went through a float (a sum, a join)
             formats[column] = "{:,.0f}"
         else:
-            small = table[column].abs().max() < 10
+            small = values.abs().max() < 10
             formats[column] = "{:,.3f}" if small else "{:,.1f}"
     # Styler writes values and headers as they are: escaped, a value from the data is text.
     return (
         table.style.format(formats, na_rep="–", escape="html")
-        .format_index(escape="html", axis=1)
+        .format_index(header_words, escape="html", axis=1)
         .hide(axis="index")
     )
 
