@@ -189,34 +189,35 @@ def test_category_penalties_become_points_for_the_other_values():
     assert ((after - before) == 30).all()  # same order, every lead moved by the same points
 
 
-def test_a_penalty_on_a_field_of_many_values_becomes_points_for_none_of_the_named_ones():
+def test_a_penalty_on_a_field_of_many_values_becomes_points_for_every_other_value():
     """Regression: job-title groups kept negative points when more than 12 other values had
-    to be listed; the other values now get one 'is not empty and none of' rule."""
-    titles = [f"title {i}" for i in range(20)]
+    to be listed; every other value now gets the points of one 'is not empty and none of'
+    rule naming the penalised group, the other groups keeping theirs on top."""
+    titles = [f"title {i}" for i in range(40)]
+    good = ["cfo", "ceo", *titles[:14]]  # more than 12 values on either side of the penalty
     bins = {
         "Job Title": points.FieldBins(
-            "Job Title", False, [], [["intern"], ["cfo", "ceo"], titles], 0.3, empty=True
+            "Job Title", False, [], [["intern", "student"], good, titles[14:]], 0.3, empty=True
         )
     }
 
     def rule(values, value):
         return Rule(name="x", kind="fit", field="Job Title", op="in", value=values, points=value)
 
-    shifted, shifts = points._no_negative_groups(
-        [rule(["intern"], -20.0), rule(["cfo", "ceo"], 15.0)], bins
-    )
+    original = [rule(["intern", "student"], -20.0), rule(good, 15.0)]
+    shifted, shifts = points._no_negative_groups(original, bins)
     assert shifts == {"Job Title": 20.0}
     assert all(r.points > 0 for r in shifted)
     none_of = next(r for r in shifted if r.op == "not_in")
     assert none_of.points == 20.0 and "missing" in none_of.value
-    assert none_of.name == "Job title is not empty and none of: ceo, cfo, intern"
-    frame = pd.DataFrame({"Job Title": ["intern", "cfo", "title 3", "someone new", "missing"]})
-    before = rules.points(
-        frame, BaselineParams(rules=[rule(["intern"], -20.0), rule(["cfo", "ceo"], 15.0)])
+    assert none_of.name == "Job title is not empty and none of: intern, student"
+    frame = pd.DataFrame(
+        {"Job Title": ["intern", "cfo", "title 3", "title 27", "someone new", "missing"]}
     )
+    before = rules.points(frame, BaselineParams(rules=original))
     after = rules.points(frame, BaselineParams(rules=shifted))
     # Every lead with a value moved by the same points; an empty one got none.
-    assert list(after - before) == [20.0, 20.0, 20.0, 20.0, 0.0]
+    assert list(after - before) == [20.0, 20.0, 20.0, 20.0, 20.0, 0.0]
 
 
 def test_conditions_read_as_people_say_them():

@@ -481,34 +481,45 @@ def _no_negative_groups(
     """Shift each category field's points so its lowest group gets 0 and none is negative: the
     same order of leads (every lead with a value moves by the same points), but 'Industry is
     software: -16' would read as a penalty for a good industry. The values no rule named
-    get a rule of their own when they end up with points: their list when it is short, else
-    (an export's field with many values) 'is not empty and none of' the named values. Returns
-    the rules and the points each field's leads with a value gained."""
+    get a rule of their own when they end up with points: their list when it is short. For an
+    export's field with many values, one rule 'is not empty and none of' the one penalised
+    group gives every other value the shift, the other groups keeping their points on top.
+    Returns the rules and the points each field's leads with a value gained."""
     out, shifts = [r for r in rules if r.op != "in"], {}
     for name in dict.fromkeys(r.field for r in rules if r.op == "in"):
         groups = [r for r in rules if r.op == "in" and r.field == name]
-        named = sorted({v for r in groups for v in r.value})
-        rest = sorted(v for g in bins[name].groups for v in g if v not in set(named))
+        named = {v for r in groups for v in r.value}
+        rest = sorted(v for g in bins[name].groups for v in g if v not in named)
         lowest = min(0.0, *(r.points for r in groups))
-        rest_rule = None
+        penalised = [r for r in groups if r.points < 0]
         if lowest < 0 and 0 < len(rest) <= MAX_VALUES:
-            rest_rule = ("in", rest)
-        elif lowest < 0 and rest and len(named) <= MAX_VALUES and name not in LABELS:
-            rest_rule = ("not_in", [*named, empty_token(name)])
-        elif lowest < 0:
-            lowest = 0.0  # no rule a person could type for the other values: keep penalties
-        if rest_rule is not None:
-            op, value = rest_rule
             groups.append(
                 Rule(
-                    name=condition(name, op, value),
+                    name=condition(name, "in", rest),
                     kind=groups[0].kind,
                     field=name,
-                    op=op,
-                    value=value,
+                    op="in",
+                    value=rest,
                     points=0.0,
                 )
             )
+        elif len(penalised) == 1 and len(penalised[0].value) <= MAX_VALUES and name not in LABELS:
+            value = [*penalised[0].value, empty_token(name)]
+            out += [r for r in groups if r.points > 0]
+            out.append(
+                Rule(
+                    name=condition(name, "not_in", value),
+                    kind=groups[0].kind,
+                    field=name,
+                    op="not_in",
+                    value=value,
+                    points=-lowest,
+                )
+            )
+            shifts[name] = -lowest
+            continue
+        elif lowest < 0:
+            lowest = 0.0  # no rule a person could type for the other values: keep penalties
         if lowest < 0:
             shifts[name] = -lowest
         out += [
