@@ -1,13 +1,17 @@
 """Open a run's report.html in headless Chromium (Debian's chromium package), save a
 screenshot and check that the headline and the charts are there. Prints what it found.
 
+Also: no request the page makes leaves file: and data:, and nothing is written to its console.
+
 Usage: python bench/check_report_browser.py [reports/latest/report.html] [--png out.png]
+       python bench/check_report_browser.py reports/latest/00_funnel_audit.html --audit
 Needs /usr/bin/chromium (apt-get install chromium). Exit code 1 if a check fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -28,11 +32,41 @@ FLAGS = [
 ]
 
 
+def page_traffic(base: list[str], url: str, folder: str) -> tuple[list[str], list[str]]:
+    """What a page asks of the network and writes to its console, in headless Chromium: the
+    URLs the page itself requested (initiator set; the browser's own background requests
+    have none) that are neither file: nor data:, and its console lines."""
+    netlog = Path(folder) / "netlog.json"
+    run = subprocess.run(
+        [*base, "--enable-logging=stderr", "--v=0", f"--log-net-log={netlog}", "--dump-dom", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    document, _ = json.JSONDecoder().raw_decode(netlog.read_text())  # may lack its closing
+    types = {v: k for k, v in document["constants"]["logEventTypes"].items()}
+    outside = sorted(
+        {
+            e["params"]["url"]
+            for e in document["events"]
+            if types.get(e["type"]) == "URL_REQUEST_START_JOB"
+            and e.get("params", {}).get("initiator", "not an origin") != "not an origin"
+            and not e["params"]["url"].startswith(("file:", "data:"))
+        }
+    )
+    console = [line for line in run.stderr.splitlines() if ":CONSOLE" in line]
+    return outside, console
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("report", nargs="?", type=Path, default=Path("reports/latest/report.html"))
     parser.add_argument("--png", type=Path, default=Path("report_screenshot.png"))
     parser.add_argument("--height", type=int, default=4000, help="Screenshot height in pixels.")
+    parser.add_argument(
+        "--audit", action="store_true", help="The page is the funnel audit (00_funnel_audit.html)."
+    )
     args = parser.parse_args()
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
@@ -50,6 +84,7 @@ def main() -> int:
             timeout=120,
             check=True,
         )
+        outside, console = page_traffic(base, url, profile)
     headline = re.search(r'id="headline">(.*?)</div>', dom, re.S)
     checks = {
         "headline with a recommended threshold": bool(
@@ -59,9 +94,29 @@ def main() -> int:
         "static charts embedded": len(re.findall(r'<img alt="[^"]+" src="data:image/png', dom))
         >= 4,
         "no external scripts (opens offline)": not re.search(r'<script[^>]+src="https?:', dom),
+        f"no request outside file: and data: ({len(outside)})": not outside,
+        f"no console messages ({len(console)})": not console,
     }
+    if args.audit:
+        checks = {
+            "audit headline (data window, SLAs)": "Data window" in dom and "SLA" in dom,
+            "money sections (pipeline velocity, cost per stage, target accounts, recycled)": all(
+                words in dom
+                for words in ("Pipeline velocity", "Cost per stage", "Target accounts", "recycled")
+            ),
+            "static charts embedded": len(re.findall(r'<img[^>]+src="data:image/png', dom)) >= 4,
+            "no snake_case table headers": not re.search(
+                r"<th[^>]*>\s*[a-z]+_[a-z_]+\s*</th>", dom
+            ),
+            "SLA verdicts in words (no True/False cells)": not re.search(
+                r"<td[^>]*>\s*(True|False)\s*</td>", dom
+            ),
+            **{k: v for k, v in checks.items() if k.startswith("no ")},
+        }
+    for line in [*outside, *console][:10]:
+        print(f"     {line}")
     rules = re.search(r'id="rules-you-can-paste">(.*?)<h2>', dom, re.S)
-    if (args.report.parent / "points_rules.json").is_file():
+    if (args.report.parent / "points_rules.json").is_file() and not args.audit:
         section = rules.group(1) if rules else ""
         checks["'Rules you can paste' with its rules and MQL threshold in points"] = (
             "<table" in section and "MQL when fit + behaviour reaches" in section

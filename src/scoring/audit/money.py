@@ -17,6 +17,8 @@ import pandas as pd
 from scoring.core.errors import DataContractError
 
 DAYS_PER_MONTH = 365.25 / 12
+# Velocity is not given for a set of opportunities with more than this share still open.
+MAX_OPEN_SHARE = 0.5
 SECTIONS = (
     "sal_response",
     "pipeline_created",
@@ -152,6 +154,12 @@ def pipeline_created(leads: pd.DataFrame, source: pd.Series) -> pd.DataFrame:
     return out.reset_index()
 
 
+def band_order(name: str) -> float:
+    """Company size bands in size order ('1-49' < '200-999' < '5000+'), others last."""
+    head = str(name).split("-")[0].rstrip("+").replace(",", "")
+    return float(head) if head.isdigit() else float("inf")
+
+
 def deal_size(leads: pd.DataFrame, segment: pd.Series) -> pd.DataFrame:
     """Opportunity and won-deal amounts: overall and by company size band."""
     opps = _opportunities(leads)
@@ -171,7 +179,8 @@ def deal_size(leads: pd.DataFrame, segment: pd.Series) -> pd.DataFrame:
         }
 
     rows = [row(opps, "all")]
-    rows += [row(g, str(name)) for name, g in opps.groupby("segment", sort=True)]
+    groups = sorted(opps.groupby("segment"), key=lambda item: band_order(item[0]))
+    rows += [row(g, str(name)) for name, g in groups]
     return pd.DataFrame(rows)
 
 
@@ -204,8 +213,13 @@ def velocity_parts(opps: pd.DataFrame, months: float) -> dict[str, float]:
     cycle = float(won["cycle_days"].mean()) if len(won) else np.nan
     per_month = len(opps) / months
     velocity = per_month * rate * deal / cycle if cycle and cycle > 0 else np.nan
+    still_open = len(opps) - closed
+    if still_open > MAX_OPEN_SHARE * len(opps):
+        # Only the quick closes are in: their cycle is short and the velocity flattered.
+        velocity = np.nan
     return {
         "opportunities": len(opps),
+        "still_open": still_open,
         "opportunities_per_month": per_month,
         "win_rate": rate,
         "average_won_deal": deal,
@@ -227,9 +241,11 @@ def pipeline_velocity(
     opps["month"] = opps["opened"].dt.to_period("M").astype(str)
 
     def by(column: str, span: float | None = None) -> pd.DataFrame:
+        groups = list(opps.groupby(column, sort=True))
+        if column == "company_size_band":
+            groups.sort(key=lambda item: band_order(item[0]))
         rows = [
-            {column: str(name), **velocity_parts(group, span or months)}
-            for name, group in opps.groupby(column, sort=True)
+            {column: str(name), **velocity_parts(group, span or months)} for name, group in groups
         ]
         return pd.DataFrame(rows)
 
@@ -442,6 +458,8 @@ def money_lines(money: MoneyAudit) -> list[str]:
             f"{int(r['sql_after_recycling']):,} reached SQL afterwards "
             f"({r['conversion_of_reengaged']:.0%} of those that re-engaged)."
         )
+    # Jupyter's Markdown reads text between two dollar signs as mathematics.
+    lines = [line.replace("$", "\\$") for line in lines]
     if money.skipped:
         lines.append(
             "Skipped: "
