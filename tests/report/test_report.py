@@ -37,7 +37,7 @@ def test_reason_tables_with_fewer_reasons_down_than_up():
     """A small model can have few reason families on one side: the table still renders."""
     reasons = _reasons()
     top, examples = report._reason_tables(reasons, 2)
-    assert "raises the score" in top and "lowers the score" in top
+    assert "Raises the score" in top and "Lowers the score" in top
     assert "#" not in top and "Employees (e.g. “About 5 employees”; 1 leads)" in top
     assert examples.count("<tr") == 3  # header and two example leads
     assert "; ;" not in examples and "About 5 employees<" in examples
@@ -93,7 +93,7 @@ def test_without_rules_the_report_names_the_outcome_and_never_today_s_rules():
     assert "lift 1.36" in lines and "today's rules" not in lines
     assert "(no rule baseline configured))" not in lines
     table = report._policies_table(thresholds)
-    assert "today's rules" not in table and "reaching subscription/window" in table
+    assert "today's rules" not in table and "Reaching subscription/window" in table
     words = report._baseline_words(thresholds, METRICS)
     assert words == "the baseline (plain logistic regression)"
 

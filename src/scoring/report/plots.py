@@ -288,7 +288,16 @@ HEADER_WORDS = {
     "reengagement": "re-engagement",
     "reengage": "re-engage",
 }
-HEADERS = {"owner_id": "Rep", "met": "Met", "lead_source": "Lead source"}
+HEADERS = {
+    "owner_id": "Rep",
+    "met": "Met",
+    "lead_source": "Lead source",
+    "roc_auc": "ROC-AUC",
+    "pr_auc": "PR-AUC",
+    "lift_at_10": "Lift in the top 10%",
+    "brier": "Brier score",
+    "ece": "ECE",
+}
 
 
 def header_words(name) -> str:

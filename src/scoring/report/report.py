@@ -360,7 +360,7 @@ def _policies_table(thresholds: dict[str, Any]) -> str:
         if with_rules:  # a difference from rules that exist, in percentage points
             row["conversion vs today's rules"] = _pp(p.get("conversion_vs_rules"))
         rows.append(row)
-    return pd.DataFrame(rows).to_html(index=False, border=0)
+    return _words(pd.DataFrame(rows)).to_html(index=False, border=0)
 
 
 def _fmt(value, pattern: str) -> str:
@@ -417,7 +417,9 @@ def _reason_tables(reasons: pd.DataFrame, count: int) -> tuple[str, str]:
             "top reasons down": picks[["down_1", "down_2", "down_3"]].apply(_joined, axis=1),
         }
     )
-    return top.to_html(index=False, border=0), examples.to_html(index=False, border=0)
+    return _words(top).to_html(index=False, border=0), _words(examples).to_html(
+        index=False, border=0
+    )
 
 
 def _points_section(run: RunFolder) -> dict[str, Any]:
@@ -448,7 +450,7 @@ def _points_section(run: RunFolder) -> dict[str, Any]:
     )
     return {
         "points_lines": [_bold(line) for line in points_page.summary_lines(saved)],
-        "points_table": pd.concat([table, threshold]).to_html(index=False, border=0),
+        "points_table": _words(pd.concat([table, threshold])).to_html(index=False, border=0),
         "points_page": runfolder.POINTS_MD,
     }
 
@@ -498,7 +500,8 @@ def _segments(metrics: dict[str, Any], baseline: str = "today's rules") -> str:
     ].rename(columns={f"{model}_roc_auc": "model ROC-AUC", "baseline_roc_auc": "baseline ROC-AUC"})
     return (
         f"<p><b>Watch these segments:</b> the model ranks leads worse than "
-        f"{html.escape(baseline)} here.{note}</p>" + table.round(3).to_html(index=False, border=0)
+        f"{html.escape(baseline)} here.{note}</p>"
+        + _words(table.round(3)).to_html(index=False, border=0)
     )
 
 
@@ -520,7 +523,12 @@ def _metrics_table(metrics: dict[str, Any]) -> str:
                 },
             }
         )
-    return pd.DataFrame(rows).to_html(index=False, border=0)
+    return _words(pd.DataFrame(rows)).to_html(index=False, border=0)
+
+
+def _words(table: pd.DataFrame) -> pd.DataFrame:
+    """A table's headers as people write them (plots.header_words)."""
+    return table.rename(columns=plots.header_words)
 
 
 def _bold(text: str) -> str:
@@ -534,7 +542,7 @@ def _drift_table(document: dict[str, Any]) -> str:
     if table.empty:
         return ""
     table = table.head(10).rename(columns={"psi": "PSI"})
-    return table.to_html(index=False, border=0, float_format=lambda v: f"{v:.3f}")
+    return _words(table).to_html(index=False, border=0, float_format=lambda v: f"{v:.3f}")
 
 
 def _model_lines(run: RunFolder) -> list[str]:
@@ -647,7 +655,9 @@ def build(folder: Path | str) -> Path:
             else "<h3>Leakage review</h3><p>Excluded columns are not used; columns kept for "
             "review are used: check each is known at the scoring moment. The last column is "
             "the one-line change to params that flips the decision.</p>"
-            + leakage.to_html(index=False, border=0, classes="review", float_format="{:.3f}".format)
+            + _words(leakage).to_html(
+                index=False, border=0, classes="review", float_format="{:.3f}".format
+            )
         ),
     )
     write_text_whole(run.report, page)
@@ -672,7 +682,7 @@ def _queue_section(metrics: dict) -> dict[str, Any]:
         table[column] = table[column].map("{:,}".format)
     return {
         "queue_lines": lines,
-        "queue_table": table.to_html(
+        "queue_table": _words(table).to_html(
             index=False, border=0, na_rep="–", float_format=lambda v: f"{v:.3f}"
         ),
     }
