@@ -83,6 +83,12 @@ def test_overrides_reach_the_notebooks_and_are_saved(two_runs):
     summary = json.loads((first / "funnel.json").read_text())
     assert summary["window"]["leads"] == 2_000
     assert summary["sla"][0]["goal"] == ">= 30%"
+    # The generated CRM has every money field: no audit section is skipped.
+    assert summary["skipped_sections"] == {}
+    assert summary["pipeline_velocity"]["overall"][0]["velocity_per_month"] > 0
+    assert summary["sla"][-1]["status"] in ("met", "missed")
+    audit_page = (first / "00_funnel_audit.html").read_text()
+    assert "Pipeline velocity" in audit_page and "Skipped:" not in audit_page
     resolved = yaml.safe_load((first / "params.yaml").read_text())
     assert resolved["funnel"]["sla"]["mql_to_sql_min"] == 0.3
 
@@ -210,6 +216,19 @@ def test_thresholds_are_chosen_on_validation_and_compared_with_the_rules(two_run
     matched = policies["volume_matched"]
     assert 0 <= matched["score"] <= 100 and matched["grade_at_threshold"] in "ABCD"
     assert matched["conversion_low"] <= matched["conversion"] <= matched["conversion_high"]
+    # In money, against the rules, with intervals (the generated leads have deal amounts).
+    assert matched["pipeline_per_month_low"] <= matched["pipeline_per_month"]
+    # 2,000 leads: few deals are won by the end of the test window, so the velocity and its
+    # change may not be measurable (null), never made up.
+    assert "pipeline_velocity_vs_rules_low" in matched
+    if matched["pipeline_velocity_vs_rules_low"] is not None:
+        assert (
+            matched["pipeline_velocity_vs_rules_low"] <= matched["pipeline_velocity_vs_rules_high"]
+        )
+    assert policies["today's rules"]["pipeline_per_month"] >= 0
+    assert thresholds["velocity"].startswith("pipeline velocity a month")
+    page = (first / "report.html").read_text()
+    assert "Pipeline created by these MQLs: $" in page and "velocity vs today" in page.lower()
 
 
 def test_report_rebuilds_from_the_command_line(two_runs):

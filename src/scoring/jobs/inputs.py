@@ -15,6 +15,7 @@ from scoring.audit import flat_export, funnel
 from scoring.core.config import FeatureParams, Params, ParamsError, input_kind
 from scoring.data import contract as data
 from scoring.data import features, flat
+from scoring.io import tables as tables_io
 from scoring.io.files import read_json, sha256, write_json
 from scoring.runtime import rules
 
@@ -89,13 +90,23 @@ def audit(params: Params) -> tuple[Any, str]:
     return result, funnel.headline_markdown(result)
 
 
+def deal_leads(params: Params) -> pd.DataFrame | None:
+    """The leads table (validated) when it holds opportunity amounts, for the thresholds in
+    money; None for a flat export or a table without amounts."""
+    if input_kind(params) == "flat":
+        return None
+    path = params.data.leads_path
+    frame = data.read_table(path)
+    if "opportunity_amount" not in frame.columns:
+        return None
+    return data.validate_leads(frame, str(path))
+
+
 def _optional_table(path: Path | None) -> pd.DataFrame | None:
     """An optional table of the audit (spend, target accounts), or None when it is not there."""
     if path is None or not Path(path).is_file():
         return None
-    from scoring.io import tables as table_files
-
-    return table_files.read_table(path)
+    return tables_io.read_table(path)
 
 
 def check(params: Params) -> str:

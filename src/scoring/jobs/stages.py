@@ -227,6 +227,7 @@ def thresholds(params: Params, run: Run) -> Thresholded:
         params.models.bootstrap_samples,
         params.seed,
         training_record.load_replay(run.folder),
+        inputs.deal_leads(params),
     )
     paths = thresholds_module.save(
         recommendation, params.thresholds, run.folder, outcome_name(params)
@@ -234,6 +235,8 @@ def thresholds(params: Params, run: Run) -> Thresholded:
     tracking.log_artifacts(params, run.run_id, list(paths.values()), folder="thresholds")
     saved = thresholds_module.load(run.folder)
     headline = report.headline(saved, training_record.load_metrics(run.folder))
+    # The notebook shows it as Markdown, where text between two dollar signs is mathematics.
+    headline = [line.replace("$", "\\$") for line in headline]
     return Thresholded(recommendation, saved, headline)
 
 

@@ -18,6 +18,7 @@ from scoring.core.config import ThresholdParams
 from scoring.io import runfolder
 from scoring.io.files import write_json, write_whole
 from scoring.io.runfolder import RunFolder
+from scoring.model import threshold_money
 from scoring.model.daily import FirstCrossings
 from scoring.runtime.grades import grade, score_from_probability
 
@@ -357,10 +358,13 @@ def recommend(
     n_bootstrap: int,
     seed: int,
     replay: pd.DataFrame | None = None,
+    leads: pd.DataFrame | None = None,
 ) -> Recommendation:
     """Thresholds by policy on validation, with test figures and intervals against the rules.
     With an any-age model's `replay` (train.replay_predictions), an MQL is counted at its
-    first crossing in the daily job, for the model and the rules alike."""
+    first crossing in the daily job, for the model and the rules alike. With a leads table
+    holding opportunity amounts (`leads`), each policy also gets the pipeline its MQLs create
+    and their pipeline velocity, against the rules (threshold_money)."""
     daily = replay is not None
     rows = replay if daily else predictions
     # Per month over the leads' own moments, whichever rows are replayed.
@@ -399,6 +403,11 @@ def recommend(
     rules_cut = rules_threshold if rules_threshold is not None else np.inf
     rules = rules_test.figures(rules_cut)
     rules_draws = rules_test.resampled(rules_cut, counts)
+    deals = (
+        threshold_money.deals_of(leads, test["lead_id"])
+        if leads is not None and not daily and "lead_id" in test
+        else None
+    )
     rows = []
     for policy, threshold in chosen.items():
         if np.isnan(threshold):
@@ -431,6 +440,16 @@ def recommend(
             row[f"{key}_vs_rules"] = point[key] - rules[key]
             diffs = draws[key] - rules_draws[key]
             row[f"{key}_vs_rules_low"], row[f"{key}_vs_rules_high"] = stats.interval(diffs)
+        if deals is not None:
+            row.update(
+                threshold_money.money_row(
+                    model_test.score >= threshold,
+                    rules_test.score >= rules_threshold if rules_threshold is not None else None,
+                    deals,
+                    months["test"],
+                    counts,
+                )
+            )
         if "median_days_to_mql" in point:  # the daily job: when leads become MQLs
             row["median_days_to_mql"] = point["median_days_to_mql"]
         row["mqls_per_business_day"] = point["mqls_per_month"] / BUSINESS_DAYS_PER_MONTH
@@ -464,6 +483,13 @@ def recommend(
             for k in ("mqls_per_month", "conversion", "capture", "sqls_per_month", "lift")
         },
     }
+    if deals is not None:
+        rules_money = threshold_money.money_row(
+            rules_test.score >= rules_threshold, None, deals, months["test"], counts
+        )
+        rules_row.update(
+            {k: v for k, v in rules_money.items() if not k.endswith(("_low", "_high"))}
+        )
     policies = pd.concat([policies, pd.DataFrame([rules_row])], ignore_index=True)
     return Recommendation(
         policies=policies,
@@ -518,6 +544,9 @@ def save(
             "reported_on": "test",
             "daily_job": recommendation.daily,
             "mqls_counted": MQLS_COUNTED["daily" if recommendation.daily else "once"],
+            "velocity": threshold_money.DEFINITION
+            if "pipeline_velocity" in recommendation.policies
+            else None,
         },
         default=float,
     )

@@ -327,12 +327,36 @@ def headline(thresholds: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
         f"{sql_ci}), capturing {chosen['capture']:.0%} of all conversions (rules: "
         f"{rules['capture']:.0%}).",
         *daily,
+        *money_words(chosen, rules),
         f"Sales load: {chosen['mqls_per_business_day']:.1f} MQLs per business day against a "
         f"capacity of {chosen['capacity_per_business_day']:.0f}.",
         f"Model: {metrics['chosen_model']}; test ROC-AUC "
         f"{metrics['models'][metrics['chosen_model']]['test']['roc_auc']['value']:.3f} against "
         f"{metrics['models']['baseline']['test']['roc_auc']['value']:.3f} for the rules.",
     ]
+
+
+def money_words(chosen: dict[str, Any], rules: dict[str, Any]) -> list[str]:
+    """The recommended threshold in money (pipeline a month, velocity against the rules) and
+    what it says of the field's 15-25% velocity claim; nothing without deal amounts."""
+    from scoring.model.threshold_money import claim_words
+
+    if chosen.get("pipeline_per_month") is None:
+        return []
+    line = (
+        f"Pipeline created by these MQLs: ${chosen['pipeline_per_month']:,.0f} a month (95% CI "
+        f"${chosen['pipeline_per_month_low']:,.0f} to ${chosen['pipeline_per_month_high']:,.0f}"
+        f"; rules: ${rules.get('pipeline_per_month') or 0:,.0f})"
+    )
+    if chosen.get("pipeline_velocity") is not None and rules.get("pipeline_velocity") is not None:
+        line += (
+            f"; pipeline velocity ${chosen['pipeline_velocity']:,.0f} a month (rules: "
+            f"${rules['pipeline_velocity']:,.0f})"
+        )
+    else:
+        line += "; too few deals won on test to measure pipeline velocity"
+    claim = claim_words(chosen)
+    return [line + ".", *([claim] if claim else [])]
 
 
 def _policies_table(thresholds: dict[str, Any]) -> str:
@@ -359,6 +383,12 @@ def _policies_table(thresholds: dict[str, Any]) -> str:
         }
         if with_rules:  # a difference from rules that exist, in percentage points
             row["conversion vs today's rules"] = _pp(p.get("conversion_vs_rules"))
+        if "pipeline_per_month" in p:
+            row[f"pipeline/{per}"] = _fmt(p.get("pipeline_per_month"), "${:,.0f}")
+            if with_rules:
+                row["velocity vs today's rules"] = _fmt(
+                    p.get("pipeline_velocity_vs_rules"), "{:+.0%}"
+                )
         rows.append(row)
     return _words(pd.DataFrame(rows)).to_html(index=False, border=0)
 
