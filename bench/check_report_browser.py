@@ -65,7 +65,9 @@ def main() -> int:
     parser.add_argument("--png", type=Path, default=Path("report_screenshot.png"))
     parser.add_argument("--height", type=int, default=4000, help="Screenshot height in pixels.")
     parser.add_argument(
-        "--audit", action="store_true", help="The page is the funnel audit (00_funnel_audit.html)."
+        "--audit",
+        action="store_true",
+        help="The page is the funnel audit (00_funnel_audit.html or 00_export_audit.html).",
     )
     args = parser.parse_args()
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -98,13 +100,29 @@ def main() -> int:
         f"no console messages ({len(console)})": not console,
     }
     if args.audit:
+        export = "Not available from a flat export" in dom
         checks = {
-            "audit headline (data window, SLAs)": "Data window" in dom and "SLA" in dom,
-            "money sections (pipeline velocity, cost per stage, target accounts, recycled)": all(
-                words in dom
-                for words in ("Pipeline velocity", "Cost per stage", "Target accounts", "recycled")
+            "audit headline": ("leads</strong> in the export" if export else "Data window") in dom,
+            (
+                "money sections listed as skipped, with why"
+                if export
+                else "money sections (pipeline velocity, cost per stage, target accounts, recycled)"
+            ): (
+                "Money sections" in dom and "skipped" in dom
+                if export
+                else all(
+                    words in dom
+                    for words in (
+                        "Pipeline velocity",
+                        "Cost per stage",
+                        "Target accounts",
+                        "recycled",
+                    )
+                )
             ),
-            "static charts embedded": len(re.findall(r'<img[^>]+src="data:image/png', dom)) >= 4,
+            "static charts embedded": len(re.findall(r'<img[^>]+src="data:image/png', dom))
+            >= (1 if export else 4),
+            "no float counts (12,345.0 leads)": not re.search(r"\d,\d{3}\.0 (leads|rows)", dom),
             "no snake_case table headers": not re.search(
                 r"<th[^>]*>\s*[a-z]+_[a-z_]+\s*</th>", dom
             ),

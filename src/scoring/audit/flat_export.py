@@ -154,8 +154,8 @@ def audit_markdown(audit: ExportAudit) -> str:
     """Headline of the export audit, and what it cannot show."""
     row = audit.overview.iloc[0]
     lines = [
-        f"**{row['rows_used']:,} leads** in the export ({row['rows']:,} rows), "
-        f"**{row['converted']:,} converted ({row['conversion']:.1%})**."
+        f"**{int(row['rows_used']):,} leads** in the export ({int(row['rows']):,} rows), "
+        f"**{int(row['converted']):,} converted ({row['conversion']:.1%})**."
     ]
     lines.append(
         "Target values: "

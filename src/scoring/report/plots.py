@@ -73,6 +73,25 @@ def mql_volume(audit: FunnelAudit) -> Figure:
     return fig
 
 
+def segment_conversion(audit) -> list:
+    """A flat export's conversion by each segment column, charted against the overall
+    conversion; or the one line saying why there is none."""
+    from IPython.display import Markdown
+
+    if not audit.conversion_by_segment:
+        return [
+            Markdown(
+                "No segment chart: the export has no column named like source, channel, "
+                "campaign, region, country, industry or size."
+            )
+        ]
+    overall = audit.overview["conversion"].iloc[0]
+    return [
+        conversion_bars(table, column, overall, f"Conversion by {column}", "leads", "overall")
+        for column, table in audit.conversion_by_segment.items()
+    ]
+
+
 def money_table(audit: FunnelAudit, section: str, part: str | None = None):
     """One money section's table (or one part of it) styled, or the one line saying why the
     audit skipped it (the data has no such field)."""
@@ -306,7 +325,7 @@ def header_words(name) -> str:
     if text in HEADERS:
         return HEADERS[text]
     if "_" not in text and text != text.lower():
-        return text  # already in words
+        return text[:1].upper() + text[1:]  # already in words
     words = [HEADER_WORDS.get(w, w) for w in text.split("_") if w]
     if not words:
         return text
