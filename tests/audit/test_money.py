@@ -158,3 +158,53 @@ def test_a_bad_spend_table_names_the_file_the_column_and_rows():
             pd.DataFrame({"name": ["x"]}),
             ("spend.csv", "accounts.csv"),
         )
+
+
+def test_a_flat_export_with_an_amount_column_gives_deal_size_and_revenue(tmp_path):
+    from scoring.audit.flat_export import audit_export, audit_markdown
+    from scoring.core.config import FlatParams
+    from scoring.data import flat
+
+    n = 120
+    export = pd.DataFrame(
+        {
+            "Id": [f"x{i}" for i in range(n)],
+            "Lead Source": ["web", "event", "partner"] * (n // 3),
+            "Visits": [i % 7 for i in range(n)],
+            "Converted": [1 if i % 4 == 0 else 0 for i in range(n)],
+        }
+    )
+    export["Deal Amount"] = [
+        f"${1000 * (i % 3 + 1):,}" if converted else ""
+        for i, converted in enumerate(export["Converted"])
+    ]
+    path = tmp_path / "export.csv"
+    export.to_csv(path, index=False)
+    params = FlatParams(
+        path=str(path),
+        id_column="Id",
+        target_column="Converted",
+        amount_column="Deal Amount",
+        min_positives=5,
+    )
+    audit = audit_export(params)
+    deal = audit.money["deal_size"].iloc[0]
+    assert deal["won_deals"] == 30 and deal["won_revenue"] == 30 * 2000
+    revenue = audit.money["revenue_by_source"].set_index("Lead Source")
+    assert revenue["won_revenue"].sum() == 60000
+    assert set(audit.skipped) == {
+        "sal_response",
+        "pipeline_created",
+        "pipeline_velocity",
+        "cost_per_stage",
+        "target_accounts",
+        "recycled",
+    }
+    assert "deal size" not in audit_markdown(audit).split("Money sections skipped:")[1]
+    # Known only after the outcome: never a feature.
+    assert "Deal Amount" not in flat.build_dataset(params).features.columns
+
+    export.loc[3, "Deal Amount"] = "a lot"
+    export.to_csv(path, index=False)
+    with pytest.raises(DataContractError, match=r"'Deal Amount'.*row 5: 'a lot'"):
+        audit_export(params)

@@ -3,11 +3,13 @@ completeness and duplicates, and a note for each part of the funnel the export c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from scoring.core.config import FlatParams
+from scoring.core.errors import DataContractError
 from scoring.core.jsonable import json_ready, records
 from scoring.data.flat import (
     EMAIL,
@@ -36,6 +38,12 @@ class ExportAudit:
     columns: pd.DataFrame
     notes: list[str]
     target_values: pd.DataFrame  # each target value, its rows and how it was counted
+    money: dict[str, pd.DataFrame] = field(default_factory=dict)  # data.flat.amount_column
+
+    @property
+    def skipped(self) -> dict[str, str]:
+        """The funnel audit's money sections this export cannot have, and why."""
+        return {k: v for k, v in SKIPPED_SECTIONS.items() if k not in self.money}
 
     def summary(self) -> dict:
         return json_ready(
@@ -48,7 +56,8 @@ class ExportAudit:
                 "duplicates": records(self.duplicates),
                 "columns": records(self.columns),
                 "target_values": records(self.target_values),
-                "skipped_sections": SKIPPED_SECTIONS,
+                **{k: records(v) for k, v in self.money.items()},
+                "skipped_sections": self.skipped,
                 "notes": self.notes,
             },
             digits=6,
@@ -66,8 +75,8 @@ NOT_IN_EXPORTS = (
 SKIPPED_SECTIONS = {
     "sal_response": "no MQL, SAL-accept or SAL-reject timestamps",
     "pipeline_created": "no opportunity dates or amounts",
-    "deal_size": "no opportunity amounts",
-    "revenue_by_source": "no won dates or amounts",
+    "deal_size": "no amount column (data.flat.amount_column)",
+    "revenue_by_source": "no amount column (data.flat.amount_column)",
     "pipeline_velocity": "no opportunities, amounts or sales cycle",
     "cost_per_stage": "no spend table, and no MQL, SQL or opportunity stages",
     "target_accounts": "no target-account list, and no opportunities or revenue",
@@ -139,6 +148,7 @@ def audit_export(params: FlatParams, min_size: int = 30) -> ExportAudit:
             "Conversion by source or segment: no column named like source, channel, "
             "campaign, region, country, industry or size."
         )
+    sources = [c.column for c in types if c.kind == "categorical" and SOURCE.search(c.column)]
     return ExportAudit(
         overview=pd.DataFrame([overview]),
         conversion_by_segment=by_segment,
@@ -147,7 +157,61 @@ def audit_export(params: FlatParams, min_size: int = 30) -> ExportAudit:
         columns=type_report(types),
         notes=notes,
         target_values=target_table,
+        money=export_money(frame, label, params, sources[0] if sources else None, source),
     )
+
+
+SOURCE = re.compile(r"source|channel", re.IGNORECASE)
+
+
+def export_money(
+    frame: pd.DataFrame, label: pd.Series, params: FlatParams, by: str | None, source: str
+) -> dict[str, pd.DataFrame]:
+    """Deal size and revenue by source from a flat export's amount column (the revenue of the
+    rows that converted); nothing without one."""
+    column = params.amount_column
+    if column is None:
+        return {}
+    if column not in frame.columns:
+        raise DataContractError(
+            f"{source}: data.flat.amount_column {column!r} not found; columns: "
+            + ", ".join(map(str, frame.columns[:20]))
+        )
+    text = frame[column].astype("string").str.replace(r"[\s$€£,]", "", regex=True)
+    amount = pd.to_numeric(text, errors="coerce")
+    bad = frame[column].notna() & (amount.isna() | (amount < 0))
+    if bad.any():
+        rows = "; ".join(f"row {i + 2}: {frame.loc[i, column]!r}" for i in frame.index[bad][:5])
+        raise DataContractError(
+            f"{source}: column {column!r} (data.flat.amount_column) has {int(bad.sum())} value(s) "
+            f"that are not amounts >= 0; e.g. {rows}"
+        )
+    won = label.astype(bool).to_numpy() & amount.notna().to_numpy()
+    deals = amount[won]
+    deal_size = pd.DataFrame(
+        [
+            {
+                "won_deals": int(won.sum()),
+                "median_won_deal": float(deals.median()) if len(deals) else float("nan"),
+                "average_won_deal": float(deals.mean()) if len(deals) else float("nan"),
+                "largest_won_deal": float(deals.max()) if len(deals) else float("nan"),
+                "won_revenue": float(deals.sum()),
+            }
+        ]
+    )
+    group = (
+        frame[by].fillna("unknown").astype(str) if by else pd.Series("all rows", index=frame.index)
+    )
+    revenue = (
+        pd.DataFrame({by or "group": group[won], "revenue": deals})
+        .groupby(by or "group")["revenue"]
+        .agg(won_deals="size", won_revenue="sum")
+        .reset_index()
+    )
+    revenue["average_won_deal"] = revenue["won_revenue"] / revenue["won_deals"]
+    revenue["share_of_revenue"] = revenue["won_revenue"] / max(revenue["won_revenue"].sum(), 1e-12)
+    revenue = revenue.sort_values("won_revenue", ascending=False, ignore_index=True)
+    return {"deal_size": deal_size, "revenue_by_source": revenue}
 
 
 def audit_markdown(audit: ExportAudit) -> str:
@@ -173,9 +237,8 @@ def audit_markdown(audit: ExportAudit) -> str:
     lines.append("**Not available from a flat export:**")
     notes = [
         *audit.notes,
-        "Money sections (SAL deadline, pipeline, deal size, revenue, velocity, cost per stage, "
-        "target accounts, recycling) skipped: "
-        + "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in SKIPPED_SECTIONS.items())
+        "Money sections skipped: "
+        + "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in audit.skipped.items())
         + ". Leads and activities tables with the optional money fields (data/README.md) "
         "allow them.",
     ]

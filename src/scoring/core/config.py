@@ -53,6 +53,9 @@ class FlatParams(_Section):
     rows_in_time_order: bool = False
     drop_columns: list[str] = []
     allow_columns: list[str] = []
+    # The deal's amount (the revenue of a converted lead), for the audit's deal size and
+    # revenue by source; known only after the outcome, so never a feature.
+    amount_column: str | None = None
     missing_values: list[str] = DEFAULT_MISSING
     # The decimal mark of every number column ("." or ","); None: detected per column, and a
     # column that holds both "1,5" and "2.5" is refused.

@@ -244,6 +244,8 @@ def infer_types(frame: pd.DataFrame, params: FlatParams) -> list[ColumnType]:
         roles[params.date_column] = "date column (drives the split)"
     if params.order_column:
         roles[params.order_column] = "order column (drives the split)"
+    if params.amount_column:
+        roles[params.amount_column] = "amount column (audit only: known after the outcome)"
     out = []
     n = max(len(frame), 1)
     for column in frame.columns:

@@ -92,6 +92,16 @@ def segment_conversion(audit) -> list:
     ]
 
 
+def export_money(audit) -> list:
+    """A flat export's deal size and revenue by source (data.flat.amount_column), or the one
+    line saying why not."""
+    from IPython.display import Markdown
+
+    if not audit.money:
+        return [Markdown(f"Skipped: {audit.skipped['deal_size']}.")]
+    return [styled(table) for table in audit.money.values()]
+
+
 def money_table(audit: FunnelAudit, section: str, part: str | None = None):
     """One money section's table (or one part of it) styled, or the one line saying why the
     audit skipped it (the data has no such field)."""
