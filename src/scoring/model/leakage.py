@@ -181,24 +181,10 @@ def detect_leakage(
                 )
             )
             continue
-        gap = fill_gap(values, label) if by_name else None
-        with_outcome, without = gap if gap is not None else (0.0, 0.0)
-        if with_outcome >= FILL_SHARE_MIN and with_outcome >= params.leakage_fill_ratio * without:
-            flags.append(
-                LeakFlag(
-                    column,
-                    FILLED_ON_OUTCOME,
-                    with_outcome - without,
-                    f"filled for {with_outcome:.0%} of leads that reached the outcome and "
-                    f"{without:.0%} of the others (at least features.leakage_fill_ratio "
-                    f"{params.leakage_fill_ratio:g} times as often): a field the sales process "
-                    "fills in once it works a lead; left out of a quick model next",
-                    column in allowed,
-                    review_only=True,
-                )
-            )
-            continue
+        # Checked last: a stronger piece of evidence above excludes the column outright.
+        filled = fill_flag(column, values, label, params, column in allowed) if by_name else None
         if pd.api.types.is_numeric_dtype(values):
+            flags.extend([filled] if filled else [])
             continue
         pure = pure_categories(
             values, label, params.pure_category_rate, params.pure_category_min_support
@@ -228,7 +214,35 @@ def detect_leakage(
             flags.append(
                 LeakFlag(column, reason, evidence, detail, column in allowed, creation is not None)
             )
+            continue
+        flags.extend([filled] if filled else [])
     return flags + proxy_flags(features, flags, params)
+
+
+def fill_flag(
+    column: str, values: pd.Series, label: pd.Series, params: FeatureParams, allowed: bool
+) -> LeakFlag | None:
+    """A column filled far more often for leads that reached the outcome (at least
+    FILL_SHARE_MIN of them, and leakage_fill_ratio times as often as the others): kept for
+    review, and left out of the quick model (gain_flags) to measure whether the model leans
+    on it."""
+    gap = fill_gap(values, label)
+    if gap is None:
+        return None
+    with_outcome, without = gap
+    if with_outcome < FILL_SHARE_MIN or with_outcome < params.leakage_fill_ratio * without:
+        return None
+    return LeakFlag(
+        column,
+        FILLED_ON_OUTCOME,
+        with_outcome - without,
+        f"filled for {with_outcome:.0%} of leads that reached the outcome and {without:.0%} of "
+        f"the others (at least features.leakage_fill_ratio {params.leakage_fill_ratio:g} times "
+        "as often): a field the sales process fills in once it works a lead; left out of a "
+        "quick model next",
+        allowed,
+        review_only=True,
+    )
 
 
 def proxy_flags(
