@@ -10,13 +10,18 @@ from scoring.cli import app
 from tests.conftest import flat_project
 
 
-def test_a_policy_change_is_one_command_and_every_record_agrees(tmp_path, monkeypatch):
-    flat_project(tmp_path, "policy")
-    monkeypatch.chdir(tmp_path)
+def _trained(folder, monkeypatch, model_name: str, rows: int = 1500):
+    """A flat project in `folder` (the working folder) with one trained run: (runner, run)."""
+    flat_project(folder, model_name, rows=rows)
+    monkeypatch.chdir(folder)
     runner = CliRunner()
     first = runner.invoke(app, ["run", "--params", "params.yaml", "--no-notebooks"])
     assert first.exit_code == 0, first.output
-    trained = (tmp_path / "reports" / "latest").resolve()
+    return runner, (folder / "reports" / "latest").resolve()
+
+
+def test_a_policy_change_is_one_command_and_every_record_agrees(tmp_path, monkeypatch):
+    runner, trained = _trained(tmp_path, monkeypatch, "policy")
 
     refused = runner.invoke(
         app, ["thresholds", "--params", "params.yaml", "--set", "models.families=[logistic]"]
@@ -59,12 +64,7 @@ def test_recalibrating_on_the_newest_leads_keeps_the_same_mqls_under_new_probabi
 
     from scoring.runtime import artifact, batch
 
-    flat_project(tmp_path, "recalibrated", rows=2000)
-    monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-    first = runner.invoke(app, ["run", "--params", "params.yaml", "--no-notebooks"])
-    assert first.exit_code == 0, first.output
-    trained = (tmp_path / "reports" / "latest").resolve()
+    runner, trained = _trained(tmp_path, monkeypatch, "recalibrated", rows=2000)
     changed = runner.invoke(
         app,
         [

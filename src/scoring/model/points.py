@@ -493,29 +493,11 @@ def _no_negative_groups(
         lowest = min(0.0, *(r.points for r in groups))
         penalised = [r for r in groups if r.points < 0]
         if lowest < 0 and 0 < len(rest) <= MAX_VALUES:
-            groups.append(
-                Rule(
-                    name=condition(name, "in", rest),
-                    kind=groups[0].kind,
-                    field=name,
-                    op="in",
-                    value=rest,
-                    points=0.0,
-                )
-            )
+            groups.append(_values_rule(groups[0], "in", rest, 0.0))
         elif len(penalised) == 1 and len(penalised[0].value) <= MAX_VALUES and name not in LABELS:
             value = [*penalised[0].value, empty_token(name)]
             out += [r for r in groups if r.points > 0]
-            out.append(
-                Rule(
-                    name=condition(name, "not_in", value),
-                    kind=groups[0].kind,
-                    field=name,
-                    op="not_in",
-                    value=value,
-                    points=-lowest,
-                )
-            )
+            out.append(_values_rule(groups[0], "not_in", value, -lowest))
             shifts[name] = -lowest
             continue
         elif lowest < 0:
@@ -528,6 +510,18 @@ def _no_negative_groups(
             if r.points - lowest != 0
         ]
     return out, shifts
+
+
+def _values_rule(like: Rule, op: str, value: list[str], points: float) -> Rule:
+    """A rule on the same field and score as `like`, for a list of its values."""
+    return Rule(
+        name=condition(like.field, op, value),
+        kind=like.kind,
+        field=like.field,
+        op=op,
+        value=value,
+        points=points,
+    )
 
 
 def _monotone(
