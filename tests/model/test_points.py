@@ -173,7 +173,7 @@ def test_category_penalties_become_points_for_the_other_values():
         return Rule(name="x", kind="fit", field="industry", op="in", value=values, points=value)
 
     shifted, shifts = points._no_negative_groups(
-        [rule(["retail"], -30.0), rule(["software"], -10.0)], bins
+        [rule(["retail"], -30.0), rule(["software"], -10.0)], bins, room=1
     )
     assert {tuple(r.value): r.points for r in shifted} == {
         ("software",): 20.0,
@@ -205,19 +205,24 @@ def test_a_penalty_on_a_field_of_many_values_becomes_points_for_every_other_valu
         return Rule(name="x", kind="fit", field="Job Title", op="in", value=values, points=value)
 
     original = [rule(["intern", "student"], -20.0), rule(good, 15.0)]
-    shifted, shifts = points._no_negative_groups(original, bins)
+    shifted, shifts = points._no_negative_groups(original, bins, room=1)
+    kept, _ = points._no_negative_groups(original, bins, room=0)  # no room for a blanks rule
+    assert kept == original
     assert shifts == {"Job Title": 20.0}
     assert all(r.points > 0 for r in shifted)
     none_of = next(r for r in shifted if r.op == "not_in")
     assert none_of.points == 20.0 and "missing" in none_of.value
     assert none_of.name == "Job title is not empty and none of: intern, student"
+    # Blanks keep their place among the values: a rule of their own moves with them.
+    empty = next(r for r in shifted if r.op == "==")
+    assert (empty.name, empty.points) == ("Job title is empty", 20.0)
     frame = pd.DataFrame(
         {"Job Title": ["intern", "cfo", "title 3", "title 27", "someone new", "missing"]}
     )
     before = rules.points(frame, BaselineParams(rules=original))
     after = rules.points(frame, BaselineParams(rules=shifted))
-    # Every lead with a value moved by the same points; an empty one got none.
-    assert list(after - before) == [20.0, 20.0, 20.0, 20.0, 20.0, 0.0]
+    # Every lead but the penalised group's moved by the same points: the same order.
+    assert list(after - before) == [20.0, 20.0, 20.0, 20.0, 20.0, 20.0]
 
 
 def test_conditions_read_as_people_say_them():
@@ -376,7 +381,9 @@ def test_every_derived_field_says_which_crm_field_to_use_and_how(learned):
 
     _, _, _, card, _, _ = learned
     derived = [
-        r for r in card.rules if r.field in ("seniority", "function") or r.field.endswith("d")
+        r
+        for r in card.rules
+        if r.field in ("seniority", "function") or r.field.endswith(("7d", "30d", "90d"))
     ]
     assert derived
     for rule in derived:

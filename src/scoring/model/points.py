@@ -425,20 +425,21 @@ def learn(
         if p != 0
     ]
     by_field = {b.field: b for b in bins}
-    rules, shifts = _no_negative_groups(rules, by_field)
+    before = rules
+    rules, shifts = _no_negative_groups(rules, by_field, params.max_rules - len(rules))
     order = {"fit": 0, "behaviour": 1}
     # Numbers by their edge; a field's groups (and its "is empty") by their points.
     rules.sort(key=lambda r: (order[r.kind], r.field, r.value if r.op == ">=" else -r.points - 1e6))
     validation = _out_of_fold(matrix[:, chosen], y, is_train, is_valid, params, seed)
-    for name, shift in shifts.items():
-        # Every lead with a binned value moved by the shift, and every lead the rule for the
-        # values no rule names matches (a group left at 0 points has no rule any more).
-        values = set().union(*by_field[name].groups)
-        moved = np.array(normalised_text(features[name]).isin(values), dtype=bool)
-        for rule in rules:
-            if rule.field == name and rule.op == "not_in":
-                moved |= rule_matches(rule, features).to_numpy()
-        validation += shift * moved[is_valid]
+    for name in shifts:
+        # What each validation lead gained from the field's shifted rules.
+        old, new = (
+            scored(features.iloc[np.flatnonzero(is_valid)], [r for r in group if r.field == name])[
+                "points"
+            ]
+            for group in (before, rules)
+        )
+        validation += (new - old).to_numpy()
     return rules, selection, notes, validation
 
 
@@ -476,44 +477,77 @@ def _out_of_fold(
 
 
 def _no_negative_groups(
-    rules: list[Rule], bins: dict[str, FieldBins]
+    rules: list[Rule], bins: dict[str, FieldBins], room: int = 0
 ) -> tuple[list[Rule], dict[str, float]]:
     """Shift each category field's points so its lowest group gets 0 and none is negative: the
-    same order of leads (every lead with a value moves by the same points), but 'Industry is
-    software: -16' would read as a penalty for a good industry. The values no rule named
-    get a rule of their own when they end up with points: their list when it is short. For an
-    export's field with many values, one rule 'is not empty and none of' the one penalised
-    group gives every other value the shift, the other groups keeping their points on top.
-    Returns the rules and the points each field's leads with a value gained."""
+    same order of leads (every lead moves by the same points, blanks too through the field's
+    'is empty' rule), but 'Industry is software: -16' would read as a penalty for a good
+    industry. The values no rule named get a rule of their own when they end up with points:
+    their list when it is short; for an export's field with many values, one rule 'is not
+    empty and none of' the one penalised group gives every other value the shift, the other
+    groups keeping their points on top. A rule the shift needs beyond the `room` left in the
+    budget (points.max_rules) is not added: with a short list the blanks then stay where they
+    were, with 'none of' the field keeps its penalty. Returns the rules and the points each
+    shifted field gained."""
     out, shifts = [r for r in rules if r.op != "in"], {}
     for name in dict.fromkeys(r.field for r in rules if r.op == "in"):
         groups = [r for r in rules if r.op == "in" and r.field == name]
+        lowest = min(0.0, *(r.points for r in groups))
+        if lowest == 0:
+            out += groups
+            continue
         named = {v for r in groups for v in r.value}
         rest = sorted(v for g in bins[name].groups for v in g if v not in named)
-        lowest = min(0.0, *(r.points for r in groups))
         penalised = [r for r in groups if r.points < 0]
-        if lowest < 0 and 0 < len(rest) <= MAX_VALUES:
+        token = empty_token(name)
+        has_empty = any(r.field == name and r.op == "==" and r.value == token for r in out)
+        # A shift trades the lowest group's rule (now 0 points) for one on the other values,
+        # and needs one for the blanks when they have none yet.
+        blanks = int(bins[name].empty and not has_empty)
+        shifts[name] = -lowest
+        if 0 < len(rest) <= MAX_VALUES:
             groups.append(_values_rule(groups[0], "in", rest, 0.0))
-        elif len(penalised) == 1 and len(penalised[0].value) <= MAX_VALUES and name not in LABELS:
-            value = [*penalised[0].value, empty_token(name)]
+            if room >= blanks:  # else the blanks stay where they were
+                out = _empty_shifted(out, groups[0], -lowest, bins[name].empty)
+                room -= blanks
+            out += [
+                r.model_copy(update={"points": r.points - lowest})
+                for r in groups
+                if r.points - lowest != 0
+            ]
+        elif (
+            len(penalised) == 1
+            and len(penalised[0].value) <= MAX_VALUES
+            and name not in LABELS
+            and room >= blanks
+        ):
             out += [r for r in groups if r.points > 0]
-            out.append(_values_rule(groups[0], "not_in", value, -lowest))
-            shifts[name] = -lowest
-            continue
-        elif lowest < 0:
-            lowest = 0.0  # no rule a person could type for the other values: keep penalties
-        if lowest < 0:
-            shifts[name] = -lowest
-        out += [
-            r.model_copy(update={"points": r.points - lowest})
-            for r in groups
-            if r.points - lowest != 0
-        ]
+            out.append(_values_rule(groups[0], "not_in", [*penalised[0].value, token], -lowest))
+            out = _empty_shifted(out, groups[0], -lowest, bins[name].empty)
+            room -= blanks
+        else:  # no rule a person could type for the other values: keep the penalties
+            del shifts[name]
+            out += groups
     return out, shifts
 
 
-def _values_rule(like: Rule, op: str, value: list[str], points: float) -> Rule:
-    """A rule on the same field and score as `like`, for a list of its values."""
+def _empty_shifted(rules: list[Rule], like: Rule, shift: float, has_blanks: bool) -> list[Rule]:
+    """The field's 'is empty' rule moved by the shift too, so blanks keep their place among
+    the values (a new one when the field has blanks but no such rule yet)."""
+    token = empty_token(like.field)
+    empty = [r for r in rules if r.field == like.field and r.op == "==" and r.value == token]
+    if empty:
+        return [
+            r.model_copy(update={"points": r.points + shift}) if r in empty else r for r in rules
+        ]
+    if not has_blanks:
+        return rules
+    return [*rules, _values_rule(like, "==", token, shift)]
+
+
+def _values_rule(like: Rule, op: str, value, points: float) -> Rule:
+    """A rule on the same field and score as `like`, for a list of its values (or its
+    blanks)."""
     return Rule(
         name=condition(like.field, op, value),
         kind=like.kind,
