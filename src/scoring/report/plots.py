@@ -39,9 +39,26 @@ def _labels(ax: Axes, x: str, y: str, title: str) -> None:
     ax.set_title(title)
 
 
+STAGE_WORDS = {
+    "lead": "Lead",
+    "mql": "MQL",
+    "sal": "SAL",
+    "sql": "SQL",
+    "opportunity": "Opportunity",
+    "won": "Won",
+}
+
+
+def stage_table(audit: FunnelAudit) -> pd.DataFrame:
+    """The stage conversion table with its stages as people write them (MQL, SAL, ...)."""
+    table = audit.stage_conversion.copy()
+    table["stage"] = table["stage"].map(STAGE_WORDS).fillna(table["stage"])
+    return table
+
+
 def stage_funnel(audit: FunnelAudit) -> Figure:
     """Leads reaching each stage, labelled with conversion from the previous stage."""
-    table = audit.stage_conversion
+    table = stage_table(audit)
     fig, ax = _figure()
     bars = ax.barh(table["stage"][::-1], table["leads"][::-1], color=BAR_COLOR)
     labels = [
@@ -65,7 +82,10 @@ def mql_volume(audit: FunnelAudit) -> Figure:
         ax.text(0.5, 0.5, "no MQLs", ha="center", transform=ax.transAxes)
         return fig
     order = table.sum().sort_values(ascending=False).index
-    table[order].plot.area(ax=ax, linewidth=0, alpha=0.85, cmap="tab20")
+    # The legend names sources as the table below does (its headers in words).
+    table[order].rename(columns=header_words).plot.area(
+        ax=ax, linewidth=0, alpha=0.85, cmap="tab20"
+    )
     ax.set_ylabel("MQLs per month")
     ax.set_xlabel("")
     ax.legend(loc="upper left", fontsize=8, ncols=3, frameon=False)
@@ -123,7 +143,9 @@ def pipeline_by_month(audit: FunnelAudit):
     )
     fig, ax = _figure(9, 4)
     order = table.sum().sort_values(ascending=False).index
-    (table[order] / 1000).plot.bar(ax=ax, stacked=True, width=0.85, cmap="tab20")
+    (table[order] / 1000).rename(columns=header_words).plot.bar(
+        ax=ax, stacked=True, width=0.85, cmap="tab20"
+    )
     ax.set_ylabel("pipeline created ($ thousand)")
     ax.set_xlabel("")
     ax.legend(loc="upper left", fontsize=8, ncols=3, frameon=False)
