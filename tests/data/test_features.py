@@ -197,16 +197,39 @@ def test_a_lost_lead_has_no_snapshot_after_it_was_lost():
     assert sorted(snaps.age_days[snaps.lead_ids == "L2"]) == [0.0, 1.0, 3.0, 7.0]
 
 
-def test_each_lead_keeps_at_most_snapshots_per_lead_moments_its_own_among_them():
+def test_the_drawn_moments_are_a_uniform_sample_of_every_open_lead_at_each_age():
     tables = _tables(BASE_ACTIVITY)
     snaps = build_dataset(tables, _any_age(per_lead=2), FeatureParams(), seed=3).snapshots
     # Every open moment is kept (the daily job's replay); the model learns from the drawn.
     assert snaps.lead_ids.value_counts().to_dict() == {"L1": 6, "L2": 6, "L3": 2}
-    drawn = snaps.lead_ids[snaps.drawn].value_counts()
-    assert drawn.to_dict() == {"L1": 2, "L2": 2, "L3": 1}
     assert snaps.drawn.head(2).all()  # the dataset's own rows
     again = build_dataset(tables, _any_age(per_lead=2), FeatureParams(), seed=3).snapshots
     assert again.drawn.tolist() == snaps.drawn.tolist()  # seeded
+
+
+def test_early_converters_are_not_over_drawn_at_early_ages():
+    """Regression: one draw a lead among its own open ages drew a lead that converts on day 2
+    at age 0 half the time, a lead open at every age a fifth of the time; the model learned
+    early ages from too many converters and over-predicted the daily queue 1.4-1.6 times."""
+    from scoring.data.features import _open_and_drawn
+
+    n = 4000
+    created = pd.Timestamp("2025-01-01")
+    leads = pd.DataFrame(
+        {
+            "created_at": [created] * n,
+            "sql_at": [created + pd.Timedelta(days=2) if i % 2 else pd.NaT for i in range(n)],
+            "lost_at": [pd.NaT] * n,
+        }
+    )
+    params = LabelParams(snapshot_days=[0, 1, 3, 7, 14, 30], snapshots_per_lead=2)
+    is_open, drawn = _open_and_drawn(leads, params, pd.Timestamp("2026-01-01"), seed=1)
+    early, never = leads["sql_at"].notna(), leads["sql_at"].isna()
+    assert is_open[0][early].all() and not is_open[3][early].any()
+    chance_early, chance_never = drawn[0][early].mean(), drawn[0][never].mean()
+    assert abs(chance_early - chance_never) < 0.04  # the same chance at age 0
+    per_lead = sum(d.astype(int) for d in drawn.values())
+    assert 0.9 < per_lead.mean() < 1.1  # snapshots_per_lead - 1 on average
 
 
 def test_one_moment_a_lead_without_snapshot_days():

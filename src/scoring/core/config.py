@@ -207,8 +207,9 @@ class LabelParams(_Section):
     # daily job re-scores every open lead. Empty: one moment per lead, and a lead is scored as
     # of its moment (days_after_created) whatever its age.
     snapshot_days: list[int] = []
-    # Moments each lead contributes at most: its days_after_created one, and others drawn at
-    # random (seeded) from the ages it is open at. Fewer rows train faster.
+    # Moments each lead contributes on average: its days_after_created one, and every other
+    # open (lead, age) drawn with the same seeded chance (a uniform sample of the daily
+    # queue). Fewer rows train faster.
     snapshots_per_lead: int = Field(2, ge=1)
     # An any-age model also learns from the day after a lead comes back: its first activity
     # after this many quiet days (null: not). Re-engaged leads are where re-scoring pays.

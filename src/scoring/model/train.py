@@ -266,6 +266,11 @@ def refit_calibrated(
             mine = np.isin(leads_also, groups[valid_rows[held]])
             if mine.any():
                 raw_also[mine] = log_odds(fold_model, X_also[mine])
+        # A lead none of whose moments was drawn to fit on: every fold's model is out of fold
+        # for it (no model saw it); the first fold's scores it.
+        unseen = ~np.isin(leads_also, groups[valid_rows])
+        if unseen.any():
+            raw_also[unseen] = log_odds(fold_models[0], X_also[unseen])
         if np.isnan(raw_also).any():
             raise ValueError("a validation lead has no snapshot among the validation rows")
     return CalibratedModel.single(family, final, method, calibrator), raw, raw_also
