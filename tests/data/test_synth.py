@@ -176,3 +176,17 @@ def test_recycling_draws_apart_from_the_rest_of_the_crm():
     for column in ("lead_id", "created_at", "industry", "job_title", "email"):
         pd.testing.assert_series_equal(quiet.leads[column], busy.leads[column])
     pd.testing.assert_series_equal(quiet.leads.loc[same, "sql_at"], busy.leads.loc[same, "sql_at"])
+
+
+def test_going_back_to_nurture_does_not_tell_which_leads_will_come_back(small_crm):
+    leads = small_crm.leads.set_index("lead_id")
+    comes_back = small_crm.truth.set_index("lead_id")["recycled_at"].notna()
+    settled = leads["created_at"] < leads["created_at"].max() - pd.Timedelta(days=60)
+    stalled = settled & leads["sql_at"].isna() & leads["sal_at"].isna()
+    # Marketing puts every stalled lead back to nurture, whether or not it ever comes back.
+    in_nurture = leads["recycled_at"].notna()
+    assert in_nurture[stalled & ~comes_back].mean() > 0.95
+    assert in_nurture[stalled & comes_back].mean() == 1.0
+    # A lead that converts later can be back in nurture first (sales found it late).
+    late = settled & (leads["sql_at"] - leads["created_at"] > pd.Timedelta(days=28))
+    assert in_nurture[late & ~comes_back].mean() > 0.5

@@ -116,6 +116,7 @@ def nurture(
     rng: np.random.Generator,
     created: np.ndarray,
     touch: np.ndarray,
+    sal: np.ndarray,
     sql: np.ndarray,
     rejected: np.ndarray,
     disqualified: np.ndarray,
@@ -123,7 +124,9 @@ def nurture(
     end_ns: int,
 ) -> np.ndarray:
     """When a lead went back to nurture (ns, -1 never): rejected or disqualified leads after
-    the decision, and every lead that came back from nurture later, before it did."""
+    the decision; any other lead sales had not accepted by its quiet day (NURTURE_DAYS after
+    creation), whether or not it ever comes back or converts (marketing cannot know which);
+    and every lead that came back from nurture, before it did."""
     n = len(created)
     decided = np.where(
         rejected >= 0,
@@ -132,7 +135,9 @@ def nurture(
     )
     quiet = created + (rng.uniform(*NURTURE_DAYS, n) * NS_PER_DAY).astype(np.int64)
     returned = ((rejected >= 0) | disqualified) & (sql < 0)
-    at = np.where(returned, decided, -1)
+    # Sales had not accepted the lead (nor qualified it) by its quiet day.
+    stalled = ~returned & ((sal < 0) | (sal > quiet)) & ((sql < 0) | (sql > quiet))
+    at = np.where(returned, decided, np.where(stalled, quiet, -1))
     back = reengaged >= 0
     before_back = np.minimum(quiet, reengaged - NS_PER_DAY)
     at = np.where(back, np.where((at >= 0) & (at < reengaged), at, before_back), at)
@@ -158,7 +163,15 @@ def money(
     rejected = _stamp(rejected, end_ns)
     reason = np.where(rejected >= 0, reason, None)
     recycled = nurture(
-        rng, created, stages.touch, stages.sql, rejected, disqualified, reengaged, end_ns
+        rng,
+        created,
+        stages.touch,
+        stages.sal,
+        stages.sql,
+        rejected,
+        disqualified,
+        reengaged,
+        end_ns,
     )
     columns = {
         "opportunity_amount": deal_amounts(rng, employees, stages.opportunity),
