@@ -37,7 +37,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from scoring.core.config import load_params
-from scoring.data.contract import STAGE_TIMESTAMPS
+from scoring.data.contract import OPTIONAL_TIMESTAMPS, STAGE_TIMESTAMPS
 from scoring.model.evaluate import age_band
 from scoring.runtime import artifact, score
 
@@ -52,8 +52,8 @@ DAY = pd.Timedelta(days=1)
 def crm_as_of(leads: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """The leads as the CRM held them at `as_of`: stage times not yet reached are blank."""
     view = leads.copy()
-    for column in (*STAGE_TIMESTAMPS.values(), "first_touch_at", "lost_at"):
-        if column != "created_at":
+    for column in (*STAGE_TIMESTAMPS.values(), *OPTIONAL_TIMESTAMPS, "first_touch_at", "lost_at"):
+        if column != "created_at" and column in view:
             view[column] = view[column].where(view[column] < as_of)
     return view
 

@@ -255,3 +255,27 @@ def test_a_quiet_lead_that_comes_back_is_a_moment_to_learn_from():
         FeatureParams(),
     ).snapshots
     assert (plain.moment[plain.lead_ids == "L2"] != pd.Timestamp("2025-03-02 10:00")).all()
+
+
+def test_an_any_age_model_reads_where_the_lead_stands_only_as_of_each_moment():
+    tables = _tables(BASE_ACTIVITY)
+    leads = tables.leads
+    # L2 goes back to nurture on day 10 and comes back on day 20; nobody is rejected.
+    leads["recycled_at"] = pd.NaT
+    leads["reengaged_at"] = pd.NaT
+    leads["sal_rejected_at"] = pd.NaT
+    leads.loc[leads["lead_id"] == "L2", "recycled_at"] = pd.Timestamp("2025-01-11 10:00")
+    leads.loc[leads["lead_id"] == "L2", "reengaged_at"] = pd.Timestamp("2025-01-21 10:00")
+    dataset = build_dataset(tables, _any_age(), FeatureParams())
+    # A column without a single value says nothing: it is no feature.
+    assert "days_since_sales_rejected" not in dataset.features
+    snaps = dataset.snapshots
+    l2 = snaps.features[snaps.lead_ids == "L2"].set_index(snaps.age_days[snaps.lead_ids == "L2"])
+    # Not known before it happened; days since it after.
+    assert l2.loc[[0.0, 1.0, 3.0, 7.0], "days_since_nurture"].isna().all()
+    assert l2.loc[14.0, "days_since_nurture"] == 4.0 and l2.loc[30.0, "days_since_nurture"] == 20
+    assert l2.loc[14.0, "days_since_reengaged"] != l2.loc[14.0, "days_since_reengaged"]  # NaN
+    assert l2.loc[30.0, "days_since_reengaged"] == 10.0
+    # A one-moment model does not read them.
+    one_moment = build_dataset(tables, LabelParams(), FeatureParams())
+    assert "days_since_nurture" not in one_moment.features

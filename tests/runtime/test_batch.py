@@ -1,8 +1,10 @@
 """When a lead is scored, and with what age: one moment a lead, or any age (the daily job)."""
 
 import pandas as pd
+import pytest
 
 from scoring.runtime import batch
+from scoring.runtime.inputs import ScoringInputError
 from tests.conftest import lead_row, leads_frame
 
 ONE_MOMENT = {
@@ -43,3 +45,22 @@ def test_a_scoring_time_per_row():
     assert frame["lead_age_days"].iloc[:2].tolist() == [1.0, 1.0]
     one = batch.scoring_moment(_leads(), ONE_MOMENT, as_of)
     assert one[0] == as_of[0]  # before its moment: scored with what is known then
+
+
+def test_an_any_age_model_reads_status_times_as_of_the_scoring_day():
+    settings = {"tables": {**ANY_AGE["tables"], "status_columns": ["recycled_at"]}}
+    as_of = pd.Timestamp("2025-02-10 10:00")
+    leads = _leads()
+    with pytest.raises(ScoringInputError, match="recycled_at"):
+        batch.lead_part(leads, settings, as_of, "leads.csv")
+    # Back to nurture 10 days ago; not yet (a later time is not known on the scoring day);
+    # unreadable: an error on that row, named, never a silent blank.
+    leads["recycled_at"] = ["2025-01-31 10:00", "2025-02-11 10:00", "soon"]
+    frame, _, errors = batch.lead_part(leads, settings, as_of, "leads.csv")
+    assert frame["days_since_nurture"].iloc[0] == 10.0
+    assert pd.isna(frame["days_since_nurture"].iloc[1]) and pd.isna(errors[1])
+    assert "recycled_at is not a timestamp" in errors[2] and "'soon'" in errors[2]
+    # A blank value is no error.
+    leads["recycled_at"] = ["", None, "2025-02-01"]
+    _, _, errors = batch.lead_part(leads, settings, as_of, "leads.csv")
+    assert pd.isna(errors[0]) and pd.isna(errors[1])

@@ -75,6 +75,17 @@ CATEGORICAL = (
 
 
 LEAD_AGE = "lead_age_days"  # days since creation at the scoring moment (any-age models)
+# Where a lead stands in the funnel at the scoring moment, from the leads table's optional
+# timestamps (data/README.md): days since each, blank if not (yet) so. An any-age model reads
+# them: a month-old lead sales rejected, or one marketing put back to nurture, is not the
+# month-old lead that just came back from nurture. Stages sales reaches after an MQL (touch,
+# SAL) are left out: the MQL is the model's own decision, and once the model routes leads a
+# feature set by that routing would feed its own past scores back to it.
+STATUS_FEATURES = {
+    "sal_rejected_at": "days_since_sales_rejected",
+    "recycled_at": "days_since_nurture",
+    "reengaged_at": "days_since_reengaged",
+}
 
 
 @dataclass(frozen=True)
@@ -284,6 +295,8 @@ def build_dataset(
     any_age = bool(label_params.snapshot_days)
     if any_age:
         features[LEAD_AGE] = lead_age(kept["created_at"], moment[eligible])
+        status = status_columns(leads)
+        features = features.join(status_features(kept, moment[eligible], status))
     for column in CATEGORICAL:
         features[column] = features[column].astype(str)
     log.info(
@@ -344,6 +357,22 @@ def lead_age(created: pd.Series, moment: pd.Series) -> pd.Series:
     return (moment - created).dt.total_seconds() / 86_400
 
 
+def status_columns(leads: pd.DataFrame) -> list[str]:
+    """The status timestamps (STATUS_FEATURES) the leads table holds with at least one value:
+    the ones an any-age model learns from, and then needs at scoring."""
+    return [c for c in STATUS_FEATURES if c in leads.columns and leads[c].notna().any()]
+
+
+def status_features(leads: pd.DataFrame, moment: pd.Series, columns: list[str]) -> pd.DataFrame:
+    """Days from each status timestamp to the scoring moment, blank when the lead had not
+    reached it before the moment (a later time is not known yet)."""
+    frame = pd.DataFrame(index=leads.index)
+    for column in columns:
+        days = (moment - leads[column]).dt.total_seconds() / 86_400
+        frame[STATUS_FEATURES[column]] = days.where(days > 0)
+    return frame
+
+
 def snapshot_rows(
     leads: pd.DataFrame,
     primary: tuple[pd.DataFrame, pd.Series, pd.Series, pd.Series],
@@ -365,6 +394,7 @@ def snapshot_rows(
     window = pd.Timedelta(days=label_params.window_days)
     own = pd.Timedelta(days=label_params.days_after_created)
     is_open, drawn = _open_and_drawn(leads, label_params, snapshot, seed)
+    status = [c for c, name in STATUS_FEATURES.items() if name in features.columns]
     n = len(label)
     parts = [
         (
@@ -396,6 +426,7 @@ def snapshot_rows(
             axis=1,
         )
         frame[LEAD_AGE] = lead_age(rows["created_at"], at)
+        frame = frame.join(status_features(rows, at, status))
         for column in CATEGORICAL:
             frame[column] = frame[column].astype(str)
         reached = outcome[rows.index]

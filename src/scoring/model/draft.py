@@ -12,6 +12,7 @@ import pandas as pd
 
 from scoring.core.config import input_kind
 from scoring.data import flat
+from scoring.data.features import STATUS_FEATURES
 from scoring.io.files import write_json
 from scoring.model.calibration import CalibratedModel
 from scoring.model.splits import assign_snapshots
@@ -116,6 +117,9 @@ def write_draft(result, dataset, params, folder: Path | str) -> Path:
         }
         if params.label.snapshot_days:  # any-age: scored as of the scoring day, with its age
             preprocessing["tables"]["snapshot_days"] = list(params.label.snapshot_days)
+            preprocessing["tables"]["status_columns"] = [
+                c for c, name in STATUS_FEATURES.items() if name in columns
+            ]
     write_json(folder / PREPROCESSING_FILE, preprocessing, canonical=True)
     write_json(folder / CALIBRATION_FILE, calibrated.to_document(), canonical=True)
     train = (result.split.assignment == "train").to_numpy()

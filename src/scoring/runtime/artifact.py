@@ -63,6 +63,16 @@ SCORING_LEAD_COLUMNS = (
 PICKLE_MAGIC = (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05", b"PK\x03\x04")
 
 
+def lead_columns(tables: dict) -> list[str]:
+    """The leads columns scoring reads for a model of leads and activities (`tables`: its
+    preprocessing's settings): an MQL-moment model's mql_at, an any-age model's status
+    timestamps (blank values allowed)."""
+    columns = list(SCORING_LEAD_COLUMNS)
+    if tables["scoring_moment"] == "mql":
+        columns.append("mql_at")
+    return [*columns, *tables.get("status_columns", [])]
+
+
 class ArtifactError(Exception):
     """The artifact is missing, incomplete, tampered with or of an unknown format."""
 
@@ -89,13 +99,9 @@ def input_schema(preprocessing: dict) -> dict:
         return {"kind": "flat export", "columns": columns, "missing_columns": "error"}
     from scoring.data.contract import ACTIVITY_COLUMNS
 
-    tables = preprocessing["tables"]
-    leads = list(SCORING_LEAD_COLUMNS)
-    if tables["scoring_moment"] == "mql":
-        leads.append("mql_at")
     return {
         "kind": "leads and activities (data/README.md)",
-        "leads": leads,
+        "leads": lead_columns(preprocessing["tables"]),
         "leads_required_values": ["lead_id", "created_at"],
         "activities": list(ACTIVITY_COLUMNS),
         "features": preprocessing["features"],

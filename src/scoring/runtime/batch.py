@@ -144,10 +144,7 @@ def lead_part(
     """(lead features, scoring moment, error per row) for a chunk of leads: everything but the
     activities."""
     settings = preprocessing["tables"]
-    needed = list(artifact_module.SCORING_LEAD_COLUMNS)
-    if settings["scoring_moment"] == "mql":
-        needed.append("mql_at")
-    require_columns(chunk, needed, source)
+    require_columns(chunk, artifact_module.lead_columns(settings), source)
     errors = no_errors(chunk.index)
     blank = chunk["lead_id"].isna() | chunk["lead_id"].astype("string").str.strip().eq("")
     errors = add_error(errors, blank, "lead_id is empty")
@@ -169,6 +166,13 @@ def lead_part(
     frame, moment = features.lead_features(leads), scoring_moment(leads, preprocessing, as_of)
     if settings.get("snapshot_days"):
         frame[features.LEAD_AGE] = features.lead_age(created, moment)
+        status = list(settings.get("status_columns", []))
+        for column in status:
+            leads[column] = timestamps(chunk[column])
+            given = chunk[column].notna() & chunk[column].astype("string").str.strip().ne("")
+            unreadable = leads[column].isna() & given.fillna(False)
+            errors = add_error(errors, unreadable, f"{column} is not a timestamp", chunk[column])
+        frame = frame.join(features.status_features(leads, moment, status))
     return frame, moment, errors
 
 

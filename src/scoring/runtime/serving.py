@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from scoring.data.contract import ACTIVITY_COLUMNS, FORM_TYPES, PAGE_CATEGORIES
+from scoring.data.features import STATUS_FEATURES
 from scoring.runtime import api
 from scoring.runtime import batch as score_batch
 from scoring.runtime.artifact import Artifact, input_schema
@@ -28,6 +29,7 @@ EVENT_REQUIRED = ("occurred_at", "activity_type")
 LEAD_TYPES = {
     "created_at": "datetime",
     "mql_at": "datetime",
+    **dict.fromkeys(STATUS_FEATURES, "datetime"),
     "employee_count": "double",
     "annual_revenue": "double",
 }

@@ -187,10 +187,7 @@ def _scored(spark, loaded, leads, activities, as_of, reasons, points, source):
     settings = preprocessing["tables"]
     leads = _table_or_frame(spark, leads)
     activities = _table_or_frame(spark, activities)
-    needed = list(artifact_module.SCORING_LEAD_COLUMNS)
-    if settings["scoring_moment"] == "mql":
-        needed.append("mql_at")
-    _require(leads, needed, source)
+    _require(leads, artifact_module.lead_columns(settings), source)
     _require(activities, ["lead_id", "occurred_at", "activity_type"], "activities")
     for optional in ("page_category", "form_type"):
         if optional not in activities.columns:
