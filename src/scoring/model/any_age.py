@@ -24,6 +24,7 @@ class FitRows:
     label: pd.Series
     assignment: pd.Series
     leads: np.ndarray
+    ages: list[float] | None = None  # the training ages (label.snapshot_days), if any-age
 
 
 def snapshot_fit_rows(dataset: Dataset, split: Split, columns: list[str]) -> FitRows | None:
@@ -38,6 +39,7 @@ def snapshot_fit_rows(dataset: Dataset, split: Split, columns: list[str]) -> Fit
         snapshots.label[used].reset_index(drop=True),
         part[used].reset_index(drop=True),
         snapshots.lead_ids[used].astype(str).to_numpy(),
+        sorted(float(a) for a in snapshots.age_days[~snapshots.comeback].unique()),
     )
 
 

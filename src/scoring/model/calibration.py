@@ -1,7 +1,9 @@
 """Calibration: a model's log-odds turned into probabilities that mean what they say.
 
 Isotonic or Platt's sigmoid, chosen by cross-validated log loss; fitted by one builder
-(fit_calibrator) wherever training calibrates (models, blends, today's rules).
+(fit_calibrator) wherever training calibrates (models, blends, today's rules). An any-age
+model is then shifted by lead age (fit_age_offsets): one calibrator for every age leaves
+some ages under- or over-predicted, and the daily queue needs each age to mean what it says.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
+from scipy.optimize import brentq, minimize
 from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
@@ -19,6 +21,14 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import log_loss
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline
+
+from scoring.runtime.artifact import logit, shift_by_age
+
+# An age's offset is shrunk towards 0 by conversions / (conversions + this): an age with few
+# conversions says little about its calibration (20 conversions: the offset is halved).
+AGE_OFFSET_PRIOR = 20
+# Offsets beyond this many log-odds would mean the model is broken at that age, not shifted.
+AGE_OFFSET_LIMIT = 3.0
 
 
 def select_calibrated(
@@ -78,6 +88,8 @@ class CalibratedModel:
     weights: dict[str, float]
     method: str
     calibrator: IsotonicRegression | PlattCalibration
+    # An any-age model's shift by lead age (runtime.artifact.shift_by_age), or None.
+    age_offsets: dict | None = None
 
     @classmethod
     def single(cls, family: str, pipeline: Pipeline, method: str, calibrator) -> CalibratedModel:
@@ -101,8 +113,16 @@ class CalibratedModel:
             return log_odds(self.pipeline, X)
         return sum(w * log_odds(self.pipelines[name], X) for name, w in self.weights.items())
 
+    def calibrate(self, raw: np.ndarray, X: pd.DataFrame) -> np.ndarray:
+        """Probabilities of log-odds `raw` (of the rows X: their lead age, if the model is
+        shifted by age)."""
+        probability = np.clip(self.calibrator.predict(raw), 0, 1)
+        if self.age_offsets is None:
+            return probability
+        return shift_by_age(self.age_offsets, probability, X[self.age_offsets["column"]])
+
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        probability = np.clip(self.calibrator.predict(self.log_odds(X)), 0, 1)
+        probability = self.calibrate(self.log_odds(X), X)
         return np.column_stack([1 - probability, probability])
 
     def to_document(self) -> dict:
@@ -118,7 +138,38 @@ class CalibratedModel:
             fold = {"a": float(self.calibrator.a_), "b": float(self.calibrator.b_)}
         else:
             raise ValueError(f"calibration method {self.method!r} cannot be exported")
-        return {"method": self.method, "folds": [fold]}
+        document = {"method": self.method, "folds": [fold]}
+        if self.age_offsets is not None:
+            document["age_offsets"] = self.age_offsets
+        return document
+
+
+def fit_age_offsets(
+    probability: np.ndarray, label: np.ndarray, age: np.ndarray, ages: list[float], column: str
+) -> dict:
+    """Per training age, the log-odds shift that makes the mean calibrated probability of its
+    rows their conversion rate, shrunk towards 0 when the age has few conversions
+    (AGE_OFFSET_PRIOR); rows at other ages (comebacks) are left out of the fit."""
+    logits = logit(probability)
+    offsets = []
+    for at in ages:
+        rows = np.isclose(age, at)
+        conversions = float(label[rows].sum())
+        if not rows.any() or conversions == 0 or conversions == rows.sum():
+            offsets.append(0.0)
+            continue
+        rate = conversions / rows.sum()
+
+        def gap(shift: float, rows=rows, rate=rate) -> float:
+            return float(expit(logits[rows] + shift).mean() - rate)
+
+        limit = AGE_OFFSET_LIMIT
+        if gap(-limit) < 0 < gap(limit):
+            shift = brentq(gap, -limit, limit)
+        else:
+            shift = -limit if gap(-limit) >= 0 else limit
+        offsets.append(shift * conversions / (conversions + AGE_OFFSET_PRIOR))
+    return {"column": column, "ages": [float(a) for a in ages], "offsets": offsets}
 
 
 def choose_calibration(raw: np.ndarray, label: np.ndarray, seed: int) -> str:

@@ -25,12 +25,13 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 
 from scoring.core import stats
 from scoring.core.config import BaselineParams, FeatureParams, ModelParams
-from scoring.data.features import Dataset, categorical_columns
+from scoring.data.features import LEAD_AGE, Dataset, categorical_columns
 from scoring.model import explain, leakage
 from scoring.model.any_age import FitRows, ReplayRows, replay_rows, snapshot_fit_rows
 from scoring.model.calibration import (
     CalibratedModel,
     choose_calibration,
+    fit_age_offsets,
     fit_calibrator,
     fitted_pipeline,
     log_odds,
@@ -490,6 +491,8 @@ class FittedFamilies:
     # every validation lead at each age for an any-age model) and their labels.
     calibration_raw: dict[str, np.ndarray] = field(default_factory=dict)
     calibration_label: np.ndarray | None = None
+    calibration_age: np.ndarray | None = None  # their lead age (any-age models)
+    ages: list[float] | None = None  # an any-age model's training ages
     replay_raw: dict[str, np.ndarray] = field(default_factory=dict)  # replay's validation rows
 
 
@@ -551,7 +554,8 @@ def fit_families(
         else:
             raw_out_of_fold[family] = raw_also[:n_primary]
             replay_raw[family] = raw_also[n_primary:]
-    return FittedFamilies(
+    pre_valid = (rows.assignment[is_pre] == "valid").to_numpy()
+    fitted = FittedFamilies(
         selection,
         models,
         methods,
@@ -561,8 +565,28 @@ def fit_families(
         best_iteration,
         trees,
         calibration_raw,
-        y_pre[(rows.assignment[is_pre] == "valid").to_numpy()].to_numpy(),
+        y_pre[pre_valid].to_numpy(),
+        None if rows.ages is None else X_pre.loc[pre_valid, LEAD_AGE].to_numpy(dtype=float),
+        rows.ages,
         replay_raw,
+    )
+    for family in models:
+        shift_by_age(fitted, family)
+    return fitted
+
+
+def shift_by_age(fitted: FittedFamilies, name: str) -> None:
+    """An any-age model's calibration shifted by lead age, fitted on the rows its calibrator
+    learned from (every validation lead at each training age, out of fold)."""
+    if fitted.ages is None:
+        return
+    model = fitted.models[name]
+    model.age_offsets = fit_age_offsets(
+        np.clip(model.calibrator.predict(fitted.calibration_raw[name]), 0, 1),
+        fitted.calibration_label,
+        fitted.calibration_age,
+        fitted.ages,
+        LEAD_AGE,
     )
 
 
@@ -615,6 +639,7 @@ def add_blend(
         method,
         fit_calibrator(method, raw_blend, calibration_label),
     )
+    shift_by_age(fitted, "blend")
 
 
 def predictions_table(
@@ -644,8 +669,8 @@ def predictions_table(
         # Validation rows are in the refit's training data: thresholds are chosen on their
         # out-of-fold probabilities (NaN on other rows).
         predictions[out_of_fold_column(name)] = np.nan
-        predictions.loc[is_valid, out_of_fold_column(name)] = np.clip(
-            model.calibrator.predict(fitted.raw_out_of_fold[name]), 0, 1
+        predictions.loc[is_valid, out_of_fold_column(name)] = model.calibrate(
+            fitted.raw_out_of_fold[name], X[is_valid]
         )
     if oracle is not None:
         predictions["oracle"] = oracle.to_numpy()
@@ -662,8 +687,8 @@ def replay_predictions(replay: ReplayRows, fitted: FittedFamilies) -> pd.DataFra
     for name, model in fitted.models.items():
         out[name] = model.predict_proba(replay.X)[:, 1]
         out[out_of_fold_column(name)] = np.nan
-        out.loc[replay.is_valid, out_of_fold_column(name)] = np.clip(
-            model.calibrator.predict(fitted.replay_raw[name]), 0, 1
+        out.loc[replay.is_valid, out_of_fold_column(name)] = model.calibrate(
+            fitted.replay_raw[name], replay.X[replay.is_valid]
         )
     return out
 

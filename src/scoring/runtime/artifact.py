@@ -234,7 +234,7 @@ class Artifact:
 
     def predict_proba(self, features: pd.DataFrame, matrix: np.ndarray | None = None) -> np.ndarray:
         """Calibrated probability of conversion per row."""
-        return calibrate(self.calibration, self.raw_output(features, matrix))
+        return calibrate(self.calibration, self.raw_output(features, matrix), features)
 
     def contributions(
         self, features: pd.DataFrame, matrix: np.ndarray | None = None
@@ -255,8 +255,9 @@ class Artifact:
         return total, base
 
 
-def calibrate(document: dict, raw: np.ndarray) -> np.ndarray:
+def calibrate(document: dict, raw: np.ndarray, features: pd.DataFrame | None = None) -> np.ndarray:
     """The mean of the per-fold calibrators, as CalibratedClassifierCV computes it; then, for
+    an any-age model, its shift by lead age (`age_offsets`, read from `features`); then, for
     an artifact recalibrated on the newest labelled leads, their sigmoid (`newest`)."""
     total = np.zeros(len(raw))
     for fold in document["folds"]:
@@ -266,8 +267,20 @@ def calibrate(document: dict, raw: np.ndarray) -> np.ndarray:
         else:
             total += 1.0 / (1.0 + np.exp(fold["a"] * raw + fold["b"]))
     probability = total / len(document["folds"])
+    by_age = document.get("age_offsets")
+    if by_age is not None:
+        if features is None or by_age["column"] not in features:
+            raise ValueError(f"this model is calibrated by lead age: it needs {by_age['column']}")
+        probability = shift_by_age(by_age, probability, features[by_age["column"]])
     newest = document.get("newest")
     return probability if newest is None else recalibrate(newest, probability)
+
+
+def shift_by_age(by_age: dict, probability, age) -> np.ndarray:
+    """Probabilities moved in log-odds by the offset of each lead's age: the offsets fitted at
+    the training ages (`ages`, `offsets`), linear between them and flat beyond the ends."""
+    shift = np.interp(np.asarray(age, dtype=float), by_age["ages"], by_age["offsets"])
+    return 1.0 / (1.0 + np.exp(-(logit(probability) + shift)))
 
 
 # Probabilities of exactly 0 or 1 (isotonic ends) have no log-odds: kept this far inside.
