@@ -17,10 +17,12 @@ Prints five tables:
 5. MQL at the first crossing of the model's threshold: MQLs per month, their conversion and
    days from creation to MQL, against what the model card promises on test.
 6. Leads back from nurture (synthetic data: truth.parquet's recycled_at): how many reach the
-   top decile of the daily queue within a week of re-engaging, and how those convert.
+   top decile of the daily queue within a week of re-engaging, and how those convert; with
+   --against, the same for another model, and both at matched counts.
 Not a test; no figure is asserted.
 
 Usage: python bench/replay_daily.py [--model reports/latest/artifact] [--params params.yaml]
+       [--against reports/<one-moment run>/artifact]
 (`make run` first: it makes the default data and exports the model.)
 """
 
@@ -193,7 +195,7 @@ def first_crossings(rows: pd.DataFrame, card: dict, promised: dict | None) -> pd
     )
 
 
-def recycled_scored_up(
+def comeback_weeks(
     loaded: artifact.Artifact,
     rows: pd.DataFrame,
     leads: pd.DataFrame,
@@ -203,10 +205,13 @@ def recycled_scored_up(
     window: pd.Timedelta,
 ) -> pd.DataFrame:
     """Leads that came back from nurture while the replay ran (whenever they were created):
-    each scored every day of the week after it re-engaged, as the daily job would, against
-    the top decile of that day's queue. Do they reach it, and do those convert?"""
+    each scored every day of the week after it re-engaged, as the daily job would, and placed
+    in that day's queue. Per lead: its best place in the queue that week (share of the queue
+    below it), whether it reached the top decile, and whether it converted within the window
+    from its first day in the top decile (`realized`; else from its first day back) and from
+    its first day back (`realized_back`: the same for every model)."""
     days = sorted(rows["as_of"].unique())
-    cut = rows.groupby("as_of")["probability"].quantile(1 - TOP_DECILE)
+    queues = {day: np.sort(g.to_numpy()) for day, g in rows.groupby("as_of")["probability"]}
     back = truth.dropna(subset=["recycled_at"]).set_index("lead_id")["recycled_at"]
     back = back[(back >= days[0] - 7 * DAY) & (back < days[-1])]
     reached = leads.set_index("lead_id")[outcome]
@@ -219,31 +224,47 @@ def recycled_scored_up(
         day_leads = crm_as_of(leads[leads["lead_id"].isin(due)], day)
         day_acts = activities[activities["lead_id"].isin(due)]
         out = score(loaded, day_leads, day_acts, as_of=day, reasons=False)
+        queue = queues[day]
+        place = np.searchsorted(queue, out["probability"].to_numpy(), side="right") / len(queue)
         at = reached.reindex(day_leads["lead_id"]).to_numpy()
         found.append(
             pd.DataFrame(
                 {
                     "lead_id": day_leads["lead_id"].to_numpy(),
                     "as_of": day,
-                    "top": out["probability"].to_numpy() >= cut[day],
+                    "place": place,
+                    "top": place > 1 - TOP_DECILE,
                     "realized": (at >= day) & (at < day + window),
                 }
             )
         )
     if not found:
-        return pd.DataFrame({"leads back during the replay": [0]})
+        return pd.DataFrame(columns=["place", "top", "realized", "realized_back"])
     week = pd.concat(found).sort_values(["lead_id", "as_of"])
     first_top = week[week["top"]].drop_duplicates("lead_id").set_index("lead_id")
     first_day = week.drop_duplicates("lead_id").set_index("lead_id")
     top = first_day.index.isin(first_top.index)
-    # Realized from the first day in the top decile (else from the first day back).
     realized = first_day["realized"].where(~top, first_top["realized"].reindex(first_day.index))
-    converted = realized.astype(bool)
+    return pd.DataFrame(
+        {
+            "place": week.groupby("lead_id")["place"].max().reindex(first_day.index),
+            "top": top,
+            "realized": realized.astype(bool),
+            "realized_back": first_day["realized"].astype(bool),
+        }
+    )
+
+
+def recycled_scored_up(weeks: pd.DataFrame) -> pd.DataFrame:
+    """Do leads back from nurture reach the top decile within a week, and do those convert?"""
+    if weeks.empty:
+        return pd.DataFrame({"leads back during the replay": [0]})
+    top, converted = weeks["top"].to_numpy(), weeks["realized"].to_numpy()
     return pd.DataFrame(
         {
             "leads": [int(top.sum()), int((~top).sum())],
             "share": [top.mean(), (~top).mean()],
-            "conversion": [realized[top].mean(), realized[~top].mean()],
+            "conversion": [converted[top].mean(), converted[~top].mean()],
             "share of their conversions": [
                 converted[top].sum() / max(converted.sum(), 1),
                 converted[~top].sum() / max(converted.sum(), 1),
@@ -253,12 +274,37 @@ def recycled_scored_up(
     )
 
 
+def recycled_matched(weeks: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Each model's leads back from nurture placed highest in its queue that week, as many as
+    each model puts in its top decile: the conversion (from the day back) of the same number
+    of leads, so a model that lifts more of them is not judged on a bigger, harder group."""
+    counts = {name: int(w["top"].sum()) for name, w in weeks.items()}
+    table = {}
+    for name, w in weeks.items():
+        ranked = w.sort_values("place", ascending=False)["realized_back"]
+        table[name] = {
+            f"conversion of the top {k} (as many as {other} lifts)": ranked.head(k).mean()
+            for other, k in counts.items()
+            if k
+        }
+        if w["realized_back"].nunique() == 2:
+            table[name]["ROC-AUC of their best place in the queue"] = roc_auc_score(
+                w["realized_back"], w["place"]
+            )
+    return pd.DataFrame(table)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default=str(ROOT / "reports" / "latest" / "artifact"))
     parser.add_argument("--params", default=str(ROOT / "params.yaml"))
     parser.add_argument("--weeks", type=int, default=13, help="weekly cohorts in table 1")
     parser.add_argument("--days", type=int, default=200, help="days replayed at most")
+    parser.add_argument(
+        "--against",
+        help="another exported model (say, the one-moment model): table 6 compares the two on "
+        "leads back from nurture, at matched counts",
+    )
     args = parser.parse_args()
     params = load_params(args.params)
     loaded = artifact.load(args.model)
@@ -304,9 +350,20 @@ def main() -> None:
     if truth_path.is_file():
         truth = pd.read_parquet(truth_path)
         if "recycled_at" in truth.columns:
+            recycling = (leads, activities, truth, outcome, window)
             print("6. Leads back from nurture during the replay, whenever created")
-            found = recycled_scored_up(loaded, rows, leads, activities, truth, outcome, window)
-            print(found.to_string())
+            weeks = {"this model": comeback_weeks(loaded, rows, *recycling)}
+            print(recycled_scored_up(weeks["this model"]).to_string(), "\n")
+            if args.against:
+                other = artifact.load(args.against)
+                other_rows = replay(
+                    other, test_leads, test_activities, outcome, window, start, args.days, snapshot
+                )
+                weeks["against"] = comeback_weeks(other, other_rows, *recycling)
+                print(f"   against {args.against} ({other.card['family']})")
+                print(recycled_scored_up(weeks["against"]).to_string(), "\n")
+                print("   Matched counts: the leads each model places highest")
+                print(recycled_matched(weeks).to_string())
 
 
 if __name__ == "__main__":
