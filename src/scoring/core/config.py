@@ -210,7 +210,7 @@ class LabelParams(_Section):
     # Moments each lead contributes on average: its days_after_created one, and every other
     # open (lead, age) drawn with the same seeded chance (a uniform sample of the daily
     # queue). Fewer rows train faster.
-    snapshots_per_lead: int = Field(2, ge=1)
+    snapshots_per_lead: float = Field(1.5, ge=1)
     # An any-age model also learns from the day after a lead comes back: its first activity
     # after this many quiet days (null: not). Re-engaged leads are where re-scoring pays.
     reengaged_after_quiet_days: int | None = Field(21, ge=1)

@@ -322,8 +322,8 @@ def build_dataset(
         )
         notes.append(
             f"any-age model: learns from {int(snapshots.drawn.sum()):,} scoring moments of "
-            f"{snapshots.lead_ids.nunique():,} leads, each lead at up to "
-            f"{label_params.snapshots_per_lead} of the ages "
+            f"{snapshots.lead_ids.nunique():,} leads, each lead at "
+            f"{label_params.snapshots_per_lead:g} of the ages on average, of "
             f"{', '.join(map(str, sorted(label_params.snapshot_days)))} days it was open at "
             f"(the {label_params.days_after_created}-day one, others at random, seed {seed})"
         )
