@@ -2,8 +2,10 @@
 
 Targets (2 cores): under 5 minutes and under 4 GB (activities stay on disk, DuckDB features).
 Prints its figures; not a test.
-Usage: python bench/bench_train.py [n_leads] [--data DIR]
+Usage: python bench/bench_train.py [n_leads] [--data DIR] [--set section.key=value ...]
 The data is generated first in a separate process, so its memory is not counted here.
+With `--set 'label.snapshot_days=[0,1,3,7,14,30,60,90]'` it measures an any-age model: the
+features of every open lead at each age, and LightGBM on the moments drawn to learn from.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from scoring.core.config import load_params
 from scoring.data import contract as data
 from scoring.data import features
-from scoring.model import splits, train
+from scoring.model import any_age, splits, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,6 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("n_leads", nargs="?", type=int, default=1_000_000)
     parser.add_argument("--data", type=Path, default=Path("/tmp/leadscore-bench"))
+    parser.add_argument("--set", action="append", default=[], help="params override")
     args = parser.parse_args()
     folder = args.data / str(args.n_leads)
     if not (folder / "activities.parquet").is_file():
@@ -45,7 +48,7 @@ def main() -> None:
             ],
             check=True,
         )
-    params = load_params(ROOT / "params.yaml")
+    params = load_params(ROOT / "params.yaml", args.set)
     timings = {}
     start = time.perf_counter()
     tables = data.load_tables(folder / "leads.parquet", folder / "activities.parquet")
@@ -59,6 +62,12 @@ def main() -> None:
         name: (dataset.features[split.assignment == name], dataset.label[split.assignment == name])
         for name in splits.SPLITS
     }
+    rows = any_age.snapshot_fit_rows(dataset, split, list(dataset.features.columns))
+    if rows is not None:  # an any-age model learns from the drawn moments
+        parts = {
+            name: (rows.X[rows.assignment == name], rows.label[rows.assignment == name])
+            for name in splits.SPLITS
+        }
     _, best = train.fit_lightgbm(
         *parts["train"], *parts["valid"], train.LIGHTGBM_DEFAULTS, params.seed
     )
