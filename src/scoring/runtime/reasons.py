@@ -73,8 +73,35 @@ def feature_label(feature: str) -> str:
         "active_days_30d": "Active days (30 days)",
         "pricing_views_7d": "Pricing page visits (7 days)",
         "email_click_rate": "E-mail click rate",
+        "lead_age_days": "Lead age (days)",
+        "days_since_sales_rejected": "Days since sales rejected the lead",
+        "days_since_nurture": "Days since the lead went back to nurture",
+        "days_since_reengaged": "Days since the lead came back from nurture",
     }
     return named.get(feature, feature.replace("_", " ").capitalize())
+
+
+def days_ago(days: float) -> str:
+    """'today', '1 day ago', '12 days ago'."""
+    whole = int(days)
+    return "today" if whole < 1 else ("1 day ago" if whole == 1 else f"{whole} days ago")
+
+
+def one_of(items: str) -> str:
+    """The singular of an ITEM_WORDS phrase: 'pricing page visit', 'webinar attended'."""
+    words = items.split(" ")
+    at = len(words) - 2 if words[-1] in ("attended", "opened") and len(words) > 1 else -1
+    noun = words[at]
+    words[at] = noun[:-3] + "y" if noun.endswith("ies") else noun.removesuffix("s")
+    return " ".join(words)
+
+
+# Where the lead stands (any-age models): the status feature's wording, had and not had.
+STATUS_WORDS = {
+    "days_since_sales_rejected": ("Rejected by sales {ago}", "Never rejected by sales"),
+    "days_since_nurture": ("Went back to nurture {ago}", "Never sent back to nurture"),
+    "days_since_reengaged": ("Came back from nurture {ago}", "Has not come back from nurture"),
+}
 
 
 def describe(feature: str, value, wording: dict[str, str]) -> str:
@@ -97,6 +124,11 @@ def describe(feature: str, value, wording: dict[str, str]) -> str:
         return "Free e-mail address" if value else "Business e-mail address"
     if feature == "days_since_last_activity":
         return "No activity yet" if missing else f"Last activity {value:.0f} days ago"
+    if feature == "lead_age_days":
+        return "Lead age unknown" if missing else f"Lead created {days_ago(value)}"
+    if feature in STATUS_WORDS:
+        had, never = STATUS_WORDS[feature]
+        return never if missing else had.format(ago=days_ago(value))
     if feature == "demo_requests":
         return "Requested a demo" if value else "No demo request"
     if feature == "contact_sales_requests":
@@ -115,11 +147,10 @@ def describe(feature: str, value, wording: dict[str, str]) -> str:
     if counted and counted.group(1) in ITEM_WORDS:
         what = ITEM_WORDS[counted.group(1)]
         amount = 0 if missing else int(value)
-        return (
-            f"No {what} in the last {counted.group(2)} days"
-            if amount == 0
-            else f"{amount} {what} in the last {counted.group(2)} days"
-        )
+        if amount == 0:
+            return f"No {what} in the last {counted.group(2)} days"
+        counted_what = one_of(what) if amount == 1 else what
+        return f"{amount} {counted_what} in the last {counted.group(2)} days"
     if feature in ("trial_signups", "webinars_attended", "content_downloads", "unsubscribes"):
         return f"{ITEM_WORDS.get(feature.rstrip('s'), feature.replace('_', ' '))}: {value}"
     # Flat exports: the column's own name is the business word.
