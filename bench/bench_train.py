@@ -15,6 +15,7 @@ import resource
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 from scoring.core.config import load_params
@@ -54,7 +55,13 @@ def main() -> None:
     tables = data.load_tables(folder / "leads.parquet", folder / "activities.parquet")
     timings["load + validate"] = time.perf_counter() - start
     step = time.perf_counter()
-    dataset = features.build_dataset(tables, params.label, params.features)
+    dataset = features.build_dataset(
+        tables,
+        params.label,
+        params.features,
+        seed=params.seed,
+        replay_from=partial(splits.replay_start, params=params.models, seed=params.seed),
+    )
     timings["features"] = time.perf_counter() - step
     step = time.perf_counter()
     split = splits.split_by_time(dataset.moment, dataset.label, params.models, params.seed)

@@ -207,6 +207,39 @@ def test_the_drawn_moments_are_a_uniform_sample_of_every_open_lead_at_each_age()
     assert again.drawn.tolist() == snaps.drawn.tolist()  # seeded
 
 
+def test_a_training_lead_s_moments_are_built_only_where_drawn():
+    """Only validation and test leads are replayed at every open age; a training lead's other
+    moments are read by nothing but the fit, so only its drawn ones are built: the same rows,
+    features and draws, fewer feature queries."""
+    tables = _tables(BASE_ACTIVITY)
+    full = build_dataset(tables, _any_age(per_lead=2), FeatureParams(), seed=3)
+    seen = []
+
+    def everyone_trains(moment: pd.Series, label: pd.Series) -> pd.Timestamp:
+        seen.append((moment.tolist(), label.tolist()))
+        return pd.Timestamp("2030-01-01")
+
+    lean = build_dataset(
+        tables, _any_age(per_lead=2), FeatureParams(), seed=3, replay_from=everyone_trains
+    )
+    assert seen == [(full.moment.tolist(), full.label.tolist())]
+    drawn = full.snapshots.drawn.to_numpy()
+    assert lean.snapshots.drawn.all() and len(lean.snapshots.label) == drawn.sum() < len(drawn)
+    pd.testing.assert_frame_equal(
+        lean.snapshots.features, full.snapshots.features[drawn].reset_index(drop=True)
+    )
+    assert lean.snapshots.age_days.tolist() == full.snapshots.age_days[drawn].tolist()
+    # Leads from the replayed window on keep every open moment.
+    replayed = build_dataset(
+        tables,
+        _any_age(per_lead=2),
+        FeatureParams(),
+        seed=3,
+        replay_from=lambda moment, label: moment.min(),
+    )
+    assert replayed.snapshots.lead_ids.tolist() == full.snapshots.lead_ids.tolist()
+
+
 def test_early_converters_are_not_over_drawn_at_early_ages():
     """Regression: one draw a lead among its own open ages drew a lead that converts on day 2
     at age 0 half the time, a lead open at every age a fifth of the time; the model learned

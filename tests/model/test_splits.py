@@ -3,8 +3,9 @@
 import pandas as pd
 import pytest
 
+from scoring.core.config import ModelParams
 from scoring.data.features import Snapshots
-from scoring.model.splits import Split, assign_snapshots
+from scoring.model.splits import Split, assign_snapshots, replay_start, split_by_time
 
 
 def _snapshots(rows: list[tuple[str, str, str]]) -> Snapshots:
@@ -50,3 +51,14 @@ def test_snapshots_need_an_out_of_time_split():
     split = Split(pd.Series(["train", "valid"]), "random stratified", {})
     with pytest.raises(ValueError, match="out-of-time split"):
         assign_snapshots(split, moment, _snapshots([("A", "2025-01-10", "2025-01-10")]))
+
+
+def test_replay_starts_where_the_out_of_time_validation_starts():
+    moment = pd.Series(pd.date_range("2024-01-01", "2025-12-31", freq="D"))
+    label = pd.Series([i % 5 == 0 for i in range(len(moment))], dtype=int)
+    params = ModelParams()
+    split = split_by_time(moment, label, params, seed=0)
+    assert replay_start(moment, label, params, seed=0) == moment[split.assignment == "valid"].min()
+    # No dates to split by: nothing to replay from (every moment is built).
+    undated = pd.Series([pd.NaT] * len(moment))
+    assert replay_start(undated, label, params, seed=0) is None

@@ -7,6 +7,7 @@ data is impossible by construction. Personal data never becomes a feature.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -267,9 +268,13 @@ def build_dataset(
     feature_params: FeatureParams,
     spark_master: str | None = None,
     seed: int = 0,
+    replay_from: Callable[[pd.Series, pd.Series], pd.Timestamp | None] | None = None,
 ) -> Dataset:
     """Eligible leads with point-in-time features and label (sections `label`, `features`;
-    `spark_master` when features.engine is spark; `seed` for features.max_leads' sample)."""
+    `spark_master` when features.engine is spark; `seed` for features.max_leads' sample).
+    An any-age model's `replay_from` gives, from the dataset's moments and labels, the first
+    lead moment that is replayed (where validation starts): an earlier lead's other moments
+    are built only where drawn to learn from. None: every open moment is built."""
     leads = tables.leads
     snapshot = snapshot_date(tables)
     label, moment, reason = label_and_exclusions(leads, label_params, snapshot)
@@ -317,8 +322,23 @@ def build_dataset(
         primary = (features, label[eligible], moment[eligible], kept["lead_id"])
         # With a sample, the other ages are taken of the sampled leads only.
         pool = leads.loc[eligible] if sampling else leads
+        first_replayed = (
+            None
+            if replay_from is None
+            else replay_from(
+                moment[eligible].reset_index(drop=True), label[eligible].reset_index(drop=True)
+            )
+        )
         snapshots = snapshot_rows(
-            pool, primary, tables, label_params, feature_params, snapshot, spark_master, seed
+            pool,
+            primary,
+            tables,
+            label_params,
+            feature_params,
+            snapshot,
+            spark_master,
+            seed,
+            first_replayed,
         )
         notes.append(
             f"any-age model: learns from {int(snapshots.drawn.sum()):,} scoring moments of "
@@ -382,10 +402,13 @@ def snapshot_rows(
     snapshot: pd.Timestamp,
     spark_master: str | None = None,
     seed: int = 0,
+    first_replayed: pd.Timestamp | None = None,
 ) -> Snapshots:
     """The dataset's rows (`primary`: features, label, moment, lead id) and every lead of
     `leads` at each other age of label.snapshot_days while it is open: no outcome before that
-    moment, not lost before it, its outcome window over by the snapshot. The model learns
+    moment, not lost before it, its outcome window over by the snapshot; a lead whose own
+    moment is before `first_replayed` (not replayed: a training lead) only at the ages drawn
+    for it, since nothing else reads its other moments. The model learns
     from a lead's own row and at most snapshots_per_lead - 1 others drawn at random (`drawn`),
     and from the day after a quiet lead comes back (label.reengaged_after_quiet_days).
     Features as of each moment (one feature query per age: a lead appears once in each)."""
@@ -444,13 +467,19 @@ def snapshot_rows(
             )
         )
 
+    replayed = (
+        pd.Series(True, index=leads.index)
+        if first_replayed is None
+        else leads["created_at"] + own >= first_replayed
+    )
     for age, open_ in is_open.items():
-        if open_.any():
-            rows = leads.loc[open_]
+        built = open_ & (drawn[age] | replayed)
+        if built.any():
+            rows = leads.loc[built]
             rows_at(
                 rows,
                 rows["created_at"] + pd.Timedelta(days=age),
-                drawn[age][open_].to_numpy(),
+                drawn[age][built].to_numpy(),
                 False,
             )
     back = _comebacks(leads, tables, label_params, feature_params, snapshot)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from scoring.data import contract as data
 from scoring.data import features, flat
 from scoring.io import tables as tables_io
 from scoring.io.files import read_json, sha256, write_json
+from scoring.model import splits
 from scoring.runtime import rules
 
 
@@ -41,7 +43,12 @@ def load_inputs(params: Params) -> Inputs:
         return Inputs(dataset, sha256(params.data.flat.path), None)
     tables = data.load_tables(params.data.leads_path, params.data.activities_path)
     dataset = features.build_dataset(
-        tables, params.label, params.features, params.spark.master, params.seed
+        tables,
+        params.label,
+        params.features,
+        params.spark.master,
+        params.seed,
+        replay_from=partial(splits.replay_start, params=params.models, seed=params.seed),
     )
     oracle = data.load_truth(params.data, dataset.lead_ids) if is_synthetic(params) else None
     return Inputs(dataset, data.fingerprint(tables), oracle)
@@ -141,6 +148,10 @@ def _settings(params: Params) -> str:
 
     keys = ("seed", "data", "generator", "label", "features")
     document = {k: v for k, v in params.model_dump(mode="json").items() if k in keys}
+    # An any-age input builds a training lead's moments only where drawn: the split says
+    # which leads those are.
+    split = ("valid_months", "test_months", "min_train_share", "valid_fraction", "test_fraction")
+    document["split"] = {k: getattr(params.models, k) for k in split}
     files = (
         [params.data.flat.path]
         if input_kind(params) == "flat"

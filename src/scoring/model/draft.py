@@ -129,7 +129,8 @@ def write_draft(result, dataset, params, folder: Path | str) -> Path:
         # the training leads at every age, not at one.
         part = assign_snapshots(result.split, dataset.moment, dataset.snapshots)
         rows = dataset.snapshots.features.loc[(part == "train").to_numpy(), columns]
-        # Every open train lead at each age, as the daily job meets them.
+        # The train leads' moments drawn to learn from: a uniform sample of the daily queue
+        # at each age (and every train lead at its own moment).
         reference = rows.assign(score=calibrated.predict_proba(rows)[:, 1])
     write_json(folder / PROFILE_FILE, drift.profile(reference), canonical=True)
     write_json(folder / SCHEMA_FILE, input_schema(preprocessing), canonical=True)

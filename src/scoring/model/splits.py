@@ -101,6 +101,20 @@ def split_by_order(
     return Split(assignment, method, periods, warning)
 
 
+def replay_start(
+    moment: pd.Series, label: pd.Series, params: ModelParams, seed: int
+) -> pd.Timestamp | None:
+    """Where validation starts in the out-of-time split of these moments (the first lead an
+    any-age model replays), or None when there is no such split (the split then says why
+    when training asks for it)."""
+    try:
+        split = split_by_time(moment, label, params, seed)
+    except ValueError:
+        return None
+    valid = moment[split.assignment == "valid"]
+    return None if split.method.startswith("random") or valid.empty else valid.min()
+
+
 def split_by_time(moment: pd.Series, label: pd.Series, params: ModelParams, seed: int) -> Split:
     """Train on the oldest leads, validate on the next months, test on the newest."""
     if not (moment.notna().all() and moment.nunique() > 1):
