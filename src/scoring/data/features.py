@@ -92,8 +92,10 @@ STATUS_FEATURES = {
 @dataclass(frozen=True)
 class Snapshots:
     """Each lead at every age of label.snapshot_days at which it is still open (no outcome yet,
-    not lost) and its outcome window has closed: the rows an any-age model learns from. The
-    dataset's own rows (age days_after_created) are among them, first and in their order."""
+    not lost) and its outcome window has closed: the rows an any-age model learns from and is
+    replayed on (a lead before the replayed window only at its drawn ages, when build_dataset
+    is given replay_from). The dataset's own rows (age days_after_created) are among them,
+    first and in their order."""
 
     features: pd.DataFrame
     label: pd.Series
@@ -101,8 +103,8 @@ class Snapshots:
     lead_ids: pd.Series
     age_days: pd.Series
     lead_moment: pd.Series  # the lead's own moment (created + days_after_created): its split
-    # Whether the model learns from the row: a lead's own moment and at most
-    # snapshots_per_lead - 1 others drawn at random. Every row replays the daily job.
+    # Whether the model learns from the row: a lead's own moment and snapshots_per_lead - 1
+    # others on average, drawn at random. Every row replays the daily job.
     drawn: pd.Series
     # The day after a quiet lead came back (label.reengaged_after_quiet_days), not an age.
     comeback: pd.Series
