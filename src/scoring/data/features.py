@@ -410,8 +410,8 @@ def snapshot_rows(
     `leads` at each other age of label.snapshot_days while it is open: no outcome before that
     moment, not lost before it, its outcome window over by the snapshot; a lead whose own
     moment is before `first_replayed` (not replayed: a training lead) only at the ages drawn
-    for it, since nothing else reads its other moments. The model learns
-    from a lead's own row and at most snapshots_per_lead - 1 others drawn at random (`drawn`),
+    for it, since nothing else reads its other moments. The model learns from a lead's own
+    row and snapshots_per_lead - 1 others on average, drawn at random (`drawn`),
     and from the day after a quiet lead comes back (label.reengaged_after_quiet_days).
     Features as of each moment (one feature query per age: a lead appears once in each)."""
     features, label, moment, ids = primary
