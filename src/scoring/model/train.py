@@ -574,11 +574,11 @@ def fit_families(
         replay_raw,
     )
     for family in models:
-        shift_by_age(fitted, family)
+        fit_shift_by_age(fitted, family)
     return fitted
 
 
-def shift_by_age(fitted: FittedFamilies, name: str) -> None:
+def fit_shift_by_age(fitted: FittedFamilies, name: str) -> None:
     """An any-age model's calibration shifted by lead age, fitted on the rows its calibrator
     learned from (every validation lead at each training age, out of fold)."""
     if fitted.ages is None:
@@ -642,7 +642,7 @@ def add_blend(
         method,
         fit_calibrator(method, raw_blend, calibration_label),
     )
-    shift_by_age(fitted, "blend")
+    fit_shift_by_age(fitted, "blend")
 
 
 def predictions_table(
