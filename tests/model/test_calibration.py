@@ -57,3 +57,14 @@ def test_the_artifact_applies_the_shift_as_training_did_and_needs_the_age():
     assert np.allclose(calibrate(document, raw, X), model.calibrate(raw, X))
     with pytest.raises(ValueError, match="lead_age_days"):
         calibrate(document, raw, pd.DataFrame({"other": age}))
+
+
+def test_probabilities_of_several_models_equal_each_model_s_own(small_training):
+    from scoring.model.calibration import probabilities
+
+    _, dataset, result = small_training
+    X = dataset.features[result.feature_columns].iloc[:500]
+    together = probabilities(result.models, X)
+    assert set(together) == set(result.models)
+    for name, model in result.models.items():
+        assert np.array_equal(together[name], model.predict_proba(X)[:, 1])

@@ -278,3 +278,33 @@ def test_lightgbm_gets_names_it_accepts_and_people_keep_theirs():
 def test_honest_generated_features_pass_the_leave_one_out_check(trained):
     _, _, result = trained
     assert not [f for f in result.leakage if "adds more than all other" in f.reason]
+
+
+def test_median_imputer_fills_as_scikit_learn_does_and_keeps_an_empty_column():
+    from sklearn.impute import SimpleImputer
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "c"])
+    X[X > 1.0] = np.nan
+    ours, theirs = train.MedianImputer().fit(X), SimpleImputer(strategy="median").fit(X)
+    assert np.array_equal(ours.statistics_, theirs.statistics_)
+    assert np.array_equal(ours.transform(X), theirs.transform(X))
+    assert list(ours.get_feature_names_out()) == ["a", "b", "c"]
+    X["empty"] = np.nan  # scikit-learn would drop it, and the artifact's columns with it
+    filled = train.MedianImputer().fit(X).transform(X)
+    assert filled.shape == (200, 4) and (filled[:, 3] == 0).all()
+
+
+def test_fits_side_by_side_return_in_order_and_equal_fits_one_by_one(small_dataset):
+    dataset = small_dataset[2]
+    X, y = dataset.features.iloc[:3000], dataset.label.iloc[:3000]
+    params = {**train.LIGHTGBM_DEFAULTS, "n_estimators": 30}
+    models = train.side_by_side(
+        [
+            lambda s=s: train._lightgbm(params, s, threads=1).fit(X.select_dtypes("number"), y)
+            for s in (1, 2)
+        ]
+    )
+    alone = train._lightgbm(params, 2, threads=2).fit(X.select_dtypes("number"), y)
+    raw = [m.predict(X.select_dtypes("number"), raw_score=True) for m in (*models, alone)]
+    assert np.array_equal(raw[1], raw[2]) and not np.array_equal(raw[0], raw[1])

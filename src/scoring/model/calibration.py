@@ -185,6 +185,24 @@ def choose_calibration(raw: np.ndarray, label: np.ndarray, seed: int) -> str:
     return min(losses, key=losses.get)
 
 
+def probabilities(models: dict[str, CalibratedModel], X: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each model's probabilities of X; a pipeline shared by several models (a blend's
+    members are the single-family models' own) is run once."""
+    raw: dict[int, np.ndarray] = {}
+
+    def member(pipeline: Pipeline) -> np.ndarray:
+        if id(pipeline) not in raw:
+            raw[id(pipeline)] = log_odds(pipeline, X)
+        return raw[id(pipeline)]
+
+    return {
+        name: model.calibrate(
+            sum(w * member(model.pipelines[n]) for n, w in model.weights.items()), X
+        )
+        for name, model in models.items()
+    }
+
+
 def log_odds(pipeline: Pipeline, X: pd.DataFrame) -> np.ndarray:
     """The uncalibrated model's log-odds: what calibrators are fitted on."""
     model = pipeline.named_steps["model"]
