@@ -267,6 +267,11 @@ def test_leadscore_score_equals_the_notebook_model_on_raw_files(two_runs, tmp_pa
     assert [(h["alias"], h["action"], h["version"]) for h in history] == [
         ("champion", "first version", version)
     ]
+    # Each lead scored when the notebook model scored it (its 7-day moment): an any-age model
+    # scores a lead as of the scoring time, with its age.
+    leads = pd.read_parquet(raw / "leads.parquet")
+    leads["scored_at"] = pd.to_datetime(leads["created_at"]) + pd.Timedelta(days=7)
+    leads.to_parquet(tmp_path / "leads.parquet")
     result = CliRunner().invoke(
         app,
         [
@@ -274,9 +279,11 @@ def test_leadscore_score_equals_the_notebook_model_on_raw_files(two_runs, tmp_pa
             "--model",
             str(models),
             "--input",
-            str(raw / "leads.parquet"),
+            str(tmp_path / "leads.parquet"),
             "--activities",
             str(raw / "activities.parquet"),
+            "--as-of-column",
+            "scored_at",
             "--output",
             str(output),
             "--no-progress",
@@ -284,7 +291,6 @@ def test_leadscore_score_equals_the_notebook_model_on_raw_files(two_runs, tmp_pa
     )
     assert result.exit_code == 0, result.output
     scored = pd.read_parquet(output)
-    leads = pd.read_parquet(raw / "leads.parquet")
     assert scored["lead_id"].tolist() == leads["lead_id"].astype(str).tolist()
     predictions = pd.read_parquet(first / "predictions.parquet")
     chosen = json.loads((first / "training.json").read_text())["chosen_model"]

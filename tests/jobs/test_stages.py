@@ -1,4 +1,4 @@
-"""The stages' order and what may run side by side; a group's errors surface in stage order."""
+"""The stages' order and what may run side by side; errors surface in stage order."""
 
 import pytest
 
@@ -10,24 +10,52 @@ def test_every_stage_needs_only_earlier_stages():
         assert set(stages.NEEDS[stage]) <= set(stages.STAGES[:number]), stage
 
 
-def test_waves_pair_the_stages_that_do_not_need_each_other():
-    assert stages.waves(stages.STAGES) == [
-        ("audit", "train"),
-        ("evaluate", "explain", "points"),
-        ("thresholds",),
-        ("export",),
+def test_a_stage_may_start_once_the_stages_it_reads_are_done():
+    assert stages.ready(stages.STAGES, set()) == ["audit", "train"]
+    assert stages.ready(stages.STAGES, {"audit", "train"}) == ["evaluate", "explain", "points"]
+    assert stages.ready(stages.STAGES, {"audit", "train", "evaluate"}) == [
+        "explain",
+        "thresholds",
+        "points",
     ]
-    assert stages.waves(("audit",)) == [("audit",)]
-    assert stages.waves(("evaluate", "thresholds")) == [("evaluate",), ("thresholds",)]
+    assert stages.ready(("evaluate", "thresholds"), set()) == ["evaluate"]  # train: done before
 
 
-def test_a_group_raises_the_error_of_its_first_stage():
+def test_a_stage_starts_when_its_needs_end_not_when_every_stage_beside_it_does():
+    import threading
+
+    points_may_end, log = threading.Event(), []
+
     def one(stage: str):
-        raise pipeline.StageError(stage, f"{stage} broke")
+        if stage == "points":  # slow: thresholds must not wait for it
+            assert points_may_end.wait(10)
+        if stage == "thresholds":
+            points_may_end.set()
+        log.append(stage)
+        return stage
+
+    ended = []
+    pipeline._run_as_ready(
+        stages.STAGES, one, lambda stage, path: ended.append(path), side_by_side=True
+    )
+    assert log.index("thresholds") < log.index("points") < log.index("export")
+    assert sorted(ended) == sorted(stages.STAGES)
+
+
+def test_after_a_failure_no_stage_starts_and_the_first_failed_stage_s_error_is_raised():
+    started = []
+
+    def one(stage: str):
+        started.append(stage)
+        if stage in ("audit", "train"):
+            raise pipeline.StageError(stage, f"{stage} broke")
+        return stage
 
     with pytest.raises(pipeline.StageError, match="audit broke"):
-        pipeline._run_group(("audit", "train"), one)
-    assert pipeline._run_group(("evaluate", "explain"), lambda s: s) == ["evaluate", "explain"]
+        pipeline._run_as_ready(stages.STAGES, one, lambda s, p: None, side_by_side=True)
+    assert sorted(started) == ["audit", "train"]
+    with pytest.raises(pipeline.StageError, match="audit broke"):
+        pipeline._run_as_ready(stages.STAGES, one, lambda s, p: None, side_by_side=False)
 
 
 def test_point_rules_from_a_run_whose_input_changed_are_refused(tmp_path):

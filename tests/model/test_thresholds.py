@@ -219,3 +219,30 @@ def test_an_any_age_model_is_judged_on_the_daily_jobs_first_crossings():
     rules = daily.policies.set_index("policy").loc["today's rules"]
     once_rules = once.policies.set_index("policy").loc["today's rules"]
     assert rules["mqls_per_month"] > once_rules["mqls_per_month"]
+
+
+def test_a_daily_job_s_mqls_bring_the_pipeline_of_their_leads_each_counted_once():
+    from scoring.model.daily import FirstCrossings
+
+    predictions, replay = _daily_replay()
+    leads = predictions[["lead_id"]].copy()
+    won = predictions["label"].to_numpy() == 1  # the converting leads win a 1,000 deal
+    leads["opportunity_at"] = pd.to_datetime(np.where(won, "2025-06-01", None))
+    leads["won_at"] = pd.to_datetime(np.where(won, "2025-07-01", None))
+    leads["lost_at"] = pd.NaT
+    leads["opportunity_amount"] = np.where(won, 1000.0, np.nan)
+    rec = thresholds.recommend(
+        predictions, "m", ThresholdParams(), 85.0, 200, 1, replay=replay, leads=leads
+    )
+    row = rec.policies.set_index("policy").loc["volume_matched"]
+    test = replay[replay["split"] == "test"].drop(columns="oof_m")
+    months = thresholds.months_covered(predictions.loc[predictions["split"] == "test", "moment"])
+    crossings = FirstCrossings.of(test, "m", months)
+    mqls = crossings.mqls(row["threshold"])
+    converting = set(leads.loc[won, "lead_id"])
+    deals = sum(lead in converting for lead in crossings.lead_ids[mqls])
+    assert row["pipeline_per_month"] == pytest.approx(1000.0 * deals / months)
+    assert (
+        row["pipeline_per_month_low"] <= row["pipeline_per_month"] <= row["pipeline_per_month_high"]
+    )
+    assert "pipeline_per_month_vs_rules" in row

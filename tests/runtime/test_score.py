@@ -528,7 +528,8 @@ def test_a_lead_without_activities_counts_none_of_those_without_a_lead(tables_mo
     keyless = activities[activities["lead_id"] == chunk["lead_id"].iloc[1]].assign(lead_id=None)
     pd.concat([activities, keyless]).to_parquet(tmp_path / "acts.parquet")
     events = scoring_activities.read_activities(tmp_path / "acts.parquet")
-    as_of = pd.Timestamp("2030-01-01")
+    # The day the one-moment model scores it: an any-age model reads the 7 days before too.
+    as_of = pd.Timestamp(chunk["created_at"].iloc[1]) + pd.Timedelta(days=7)
     frame, errors = score.leads_features(chunk, events, loaded.preprocessing, as_of, "leads")
     counts = [c for c in frame.columns if c.startswith("activities_")]
     assert len(keyless) and errors.isna().all()

@@ -219,7 +219,11 @@ class LabelParams(_Section):
     def _snapshots_by_age(self) -> LabelParams:
         if self.snapshot_days:
             if self.scoring_moment != "created_plus_days":
-                raise ValueError("label.snapshot_days needs scoring_moment: created_plus_days")
+                raise ValueError(
+                    "label.snapshot_days (an any-age model, scored at every age) needs "
+                    "scoring_moment: created_plus_days; to score leads at their MQL, set "
+                    "label.snapshot_days: [] (one moment a lead)"
+                )
             if any(d < 0 for d in self.snapshot_days) or len(set(self.snapshot_days)) != len(
                 self.snapshot_days
             ):

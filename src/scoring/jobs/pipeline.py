@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -271,7 +271,7 @@ def run_pipeline(
     if notebooks and loaded is not None:
         # Each notebook is a new process: it reads the input as checked here, not again.
         inputs.save_cache(loaded, params, folder)
-    executed, pages, seconds = [], [], {}
+    notebook_paths, html_paths, seconds = {}, {}, {}
     progress(f"run {run_id} -> {folder.path}")
 
     def one(stage: str) -> Path | None:
@@ -293,18 +293,19 @@ def run_pipeline(
         progress(f"  [{only.index(stage) + 1}/{len(only)}] {stage:<10} {seconds[stage]:6.1f} s")
         return path
 
-    # Notebooks spend seconds starting a kernel and importing; stages that do not need each
-    # other's files (the audit and training; evaluation and explanation) run side by side.
-    # In-process, one at a time: they share the inputs read once.
-    groups = stages.waves(only) if notebooks else [(stage,) for stage in only]
+    def finished(stage: str, path: Path | None) -> None:
+        if path is not None:  # its page is written while later stages run
+            notebook_paths[stage], html_paths[stage] = path, export_html(path)
+
     try:
         if based_on is not None:
             copy_records(RunFolder(based_on), folder, only)
-        for group in groups:
-            for path in _run_group(group, one):
-                if path is not None:
-                    executed.append(path)
-                    pages.append(export_html(path))
+        # Notebooks spend seconds starting a kernel and importing: each starts as soon as the
+        # stages whose files it reads have finished, beside the others running. In-process,
+        # one at a time: they share the inputs read once.
+        _run_as_ready(only, one, finished, side_by_side=notebooks)
+        executed = [notebook_paths[s] for s in only if s in notebook_paths]
+        pages = [html_paths[s] for s in only if s in html_paths]
         if folder.thresholds.is_file():
             pages.append(_build_report(folder))
         if "export" in only:
@@ -429,18 +430,45 @@ def list_runs(reports_dir: Path) -> list[dict]:
     return rows
 
 
-def _run_group(group: tuple[str, ...], one: Callable[[str], Path | None]) -> list[Path | None]:
-    """Run stages at the same time; if any fails, raise the error of the first in order."""
-    if len(group) == 1:
-        return [one(group[0])]
+def _run_as_ready(
+    only: tuple[str, ...],
+    one: Callable[[str], Path | None],
+    finished: Callable[[str, Path | None], None],
+    *,
+    side_by_side: bool,
+) -> None:
+    """Run the stages, each as soon as the stages it needs have finished (side by side, or
+    one at a time in order); `finished` is called in this thread as each one ends. After a
+    failure no stage starts; the running ones end, then the error of the first failed stage
+    in order is raised."""
+    if not side_by_side:
+        for stage in only:
+            finished(stage, one(stage))
+        return
+    done: set[str] = set()
+    errors: dict[str, BaseException] = {}
+    with ThreadPoolExecutor(max_workers=len(only)) as pool:
+        running: dict = {}
 
-    with ThreadPoolExecutor(max_workers=len(group)) as pool:
-        futures = [pool.submit(one, stage) for stage in group]
-        wait(futures)
-    for future in futures:
-        if future.exception() is not None:
-            raise future.exception()
-    return [future.result() for future in futures]
+        def start() -> None:
+            for stage in stages.ready(only, done):
+                if stage not in running.values():
+                    running[pool.submit(one, stage)] = stage
+
+        start()
+        while running:
+            ended, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in ended:
+                stage = running.pop(future)
+                if future.exception() is not None:
+                    errors[stage] = future.exception()
+                else:
+                    done.add(stage)
+                    finished(stage, future.result())
+            if not errors:
+                start()
+    if errors:
+        raise errors[min(errors, key=only.index)]
 
 
 def _build_report(folder: RunFolder) -> Path:

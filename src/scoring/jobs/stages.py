@@ -37,17 +37,10 @@ NEEDS = {
 }
 
 
-def waves(only: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """The stages in groups that may run at the same time: each group needs only stages of
-    earlier groups (stages outside `only` count as done)."""
-    done: set[str] = set()
-    left, out = list(only), []
-    while left:
-        ready = tuple(s for s in left if all(n in done or n not in only for n in NEEDS[s]))
-        out.append(ready)
-        done.update(ready)
-        left = [s for s in left if s not in ready]
-    return out
+def ready(only: tuple[str, ...], done: set[str]) -> list[str]:
+    """The stages of `only` not done whose needs are done (stages outside `only` count as
+    done): those that may start now."""
+    return [s for s in only if s not in done and all(n in done or n not in only for n in NEEDS[s])]
 
 
 @dataclass

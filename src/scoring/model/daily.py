@@ -25,6 +25,7 @@ class FirstCrossings:
     age: np.ndarray  # days since creation at this record
     converts: np.ndarray  # per lead: converted within the window of any of its moments
     months: float
+    lead_ids: np.ndarray  # the id of each lead (0..n_leads-1)
 
     @property
     def n(self) -> int:
@@ -36,7 +37,7 @@ class FirstCrossings:
         """From replay rows (lead_id, age_days, label and a `score` column; NaN scores count
         as never reaching any threshold)."""
         frame = replay.sort_values(["lead_id", "age_days"], kind="stable")
-        lead = pd.factorize(frame["lead_id"])[0]
+        lead, lead_ids = pd.factorize(frame["lead_id"])
         values = frame[score].fillna(-np.inf).to_numpy(dtype=float)
         best = pd.Series(values).groupby(lead).cummax().to_numpy()
         first = np.r_[True, lead[1:] != lead[:-1]]
@@ -50,6 +51,7 @@ class FirstCrossings:
             age=frame["age_days"].to_numpy(dtype=float)[rises],
             converts=converts,
             months=months,
+            lead_ids=np.asarray(lead_ids),
         )
 
     def at(self, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -65,6 +67,10 @@ class FirstCrossings:
         hit[leads] = self.label[crossing[first]] == 1
         age[leads] = self.age[crossing[first]]
         return mql, hit, age
+
+    def mqls(self, threshold: float) -> np.ndarray:
+        """Per lead (in lead_ids order): whether the daily job makes it an MQL."""
+        return self.at(threshold)[0]
 
     def figures(self, threshold: float) -> dict[str, float]:
         """Volume and quality of the MQLs a threshold makes in the daily job."""

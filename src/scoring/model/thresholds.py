@@ -146,10 +146,15 @@ class AtOneMoment:
     score: np.ndarray
     label: np.ndarray
     months: float
+    lead_ids: np.ndarray | None = None  # the id of each lead, when the rows have them
 
     @property
     def n(self) -> int:
         return len(self.label)
+
+    def mqls(self, threshold: float) -> np.ndarray:
+        """Per lead: whether its score reaches the threshold."""
+        return self.score >= threshold
 
     def figures(self, threshold: float) -> dict[str, float]:
         return figures_at(self.score, self.label, threshold, self.months)
@@ -199,9 +204,10 @@ def scorers(rows: pd.DataFrame, model: str, months: float, daily: bool) -> tuple
             FirstCrossings.of(rows, "baseline_points", months),
         )
     label = rows["label"].to_numpy()
+    ids = rows["lead_id"].astype(str).to_numpy() if "lead_id" in rows else None
     return (
-        AtOneMoment(rows[column].to_numpy(), label, months),
-        AtOneMoment(rows["baseline_points"].to_numpy(), label, months),
+        AtOneMoment(rows[column].to_numpy(), label, months, ids),
+        AtOneMoment(rows["baseline_points"].to_numpy(), label, months, ids),
     )
 
 
@@ -403,9 +409,10 @@ def recommend(
     rules_cut = rules_threshold if rules_threshold is not None else np.inf
     rules = rules_test.figures(rules_cut)
     rules_draws = rules_test.resampled(rules_cut, counts)
+    # The opportunities of the leads the policy makes MQLs (each lead once, daily or not).
     deals = (
-        threshold_money.deals_of(leads, test["lead_id"])
-        if leads is not None and not daily and "lead_id" in test
+        threshold_money.deals_of(leads, pd.Series(model_test.lead_ids))
+        if leads is not None and model_test.lead_ids is not None
         else None
     )
     rows = []
@@ -443,8 +450,8 @@ def recommend(
         if deals is not None:
             row.update(
                 threshold_money.money_row(
-                    model_test.score >= threshold,
-                    rules_test.score >= rules_threshold if rules_threshold is not None else None,
+                    model_test.mqls(threshold),
+                    rules_test.mqls(rules_threshold) if rules_threshold is not None else None,
                     deals,
                     months["test"],
                     counts,
@@ -485,7 +492,7 @@ def recommend(
     }
     if deals is not None:
         rules_money = threshold_money.money_row(
-            rules_test.score >= rules_threshold, None, deals, months["test"], counts
+            rules_test.mqls(rules_threshold), None, deals, months["test"], counts
         )
         rules_row.update(
             {k: v for k, v in rules_money.items() if not k.endswith(("_low", "_high"))}

@@ -169,7 +169,9 @@ def lead_part(
         status = list(settings.get("status_columns", []))
         for column in status:
             leads[column] = timestamps(chunk[column])
-            given = chunk[column].notna() & chunk[column].astype("string").str.strip().ne("")
+            # "NaT" is how pandas and MLflow's input examples write a missing time.
+            text = chunk[column].astype("string").str.strip().str.lower()
+            given = chunk[column].notna() & ~text.isin(["", "nat"])
             unreadable = leads[column].isna() & given.fillna(False)
             errors = add_error(errors, unreadable, f"{column} is not a timestamp", chunk[column])
         frame = frame.join(features.status_features(leads, moment, status))
