@@ -66,16 +66,14 @@ def main() -> None:
     timings["features"] = time.perf_counter() - step
     step = time.perf_counter()
     split = splits.split_by_time(dataset.moment, dataset.label, params.models, params.seed)
-    parts = {
-        name: (dataset.features[split.assignment == name], dataset.label[split.assignment == name])
-        for name in splits.SPLITS
-    }
     rows = any_age.snapshot_fit_rows(dataset, split, list(dataset.features.columns))
-    if rows is not None:  # an any-age model learns from the drawn moments
-        parts = {
-            name: (rows.X[rows.assignment == name], rows.label[rows.assignment == name])
-            for name in splits.SPLITS
-        }
+    if rows is None:
+        rows = any_age.FitRows(dataset.features, dataset.label, split.assignment, None)
+    # An any-age model learns from the drawn moments.
+    parts = {
+        name: (rows.X[rows.assignment == name], rows.label[rows.assignment == name])
+        for name in ("train", "valid")
+    }
     _, best = train.fit_lightgbm(
         *parts["train"], *parts["valid"], train.LIGHTGBM_DEFAULTS, params.seed
     )

@@ -423,7 +423,7 @@ def snapshot_rows(
     n = len(label)
     parts = [
         (
-            features,
+            _compact(features),
             label.reset_index(drop=True),
             moment.reset_index(drop=True),
             ids.reset_index(drop=True),
@@ -457,7 +457,7 @@ def snapshot_rows(
         reached = outcome[rows.index]
         parts.append(
             (
-                frame[features.columns].reset_index(drop=True),
+                _compact(frame[features.columns].reset_index(drop=True)),
                 (reached.notna() & (reached >= at) & (reached < at + window))
                 .astype(int)
                 .reset_index(drop=True),
@@ -501,6 +501,17 @@ def snapshot_rows(
         drawn=pd.Series(np.concatenate([p[5] for p in parts])),
         comeback=pd.Series(np.concatenate([p[6] for p in parts])),
     )
+
+
+def _compact(frame: pd.DataFrame) -> pd.DataFrame:
+    """Whole-number columns as 32-bit integers where their values fit: an any-age model holds
+    every replayed lead at each age (3M rows of counts at 1M leads, a third less memory)."""
+    small = {
+        column: np.int32
+        for column in frame.select_dtypes("int64").columns
+        if frame[column].between(np.iinfo(np.int32).min, np.iinfo(np.int32).max).all()
+    }
+    return frame.astype(small) if small else frame
 
 
 def _comebacks(
