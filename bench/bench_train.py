@@ -66,10 +66,10 @@ def main() -> None:
     timings["features"] = time.perf_counter() - step
     step = time.perf_counter()
     split = splits.split_by_time(dataset.moment, dataset.label, params.models, params.seed)
+    # An any-age model learns from the drawn moments; one moment a lead, from the dataset.
     rows = any_age.snapshot_fit_rows(dataset, split, list(dataset.features.columns))
     if rows is None:
         rows = any_age.FitRows(dataset.features, dataset.label, split.assignment, None)
-    # An any-age model learns from the drawn moments.
     parts = {
         name: (rows.X[rows.assignment == name], rows.label[rows.assignment == name])
         for name in ("train", "valid")

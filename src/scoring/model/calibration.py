@@ -107,11 +107,21 @@ class CalibratedModel:
             raise ValueError(f"a blend of {sorted(self.pipelines)} has no single pipeline")
         return next(iter(self.pipelines.values()))
 
-    def log_odds(self, X: pd.DataFrame) -> np.ndarray:
-        """What the calibrator was fitted on: the members' weighted log-odds."""
+    def log_odds(
+        self, X: pd.DataFrame, computed: dict[int, np.ndarray] | None = None
+    ) -> np.ndarray:
+        """What the calibrator was fitted on: the members' weighted log-odds. `computed` keeps
+        each pipeline's log-odds of X (by id) for other models sharing it."""
+        computed = {} if computed is None else computed
+
+        def member(pipeline: Pipeline) -> np.ndarray:
+            if id(pipeline) not in computed:
+                computed[id(pipeline)] = log_odds(pipeline, X)
+            return computed[id(pipeline)]
+
         if not self.is_blend:
-            return log_odds(self.pipeline, X)
-        return sum(w * log_odds(self.pipelines[name], X) for name, w in self.weights.items())
+            return member(self.pipeline)
+        return sum(w * member(self.pipelines[name]) for name, w in self.weights.items())
 
     def calibrate(self, raw: np.ndarray, X: pd.DataFrame) -> np.ndarray:
         """Probabilities of log-odds `raw` (of the rows X: their lead age, if the model is
@@ -188,19 +198,8 @@ def choose_calibration(raw: np.ndarray, label: np.ndarray, seed: int) -> str:
 def probabilities(models: dict[str, CalibratedModel], X: pd.DataFrame) -> dict[str, np.ndarray]:
     """Each model's probabilities of X; a pipeline shared by several models (a blend's
     members are the single-family models' own) is run once."""
-    raw: dict[int, np.ndarray] = {}
-
-    def member(pipeline: Pipeline) -> np.ndarray:
-        if id(pipeline) not in raw:
-            raw[id(pipeline)] = log_odds(pipeline, X)
-        return raw[id(pipeline)]
-
-    return {
-        name: model.calibrate(
-            sum(w * member(model.pipelines[n]) for n, w in model.weights.items()), X
-        )
-        for name, model in models.items()
-    }
+    computed: dict[int, np.ndarray] = {}
+    return {name: model.calibrate(model.log_odds(X, computed), X) for name, model in models.items()}
 
 
 def log_odds(pipeline: Pipeline, X: pd.DataFrame) -> np.ndarray:

@@ -839,7 +839,7 @@ def rolling_backtest(
         args = (X[train], label[train], X[valid], label[valid], lgb_params, seed)
         return fit_lightgbm(*args, threads=1)[0]
 
-    models = side_by_side([partial(fit, f[3], f[4]) for f in folds])
+    models = side_by_side([partial(fit, train, valid) for _, _, _, train, valid, _ in folds])
     rows = []
     for (fold, test_start, test_end, train, _, test), model in zip(folds, models, strict=True):
         families = {"baseline": points[test]}
