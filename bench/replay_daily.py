@@ -18,7 +18,8 @@ Prints five tables:
    days from creation to MQL, against what the model card promises on test.
 6. Leads back from nurture (synthetic data: truth.parquet's recycled_at): how many reach the
    top decile of the daily queue within a week of re-engaging, and how those convert; with
-   --against, the same for another model, and both at matched counts.
+   --against, the same for another model; and at matched counts, beside the generator's own
+   chance from the re-engagement on (the ranking no model can beat).
 Not a test; no figure is asserted.
 
 Usage: python bench/replay_daily.py [--model reports/latest/artifact] [--params params.yaml]
@@ -362,8 +363,14 @@ def main() -> None:
                 weeks["against"] = comeback_weeks(other, other_rows, *recycling)
                 print(f"   against {args.against} ({other.card['family']})")
                 print(recycled_scored_up(weeks["against"]).to_string(), "\n")
-                print("   Matched counts: the leads each model places highest")
-                print(recycled_matched(weeks).to_string())
+            # The generator's own chance from the re-engagement on: the best a model can do.
+            chance = truth.set_index("lead_id")["true_probability_after"]
+            ours = weeks["this model"]
+            weeks["true chance"] = ours.assign(
+                place=chance.reindex(ours.index).to_numpy(), top=False
+            )
+            print("   Matched counts: the leads each model places highest")
+            print(recycled_matched(weeks).to_string())
 
 
 if __name__ == "__main__":

@@ -430,6 +430,8 @@ def snapshot_rows(
             np.full(n, float(label_params.days_after_created)),
             np.ones(n, dtype=bool),
             np.zeros(n, dtype=bool),
+            # Any-age moments are created_plus_days (LabelParams): the lead's own moment.
+            moment.to_numpy(dtype="datetime64[ns]"),
         )
     ]
 
@@ -466,6 +468,7 @@ def snapshot_rows(
                 frame[LEAD_AGE].to_numpy(dtype=float),
                 learn,
                 np.full(len(rows), comeback),
+                (rows["created_at"] + own).to_numpy(),
             )
         )
 
@@ -487,17 +490,13 @@ def snapshot_rows(
     back = _comebacks(leads, tables, label_params, feature_params, snapshot)
     if back is not None and len(back):
         rows_at(leads.loc[back.index], back, np.ones(len(back), dtype=bool), True)
-    created = leads.set_index("lead_id")["created_at"]
-    all_ids = pd.concat([p[3] for p in parts], ignore_index=True)
     return Snapshots(
         features=pd.concat([p[0] for p in parts], ignore_index=True),
         label=pd.concat([p[1] for p in parts], ignore_index=True),
         moment=pd.concat([p[2] for p in parts], ignore_index=True),
-        lead_ids=all_ids,
+        lead_ids=pd.concat([p[3] for p in parts], ignore_index=True),
         age_days=pd.Series(np.concatenate([p[4] for p in parts])),
-        lead_moment=pd.Series(
-            created[~created.index.duplicated()].reindex(all_ids).to_numpy() + own
-        ),
+        lead_moment=pd.Series(np.concatenate([p[7] for p in parts])),
         drawn=pd.Series(np.concatenate([p[5] for p in parts])),
         comeback=pd.Series(np.concatenate([p[6] for p in parts])),
     )
