@@ -17,9 +17,10 @@ Prints five tables:
 5. MQL at the first crossing of the model's threshold: MQLs per month, their conversion and
    days from creation to MQL, against what the model card promises on test.
 6. Leads back from nurture (synthetic data: truth.parquet's recycled_at): how many reach the
-   top decile of the daily queue within a week of re-engaging, and how those convert; with
-   --against, the same for another model; and at matched counts, beside the generator's own
-   chance from the re-engagement on (the ranking no model can beat).
+   top decile of the daily queue within a week of re-engaging, and on the first day back (at
+   re-engagement), and how those convert; with --against, the same for another model; and
+   at matched counts, beside the generator's own chance from the re-engagement on (the
+   ranking no model can beat).
 Not a test; no figure is asserted.
 
 Usage: python bench/replay_daily.py [--model reports/latest/artifact] [--params params.yaml]
@@ -240,7 +241,9 @@ def comeback_weeks(
             )
         )
     if not found:
-        return pd.DataFrame(columns=["place", "top", "realized", "realized_back"])
+        return pd.DataFrame(
+            columns=["place", "place_first_day", "top", "realized", "realized_back"]
+        )
     week = pd.concat(found).sort_values(["lead_id", "as_of"])
     first_top = week[week["top"]].drop_duplicates("lead_id").set_index("lead_id")
     first_day = week.drop_duplicates("lead_id").set_index("lead_id")
@@ -249,6 +252,7 @@ def comeback_weeks(
     return pd.DataFrame(
         {
             "place": week.groupby("lead_id")["place"].max().reindex(first_day.index),
+            "place_first_day": first_day["place"],
             "top": top,
             "realized": realized.astype(bool),
             "realized_back": first_day["realized"].astype(bool),
@@ -257,21 +261,37 @@ def comeback_weeks(
 
 
 def recycled_scored_up(weeks: pd.DataFrame) -> pd.DataFrame:
-    """Do leads back from nurture reach the top decile within a week, and do those convert?"""
+    """Do leads back from nurture reach the top decile within a week, and do those convert?
+    And on their first day back (at re-engagement), converting from then on?"""
     if weeks.empty:
         return pd.DataFrame({"leads back during the replay": [0]})
     top, converted = weeks["top"].to_numpy(), weeks["realized"].to_numpy()
+    first = (weeks["place_first_day"] > 1 - TOP_DECILE).to_numpy()
+    from_back = weeks["realized_back"].to_numpy()
+    total, total_back = max(converted.sum(), 1), max(from_back.sum(), 1)
     return pd.DataFrame(
         {
-            "leads": [int(top.sum()), int((~top).sum())],
-            "share": [top.mean(), (~top).mean()],
-            "conversion": [converted[top].mean(), converted[~top].mean()],
+            "leads": [int(top.sum()), int((~top).sum()), int(first.sum()), int((~first).sum())],
+            "share": [top.mean(), (~top).mean(), first.mean(), (~first).mean()],
+            "conversion": [
+                converted[top].mean(),
+                converted[~top].mean(),
+                from_back[first].mean(),
+                from_back[~first].mean(),
+            ],
             "share of their conversions": [
-                converted[top].sum() / max(converted.sum(), 1),
-                converted[~top].sum() / max(converted.sum(), 1),
+                converted[top].sum() / total,
+                converted[~top].sum() / total,
+                from_back[first].sum() / total_back,
+                from_back[~first].sum() / total_back,
             ],
         },
-        index=["in the top decile within a week of coming back", "not"],
+        index=[
+            "in the top decile within a week of coming back",
+            "not",
+            "in the top decile the first day back",
+            "not the first day back",
+        ],
     )
 
 
@@ -291,6 +311,9 @@ def recycled_matched(weeks: dict[str, pd.DataFrame]) -> pd.DataFrame:
         if w["realized_back"].nunique() == 2:
             table[name]["ROC-AUC of their best place in the queue"] = roc_auc_score(
                 w["realized_back"], w["place"]
+            )
+            table[name]["ROC-AUC of their place the first day back"] = roc_auc_score(
+                w["realized_back"], w["place_first_day"]
             )
     return pd.DataFrame(table)
 
@@ -367,7 +390,9 @@ def main() -> None:
             chance = truth.set_index("lead_id")["true_probability_after"]
             ours = weeks["this model"]
             weeks["true chance"] = ours.assign(
-                place=chance.reindex(ours.index).to_numpy(), top=False
+                place=chance.reindex(ours.index).to_numpy(),
+                place_first_day=chance.reindex(ours.index).to_numpy(),
+                top=False,
             )
             print("   Matched counts: the leads each model places highest")
             print(recycled_matched(weeks).to_string())
