@@ -20,7 +20,10 @@ Prints five tables:
    top decile of the daily queue within a week of re-engaging, and on the first day back (at
    re-engagement), and how those convert; with --against, the same for another model; and
    at matched counts, beside the generator's own chance from the re-engagement on (the
-   ranking no model can beat).
+   ranking no model can beat). And on the first day back, the generator's chance held to the
+   model's own top-decile cut that day: how many leads back a model that knew their chance
+   exactly would lift, how those convert, and each model's mean probability against the
+   conversion (calibration on leads back).
 Not a test; no figure is asserted.
 
 Usage: python bench/replay_daily.py [--model reports/latest/artifact] [--params params.yaml]
@@ -51,6 +54,15 @@ STALE_DAYS = 30
 TOP_DECILE = 0.10
 TOP_SHARE = 0.05
 DAY = pd.Timedelta(days=1)
+COMEBACK_COLUMNS = (
+    "place",
+    "place_first_day",
+    "top",
+    "realized",
+    "realized_back",
+    "probability_first_day",
+    "cut_first_day",
+)
 
 
 def crm_as_of(leads: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -237,13 +249,14 @@ def comeback_weeks(
                     "place": place,
                     "top": place > 1 - TOP_DECILE,
                     "realized": (at >= day) & (at < day + window),
+                    "probability": out["probability"].to_numpy(),
+                    # The lowest probability the day's top decile takes (place above 0.9).
+                    "cut": queue[min(int(len(queue) * (1 - TOP_DECILE)), len(queue) - 1)],
                 }
             )
         )
     if not found:
-        return pd.DataFrame(
-            columns=["place", "place_first_day", "top", "realized", "realized_back"]
-        )
+        return pd.DataFrame(columns=[*COMEBACK_COLUMNS])
     week = pd.concat(found).sort_values(["lead_id", "as_of"])
     first_top = week[week["top"]].drop_duplicates("lead_id").set_index("lead_id")
     first_day = week.drop_duplicates("lead_id").set_index("lead_id")
@@ -256,6 +269,8 @@ def comeback_weeks(
             "top": top,
             "realized": realized.astype(bool),
             "realized_back": first_day["realized"].astype(bool),
+            "probability_first_day": first_day["probability"],
+            "cut_first_day": first_day["cut"],
         }
     )
 
@@ -293,6 +308,30 @@ def recycled_scored_up(weeks: pd.DataFrame) -> pd.DataFrame:
             "not the first day back",
         ],
     )
+
+
+def true_chance_scored_up(weeks: pd.DataFrame, chance: pd.Series) -> pd.DataFrame:
+    """On their first day back, the model against the generator's own chance from the
+    re-engagement on (`chance`, by lead id), each held to the same bar: that day's top decile
+    of the model's queue. Which leads back belong in the top decile if their chance were known
+    exactly, and how they convert; and the mean probability beside the conversion."""
+    known = chance.reindex(weeks.index).to_numpy()
+    from_back = weeks["realized_back"].to_numpy()
+    total = max(from_back.sum(), 1)
+    table = {}
+    for name, probability in (
+        ("the model", weeks["probability_first_day"].to_numpy()),
+        ("the true chance", known),
+    ):
+        up = probability >= weeks["cut_first_day"].to_numpy()
+        table[name] = {
+            "in the day's top decile": int(up.sum()),
+            "their conversion": from_back[up].mean() if up.any() else np.nan,
+            "share of the conversions": from_back[up].sum() / total,
+            "mean probability (all leads back)": probability.mean(),
+        }
+    table["realized"] = {"mean probability (all leads back)": from_back.mean()}
+    return pd.DataFrame(table)
 
 
 def recycled_matched(weeks: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -394,6 +433,11 @@ def main() -> None:
                 place_first_day=chance.reindex(ours.index).to_numpy(),
                 top=False,
             )
+            print("   The first day back, against the true chance held to the same cut")
+            print(true_chance_scored_up(ours, chance).to_string(), "\n")
+            if args.against:
+                print(f"   the same for {args.against}")
+                print(true_chance_scored_up(weeks["against"], chance).to_string(), "\n")
             print("   Matched counts: the leads each model places highest")
             print(recycled_matched(weeks).to_string())
 
