@@ -7,7 +7,7 @@ outcome stage and is not lost. The CRM is shown as it was that day, with later s
 blanked. A (lead, day) counts when its outcome window (`label.window_days` after the day) has
 closed by the data's snapshot. Realized means the lead reaches the outcome within that window.
 
-Prints five tables:
+Prints six tables:
 1. Weekly cohorts scored at fixed ages (1 to 60 days after their week): calibration and
    ranking by age.
 2. The pooled daily queue (every open lead on every day): ranking overall and by age band.
@@ -315,6 +315,8 @@ def true_chance_scored_up(weeks: pd.DataFrame, chance: pd.Series) -> pd.DataFram
     re-engagement on (`chance`, by lead id), each held to the same bar: that day's top decile
     of the model's queue. Which leads back belong in the top decile if their chance were known
     exactly, and how they convert; and the mean probability beside the conversion."""
+    if weeks.empty:
+        return pd.DataFrame({"leads back during the replay": [0]})
     known = chance.reindex(weeks.index).to_numpy()
     from_back = weeks["realized_back"].to_numpy()
     total = max(from_back.sum(), 1)
