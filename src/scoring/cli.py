@@ -566,8 +566,9 @@ def score(
             "--history",
             help="Keep this scoring in a score-history folder (Parquet, one file per scoring "
             "time and model; the same --as-of again replaces its file) and add each lead's "
-            "previous_score, score_change and became_mql (an MQL for the first time now: the "
-            "leads to route to sales within the first-touch SLA).",
+            "previous_score, score_change and became_mql (an MQL for the first time now, "
+            "and not past the outcome or lost by the input's own stage times: the leads to "
+            "route to sales within the first-touch SLA).",
         ),
     ] = None,
     as_of_column: Annotated[
@@ -673,6 +674,13 @@ def _print_scored(summary, model: str, version: str, output_path) -> None:
         )
     for example in summary.error_examples:
         typer.echo(f"  {example}")
+    if getattr(summary, "closed", 0):
+        typer.echo(
+            f"  warning: {summary.closed:,} row(s) had reached the outcome or were lost before "
+            f"the scoring time ({', '.join(summary.closed_columns)}); the model learned from "
+            "open leads, so their scores are not a chance of converting, and they never "
+            "become MQLs to route (a daily job passes open leads)"
+        )
     if getattr(summary, "duplicate_ids", 0):
         typer.echo(
             f"  warning: {summary.duplicate_ids:,} row(s) repeat the id of an earlier row; each "

@@ -65,3 +65,22 @@ def test_an_any_age_model_reads_status_times_as_of_the_scoring_day():
     frame, _, errors = batch.lead_part(leads, settings, as_of, "leads.csv")
     assert not errors.fillna("").str.contains("recycled_at").any()
     assert frame["days_since_nurture"].isna().all()
+
+
+def test_leads_past_their_outcome_or_lost_before_the_scoring_time_are_closed():
+    leads = _leads().assign(
+        sql_at=["2025-01-20 09:00", "not a time", None],
+        lost_at=[None, "2025-02-09 12:00", "2025-03-01"],
+    )
+    settings = {**ANY_AGE["tables"], "outcome_column": "sql_at"}
+    closed, read = batch.closed_before(leads, settings, pd.Timestamp("2025-02-10 10:00"))
+    # OLD reached SQL, NEW was lost the day before; BAD is lost later (open then).
+    assert closed.tolist() == [True, True, False] and read == ["sql_at", "lost_at"]
+    # One time a row: the same leads scored before their SQL and loss are open.
+    times = pd.Series(pd.to_datetime(["2025-01-19", "2025-02-10", "2025-02-10"]))
+    assert batch.closed_before(leads, settings, times)[0].tolist() == [False, True, False]
+    # Blank times tell nothing; an artifact from before outcome_column reads lost_at only.
+    closed, read = batch.closed_before(_leads(), ONE_MOMENT["tables"], times)
+    assert not closed.any() and read == ["lost_at"]
+    without = _leads().drop(columns=["sql_at", "lost_at"])
+    assert batch.closed_before(without, settings, times)[1] == []

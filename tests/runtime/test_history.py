@@ -3,6 +3,7 @@
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -37,6 +38,12 @@ def test_previous_score_change_and_the_first_crossing(tmp_path):
     assert out["score_change"].tolist()[:2] == [35.3, 2.0]
     # A crosses today; B was an MQL yesterday; C is new and an MQL at once.
     assert out["became_mql"].tolist() == [True, False, True]
+    # C past its outcome already (an SQL): scored, but not a new MQL to route.
+    closed = history.compare(
+        today, today["lead_id"], history.before(folder, DAY2), np.array([False, False, True])
+    )
+    assert closed["became_mql"].tolist() == [True, False, False]
+    assert closed["is_mql"].tolist() == [True, True, True]
 
 
 def test_the_same_scoring_time_again_replaces_its_file(tmp_path):

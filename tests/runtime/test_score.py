@@ -563,7 +563,13 @@ def test_a_daily_job_with_a_score_history_routes_the_leads_that_just_became_mqls
         days[day] = pd.read_csv(output)
     first, second = days["2025-03-01"], days["2025-03-02"]
     assert len(second) == 500 and first["previous_score"].isna().all()
-    assert first["became_mql"].eq(first["is_mql"]).all()
+    # A lead already past its outcome (SQL) or lost by then is scored, never routed.
+    day1 = pd.Timestamp("2025-03-01")
+    closed = ((leads.head(500)["sql_at"] < day1) | (leads.head(500)["lost_at"] < day1)).to_numpy()
+    assert closed.any() and (first["is_mql"].to_numpy() & closed).any()
+    assert first["became_mql"].eq(first["is_mql"] & ~closed).all()
+    assert f"warning: {closed.sum():,} row(s) had reached the outcome or were lost" in result.output
+    assert "(lost_at, sql_at)" in result.output
     assert second["previous_score"].tolist() == first["score"].tolist()
     assert not (second["became_mql"] & first["is_mql"]).any()
     # Scoring 2 March twice kept it once.

@@ -12,7 +12,7 @@ import pandas as pd
 
 from scoring.core.config import input_kind
 from scoring.data import flat
-from scoring.data.features import STATUS_FEATURES
+from scoring.data.features import OUTCOME_COLUMNS, STATUS_FEATURES
 from scoring.io.files import write_json
 from scoring.model.calibration import CalibratedModel
 from scoring.model.splits import assign_snapshots
@@ -114,6 +114,8 @@ def write_draft(result, dataset, params, folder: Path | str) -> Path:
             "windows_days": list(params.features.windows_days),
             "scoring_moment": params.label.scoring_moment,
             "days_after_created": params.label.days_after_created,
+            # Scoring reads it when the input has it: a lead past its outcome is not routed.
+            "outcome_column": OUTCOME_COLUMNS[params.label.outcome],
         }
         if params.label.snapshot_days:  # any-age: scored as of the scoring day, with its age
             preprocessing["tables"]["snapshot_days"] = list(params.label.snapshot_days)

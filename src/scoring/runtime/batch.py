@@ -60,6 +60,8 @@ class ScoreSummary:
     error_examples: list[str] = field(default_factory=list)
     drift: dict = field(default_factory=dict)
     became_mql: int = 0  # with a score history: leads this scoring made MQLs
+    closed: int = 0  # rows past the outcome or lost before the scoring time (input says so)
+    closed_columns: list[str] = field(default_factory=list)  # the columns that said so
     history: str | None = None  # the history file this scoring was kept in
     duplicate_ids: int = 0  # rows whose id (and scoring time) an earlier row already had
     duplicate_examples: list[str] = field(default_factory=list)
@@ -176,6 +178,20 @@ def lead_part(
             errors = add_error(errors, unreadable, f"{column} is not a timestamp", chunk[column])
         frame = frame.join(features.status_features(leads, moment, status))
     return frame, moment, errors
+
+
+def closed_before(
+    chunk: pd.DataFrame, settings: dict, at: pd.Timestamp | pd.Series
+) -> tuple[np.ndarray, list[str]]:
+    """Rows whose lead had reached the model's outcome, or was lost, before `at`, as far as
+    the input tells (its outcome time and lost_at, optional columns; an unreadable time tells
+    nothing), and the columns read. The model learned from open leads only: these are scored
+    as given, but no scoring makes them MQLs to route (a lead already SQL is not a new MQL)."""
+    closed = np.zeros(len(chunk), dtype=bool)
+    read = [c for c in (settings.get("outcome_column"), "lost_at") if c and c in chunk.columns]
+    for column in read:
+        closed |= (timestamps(chunk[column]) < at).fillna(False).to_numpy(dtype=bool)
+    return closed, read
 
 
 def leads_features(
@@ -473,8 +489,15 @@ def score_file(
             result.insert(0, id_column, pd.array(chunk[id_column].to_numpy(), dtype="string"))
             keys = chunk[key_columns].astype("string").apply(lambda c: c.str.strip())
             duplicates.add(keys.mask(keys == ""), chunk.index, summary)
+            closed = None
+            if kind != "flat":
+                at = timestamps(chunk[as_of_column]) if as_of_column is not None else as_of
+                closed, read = closed_before(chunk, preprocessing["tables"], at)
+                summary.closed += int(closed.sum())
+                if closed.any():
+                    summary.closed_columns = sorted({*summary.closed_columns, *read})
             if earlier is not None:
-                result = history.compare(result, chunk[id_column], earlier)
+                result = history.compare(result, chunk[id_column], earlier, closed)
                 kept.append(
                     result[[id_column, "probability", "score", "grade", "is_mql", "error"]].rename(
                         columns={id_column: "lead_id"}

@@ -72,14 +72,22 @@ def before(folder: Path | str, scored_at: pd.Timestamp) -> pd.DataFrame:
     )
 
 
-def compare(result: pd.DataFrame, ids: pd.Series, earlier: pd.DataFrame) -> pd.DataFrame:
+def compare(
+    result: pd.DataFrame,
+    ids: pd.Series,
+    earlier: pd.DataFrame,
+    closed: np.ndarray | None = None,
+) -> pd.DataFrame:
     """The scored rows with the lead's previous score, the change since, and whether this
-    scoring made it an MQL for the first time (is_mql now, never before): the leads a CRM
-    routes to sales within the first-touch SLA."""
+    scoring made it an MQL for the first time (is_mql now, never before, and not `closed`:
+    past its outcome or lost already): the leads a CRM routes to sales within the
+    first-touch SLA."""
     key = ids.astype("string").to_numpy()
     previous = earlier["previous_score"].reindex(key).to_numpy()
     was_mql = earlier["was_mql"].reindex(key).fillna(False).to_numpy(dtype=bool)
     is_mql = result["is_mql"].fillna(False).to_numpy(dtype=bool)
+    if closed is not None:
+        is_mql = is_mql & ~closed
     out = result.copy()
     at = out.columns.get_loc("is_mql") + 1
     out.insert(at, "previous_score", previous)
