@@ -454,9 +454,10 @@ def score_file(
     workers = max(2, min(cores, MAX_CHUNKS_AHEAD))
     threads = max(1, cores // workers) if total is None or total > chunk_rows else None
 
-    def prepare(chunk: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        """A chunk's features and scores (in a worker thread: chunks are scored side by
-        side, written in order)."""
+    def prepare(chunk: pd.DataFrame) -> tuple:
+        """A chunk's features, scores and closed rows (closed_before; None for a flat export),
+        in a worker thread: chunks are scored side by side, written in order."""
+        closed = None
         if kind == "flat":
             # Without an id column the output names each row by its line number in the input.
             chunk, _ = flat.with_row_ids(chunk, preprocessing["flat"]["id_column"])
@@ -464,6 +465,7 @@ def score_file(
         elif as_of_column is not None:
             require_columns(chunk, [as_of_column], str(input_path))
             times = timestamps(chunk[as_of_column])
+            closed = closed_before(chunk, preprocessing["tables"], times)
             frame, errors = leads_features(
                 chunk, activities, preprocessing, times, str(input_path), seen, threads
             )
@@ -477,22 +479,22 @@ def score_file(
             frame, errors = leads_features(
                 chunk, activities, preprocessing, as_of, str(input_path), seen, threads
             )
+            closed = closed_before(chunk, preprocessing["tables"], as_of)
         ready.result()
-        return chunk, frame, score_features(loaded, frame, errors, reasons, points)
+        return chunk, frame, score_features(loaded, frame, errors, reasons, points), closed
 
     drift = _Drift(loaded)
     duplicates = DuplicateIds()
     key_columns = [id_column] + ([as_of_column] if as_of_column is not None else [])
     try:
         chunks = _numbered(read_chunks(input_path, chunk_rows))
-        for chunk, frame, result in _ahead(chunks, prepare, workers):
+        for chunk, frame, result, closing in _ahead(chunks, prepare, workers):
             result.insert(0, id_column, pd.array(chunk[id_column].to_numpy(), dtype="string"))
             keys = chunk[key_columns].astype("string").apply(lambda c: c.str.strip())
             duplicates.add(keys.mask(keys == ""), chunk.index, summary)
             closed = None
-            if kind != "flat":
-                at = timestamps(chunk[as_of_column]) if as_of_column is not None else as_of
-                closed, read = closed_before(chunk, preprocessing["tables"], at)
+            if closing is not None:
+                closed, read = closing
                 summary.closed += int(closed.sum())
                 if closed.any():
                     summary.closed_columns = sorted({*summary.closed_columns, *read})
